@@ -1,0 +1,179 @@
+"""The pairing rules a model API applies to the history it is sent, as pure functions.
+
+Two levels:
+- what the upstream API *refuses* (HTTP 400, in its own words): `judge_responses_input`,
+  `judge_chat_messages`. The loopback server answers with these.
+- the stricter contract a correct broker keeps (`broker_contract_violations`): the API lets some
+  broken histories through (a user message while a call waits), tests still want to see them.
+
+The API's words are copied from real 400 answers (`param` and `code` too). Which problem the real
+API reports first when a history has several is not known; we report the first by position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Item = Mapping[str, Any]
+
+# call type -> the family of output that answers it. local_shell_call is answered by a
+# function_call_output in Codex, so it shares the "function" family.
+CALL_FAMILY = {
+    "function_call": "function",
+    "local_shell_call": "function",
+    "custom_tool_call": "custom",
+    "tool_search_call": "tool_search",
+}
+OUTPUT_FAMILY = {
+    "function_call_output": "function",
+    "custom_tool_call_output": "custom",
+    "tool_search_output": "tool_search",
+}
+_CALL_WORDS = {"function": "function call", "custom": "custom tool call", "tool_search": "tool search call"}
+_OUTPUT_WORDS = {
+    "function": "function call output",
+    "custom": "custom tool call output",
+    "tool_search": "tool search output",
+}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One 400 answer: the message and the `param` the API names."""
+
+    message: str
+    param: str | None
+
+    def error_body(self) -> dict[str, Any]:
+        # The exact envelope OpenAI returns for request validation errors.
+        return {"error": {"message": self.message, "type": "invalid_request_error", "param": self.param, "code": None}}
+
+
+def call_of(item: Item) -> tuple[str, str] | None:
+    """(family, call_id) when the item is a call that needs an answer, else None."""
+    family = CALL_FAMILY.get(str(item.get("type")))
+    call_id = item.get("call_id")
+    if family is None or not isinstance(call_id, str):
+        return None  # local_shell_call with a null call_id pairs with nothing
+    if family == "tool_search" and item.get("execution") != "client":
+        return None  # server-side tool search is answered by the API itself
+    return family, call_id
+
+
+def output_of(item: Item) -> tuple[str, str] | None:
+    family = OUTPUT_FAMILY.get(str(item.get("type")))
+    call_id = item.get("call_id")
+    if family is None or not isinstance(call_id, str):
+        return None
+    return family, call_id
+
+
+def responses_refusal(items: Sequence[Item]) -> Refusal | None:
+    """What `POST /v1/responses` answers for this `input` list, or None when it accepts it.
+
+    Each output consumes the earliest unanswered earlier call with its call_id; an output with none
+    (never called, called later, or already answered) is refused, and so is a call left unanswered.
+    """
+    pending: dict[tuple[str, str], int] = {}  # (family, call_id) -> unanswered calls
+    order: list[tuple[str, str]] = []
+    for item in items:
+        if (call := call_of(item)) is not None:
+            pending[call] = pending.get(call, 0) + 1
+            order.append(call)
+        elif (out := output_of(item)) is not None:
+            if pending.get(out, 0) == 0:
+                family, call_id = out
+                return Refusal(f"No tool call found for {_OUTPUT_WORDS[family]} with call_id {call_id}.", "input")
+            pending[out] -= 1
+    for call in order:
+        if pending.get(call, 0) > 0:
+            family, call_id = call
+            return Refusal(f"No tool output found for {_CALL_WORDS[family]} {call_id}.", "input")
+    return None
+
+
+def judge_responses_input(items: Sequence[Item]) -> str | None:
+    refusal = responses_refusal(items)
+    return None if refusal is None else refusal.message
+
+
+def chat_refusal(messages: Sequence[Item]) -> Refusal | None:
+    """What `POST /v1/chat/completions` answers for this `messages` list, or None.
+
+    The Chat wire is positional: an assistant message with tool_calls must be followed at once by a
+    tool message for each of its ids; a tool message anywhere else is refused.
+    """
+    i = 0
+    while i < len(messages):
+        message = messages[i]
+        role = message.get("role")
+        if role == "tool":
+            return Refusal(
+                "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.",
+                f"messages.[{i}].role",
+            )
+        tool_calls = message.get("tool_calls") if role == "assistant" else None
+        if not tool_calls:
+            i += 1
+            continue
+        wanted = [str(call.get("id")) for call in tool_calls]
+        answered: set[str] = set()
+        j = i + 1
+        while j < len(messages) and messages[j].get("role") == "tool":
+            tool_call_id = str(messages[j].get("tool_call_id"))
+            if tool_call_id not in wanted:
+                return Refusal(
+                    f"Invalid parameter: 'tool_call_id' of '{tool_call_id}' not found in 'tool_calls' of previous message.",
+                    f"messages.[{j}].tool_call_id",
+                )
+            answered.add(tool_call_id)
+            j += 1
+        missing = [call_id for call_id in wanted if call_id not in answered]
+        if missing:
+            return Refusal(
+                "An assistant message with 'tool_calls' must be followed by tool messages responding to each "
+                f"'tool_call_id'. The following tool_call_ids did not have response messages: {', '.join(missing)}",
+                f"messages.[{i}].role",
+            )
+        i = j
+    return None
+
+
+def judge_chat_messages(messages: Sequence[Item]) -> str | None:
+    refusal = chat_refusal(messages)
+    return None if refusal is None else refusal.message
+
+
+def broker_contract_violations(items: Iterable[Item]) -> list[str]:
+    """Every way a Responses-style history breaks the broker contract, in file order.
+
+    Stricter than the API: call ids unique; every call answered exactly once, later; no output
+    without an earlier call; no user message while a call is still waiting for its output.
+    """
+    problems: list[str] = []
+    called: dict[str, int] = {}  # call_id -> position of its (first) call
+    answered: set[str] = set()
+    waiting: list[str] = []  # call ids called and not yet answered, in call order
+    for position, item in enumerate(items):
+        if (call := call_of(item)) is not None:
+            call_id = call[1]
+            if call_id in called:
+                problems.append(f"item {position}: call id {call_id} is used by an earlier call (item {called[call_id]})")
+                continue
+            called[call_id] = position
+            waiting.append(call_id)
+        elif (out := output_of(item)) is not None:
+            call_id = out[1]
+            if call_id not in called:
+                problems.append(f"item {position}: output for {call_id} has no earlier call")
+            elif call_id in answered:
+                problems.append(f"item {position}: second output for {call_id}")
+            else:
+                answered.add(call_id)
+                waiting.remove(call_id)
+        elif item.get("type") == "message" and item.get("role") == "user" and waiting:
+            problems.append(f"item {position}: user message while {', '.join(waiting)} wait for output")
+    problems.extend(f"call {call_id} (item {called[call_id]}) is never answered" for call_id in waiting)
+    return problems
