@@ -18,13 +18,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.codex_bin import codex_binary
+from tests.support.codex_bin import PROJECT_ROOT, codex_binary
 
 ROLLOUT_NAME = re.compile(
     r"^rollout-(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})T\d{2}-\d{2}-\d{2}-"
     r"(?P<uuid>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$"
 )
 DEFAULT_TIMEOUT = 90.0
+REAL_FIXTURES = PROJECT_ROOT / "fixtures" / "real"
 
 # One model entry for `model_catalog_json` (0.169.0). Without it Codex uses fallback metadata, which
 # offers no apply_patch tool and sends ~30 kB of stock instructions; with it Codex offers apply_patch
@@ -70,6 +71,14 @@ class CodexRun:
     def describe(self) -> str:
         """For assertion messages: what ran and what it said."""
         return f"$ {' '.join(self.args)}\nexit {self.returncode}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+
+
+def real_fixture(scenario: str) -> Path:
+    """The recorded rollout of a scenario under fixtures/real/<scenario>/ (see its NOTES.md)."""
+    found = sorted((REAL_FIXTURES / scenario).glob("rollout-*.jsonl"))
+    if len(found) != 1:
+        raise FileNotFoundError(f"expected one rollout in {REAL_FIXTURES / scenario}, found {found}")
+    return found[0]
 
 
 def session_id_of(rollout: Path) -> str:

@@ -135,7 +135,10 @@ class LoopbackServer:
         handler = type("Handler", (_Handler,), {"owner": self})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="loopback", daemon=True)
+        # A short poll interval: shutdown() waits for the loop to notice, and tests start many servers.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="loopback", daemon=True
+        )
         self._thread.start()
         return self
 

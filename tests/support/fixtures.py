@@ -1,0 +1,32 @@
+"""pytest fixtures for real-Codex tests. Import them into a test module (or a conftest):
+
+    from tests.support.fixtures import codex_home, loopback  # noqa: F401
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.codex_run import CodexHome
+from tests.support.loopback import LoopbackServer
+
+
+@pytest.fixture
+def loopback() -> Iterator[LoopbackServer]:
+    """A started loopback model API with an empty script; `loopback.push(...)` adds turns."""
+    with LoopbackServer() as server:
+        yield server
+
+
+@pytest.fixture
+def codex_home(tmp_path: Path, loopback: LoopbackServer) -> CodexHome:
+    """A fresh HOME/CODEX_HOME configured for the Responses wire against `loopback`.
+
+    For the Chat wire (0.77.0 only) call `codex_home.configure(loopback.base_url, wire="chat")`.
+    """
+    home = CodexHome.create(tmp_path / "codex")
+    home.configure(loopback.base_url)
+    return home

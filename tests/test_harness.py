@@ -1,0 +1,370 @@
+"""Tests of the test harness itself: the judge, the loopback server, and real Codex against it.
+
+The real-binary tests (marker `codex`) are the project's proof against the real client: they show
+what released Codex does with the recorded fixtures, e.g. that the #8479 Chat-wire file is refused
+on every resume.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.support.codex_bin import CACHE_ENV, _reports, binary_path, cache_root
+from tests.support.codex_run import (
+    CodexHome,
+    read_jsonl,
+    real_fixture,
+    response_items,
+    session_id_of,
+)
+from tests.support.fixtures import codex_home, loopback  # noqa: F401  (pytest fixtures)
+from tests.support.loopback import (
+    LoopbackServer,
+    broker_contract_violations,
+    custom_call,
+    function_call,
+    interrupted,
+    judge_chat_messages,
+    judge_responses_input,
+    say,
+)
+from tests.support.scenarios import NEW, OLD, SCENARIOS, play
+
+USER = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "go"}]}
+
+
+def call(call_id: str) -> dict:
+    return function_call("shell", {"command": ["true"]}, call_id)
+
+
+def out(call_id: str, kind: str = "function_call_output") -> dict:
+    return {"type": kind, "call_id": call_id, "output": "ok"}
+
+
+def ccall(call_id: str) -> dict:
+    return custom_call("apply_patch", "*** Begin Patch\n*** End Patch\n", call_id)
+
+
+# --- the judge: Responses wire ------------------------------------------------------------------
+
+ACCEPTED = [
+    pytest.param([USER, call("c1"), out("c1"), say("done")], id="call-then-output"),
+    pytest.param([USER, call("a"), call("b"), out("a"), out("b")], id="parallel-calls"),
+    pytest.param([USER, call("a"), call("b"), out("b"), out("a")], id="parallel-outputs-reordered"),
+    pytest.param([USER, ccall("c1"), out("c1", "custom_tool_call_output")], id="custom-tool-call"),
+    pytest.param([USER, {"type": "local_shell_call", "call_id": None, "status": "completed",
+                         "action": {"type": "exec", "command": ["ls"]}}], id="local-shell-call-without-id"),
+    pytest.param([USER, {"type": "tool_search_call", "call_id": "t1", "execution": "server",
+                         "arguments": {}}], id="server-side-tool-search"),
+    pytest.param([USER, say("hi")], id="no-calls"),
+]
+
+
+@pytest.mark.parametrize("items", ACCEPTED)
+def test_judge_accepts_valid_responses_history(items: list[dict]) -> None:
+    assert judge_responses_input(items) is None
+
+
+REFUSED = [
+    pytest.param([USER, call("c1")], "No tool output found for function call c1.", id="call-without-output"),
+    pytest.param([USER, ccall("c1")], "No tool output found for custom tool call c1.", id="custom-call-without-output"),
+    pytest.param([USER, out("c9")], "No tool call found for function call output with call_id c9.", id="orphan-output"),
+    pytest.param([USER, out("c1"), call("c1")], "No tool call found for function call output with call_id c1.",
+                 id="output-before-its-call"),
+    pytest.param([USER, call("c1"), out("c1"), out("c1")],
+                 "No tool call found for function call output with call_id c1.", id="duplicated-output"),
+    pytest.param([USER, call("c1"), call("c1"), out("c1")], "No tool output found for function call c1.",
+                 id="duplicate-call-id"),
+    pytest.param([USER, ccall("c1"), out("c1")], "No tool call found for function call output with call_id c1.",
+                 id="function-output-for-custom-call"),
+    pytest.param([USER, out("c2", "custom_tool_call_output")],
+                 "No tool call found for custom tool call output with call_id c2.", id="orphan-custom-output"),
+]
+
+
+@pytest.mark.parametrize(("items", "message"), REFUSED)
+def test_judge_refuses_broken_responses_history_in_the_apis_words(items: list[dict], message: str) -> None:
+    assert judge_responses_input(items) == message
+
+
+# --- the judge: Chat wire ---------------------------------------------------------------------------
+
+def assistant_calls(*ids: str) -> dict:
+    return {"role": "assistant", "content": None, "tool_calls": [
+        {"id": i, "type": "function", "function": {"name": "shell", "arguments": "{}"}} for i in ids]}
+
+
+def tool(call_id: str) -> dict:
+    return {"role": "tool", "tool_call_id": call_id, "content": "ok"}
+
+
+CHAT_USER = {"role": "user", "content": "go"}
+MISSING = ("An assistant message with 'tool_calls' must be followed by tool messages responding to each "
+           "'tool_call_id'. The following tool_call_ids did not have response messages: ")
+STRAY_TOOL = "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'."
+
+
+@pytest.mark.parametrize("messages", [
+    pytest.param([CHAT_USER, assistant_calls("a"), tool("a"), {"role": "assistant", "content": "done"}], id="one"),
+    pytest.param([CHAT_USER, assistant_calls("a", "b"), tool("b"), tool("a")], id="parallel-in-one-message"),
+    pytest.param([CHAT_USER, assistant_calls("a"), tool("a"), assistant_calls("b"), tool("b")], id="interleaved"),
+])
+def test_judge_accepts_valid_chat_history(messages: list[dict]) -> None:
+    assert judge_chat_messages(messages) is None
+
+
+@pytest.mark.parametrize(("messages", "message"), [
+    pytest.param([CHAT_USER, assistant_calls("a"), assistant_calls("b"), tool("a"), tool("b")], MISSING + "a",
+                 id="8479-split-parallel-calls"),
+    pytest.param([CHAT_USER, assistant_calls("a", "b"), tool("a")], MISSING + "b", id="one-missing"),
+    pytest.param([CHAT_USER, assistant_calls("a", "b")], MISSING + "a, b", id="all-missing"),
+    pytest.param([CHAT_USER, tool("a")], STRAY_TOOL, id="tool-without-call"),
+    pytest.param([CHAT_USER, assistant_calls("a"), tool("a"), CHAT_USER, tool("a")], STRAY_TOOL,
+                 id="tool-after-user-message"),
+])
+def test_judge_refuses_broken_chat_history_in_the_apis_words(messages: list[dict], message: str) -> None:
+    assert judge_chat_messages(messages) == message
+
+
+# --- the broker contract ------------------------------------------------------------------------------
+
+def test_contract_holds_for_a_clean_history() -> None:
+    assert broker_contract_violations([USER, call("a"), call("b"), out("a"), out("b"), USER]) == []
+
+
+@pytest.mark.parametrize(("items", "fragment"), [
+    pytest.param([USER, call("a"), USER, out("a")], "user message while a wait", id="user-message-while-pending"),
+    pytest.param([USER, call("a"), out("a"), call("a"), out("a")], "call id a is used by an earlier call",
+                 id="reused-call-id"),
+    pytest.param([USER, out("a"), call("a")], "output for a has no earlier call", id="output-first"),
+    pytest.param([USER, call("a"), out("a"), out("a")], "second output for a", id="second-output"),
+    pytest.param([USER, call("a")], "call a (item 1) is never answered", id="unanswered"),
+])
+def test_contract_flags_what_the_api_may_let_through(items: list[dict], fragment: str) -> None:
+    problems = broker_contract_violations(items)
+    assert any(fragment in problem for problem in problems), problems
+
+
+def test_api_accepts_a_user_message_while_a_call_waits_but_the_contract_does_not() -> None:
+    items = [USER, call("a"), USER, out("a")]
+    assert judge_responses_input(items) is None
+    assert broker_contract_violations(items)
+
+
+# --- the loopback server over HTTP, without Codex -----------------------------------------------------
+
+def post(url: str, body: dict) -> tuple[int, str]:
+    request = urllib.request.Request(url, json.dumps(body).encode(), {"content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def sse_events(text: str) -> list[dict | str]:
+    data = [line[len("data: "):] for line in text.splitlines() if line.startswith("data: ")]
+    return [item if item == "[DONE]" else json.loads(item) for item in data]
+
+
+def test_loopback_refuses_a_broken_request_with_the_openai_error_shape() -> None:
+    with LoopbackServer([[say("never sent")]]) as server:
+        status, body = post(f"{server.base_url}/responses", {"input": [USER, call("c1")]})
+        assert status == 400
+        assert json.loads(body) == {"error": {"message": "No tool output found for function call c1.",
+                                              "type": "invalid_request_error", "param": "input", "code": None}}
+        assert server.turns, "a refused request must not use up a scripted turn"
+        assert server.requests[0].body["input"][1]["call_id"] == "c1"
+
+
+def test_loopback_streams_a_scripted_responses_turn() -> None:
+    with LoopbackServer([[call("c1"), say("hi")]]) as server:
+        status, body = post(f"{server.base_url}/responses", {"input": [USER]})
+    events = sse_events(body)
+    assert status == 200
+    assert [e["type"] for e in events] == ["response.created", "response.output_item.done",
+                                           "response.output_item.done", "response.completed"]
+    assert events[1]["item"]["call_id"] == "c1" and events[1]["item"]["id"].startswith("fc_")
+    assert events[-1]["response"]["id"] == events[0]["response"]["id"]
+    assert events[-1]["response"]["usage"]["total_tokens"] > 0
+
+
+def test_loopback_interrupted_turn_ends_before_response_completed() -> None:
+    with LoopbackServer([interrupted(call("c1"))]) as server:
+        _, body = post(f"{server.base_url}/responses", {"input": [USER]})
+    assert [e["type"] for e in sse_events(body)] == ["response.created", "response.output_item.done"]
+
+
+def test_loopback_streams_a_chat_turn_with_tool_call_deltas() -> None:
+    with LoopbackServer([[call("a"), call("b")]]) as server:
+        status, body = post(f"{server.base_url}/chat/completions", {"messages": [CHAT_USER]})
+    events = sse_events(body)
+    assert status == 200 and events[-1] == "[DONE]"
+    deltas = [e["choices"][0] for e in events[:-1]]
+    assert [d["delta"]["tool_calls"][0]["id"] for d in deltas[:-1]] == ["a", "b"]
+    assert deltas[-1]["finish_reason"] == "tool_calls"
+
+
+def test_loopback_refuses_the_8479_chat_shape() -> None:
+    with LoopbackServer() as server:
+        status, body = post(f"{server.base_url}/chat/completions",
+                            {"messages": [CHAT_USER, assistant_calls("a"), assistant_calls("b"), tool("a"), tool("b")]})
+    assert status == 400
+    assert json.loads(body)["error"]["param"] == "messages.[1].role"
+
+
+def test_cache_root_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    assert cache_root() == tmp_path.resolve()
+    assert not _reports(binary_path("0.169.0"), "0.169.0"), "an empty cache must not look installed"
+
+
+# --- real Codex -------------------------------------------------------------------------------------------
+
+codex = pytest.mark.codex
+
+
+def ordinals(rollout: Path) -> list[int | None]:
+    return [line.get("ordinal") for line in read_jsonl(rollout)]
+
+
+@codex
+def test_real_0169_exec_runs_the_command_and_writes_a_paginated_rollout(tmp_path: Path) -> None:
+    outcome = play(SCENARIOS[f"{NEW}-responses-single-call"], tmp_path)
+    run = outcome.runs[0]
+    assert run.returncode == 0, run.describe()
+    rollout = outcome.home.rollout()
+    lines = read_jsonl(rollout)
+    assert lines[0]["type"] == "session_meta"
+    assert lines[0]["payload"]["id"] == session_id_of(rollout)
+    assert lines[0]["payload"]["history_mode"] == "paginated"
+    assert ordinals(rollout) == list(range(len(lines)))
+    first, second = outcome.server.model_requests
+    sent_call, sent_output = second.input[-2:]
+    assert sent_call["type"] == "function_call" and sent_output["type"] == "function_call_output"
+    assert sent_output["call_id"] == sent_call["call_id"]
+    assert "hi" in sent_output["output"], "Codex really ran `echo hi`"
+    assert judge_responses_input(second.input) is None
+    assert broker_contract_violations(response_items(rollout)) == []
+
+
+@pytest.mark.parametrize("name", [n for n, s in SCENARIOS.items() if s.expect_exit == 0])
+def test_recorded_clean_fixtures_satisfy_the_contract(name: str) -> None:
+    rollout = real_fixture(name)
+    assert broker_contract_violations(response_items(rollout)) == []
+    lines = read_jsonl(rollout)
+    assert lines[0]["payload"]["id"] == session_id_of(rollout)
+    if SCENARIOS[name].release == NEW:
+        assert ordinals(rollout) == list(range(len(lines)))
+    else:
+        assert set(ordinals(rollout)) == {None}
+
+
+def resume_fixture(home: CodexHome, server: LoopbackServer, release: str, fixture: Path, wire: str) -> Path:
+    home.configure(server.base_url, wire=wire, model_catalog=release == NEW)
+    return home.install_rollout(fixture)
+
+
+@codex
+def test_real_0770_chat_parallel_calls_fixture_is_stuck_for_good(codex_home: CodexHome, loopback: LoopbackServer) -> None:
+    """#8479: 0.77.0 sends each parallel call as its own assistant message; the API refuses every resume."""
+    fixture = real_fixture(f"{OLD}-chat-parallel-calls")
+    installed = resume_fixture(codex_home, loopback, OLD, fixture, wire="chat")
+    calls = [item["call_id"] for item in response_items(fixture) if item["type"] == "function_call"]
+    assert len(calls) == 2
+    loopback.push([say("never reached")], [say("never reached")])
+    for attempt in range(2):
+        before = installed.read_bytes()
+        run = codex_home.resume(OLD, session_id_of(fixture), f"continue, attempt {attempt}")
+        assert run.returncode != 0, run.describe()
+        refused = loopback.model_requests[-1]
+        assert refused.status == 400 and refused.refusal is not None
+        assert refused.refusal.message == MISSING + calls[0]
+        assert installed.read_bytes().startswith(before), "Codex only appends"
+    assert loopback.unscripted == 0 and len(loopback.turns) == 2
+
+
+@codex
+def test_real_0770_chat_parallel_calls_resume_once_interleaved(codex_home: CodexHome, loopback: LoopbackServer) -> None:
+    """The same file with call_A, out_A, call_B, out_B resumes: the shape a repair must produce."""
+    fixture = real_fixture(f"{OLD}-chat-parallel-calls")
+    raw = fixture.read_bytes().splitlines(keepends=True)
+    kinds = [json.loads(line)["payload"].get("type") for line in raw]
+    first_b, out_a = kinds.index("function_call") + 1, kinds.index("function_call_output")
+    assert kinds[first_b] == "function_call"
+    raw.insert(first_b, raw.pop(out_a))  # move out_A up to just after call_A
+    rewritten = codex_home.root / fixture.name
+    rewritten.write_bytes(b"".join(raw))
+    resume_fixture(codex_home, loopback, OLD, rewritten, wire="chat")
+    loopback.push([say("resumed")])
+    run = codex_home.resume(OLD, session_id_of(fixture), "continue")
+    assert run.returncode == 0, run.describe()
+    assert [r.status for r in loopback.model_requests] == [200]
+
+
+@codex
+def test_real_0770_interrupted_stream_fixture_is_patched_in_memory_on_resume(
+    codex_home: CodexHome, loopback: LoopbackServer
+) -> None:
+    """#16255: the call has no output in the file; 0.77.0 sends a made-up `aborted` output and never writes it."""
+    fixture = real_fixture(f"{OLD}-responses-interrupted-stream")
+    items = response_items(fixture)
+    assert items[-1]["type"] == "function_call"
+    call_id = items[-1]["call_id"]
+    assert judge_responses_input(items) == f"No tool output found for function call {call_id}."
+    installed = resume_fixture(codex_home, loopback, OLD, fixture, wire="responses")
+    loopback.push([say("resumed")])
+    run = codex_home.resume(OLD, session_id_of(fixture), "continue")
+    assert run.returncode == 0, run.describe()
+    (request,) = loopback.model_requests
+    sent = request.input
+    at = next(i for i, item in enumerate(sent) if item.get("call_id") == call_id)
+    assert sent[at + 1] == {"type": "function_call_output", "call_id": call_id, "output": "aborted"}
+    assert judge_responses_input(sent) is None
+    assert not [i for i in response_items(installed) if i["type"] == "function_call_output"], "never written back"
+
+
+@codex
+def test_real_0169_synthesizes_aborted_output_for_an_orphan_call(codex_home: CodexHome, loopback: LoopbackServer) -> None:
+    """A 0.169.0 file cut right after its function_call line (a crash after the call was persisted)."""
+    fixture = real_fixture(f"{NEW}-responses-single-call")
+    raw = fixture.read_bytes().splitlines(keepends=True)
+    cut = next(i for i, line in enumerate(raw) if b'"type":"function_call"' in line) + 1
+    truncated = codex_home.root / fixture.name
+    truncated.write_bytes(b"".join(raw[:cut]))
+    call_id = response_items(truncated)[-1]["call_id"]
+    installed = resume_fixture(codex_home, loopback, NEW, truncated, wire="responses")
+    loopback.push([say("resumed")])
+    run = codex_home.resume(NEW, session_id_of(fixture), "continue")
+    assert run.returncode == 0, run.describe()
+    (request,) = loopback.model_requests
+    sent = request.input
+    at = next(i for i, item in enumerate(sent) if item.get("call_id") == call_id)
+    synthesized = sent[at + 1]
+    assert {k: v for k, v in synthesized.items() if k != "id"} == {
+        "type": "function_call_output", "call_id": call_id, "output": "aborted"}
+    assert synthesized["id"].startswith("fco_")
+    assert judge_responses_input(sent) is None
+    assert b'"aborted"' not in installed.read_bytes(), "never written back"
+
+
+@codex
+def test_real_0169_resumes_a_0770_rollout_and_appends_without_ordinals(
+    codex_home: CodexHome, loopback: LoopbackServer
+) -> None:
+    """Cross-generation: 0.169.0 resumes an envelope file and appends its own line types, without ordinals."""
+    fixture = real_fixture(f"{OLD}-responses-single-call")
+    installed = resume_fixture(codex_home, loopback, NEW, fixture, wire="responses")
+    loopback.push([say("resumed")])
+    run = codex_home.resume(NEW, session_id_of(fixture), "continue")
+    assert run.returncode == 0, run.describe()
+    assert judge_responses_input(loopback.model_requests[0].input) is None
+    lines = read_jsonl(installed)
+    appended = lines[len(read_jsonl(fixture)):]
+    assert appended and all("ordinal" not in line for line in appended)
+    assert lines[0]["payload"].get("history_mode") is None
