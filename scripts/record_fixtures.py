@@ -2,6 +2,7 @@
 
     python scripts/record_fixtures.py                 # every scenario
     python scripts/record_fixtures.py 0.77.0-chat-parallel-calls ...
+    python scripts/record_fixtures.py --notes         # only rewrite NOTES.md
 
 Each scenario (tests/support/scenarios.py) runs a released Codex binary against the loopback model
 API in a fresh CODEX_HOME, and its rollout is copied, byte for byte and under its original name, to
@@ -43,6 +44,27 @@ Layout: one folder per scenario holding the rollout **under the name Codex gave 
 0.169.0 runs use a one-model `model_catalog_json` (see `tests/support/codex_run.py`): it makes Codex
 offer `apply_patch` as a custom tool and keeps `base_instructions` short. 0.77.0 runs use its
 defaults. Recording cwd: `{work_root}/<scenario>/work`.
+
+## What the runs showed (each point is checked by tests/test_harness.py)
+
+- 0.169.0 line keys, in this order: `timestamp`, `ordinal`, `type`, `payload`, and on `response_item`
+  lines only a trailing `metadata` (`history_sequence`, `sampled_through_sequence`, `client_authored`,
+  `user_input_order`, `retained_source`, `fallback_token_limit_override`, `mcp_attribution`: whichever
+  apply). Ordinals are 0, 1, 2, ... in file order. `session_meta.payload.history_mode == "paginated"`.
+- Payload keys follow Codex's own field order, not the wire's: `function_call` {type, status, id, name,
+  arguments, call_id, internal_chat_message_metadata_passthrough}; `custom_tool_call` {type, id, status,
+  call_id, name, input, ...}; outputs {type, id, call_id, output, ...}. Model items keep the API's ids
+  (`fc_`, `ctc_`, `msg_`); items Codex makes get `msg_`/`fco_`/`ctco_` + a UUIDv7.
+- 0.169.0 sends item `id`s in `input` and leaves out `internal_chat_message_metadata_passthrough` and
+  `metadata`. 0.77.0 writes no ids, no ordinals, no metadata.
+- Orphan call on resume: both releases put `{"type":"function_call_output","call_id":ID,"output":"aborted"}`
+  right after the call in the request (0.169.0 adds `"id":"fco_<UUIDv5>"`, the same on every resume),
+  exit 0, and never write it to the file.
+- 0.77.0 Chat wire: the request right after parallel calls already sends one assistant message per call
+  and is refused (exit 1); every later resume is refused the same way and appends its new user turn
+  to the file. The file with `out_A` moved up to just after `call_A` resumes.
+- 0.169.0 resumes a 0.77.0 file and appends its own line types (`world_state`, `token_usage_record`,
+  `metadata`) without `ordinal`: a mixed-generation file.
 """
 
 
@@ -145,6 +167,9 @@ def problems(outcome: Outcome) -> list[str]:
 
 
 def main(argv: Sequence[str]) -> int:
+    if list(argv) == ["--notes"]:  # rebuild NOTES.md from the kept sections, recording nothing
+        write_notes({})
+        return 0
     names = list(argv) or list(SCENARIOS)
     unknown = [name for name in names if name not in SCENARIOS]
     if unknown:
@@ -178,7 +203,7 @@ def write_notes(fresh: dict[str, str]) -> None:
             name = chunk.split("\n", 1)[0].strip()
             kept[name] = "## " + chunk.rstrip("\n") + "\n"
     kept.update(fresh)
-    body = [HEADER.format(work_root=WORK_ROOT)] + [kept[name] for name in SCENARIOS if name in kept]
+    body = [HEADER.replace("{work_root}", str(WORK_ROOT))] + [kept[name] for name in SCENARIOS if name in kept]
     notes.write_text("\n".join(body))
 
 

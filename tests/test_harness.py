@@ -251,6 +251,9 @@ def test_real_0169_exec_runs_the_command_and_writes_a_paginated_rollout(tmp_path
     assert "hi" in sent_output["output"], "Codex really ran `echo hi`"
     assert judge_responses_input(second.input) is None
     assert broker_contract_violations(response_items(rollout)) == []
+    # What 0.169.0 sends: item ids kept, its own bookkeeping left out.
+    assert sent_call["id"].startswith("fc_") and sent_output["id"].startswith("fco_")
+    assert all("internal_chat_message_metadata_passthrough" not in i and "metadata" not in i for i in second.input)
 
 
 @pytest.mark.parametrize("name", [n for n, s in SCENARIOS.items() if s.expect_exit == 0])
@@ -263,6 +266,30 @@ def test_recorded_clean_fixtures_satisfy_the_contract(name: str) -> None:
         assert ordinals(rollout) == list(range(len(lines)))
     else:
         assert set(ordinals(rollout)) == {None}
+
+
+PAYLOAD_KEYS = {  # Codex's own field order; the wire sent them in another order
+    "function_call": ["type", "status", "id", "name", "arguments", "call_id"],
+    "custom_tool_call": ["type", "id", "status", "call_id", "name", "input"],
+    "function_call_output": ["type", "id", "call_id", "output"],
+    "custom_tool_call_output": ["type", "id", "call_id", "output"],
+}
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_recorded_line_and_payload_key_order(name: str) -> None:
+    paginated = SCENARIOS[name].release == NEW
+    for line in read_jsonl(real_fixture(name)):
+        payload = line["payload"]
+        if paginated:
+            tail = ["metadata"] if line["type"] == "response_item" else []
+            assert list(line) == ["timestamp", "ordinal", "type", "payload", *tail]
+        else:
+            assert list(line) == ["timestamp", "type", "payload"]
+            assert "id" not in payload or line["type"] == "session_meta"
+        wanted = PAYLOAD_KEYS.get(payload.get("type")) if line["type"] == "response_item" else None
+        if wanted is not None and paginated:
+            assert list(payload)[: len(wanted)] == wanted
 
 
 def resume_fixture(home: CodexHome, server: LoopbackServer, release: str, fixture: Path, wire: str) -> Path:
@@ -285,7 +312,8 @@ def test_real_0770_chat_parallel_calls_fixture_is_stuck_for_good(codex_home: Cod
         refused = loopback.model_requests[-1]
         assert refused.status == 400 and refused.refusal is not None
         assert refused.refusal.message == MISSING + calls[0]
-        assert installed.read_bytes().startswith(before), "Codex only appends"
+        after = installed.read_bytes()
+        assert after.startswith(before) and len(after) > len(before), "each refused resume appends its turn"
     assert loopback.unscripted == 0 and len(loopback.turns) == 2
 
 
@@ -368,3 +396,20 @@ def test_real_0169_resumes_a_0770_rollout_and_appends_without_ordinals(
     appended = lines[len(read_jsonl(fixture)):]
     assert appended and all("ordinal" not in line for line in appended)
     assert lines[0]["payload"].get("history_mode") is None
+
+
+def item_shape(rollout: Path) -> list[str]:
+    return [f"{item['type']}/{item.get('role', '')}" for item in response_items(rollout)]
+
+
+@codex
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_real_scenario_reproduces_its_recorded_fixture(name: str, tmp_path: Path) -> None:
+    """Replaying a scenario live gives the exit codes and response-item shape that fixtures/real holds."""
+    scenario = SCENARIOS[name]
+    outcome = play(scenario, tmp_path)
+    expected = [scenario.expect_exit] + ([scenario.expect_resume_exit] if scenario.resume_prompt else [])
+    assert [run.returncode for run in outcome.runs] == expected, "\n".join(r.describe() for r in outcome.runs)
+    assert outcome.rollout is not None
+    assert item_shape(outcome.rollout) == item_shape(real_fixture(name))
+    assert outcome.server.unscripted == 0

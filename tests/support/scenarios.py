@@ -106,7 +106,8 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             f"{NEW}-responses-interrupted-stream", NEW, "responses", "run echo hi",
             lambda: [interrupted(_c(NEW, "echo hi"))],
-            "the stream closes after a function_call, before response.completed",
+            "the stream closes after a function_call, before response.completed: 0.169.0 still runs the "
+            "command and persists call and output, task_complete carries the error, exit 1",
             expect_exit=1,
         ),
         Scenario(
@@ -122,7 +123,8 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             f"{OLD}-responses-interrupted-stream", OLD, "responses", "run echo hi",
             lambda: [interrupted(_c(OLD, "echo hi"))],
-            "the stream closes after a function_call, before response.completed (#16255)",
+            "the stream closes after a function_call, before response.completed (#16255): 0.77.0 does "
+            "not run the command, persists the call with no output, exit 1",
             expect_exit=1,
         ),
         Scenario(
