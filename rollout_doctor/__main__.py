@@ -1,0 +1,3 @@
+from rollout_doctor.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,226 @@
+"""Check and fix one file: the library's entry points, with no terminal in them.
+
+The fix loop works like ruff's: check, apply the compatible applicable fixes, check the result again,
+until nothing applicable is left; it gives up loudly after ``MAX_PASSES``. Every pass streams the
+new version to a private temporary file and indexes that, so memory stays flat for any size of file.
+Each line of the result remembers which original line it came from, which gives an exact diff.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from array import array
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rollout_doctor.facts import LineKind
+from rollout_doctor.fixes import Applicability, Fix, applicable, plan, select_compatible
+from rollout_doctor.lines import split_terminator
+from rollout_doctor.model import Rollout, read_rollout
+from rollout_doctor.rules import Context, Diagnostic, Options, active_rules
+from rollout_doctor.summary import summarize_line
+from rollout_doctor.synth import renumber
+from rollout_doctor.writer import FileState, RefusedToWrite, commit, write_pieces
+
+MAX_PASSES = 32
+
+
+class FixLoopError(RuntimeError):
+    pass
+
+
+@dataclass
+class Change:
+    """One line of the diff between the original and the fixed file."""
+
+    kind: str  # "insert", "remove", "move", "modify"
+    old_line: int | None  # 1-based, in the original
+    new_line: int | None  # 1-based, in the result
+    summary: str
+    note: str = ""
+
+
+@dataclass
+class FileReport:
+    path: Path
+    diagnostics: list[Diagnostic] = field(default_factory=list)  # what check found (before any fix)
+    remaining: list[Diagnostic] | None = None  # after fixing; None for a plain check
+    applied: list[Fix] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    generation: str | None = None
+    cli_version: str | None = None
+    error: str | None = None
+    refused: str | None = None
+    written: bool = False
+    backup: Path | None = None
+    passes: int = 0
+
+    @property
+    def problems(self) -> list[Diagnostic]:
+        return self.diagnostics if self.remaining is None else self.remaining
+
+    def held_back(self, unsafe: bool) -> list[Diagnostic]:
+        return [d for d in self.problems if d.fix is not None and not applicable(d.fix, unsafe)
+                and d.fix.applicability is Applicability.UNSAFE]
+
+
+def check_model(model: Rollout, options: Options) -> list[Diagnostic]:
+    ctx = Context(model, options)
+    found: list[Diagnostic] = []
+    for rule in active_rules(options):
+        found.extend(rule.check(ctx))
+    found.sort(key=lambda d: (d.line, d.code, d.call_id or ""))
+    return found
+
+
+def check_file(path: Path, options: Options) -> FileReport:
+    report = FileReport(path)
+    try:
+        with read_rollout(path) as model:
+            report.generation = model.generation
+            report.cli_version = model.cli_version
+            report.diagnostics = check_model(model, options)
+    except (OSError, ValueError) as exc:  # zstandard raises ZstdError, a ValueError subclass... or not
+        report.error = describe_error(path, exc)
+    except Exception as exc:  # noqa: BLE001 - one bad file must not stop a scan of many
+        report.error = describe_error(path, exc)
+    return report
+
+
+def describe_error(path: Path, exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return f"{path}: {text}"
+
+
+def fix_file(path: Path, options: Options, dry_run: bool = False, want_diff: bool = True) -> FileReport:
+    report = FileReport(path)
+    workdir = Path(tempfile.mkdtemp(prefix="rollout-doctor-fix-"))
+    models: list[Rollout] = []
+    try:
+        before = None if dry_run else FileState.of(path)
+        original = read_rollout(path)
+        models.append(original)
+        report.generation, report.cli_version = original.generation, original.cli_version
+        current = original
+        provenance = array("q", range(len(original)))  # result line -> original line, -1 for new lines
+        notes: dict[int, str] = {}  # result line -> note of an inserted or changed line
+        diagnostics = check_model(original, options)
+        report.diagnostics = diagnostics
+        for n in range(MAX_PASSES):
+            fixes = select_compatible(d.fix for d in diagnostics if d.fix is not None and applicable(d.fix, options.unsafe_fixes))
+            if not fixes:
+                break
+            the_plan = plan(len(current), [e for f in fixes for e in f.edits])
+            if current.generation == "paginated":
+                first_change = next((i for i, p in enumerate(the_plan.pieces) if p.origin != i or p.content is not None), None)
+                starts = [s for s in (first_change, the_plan.renumber_from) if s is not None]
+                if starts:
+                    renumber(current, the_plan.pieces, min(starts))
+            if not the_plan.changed:
+                break
+            report.applied.extend(fixes)
+            out_path = workdir / f"pass{n}.jsonl"
+            with open(out_path, "wb") as out:
+                write_pieces(current, the_plan.pieces, out)
+            new_provenance = array("q")
+            new_notes: dict[int, str] = {}
+            for i, piece in enumerate(the_plan.pieces):
+                if piece.origin is None:
+                    new_provenance.append(-1)
+                    new_notes[i] = piece.note
+                else:
+                    new_provenance.append(provenance[piece.origin])
+                    note = piece.note or notes.get(piece.origin, "")
+                    if piece.ordinal is not None and not note:
+                        note = "ordinal renumbered"
+                    if note:
+                        new_notes[i] = note
+            provenance, notes = new_provenance, new_notes
+            current = read_rollout(out_path)
+            models.append(current)
+            report.passes = n + 1
+            diagnostics = check_model(current, options)
+        else:
+            raise FixLoopError(f"{path}: fixes did not settle after {MAX_PASSES} passes; nothing written")
+        report.remaining = diagnostics
+        if current is original:
+            return report
+        if want_diff:
+            report.changes = diff(original, current, provenance, notes)
+        if not dry_run:
+            assert before is not None
+            report.backup = commit(path, current.path, before)
+            report.written = True
+    except RefusedToWrite as exc:
+        report.refused = str(exc)
+    except FixLoopError as exc:
+        report.error = str(exc)
+    except Exception as exc:  # noqa: BLE001 - one bad file must not stop a run over many
+        report.error = describe_error(path, exc)
+    finally:
+        for model in models:
+            model.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return report
+
+
+def _stable_lines(origins: list[int]) -> set[int]:
+    """Original lines that keep their relative order: a longest increasing subsequence."""
+    import bisect
+
+    tails: list[int] = []
+    tail_index: list[int] = []
+    parent = [-1] * len(origins)
+    for i, value in enumerate(origins):
+        pos = bisect.bisect_left(tails, value)
+        if pos == len(tails):
+            tails.append(value)
+            tail_index.append(i)
+        else:
+            tails[pos] = value
+            tail_index[pos] = i
+        parent[i] = tail_index[pos - 1] if pos else -1
+    keep: set[int] = set()
+    i = tail_index[-1] if tail_index else -1
+    while i >= 0:
+        keep.add(origins[i])
+        i = parent[i]
+    return keep
+
+
+def diff(original: Rollout, result: Rollout, provenance: array, notes: dict[int, str]) -> list[Change]:
+    present = [o for o in provenance if o >= 0]
+    stable = _stable_lines(present)
+    changes: list[Change] = []
+    kept = set(present)
+    for old in range(len(original)):
+        if old not in kept:
+            changes.append(Change("remove", old + 1, None, summarize_line(original, old)))
+    for new, old in enumerate(provenance):
+        note = notes.get(new, "")
+        if old < 0:
+            changes.append(Change("insert", None, new + 1, summarize_line(result, new), note))
+            continue
+        same_bytes = split_terminator(original.raw(old))[0] == split_terminator(result.raw(new))[0]
+        if old not in stable:
+            changes.append(Change("move", old + 1, new + 1, summarize_line(result, new), note))
+        elif not same_bytes:
+            changes.append(Change("modify", old + 1, new + 1, summarize_line(result, new), note or "changed"))
+    # Show a removed line where it stood: just after the result line of the last original line before it.
+    new_of = {old: new + 1 for new, old in enumerate(provenance) if old >= 0}
+    placed = sorted(new_of.items())
+
+    def position(change: Change) -> float:
+        if change.new_line is not None:
+            return change.new_line
+        import bisect
+
+        at = bisect.bisect_left(placed, (change.old_line - 1, -1))  # type: ignore[operator]
+        return (placed[at - 1][1] if at else 0) + 0.5
+
+    changes.sort(key=position)
+    return changes
+
+
+__all__ = ["Change", "FileReport", "FixLoopError", "LineKind", "check_file", "check_model", "fix_file"]

@@ -1,0 +1,309 @@
+"""The facts the rules need from one line, whatever generation of rollout it belongs to.
+
+Three generations exist (see FORMAT.md): legacy bare lines (before Sept 2025), the envelope
+``{"timestamp","type","payload"}`` (0.3x onward, written by 0.77.0) and the paginated envelope with a
+top-level ``ordinal`` (2026, written by 0.169.0). Classification never raises: a line Codex would skip
+is recorded as such, and unknown line types pass through untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+import orjson
+
+BOM = b"\xef\xbb\xbf"
+
+
+class LineKind(IntEnum):
+    BLANK = 0
+    INVALID = 1
+    SESSION_META = 2
+    RESPONSE_ITEM = 3
+    COMPACTED = 4
+    TURN_CONTEXT = 5
+    EVENT = 6
+    OTHER = 7
+    LEGACY_HEADER = 8
+    LEGACY_STATE = 9
+
+
+class ItemKind(IntEnum):
+    CALL = 1
+    OUTPUT = 2
+    MESSAGE = 3
+    OTHER = 4
+
+
+ENVELOPE_TYPES = {
+    "session_meta": LineKind.SESSION_META,
+    "response_item": LineKind.RESPONSE_ITEM,
+    "compacted": LineKind.COMPACTED,
+    "turn_context": LineKind.TURN_CONTEXT,
+    "event_msg": LineKind.EVENT,
+}
+
+# call payload type -> the output payload type Codex pairs with it
+CALL_OUTPUT_TYPE = {
+    "function_call": "function_call_output",
+    "custom_tool_call": "custom_tool_call_output",
+    "local_shell_call": "function_call_output",
+    "tool_search_call": "tool_search_output",
+}
+OUTPUT_TYPES = frozenset(CALL_OUTPUT_TYPE.values())
+# Items that Codex's Chat wire turns into messages of their own; the rest (reasoning, ghost snapshots,
+# web searches, compaction markers) produce none and so cannot break call/output adjacency.
+CHAT_MESSAGE_TYPES = frozenset({"message", *CALL_OUTPUT_TYPE, *OUTPUT_TYPES})
+LEGACY_ITEM_TYPES = frozenset(
+    {*CHAT_MESSAGE_TYPES, "reasoning", "web_search_call", "ghost_snapshot", "compaction"}
+)
+# Content item types Codex accepts inside an array `output` (FunctionCallOutputContentItem).
+OUTPUT_CONTENT_TYPES = frozenset({"input_text", "input_image", "output_text"})
+# Events that hold what a tool printed; issue 6 recovers outputs from them.
+OUTPUT_EVENTS = frozenset({"exec_command_end", "patch_apply_end", "mcp_tool_call_end", "item_completed"})
+
+PREVIEW_CHARS = 80
+
+
+@dataclass(slots=True)
+class Item:
+    """A ResponseItem as the pairing rules see it."""
+
+    line: int
+    index: int | None  # position inside a compacted line's replacement_history, None for a plain line
+    type: str
+    kind: ItemKind
+    role: str | None = None
+    call_id: str | None = None
+    name: str | None = None
+    output_ok: bool = True
+    output_problem: str | None = None
+    preview: str = ""
+    contextual: bool = False  # a user message Codex injected itself (environment context, AGENTS.md, ...)
+
+    @property
+    def where(self) -> str:
+        if self.index is None:
+            return f"line {self.line + 1}"
+        return f"line {self.line + 1} (replacement_history[{self.index}])"
+
+
+@dataclass(slots=True)
+class Meta:
+    line: int
+    id: Any
+    history_mode: Any
+    cli_version: str | None
+    legacy: bool = False
+
+
+@dataclass(slots=True)
+class Compacted:
+    line: int
+    replacement: list[Item] | None
+    replacement_problem: str | None = None
+
+
+@dataclass(slots=True)
+class Event:
+    line: int
+    type: str
+    num_turns: int | None = None
+    call_id: str | None = None
+
+
+@dataclass(slots=True)
+class Invalid:
+    line: int
+    reason: str
+
+
+Record = Item | Meta | Compacted | Event | Invalid
+
+
+@dataclass(slots=True)
+class LineFacts:
+    kind: LineKind
+    ordinal: int | None | bool  # int, None when absent, False when present but not an integer
+    record: Record | None
+
+
+def _preview(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+
+
+# Contextual fragments (codex-rs/core contextual_user_message.rs, 2026; <turn_aborted> since PR #9043):
+# a user message holding one of these is context Codex injected, not a user turn.
+CONTEXT_MARKERS = (
+    ("# agents.md instructions for ", "</instructions>"),
+    ("<environment_context>", "</environment_context>"),
+    ("<user_instructions>", "</user_instructions>"),
+    ("<skill>", "</skill>"),
+    ("<user_shell_command>", "</user_shell_command>"),
+    ("<turn_aborted>", "</turn_aborted>"),
+    ("<subagent_notification>", "</subagent_notification>"),
+)
+
+
+def _message_texts(payload: dict[str, Any]) -> list[str]:
+    content = payload.get("content")
+    if isinstance(content, str):
+        return [content]
+    if isinstance(content, list):
+        return [p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)]
+    return []
+
+
+def is_contextual(texts: list[str]) -> bool:
+    for text in texts:
+        head, tail = text.lstrip()[:64].lower(), text.rstrip()[-64:].lower()
+        if any(head.startswith(start) and tail.endswith(end) for start, end in CONTEXT_MARKERS):
+            return True
+    return False
+
+
+def output_shape_problem(output: Any) -> str | None:
+    """Why Codex's deserializer would drop an output with this `output` value, or None if it would not."""
+    if isinstance(output, str):
+        return None
+    if isinstance(output, list):
+        for n, part in enumerate(output):
+            if not isinstance(part, dict):
+                return f"output[{n}] is not an object"
+            if part.get("type") not in OUTPUT_CONTENT_TYPES:
+                return f"output[{n}] has content type {part.get('type')!r}"
+        return None
+    return f"output is {type(output).__name__ if output is not None else 'null'}, not a string or a list of content items"
+
+
+def item_facts(payload: Any, line: int, index: int | None = None) -> Item | None:
+    """Facts of one ResponseItem, or None when it is not an object with a string `type`."""
+    if not isinstance(payload, dict):
+        return None
+    kind_name = payload.get("type")
+    if not isinstance(kind_name, str):
+        return None
+    call_id = payload.get("call_id")
+    call_id = call_id if isinstance(call_id, str) and call_id else None
+    if kind_name == "message":
+        role = payload.get("role")
+        texts = _message_texts(payload)
+        return Item(line, index, kind_name, ItemKind.MESSAGE, role=role if isinstance(role, str) else None,
+                    preview=_preview(texts[0] if texts else ""),
+                    contextual=role == "user" and is_contextual(texts))
+    if kind_name in CALL_OUTPUT_TYPE:
+        if kind_name == "tool_search_call" and payload.get("execution") != "client":
+            call_id = None  # server-side searches are answered by the API itself
+        name = payload.get("name")
+        name = name if isinstance(name, str) else ("local_shell" if kind_name == "local_shell_call" else None)
+        args = payload.get("arguments", payload.get("input", payload.get("action", "")))
+        args_text = args if isinstance(args, str) else orjson.dumps(args).decode()
+        kind = ItemKind.CALL if call_id else ItemKind.OTHER
+        return Item(line, index, kind_name, kind, call_id=call_id, name=name,
+                    preview=_preview(f"{name or kind_name}({args_text})"))
+    if kind_name in OUTPUT_TYPES:
+        raw_id = payload.get("call_id")
+        problem = None
+        if kind_name != "tool_search_output":
+            problem = output_shape_problem(payload.get("output"))
+        if raw_id is not None and not isinstance(raw_id, str):
+            problem = f"call_id is {type(raw_id).__name__}, not a string"
+        output = payload.get("output")
+        text = output if isinstance(output, str) else ""
+        if isinstance(output, list):
+            text = next((p.get("text", "") for p in output if isinstance(p, dict) and "text" in p), "")
+        kind = ItemKind.OUTPUT if call_id else ItemKind.OTHER
+        return Item(line, index, kind_name, kind, call_id=call_id, output_ok=problem is None,
+                    output_problem=problem, preview=_preview(str(text)))
+    return Item(line, index, kind_name, ItemKind.OTHER)
+
+
+def _ordinal(obj: dict[str, Any]) -> int | None | bool:
+    if "ordinal" not in obj:
+        return None
+    value = obj["ordinal"]
+    return value if type(value) is int else False
+
+
+def _envelope_facts(obj: dict[str, Any], line: int, kind: LineKind) -> Record | None:
+    payload = obj.get("payload")
+    if kind is LineKind.RESPONSE_ITEM:
+        return item_facts(payload, line)
+    if not isinstance(payload, dict):
+        return None
+    if kind is LineKind.SESSION_META:
+        # Forked sessions nest the meta under "meta" in some releases; accept both shapes.
+        meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else payload
+        version = meta.get("cli_version")
+        return Meta(line, meta.get("id"), meta.get("history_mode"), version if isinstance(version, str) else None)
+    if kind is LineKind.COMPACTED:
+        if "replacement_history" not in payload or payload["replacement_history"] is None:
+            return Compacted(line, None)
+        history = payload["replacement_history"]
+        if not isinstance(history, list):
+            return Compacted(line, None, "replacement_history is not a list")
+        items = [item_facts(entry, line, n) for n, entry in enumerate(history)]
+        return Compacted(line, [i for i in items if i is not None])
+    if kind is LineKind.EVENT:
+        event_type = payload.get("type")
+        if event_type == "thread_rolled_back":
+            turns = payload.get("num_turns")
+            return Event(line, event_type, num_turns=turns if type(turns) is int else None)
+        if event_type in OUTPUT_EVENTS:
+            call_id = payload.get("call_id")
+            if event_type == "item_completed":
+                item = payload.get("item")
+                if not isinstance(item, dict) or item.get("type") != "CommandExecution":
+                    return None
+                call_id = item.get("id")
+            if isinstance(call_id, str):
+                return Event(line, event_type, call_id=call_id)
+    return None
+
+
+def classify(content: bytes, line: int) -> LineFacts:
+    """Classify one line's content (terminator and any byte order mark already removed)."""
+    if not content.strip():
+        return LineFacts(LineKind.BLANK, None, None)
+    try:
+        obj = orjson.loads(content)
+    except orjson.JSONDecodeError as exc:
+        return LineFacts(LineKind.INVALID, None, Invalid(line, describe_invalid(content, exc)))
+    if not isinstance(obj, dict):
+        return LineFacts(LineKind.INVALID, None, Invalid(line, f"a JSON {json_type(obj)}, not an object"))
+    return facts_of_object(obj, line)
+
+
+def facts_of_object(obj: dict[str, Any], line: int) -> LineFacts:
+    ordinal = _ordinal(obj)
+    line_type = obj.get("type")
+    if "payload" in obj and isinstance(line_type, str):
+        kind = ENVELOPE_TYPES.get(line_type, LineKind.OTHER)
+        return LineFacts(kind, ordinal, _envelope_facts(obj, line, kind))
+    if obj.get("record_type") == "state":
+        return LineFacts(LineKind.LEGACY_STATE, ordinal, None)
+    if isinstance(line_type, str) and line_type in LEGACY_ITEM_TYPES:
+        return LineFacts(LineKind.RESPONSE_ITEM, ordinal, item_facts(obj, line))
+    if line_type is None and "id" in obj and "timestamp" in obj:
+        return LineFacts(LineKind.LEGACY_HEADER, ordinal, Meta(line, obj.get("id"), None, None, legacy=True))
+    return LineFacts(LineKind.OTHER, ordinal, None)
+
+
+def json_type(value: Any) -> str:
+    return {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}.get(
+        type(value), "null"
+    )
+
+
+def describe_invalid(content: bytes, exc: Exception) -> str:
+    if b"\x00" in content:
+        return "contains NUL bytes"
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return f"invalid UTF-8 at byte {err.start}"
+    detail = str(exc).split(":", 1)[0]
+    return f"not valid JSON ({detail})"

@@ -1,0 +1,138 @@
+"""Locate a value inside raw JSON bytes without re-serialising anything.
+
+A fix that renumbers an ordinal or renames a call id must leave every other byte of the line as Codex
+wrote it (number formatting, escapes, key order, unknown fields). So instead of ``loads``/``dumps`` we
+find the byte span of one value and splice. The input is assumed to be valid JSON (the model parsed it).
+"""
+
+from __future__ import annotations
+
+import re
+
+_WS = re.compile(rb"[ \t\r\n]*")
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_SCALAR = re.compile(rb"[^,\]} \t\r\n]+")
+_STRUCTURAL = re.compile(rb'["\[\]{}]')
+
+PathPart = str | int
+
+
+def _skip_ws(data: bytes, pos: int) -> int:
+    return _WS.match(data, pos).end()  # type: ignore[union-attr]
+
+
+def _value_end(data: bytes, pos: int) -> int:
+    """End offset of the value starting at ``pos``."""
+    first = data[pos : pos + 1]
+    if first == b'"':
+        match = _STRING.match(data, pos)
+        if match is None:
+            raise ValueError(f"unterminated string at {pos}")
+        return match.end()
+    if first in (b"{", b"["):
+        depth = 0
+        cursor = pos
+        while True:
+            match = _STRUCTURAL.search(data, cursor)
+            if match is None:
+                raise ValueError(f"unterminated container at {pos}")
+            char = match.group()
+            if char == b'"':
+                cursor = _value_end(data, match.start())
+                continue
+            depth += 1 if char in (b"{", b"[") else -1
+            cursor = match.end()
+            if depth == 0:
+                return cursor
+    match = _SCALAR.match(data, pos)
+    if match is None:
+        raise ValueError(f"no value at {pos}")
+    return match.end()
+
+
+def members(data: bytes, start: int) -> list[tuple[bytes, int, int]]:
+    """``(raw key, value start, value end)`` for each member of the object starting at ``start``."""
+    out: list[tuple[bytes, int, int]] = []
+    pos = _skip_ws(data, start + 1)
+    if data[pos : pos + 1] == b"}":
+        return out
+    while True:
+        key_end = _value_end(data, pos)
+        key = data[pos:key_end]
+        pos = _skip_ws(data, key_end)
+        pos = _skip_ws(data, pos + 1)  # the colon
+        value_end = _value_end(data, pos)
+        out.append((key, pos, value_end))
+        pos = _skip_ws(data, value_end)
+        if data[pos : pos + 1] != b",":
+            return out
+        pos = _skip_ws(data, pos + 1)
+
+
+def elements(data: bytes, start: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of each element of the array starting at ``start``."""
+    out: list[tuple[int, int]] = []
+    pos = _skip_ws(data, start + 1)
+    if data[pos : pos + 1] == b"]":
+        return out
+    while True:
+        end = _value_end(data, pos)
+        out.append((pos, end))
+        pos = _skip_ws(data, end)
+        if data[pos : pos + 1] != b",":
+            return out
+        pos = _skip_ws(data, pos + 1)
+
+
+def _key_matches(raw_key: bytes, key: str) -> bool:
+    import orjson
+
+    return raw_key[1:-1] == key.encode() or orjson.loads(raw_key) == key
+
+
+def span(data: bytes, path: tuple[PathPart, ...]) -> tuple[int, int] | None:
+    """Byte span of the value at ``path`` (object keys and array indexes), or None if absent."""
+    pos = _skip_ws(data, 0)
+    end = _value_end(data, pos)
+    for part in path:
+        if isinstance(part, int):
+            if data[pos : pos + 1] != b"[":
+                return None
+            items = elements(data, pos)
+            if part >= len(items):
+                return None
+            pos, end = items[part]
+        else:
+            if data[pos : pos + 1] != b"{":
+                return None
+            found = None
+            for raw_key, value_start, value_end in members(data, pos):
+                if _key_matches(raw_key, part):
+                    found = (value_start, value_end)  # the last duplicate key wins, as in serde_json
+            if found is None:
+                return None
+            pos, end = found
+    return pos, end
+
+
+def replace(data: bytes, path: tuple[PathPart, ...], new_value: bytes) -> bytes | None:
+    """``data`` with the value at ``path`` replaced by ``new_value`` (raw JSON), or None if absent."""
+    where = span(data, path)
+    if where is None:
+        return None
+    return data[: where[0]] + new_value + data[where[1] :]
+
+
+def insert_member(data: bytes, key: str, value: bytes, after: str | None = None) -> bytes:
+    """Add ``"key":value`` to the top-level object, after member ``after`` if present, else first."""
+    import orjson
+
+    pos = _skip_ws(data, 0)
+    member = orjson.dumps(key) + b":" + value
+    if after is not None:
+        for raw_key, _start, value_end in members(data, pos):
+            if _key_matches(raw_key, after):
+                return data[:value_end] + b"," + member + data[value_end:]
+    body = _skip_ws(data, pos + 1)
+    separator = b"" if data[body : body + 1] == b"}" else b","
+    return data[: pos + 1] + member + separator + data[pos + 1 :]

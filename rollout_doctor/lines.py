@@ -1,0 +1,111 @@
+"""Byte-exact access to the lines of a rollout file.
+
+A line is everything up to and including its ``\\n`` (the last line may have none). Nothing here
+decodes text: CRLF endings, a byte order mark, NUL bytes and invalid UTF-8 all survive a round trip.
+A ``.jsonl.zst`` rollout is decompressed once into a private temporary file so that every later read
+is a plain positional read and memory stays flat whatever the size of the session.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CHUNK = 1 << 20
+ZSTD_SUFFIX = ".zst"
+
+
+def is_compressed(path: Path) -> bool:
+    return path.name.endswith(ZSTD_SUFFIX)
+
+
+@dataclass
+class Source:
+    """An open, seekable view of a rollout's uncompressed bytes."""
+
+    path: Path
+    compressed: bool
+    _fd: int = -1
+    _tmpdir: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, path: Path) -> Source:
+        if not is_compressed(path):
+            return cls(path, False, os.open(path, os.O_RDONLY))
+        import zstandard  # lazy: only compressed rollouts need it
+
+        tmpdir = tempfile.mkdtemp(prefix="rollout-doctor-zst-")
+        plain = os.path.join(tmpdir, "plain")
+        with open(path, "rb") as src, open(plain, "wb") as dst:
+            zstandard.ZstdDecompressor().copy_stream(src, dst)
+        return cls(path, True, os.open(plain, os.O_RDONLY), tmpdir)
+
+    @property
+    def size(self) -> int:
+        return os.fstat(self._fd).st_size
+
+    def read(self, offset: int, length: int) -> bytes:
+        return os.pread(self._fd, length, offset)
+
+    def chunks(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        end = self.size if end is None else end
+        pos = start
+        while pos < end:
+            data = os.pread(self._fd, min(CHUNK, end - pos), pos)
+            if not data:
+                return
+            pos += len(data)
+            yield data
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        if self._tmpdir:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def iter_lines(source: Source, start: int = 0, end: int | None = None) -> Iterator[tuple[int, bytes]]:
+    """Yield ``(offset, line)`` for each line, terminator included, in file order."""
+    pending: list[bytes] = []
+    pending_start = start
+    pos = start
+    for chunk in source.chunks(start, end):
+        begin = 0
+        while True:
+            nl = chunk.find(b"\n", begin)
+            if nl < 0:
+                break
+            piece = chunk[begin : nl + 1]
+            if pending:
+                pending.append(piece)
+                piece = b"".join(pending)
+                pending = []
+            yield pending_start, piece
+            pending_start = pos + nl + 1
+            begin = nl + 1
+        if begin < len(chunk):
+            pending.append(chunk[begin:])
+        pos += len(chunk)
+    if pending:
+        yield pending_start, b"".join(pending)
+
+
+def split_terminator(line: bytes) -> tuple[bytes, bytes]:
+    """Split a raw line into its content and its terminator (``\\r\\n``, ``\\n`` or nothing)."""
+    if line.endswith(b"\r\n"):
+        return line[:-2], b"\r\n"
+    if line.endswith(b"\n"):
+        return line[:-1], b"\n"
+    return line, b""

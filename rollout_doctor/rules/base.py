@@ -1,0 +1,91 @@
+"""The contract every rule keeps: a code, a stable kebab-case name, its documentation, and ``check``.
+
+A rule only yields diagnostics; the engine decides which rules run, which fixes apply and in what
+order. The pairing rules share one broker replay of the history (``Context.replay``) so that they
+agree with each other about which output answers which call.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from types import ModuleType
+
+from rollout_doctor.facts import Item
+from rollout_doctor.fixes import Fix
+from rollout_doctor.history import Replay, effective_history, replay
+from rollout_doctor.model import Rollout
+
+TARGETS = ("responses", "chat")
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    rule: str
+    code: str
+    line: int  # 0-based; reports print line + 1
+    message: str
+    call_id: str | None = None
+    fix: Fix | None = None
+
+
+@dataclass
+class Options:
+    target: str = "responses"
+    select: frozenset[str] | None = None  # rule names or codes; None means the default set
+    ignore: frozenset[str] = field(default_factory=frozenset)
+    unsafe_fixes: bool = False
+
+
+class Context:
+    """What one check pass over one file knows; each analysis is computed at most once."""
+
+    def __init__(self, model: Rollout, options: Options) -> None:
+        self.model = model
+        self.options = options
+
+    @cached_property
+    def history(self) -> list[Item]:
+        return effective_history(self.model)
+
+    @cached_property
+    def replay(self) -> Replay:
+        return replay(self.history, chat=self.options.target == "chat")
+
+
+Check = Callable[[Context], Iterator[Diagnostic]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    summary: str
+    doc: str
+    fix_safety: str
+    check: Check
+    default: bool = True  # run without --select
+    target: str | None = None  # only with this --target
+
+    @classmethod
+    def from_module(cls, module: ModuleType) -> Rule:
+        return cls(
+            code=module.CODE,
+            name=module.NAME,
+            summary=module.SUMMARY,
+            doc=inspect.cleandoc(module.__doc__ or ""),
+            fix_safety=module.FIX_SAFETY,
+            check=module.check,
+            default=getattr(module, "DEFAULT", True),
+            target=getattr(module, "TARGET", None),
+        )
+
+
+def item_label(item: Item) -> str:
+    if item.name:
+        return f"{item.type} {item.name}"
+    if item.role:
+        return f"{item.role} message"
+    return item.type

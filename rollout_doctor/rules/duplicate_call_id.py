@@ -1,0 +1,75 @@
+"""Two calls sharing one call_id.
+
+What it checks: a call whose call_id an earlier call in the history already used. Replayed lines
+(the same call written twice) and providers that number calls per turn (``call_0`` in every turn)
+both leave this.
+
+Why it breaks a resume: call ids must be unique in a request; the API cannot tell which output answers
+which call. Codex 0.169.0 passes both calls through unchanged.
+
+Example::
+
+    {"type":"response_item","payload":{"type":"function_call","call_id":"call_0","arguments":"{\"cmd\":\"ls\"}",...}}
+    {"type":"response_item","payload":{"type":"function_call_output","call_id":"call_0",...}}
+    {"type":"response_item","payload":{"type":"function_call","call_id":"call_0","arguments":"{\"cmd\":\"pwd\"}",...}}
+
+Fix (safe): when the later call repeats the earlier one exactly (and its output, if any, repeats the
+earlier output), remove the repeat. Otherwise give the later call, and the output paired with it, a new
+unique call id (``<id>-rd<N>``); the model never reads ids, so what it is told does not change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rollout_doctor.fixbuilder import FixBuilder
+from rollout_doctor.fixes import Applicability
+from rollout_doctor.history import Defect
+from rollout_doctor.rules.base import Context, Diagnostic
+
+CODE = "RD105"
+NAME = "duplicate-call-id"
+SUMMARY = "two tool calls sharing one call_id"
+FIX_SAFETY = "safe: removes an exact repeat, or renames the later call and its output"
+
+
+def _fresh_id(ctx: Context, base: str, taken: set[str]) -> str:
+    n = 2
+    while f"{base}-rd{n}" in taken:
+        n += 1
+    return f"{base}-rd{n}"
+
+
+def check(ctx: Context) -> Iterator[Diagnostic]:
+    taken = {i.call_id for i in ctx.history if i.call_id}
+    for finding in ctx.replay.of(Defect.DUPLICATE_CALL_ID):
+        call, first = finding.item, finding.anchor
+        assert first is not None and finding.call_id is not None
+        output = finding.related[0] if finding.related else None
+        builder = FixBuilder(ctx.model)
+        first_output = next((o for c, o in _pairs(ctx) if c is first), None)
+        repeat = builder.same_item(call, first) and (
+            output is None or (first_output is not None and builder.same_item(output, first_output))
+        )
+        if repeat:
+            builder.delete(call)
+            if output is not None:
+                builder.delete(output)
+            title = f"remove the repeated call at {call.where}" + (f" and its output at {output.where}" if output else "")
+        else:
+            new_id = _fresh_id(ctx, finding.call_id, taken)
+            taken.add(new_id)
+            builder.set_field(call, "call_id", new_id, "call id renamed")
+            if output is not None:
+                builder.set_field(output, "call_id", new_id, "call id renamed")
+            title = f"rename the call at {call.where}" + (f" and its output at {output.where}" if output else "") + f" to {new_id}"
+        yield Diagnostic(
+            NAME, CODE, call.line,
+            f"{call.type} at {call.where} reuses call_id {finding.call_id} of the call at {first.where}",
+            finding.call_id, builder.build(title, Applicability.SAFE),
+        )
+
+
+def _pairs(ctx: Context) -> list[tuple[object, object]]:
+    history = ctx.replay.history
+    return [(history[c], history[o]) for c, o in ctx.replay.pairs]
