@@ -21,8 +21,8 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))  # run as a plain script: make `tests.support` importable
 
-from tests.support.codex_run import read_jsonl  # noqa: E402
-from tests.support.scenarios import SCENARIOS, Outcome, play  # noqa: E402
+from tests.support.codex_run import read_jsonl
+from tests.support.scenarios import SCENARIOS, Outcome, play
 
 FIXTURES = PROJECT_ROOT / "fixtures" / "real"
 # A fixed work root keeps the cwd recorded in the rollouts the same from one recording to the next.
@@ -124,8 +124,10 @@ def record(outcome: Outcome) -> list[str]:
     lines = [
         f"## {scenario.name}",
         "",
-        f"- file: `{scenario.name}/{target.name}` ({target.stat().st_size} bytes, "
-        f"{len(target.read_bytes().splitlines())} lines)",
+        (
+            f"- file: `{scenario.name}/{target.name}` ({target.stat().st_size} bytes, "
+            f"{len(target.read_bytes().splitlines())} lines)"
+        ),
         f"- release {scenario.release}, wire `{scenario.wire}`; exit code(s): {exits}",
         f"- shows: {scenario.shows}",
         f"- `codex exec` prompt {scenario.prompt!r}; model turns: "
@@ -147,9 +149,9 @@ def record(outcome: Outcome) -> list[str]:
 
 def scenario_turns(outcome: Outcome, first: bool) -> list[object]:
     """The turns the server actually answered with, in the exec run or in the resume run."""
-    answered = [r.turn for r in outcome.server.model_requests if r.turn is not None]
-    first_count = len(outcome.scenario.script())
-    return answered[:first_count] if first else answered[first_count:]
+    requests = outcome.server.model_requests
+    chosen = requests[: outcome.exec_requests] if first else requests[outcome.exec_requests :]
+    return [r.turn for r in chosen if r.turn is not None]
 
 
 def problems(outcome: Outcome) -> list[str]:
@@ -203,7 +205,9 @@ def write_notes(fresh: dict[str, str]) -> None:
             name = chunk.split("\n", 1)[0].strip()
             kept[name] = "## " + chunk.rstrip("\n") + "\n"
     kept.update(fresh)
-    body = [HEADER.replace("{work_root}", str(WORK_ROOT))] + [kept[name] for name in SCENARIOS if name in kept]
+    body = [HEADER.replace("{work_root}", str(WORK_ROOT))] + [
+        kept[name] for name in SCENARIOS if name in kept
+    ]
     notes.write_text("\n".join(body))
 
 

@@ -22,7 +22,6 @@ from tests.support.codex_run import (
     response_items,
     session_id_of,
 )
-from tests.support.fixtures import codex_home, loopback  # noqa: F401  (pytest fixtures)
 from tests.support.loopback import (
     LoopbackServer,
     broker_contract_violations,
@@ -34,6 +33,8 @@ from tests.support.loopback import (
     say,
 )
 from tests.support.scenarios import NEW, OLD, SCENARIOS, play
+
+pytest_plugins = ["tests.support.fixtures"]  # the `loopback` and `codex_home` fixtures
 
 USER = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "go"}]}
 
@@ -57,10 +58,22 @@ ACCEPTED = [
     pytest.param([USER, call("a"), call("b"), out("a"), out("b")], id="parallel-calls"),
     pytest.param([USER, call("a"), call("b"), out("b"), out("a")], id="parallel-outputs-reordered"),
     pytest.param([USER, ccall("c1"), out("c1", "custom_tool_call_output")], id="custom-tool-call"),
-    pytest.param([USER, {"type": "local_shell_call", "call_id": None, "status": "completed",
-                         "action": {"type": "exec", "command": ["ls"]}}], id="local-shell-call-without-id"),
-    pytest.param([USER, {"type": "tool_search_call", "call_id": "t1", "execution": "server",
-                         "arguments": {}}], id="server-side-tool-search"),
+    pytest.param(
+        [
+            USER,
+            {
+                "type": "local_shell_call",
+                "call_id": None,
+                "status": "completed",
+                "action": {"type": "exec", "command": ["ls"]},
+            },
+        ],
+        id="local-shell-call-without-id",
+    ),
+    pytest.param(
+        [USER, {"type": "tool_search_call", "call_id": "t1", "execution": "server", "arguments": {}}],
+        id="server-side-tool-search",
+    ),
     pytest.param([USER, say("hi")], id="no-calls"),
 ]
 
@@ -72,18 +85,37 @@ def test_judge_accepts_valid_responses_history(items: list[dict]) -> None:
 
 REFUSED = [
     pytest.param([USER, call("c1")], "No tool output found for function call c1.", id="call-without-output"),
-    pytest.param([USER, ccall("c1")], "No tool output found for custom tool call c1.", id="custom-call-without-output"),
-    pytest.param([USER, out("c9")], "No tool call found for function call output with call_id c9.", id="orphan-output"),
-    pytest.param([USER, out("c1"), call("c1")], "No tool call found for function call output with call_id c1.",
-                 id="output-before-its-call"),
-    pytest.param([USER, call("c1"), out("c1"), out("c1")],
-                 "No tool call found for function call output with call_id c1.", id="duplicated-output"),
-    pytest.param([USER, call("c1"), call("c1"), out("c1")], "No tool output found for function call c1.",
-                 id="duplicate-call-id"),
-    pytest.param([USER, ccall("c1"), out("c1")], "No tool call found for function call output with call_id c1.",
-                 id="function-output-for-custom-call"),
-    pytest.param([USER, out("c2", "custom_tool_call_output")],
-                 "No tool call found for custom tool call output with call_id c2.", id="orphan-custom-output"),
+    pytest.param(
+        [USER, ccall("c1")], "No tool output found for custom tool call c1.", id="custom-call-without-output"
+    ),
+    pytest.param(
+        [USER, out("c9")], "No tool call found for function call output with call_id c9.", id="orphan-output"
+    ),
+    pytest.param(
+        [USER, out("c1"), call("c1")],
+        "No tool call found for function call output with call_id c1.",
+        id="output-before-its-call",
+    ),
+    pytest.param(
+        [USER, call("c1"), out("c1"), out("c1")],
+        "No tool call found for function call output with call_id c1.",
+        id="duplicated-output",
+    ),
+    pytest.param(
+        [USER, call("c1"), call("c1"), out("c1")],
+        "No tool output found for function call c1.",
+        id="duplicate-call-id",
+    ),
+    pytest.param(
+        [USER, ccall("c1"), out("c1")],
+        "No tool call found for function call output with call_id c1.",
+        id="function-output-for-custom-call",
+    ),
+    pytest.param(
+        [USER, out("c2", "custom_tool_call_output")],
+        "No tool call found for custom tool call output with call_id c2.",
+        id="orphan-custom-output",
+    ),
 ]
 
 
@@ -94,9 +126,15 @@ def test_judge_refuses_broken_responses_history_in_the_apis_words(items: list[di
 
 # --- the judge: Chat wire ---------------------------------------------------------------------------
 
+
 def assistant_calls(*ids: str) -> dict:
-    return {"role": "assistant", "content": None, "tool_calls": [
-        {"id": i, "type": "function", "function": {"name": "shell", "arguments": "{}"}} for i in ids]}
+    return {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": i, "type": "function", "function": {"name": "shell", "arguments": "{}"}} for i in ids
+        ],
+    }
 
 
 def tool(call_id: str) -> dict:
@@ -104,47 +142,76 @@ def tool(call_id: str) -> dict:
 
 
 CHAT_USER = {"role": "user", "content": "go"}
-MISSING = ("An assistant message with 'tool_calls' must be followed by tool messages responding to each "
-           "'tool_call_id'. The following tool_call_ids did not have response messages: ")
+MISSING = (
+    "An assistant message with 'tool_calls' must be followed by tool messages responding to each "
+    "'tool_call_id'. The following tool_call_ids did not have response messages: "
+)
 STRAY_TOOL = "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'."
 
 
-@pytest.mark.parametrize("messages", [
-    pytest.param([CHAT_USER, assistant_calls("a"), tool("a"), {"role": "assistant", "content": "done"}], id="one"),
-    pytest.param([CHAT_USER, assistant_calls("a", "b"), tool("b"), tool("a")], id="parallel-in-one-message"),
-    pytest.param([CHAT_USER, assistant_calls("a"), tool("a"), assistant_calls("b"), tool("b")], id="interleaved"),
-])
+@pytest.mark.parametrize(
+    "messages",
+    [
+        pytest.param(
+            [CHAT_USER, assistant_calls("a"), tool("a"), {"role": "assistant", "content": "done"}], id="one"
+        ),
+        pytest.param(
+            [CHAT_USER, assistant_calls("a", "b"), tool("b"), tool("a")], id="parallel-in-one-message"
+        ),
+        pytest.param(
+            [CHAT_USER, assistant_calls("a"), tool("a"), assistant_calls("b"), tool("b")], id="interleaved"
+        ),
+    ],
+)
 def test_judge_accepts_valid_chat_history(messages: list[dict]) -> None:
     assert judge_chat_messages(messages) is None
 
 
-@pytest.mark.parametrize(("messages", "message"), [
-    pytest.param([CHAT_USER, assistant_calls("a"), assistant_calls("b"), tool("a"), tool("b")], MISSING + "a",
-                 id="8479-split-parallel-calls"),
-    pytest.param([CHAT_USER, assistant_calls("a", "b"), tool("a")], MISSING + "b", id="one-missing"),
-    pytest.param([CHAT_USER, assistant_calls("a", "b")], MISSING + "a, b", id="all-missing"),
-    pytest.param([CHAT_USER, tool("a")], STRAY_TOOL, id="tool-without-call"),
-    pytest.param([CHAT_USER, assistant_calls("a"), tool("a"), CHAT_USER, tool("a")], STRAY_TOOL,
-                 id="tool-after-user-message"),
-])
+@pytest.mark.parametrize(
+    ("messages", "message"),
+    [
+        pytest.param(
+            [CHAT_USER, assistant_calls("a"), assistant_calls("b"), tool("a"), tool("b")],
+            MISSING + "a",
+            id="8479-split-parallel-calls",
+        ),
+        pytest.param([CHAT_USER, assistant_calls("a", "b"), tool("a")], MISSING + "b", id="one-missing"),
+        pytest.param([CHAT_USER, assistant_calls("a", "b")], MISSING + "a, b", id="all-missing"),
+        pytest.param([CHAT_USER, tool("a")], STRAY_TOOL, id="tool-without-call"),
+        pytest.param(
+            [CHAT_USER, assistant_calls("a"), tool("a"), CHAT_USER, tool("a")],
+            STRAY_TOOL,
+            id="tool-after-user-message",
+        ),
+    ],
+)
 def test_judge_refuses_broken_chat_history_in_the_apis_words(messages: list[dict], message: str) -> None:
     assert judge_chat_messages(messages) == message
 
 
 # --- the broker contract ------------------------------------------------------------------------------
 
+
 def test_contract_holds_for_a_clean_history() -> None:
     assert broker_contract_violations([USER, call("a"), call("b"), out("a"), out("b"), USER]) == []
 
 
-@pytest.mark.parametrize(("items", "fragment"), [
-    pytest.param([USER, call("a"), USER, out("a")], "user message while a wait", id="user-message-while-pending"),
-    pytest.param([USER, call("a"), out("a"), call("a"), out("a")], "call id a is used by an earlier call",
-                 id="reused-call-id"),
-    pytest.param([USER, out("a"), call("a")], "output for a has no earlier call", id="output-first"),
-    pytest.param([USER, call("a"), out("a"), out("a")], "second output for a", id="second-output"),
-    pytest.param([USER, call("a")], "call a (item 1) is never answered", id="unanswered"),
-])
+@pytest.mark.parametrize(
+    ("items", "fragment"),
+    [
+        pytest.param(
+            [USER, call("a"), USER, out("a")], "user message while a wait", id="user-message-while-pending"
+        ),
+        pytest.param(
+            [USER, call("a"), out("a"), call("a"), out("a")],
+            "call id a is used by an earlier call",
+            id="reused-call-id",
+        ),
+        pytest.param([USER, out("a"), call("a")], "output for a has no earlier call", id="output-first"),
+        pytest.param([USER, call("a"), out("a"), out("a")], "second output for a", id="second-output"),
+        pytest.param([USER, call("a")], "call a (item 1) is never answered", id="unanswered"),
+    ],
+)
 def test_contract_flags_what_the_api_may_let_through(items: list[dict], fragment: str) -> None:
     problems = broker_contract_violations(items)
     assert any(fragment in problem for problem in problems), problems
@@ -158,6 +225,7 @@ def test_api_accepts_a_user_message_while_a_call_waits_but_the_contract_does_not
 
 # --- the loopback server over HTTP, without Codex -----------------------------------------------------
 
+
 def post(url: str, body: dict) -> tuple[int, str]:
     request = urllib.request.Request(url, json.dumps(body).encode(), {"content-type": "application/json"})
     try:
@@ -168,7 +236,7 @@ def post(url: str, body: dict) -> tuple[int, str]:
 
 
 def sse_events(text: str) -> list[dict | str]:
-    data = [line[len("data: "):] for line in text.splitlines() if line.startswith("data: ")]
+    data = [line[len("data: ") :] for line in text.splitlines() if line.startswith("data: ")]
     return [item if item == "[DONE]" else json.loads(item) for item in data]
 
 
@@ -176,8 +244,14 @@ def test_loopback_refuses_a_broken_request_with_the_openai_error_shape() -> None
     with LoopbackServer([[say("never sent")]]) as server:
         status, body = post(f"{server.base_url}/responses", {"input": [USER, call("c1")]})
         assert status == 400
-        assert json.loads(body) == {"error": {"message": "No tool output found for function call c1.",
-                                              "type": "invalid_request_error", "param": "input", "code": None}}
+        assert json.loads(body) == {
+            "error": {
+                "message": "No tool output found for function call c1.",
+                "type": "invalid_request_error",
+                "param": "input",
+                "code": None,
+            }
+        }
         assert server.turns, "a refused request must not use up a scripted turn"
         assert server.requests[0].body["input"][1]["call_id"] == "c1"
 
@@ -187,8 +261,12 @@ def test_loopback_streams_a_scripted_responses_turn() -> None:
         status, body = post(f"{server.base_url}/responses", {"input": [USER]})
     events = sse_events(body)
     assert status == 200
-    assert [e["type"] for e in events] == ["response.created", "response.output_item.done",
-                                           "response.output_item.done", "response.completed"]
+    assert [e["type"] for e in events] == [
+        "response.created",
+        "response.output_item.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
     assert events[1]["item"]["call_id"] == "c1" and events[1]["item"]["id"].startswith("fc_")
     assert events[-1]["response"]["id"] == events[0]["response"]["id"]
     assert events[-1]["response"]["usage"]["total_tokens"] > 0
@@ -212,8 +290,10 @@ def test_loopback_streams_a_chat_turn_with_tool_call_deltas() -> None:
 
 def test_loopback_refuses_the_8479_chat_shape() -> None:
     with LoopbackServer() as server:
-        status, body = post(f"{server.base_url}/chat/completions",
-                            {"messages": [CHAT_USER, assistant_calls("a"), assistant_calls("b"), tool("a"), tool("b")]})
+        status, body = post(
+            f"{server.base_url}/chat/completions",
+            {"messages": [CHAT_USER, assistant_calls("a"), assistant_calls("b"), tool("a"), tool("b")]},
+        )
     assert status == 400
     assert json.loads(body)["error"]["param"] == "messages.[1].role"
 
@@ -244,7 +324,7 @@ def test_real_0169_exec_runs_the_command_and_writes_a_paginated_rollout(tmp_path
     assert lines[0]["payload"]["id"] == session_id_of(rollout)
     assert lines[0]["payload"]["history_mode"] == "paginated"
     assert ordinals(rollout) == list(range(len(lines)))
-    first, second = outcome.server.model_requests
+    _, second = outcome.server.model_requests
     sent_call, sent_output = second.input[-2:]
     assert sent_call["type"] == "function_call" and sent_output["type"] == "function_call_output"
     assert sent_output["call_id"] == sent_call["call_id"]
@@ -253,7 +333,9 @@ def test_real_0169_exec_runs_the_command_and_writes_a_paginated_rollout(tmp_path
     assert broker_contract_violations(response_items(rollout)) == []
     # What 0.169.0 sends: item ids kept, its own bookkeeping left out.
     assert sent_call["id"].startswith("fc_") and sent_output["id"].startswith("fco_")
-    assert all("internal_chat_message_metadata_passthrough" not in i and "metadata" not in i for i in second.input)
+    assert all(
+        "internal_chat_message_metadata_passthrough" not in i and "metadata" not in i for i in second.input
+    )
 
 
 @pytest.mark.parametrize("name", [n for n, s in SCENARIOS.items() if s.expect_exit == 0])
@@ -298,7 +380,9 @@ def resume_fixture(home: CodexHome, server: LoopbackServer, release: str, fixtur
 
 
 @codex
-def test_real_0770_chat_parallel_calls_fixture_is_stuck_for_good(codex_home: CodexHome, loopback: LoopbackServer) -> None:
+def test_real_0770_chat_parallel_calls_fixture_is_stuck_for_good(
+    codex_home: CodexHome, loopback: LoopbackServer
+) -> None:
     """#8479: 0.77.0 sends each parallel call as its own assistant message; the API refuses every resume."""
     fixture = real_fixture(f"{OLD}-chat-parallel-calls")
     installed = resume_fixture(codex_home, loopback, OLD, fixture, wire="chat")
@@ -314,11 +398,13 @@ def test_real_0770_chat_parallel_calls_fixture_is_stuck_for_good(codex_home: Cod
         assert refused.refusal.message == MISSING + calls[0]
         after = installed.read_bytes()
         assert after.startswith(before) and len(after) > len(before), "each refused resume appends its turn"
-    assert loopback.unscripted == 0 and len(loopback.turns) == 2
+    assert len(loopback.refusals) == 2 and loopback.unscripted == 0 and len(loopback.turns) == 2
 
 
 @codex
-def test_real_0770_chat_parallel_calls_resume_once_interleaved(codex_home: CodexHome, loopback: LoopbackServer) -> None:
+def test_real_0770_chat_parallel_calls_resume_once_interleaved(
+    codex_home: CodexHome, loopback: LoopbackServer
+) -> None:
     """The same file with call_A, out_A, call_B, out_B resumes: the shape a repair must produce."""
     fixture = real_fixture(f"{OLD}-chat-parallel-calls")
     raw = fixture.read_bytes().splitlines(keepends=True)
@@ -354,11 +440,15 @@ def test_real_0770_interrupted_stream_fixture_is_patched_in_memory_on_resume(
     at = next(i for i, item in enumerate(sent) if item.get("call_id") == call_id)
     assert sent[at + 1] == {"type": "function_call_output", "call_id": call_id, "output": "aborted"}
     assert judge_responses_input(sent) is None
-    assert not [i for i in response_items(installed) if i["type"] == "function_call_output"], "never written back"
+    assert not [i for i in response_items(installed) if i["type"] == "function_call_output"], (
+        "never written back"
+    )
 
 
 @codex
-def test_real_0169_synthesizes_aborted_output_for_an_orphan_call(codex_home: CodexHome, loopback: LoopbackServer) -> None:
+def test_real_0169_synthesizes_aborted_output_for_an_orphan_call(
+    codex_home: CodexHome, loopback: LoopbackServer
+) -> None:
     """A 0.169.0 file cut right after its function_call line (a crash after the call was persisted)."""
     fixture = real_fixture(f"{NEW}-responses-single-call")
     raw = fixture.read_bytes().splitlines(keepends=True)
@@ -375,7 +465,10 @@ def test_real_0169_synthesizes_aborted_output_for_an_orphan_call(codex_home: Cod
     at = next(i for i, item in enumerate(sent) if item.get("call_id") == call_id)
     synthesized = sent[at + 1]
     assert {k: v for k, v in synthesized.items() if k != "id"} == {
-        "type": "function_call_output", "call_id": call_id, "output": "aborted"}
+        "type": "function_call_output",
+        "call_id": call_id,
+        "output": "aborted",
+    }
     assert synthesized["id"].startswith("fco_")
     assert judge_responses_input(sent) is None
     assert b'"aborted"' not in installed.read_bytes(), "never written back"
@@ -393,7 +486,7 @@ def test_real_0169_resumes_a_0770_rollout_and_appends_without_ordinals(
     assert run.returncode == 0, run.describe()
     assert judge_responses_input(loopback.model_requests[0].input) is None
     lines = read_jsonl(installed)
-    appended = lines[len(read_jsonl(fixture)):]
+    appended = lines[len(read_jsonl(fixture)) :]
     assert appended and all("ordinal" not in line for line in appended)
     assert lines[0]["payload"].get("history_mode") is None
 

@@ -43,7 +43,9 @@ def _reports(binary: Path, version: str) -> bool:
     if not binary.exists():
         return False
     try:
-        done = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [str(binary), "--version"], capture_output=True, text=True, timeout=60, check=False
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0 and done.stdout.split()[-1:] == [version]
@@ -77,8 +79,16 @@ def install(version: str, root: Path | None = None) -> Path:
         staging = root / f".{version}.partial"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
-        command = [npm, "install", "--prefix", str(staging), "--no-audit", "--no-fund", f"{PACKAGE}@{version}"]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
+        command = [
+            npm,
+            "install",
+            "--prefix",
+            str(staging),
+            "--no-audit",
+            "--no-fund",
+            f"{PACKAGE}@{version}",
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=INSTALL_TIMEOUT, check=False)
         if done.returncode != 0:
             raise InstallError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-4000:]}")
         final = root / version
@@ -106,10 +116,14 @@ def codex_binary(version: str) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.support.codex_bin", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.support.codex_bin", description=__doc__.splitlines()[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, text in (("install", "install releases (default: all used by the tests)"),
-                       ("path", "print the binary path of each release, installing if needed")):
+    for name, text in (
+        ("install", "install releases (default: all used by the tests)"),
+        ("path", "print the binary path of each release, installing if needed"),
+    ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("versions", nargs="*", default=list(RELEASES))
     args = parser.parse_args(argv)

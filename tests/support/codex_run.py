@@ -1,10 +1,10 @@
 """Run a real Codex binary in a sealed home that only talks to the loopback server.
 
-    home = CodexHome.create(tmp_path)
-    home.configure(server.base_url, wire="responses")
-    run = home.exec("0.169.0", "say hi")
-    rollout = home.rollout()                      # sessions/YYYY/MM/DD/rollout-*.jsonl
-    again = home.resume("0.169.0", session_id_of(rollout), "go on")
+home = CodexHome.create(tmp_path)
+home.configure(server.base_url, wire="responses")
+run = home.exec("0.169.0", "say hi")
+rollout = home.rollout()                      # sessions/YYYY/MM/DD/rollout-*.jsonl
+again = home.resume("0.169.0", session_id_of(rollout), "go on")
 """
 
 from __future__ import annotations
@@ -157,17 +157,34 @@ class CodexHome:
         command = [str(codex_binary(release)), *args]
         started = time.monotonic()
         done = subprocess.run(
-            command, cwd=self.workdir, env=self.env(), stdin=subprocess.DEVNULL,
-            capture_output=True, text=True, timeout=timeout,
+            command,
+            cwd=self.workdir,
+            env=self.env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,  # the exit code is part of what a test observes
         )
         return CodexRun(command, done.returncode, done.stdout, done.stderr, time.monotonic() - started)
 
     def exec(self, release: str, prompt: str, timeout: float = DEFAULT_TIMEOUT) -> CodexRun:
-        return self.run(release, "exec", "--skip-git-repo-check", "-s", "danger-full-access", prompt, timeout=timeout)
-
-    def resume(self, release: str, session_id: str, prompt: str, timeout: float = DEFAULT_TIMEOUT) -> CodexRun:
         return self.run(
-            release, "exec", "--skip-git-repo-check", "-s", "danger-full-access", "resume", session_id, prompt,
+            release, "exec", "--skip-git-repo-check", "-s", "danger-full-access", prompt, timeout=timeout
+        )
+
+    def resume(
+        self, release: str, session_id: str, prompt: str, timeout: float = DEFAULT_TIMEOUT
+    ) -> CodexRun:
+        return self.run(
+            release,
+            "exec",
+            "--skip-git-repo-check",
+            "-s",
+            "danger-full-access",
+            "resume",
+            session_id,
+            prompt,
             timeout=timeout,
         )
 
@@ -179,7 +196,9 @@ class CodexHome:
         """The one rollout this home holds; fails loudly when there are none or several."""
         found = self.rollouts()
         if len(found) != 1:
-            raise AssertionError(f"expected one rollout under {self.sessions}, found {[str(p) for p in found]}")
+            raise AssertionError(
+                f"expected one rollout under {self.sessions}, found {[str(p) for p in found]}"
+            )
         return found[0]
 
     def install_rollout(self, source: Path) -> Path:

@@ -1,6 +1,6 @@
-"""pytest fixtures for real-Codex tests. Import them into a test module (or a conftest):
+"""pytest fixtures for real-Codex tests. Load them as a plugin in a test module or conftest:
 
-    from tests.support.fixtures import codex_home, loopback  # noqa: F401
+pytest_plugins = ["tests.support.fixtures"]
 """
 
 from __future__ import annotations

@@ -48,7 +48,14 @@ class Refusal:
 
     def error_body(self) -> dict[str, Any]:
         # The exact envelope OpenAI returns for request validation errors.
-        return {"error": {"message": self.message, "type": "invalid_request_error", "param": self.param, "code": None}}
+        return {
+            "error": {
+                "message": self.message,
+                "type": "invalid_request_error",
+                "param": self.param,
+                "code": None,
+            }
+        }
 
 
 def call_of(item: Item) -> tuple[str, str] | None:
@@ -85,7 +92,9 @@ def responses_refusal(items: Sequence[Item]) -> Refusal | None:
         elif (out := output_of(item)) is not None:
             if pending.get(out, 0) == 0:
                 family, call_id = out
-                return Refusal(f"No tool call found for {_OUTPUT_WORDS[family]} with call_id {call_id}.", "input")
+                return Refusal(
+                    f"No tool call found for {_OUTPUT_WORDS[family]} with call_id {call_id}.", "input"
+                )
             pending[out] -= 1
     for call in order:
         if pending.get(call, 0) > 0:
@@ -160,7 +169,9 @@ def broker_contract_violations(items: Iterable[Item]) -> list[str]:
         if (call := call_of(item)) is not None:
             call_id = call[1]
             if call_id in called:
-                problems.append(f"item {position}: call id {call_id} is used by an earlier call (item {called[call_id]})")
+                problems.append(
+                    f"item {position}: call id {call_id} is used by an earlier call (item {called[call_id]})"
+                )
                 continue
             called[call_id] = position
             waiting.append(call_id)

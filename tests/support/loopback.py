@@ -5,7 +5,7 @@ It answers `POST /v1/responses` (Responses wire, server-sent events) and
 records every request, and refuses a request whose history breaks the API's pairing rules
 with the same 400 the real API sends (see `judge.py`).
 
-    with LoopbackServer([[exec_call("echo hi")], [say("done")]]) as server:
+    with LoopbackServer([[function_call("exec_command", {"cmd": "echo hi"})], [say("done")]]) as server:
         run codex with base_url=server.base_url ...
         server.requests[1].input   # what Codex sent on the second request
 """
@@ -17,10 +17,13 @@ import json
 import secrets
 import string
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing import Self  # 3.11+, and the project supports 3.10
 
 from tests.support.judge import (  # re-exported: tests import everything from here
     Refusal,
@@ -50,7 +53,7 @@ _ALPHABET = string.ascii_letters + string.digits
 
 def new_id(prefix: str, length: int = 24) -> str:
     """An id shaped like the API's (`call_` + 24 letters and digits, `fc_` + 48 hex ...)."""
-    if prefix in ("fc", "ctc", "msg", "resp", "rs"):
+    if prefix in ("fc", "ctc", "msg", "resp"):
         return f"{prefix}_{secrets.token_hex(24)}"
     return f"{prefix}_{''.join(secrets.choice(_ALPHABET) for _ in range(length))}"
 
@@ -68,7 +71,11 @@ def custom_call(name: str, input: str, call_id: str | None = None) -> Item:
 
 def say(text: str) -> Item:
     """A final assistant message."""
-    return {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text, "annotations": []}]}
+    return {
+        "type": "message",
+        "role": "assistant",
+        "content": [{"type": "output_text", "text": text, "annotations": []}],
+    }
 
 
 @dataclass(frozen=True)
@@ -131,7 +138,7 @@ class LoopbackServer:
         self._thread: threading.Thread | None = None
 
     # lifecycle -----------------------------------------------------------------------------
-    def start(self) -> LoopbackServer:
+    def start(self) -> Self:
         handler = type("Handler", (_Handler,), {"owner": self})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
@@ -148,8 +155,9 @@ class LoopbackServer:
             self._httpd.server_close()
             self._httpd = None
 
-    def __enter__(self) -> LoopbackServer:
-        return self.start()
+    def __enter__(self) -> Self:
+        self.start()
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
@@ -178,7 +186,11 @@ class LoopbackServer:
 
     @property
     def model_requests(self) -> list[Recorded]:
-        return [r for r in self.requests if r.method == "POST" and r.path.endswith(("/responses", "/chat/completions"))]
+        return [
+            r
+            for r in self.requests
+            if r.method == "POST" and r.path.endswith(("/responses", "/chat/completions"))
+        ]
 
     @property
     def refusals(self) -> list[Recorded]:
@@ -213,8 +225,7 @@ class _Handler(BaseHTTPRequestHandler):
         return rec
 
     def do_GET(self) -> None:
-        rec = self._record(None)
-        self._send_json(rec, 404, {"error": {"message": "not served by loopback", "type": "invalid_request_error", "param": None, "code": None}})
+        self._send_json(self._record(None), 404, Refusal("not served by loopback", None).error_body())
 
     def do_POST(self) -> None:
         length = int(self.headers.get("content-length") or 0)
@@ -228,7 +239,7 @@ class _Handler(BaseHTTPRequestHandler):
             refusal = chat_refusal(rec.input) if self.owner.judge else None
             streamer = self._stream_chat
         else:
-            self._send_json(rec, 404, {"error": {"message": f"no route {path}", "type": "invalid_request_error", "param": None, "code": None}})
+            self._send_json(rec, 404, Refusal(f"no route {path}", None).error_body())
             return
         if refusal is not None:
             rec.refusal = refusal
@@ -293,8 +304,14 @@ class _Handler(BaseHTTPRequestHandler):
         chunk_id = new_id("chatcmpl")
 
         def chunk(delta: Mapping[str, Any], finish: str | None = None) -> None:
-            self._event({"id": chunk_id, "object": "chat.completion.chunk", "model": "gpt-5",
-                         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+            self._event(
+                {
+                    "id": chunk_id,
+                    "object": "chat.completion.chunk",
+                    "model": "gpt-5",
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                }
+            )
 
         calls = [item for item in turn.items if item["type"] == "function_call"]
         for item in turn.items:
@@ -304,8 +321,19 @@ class _Handler(BaseHTTPRequestHandler):
             elif item["type"] != "function_call":
                 raise ValueError(f"the Chat wire has no {item['type']}")
         for index, call in enumerate(calls):
-            chunk({"role": "assistant", "tool_calls": [{"index": index, "id": call["call_id"], "type": "function",
-                   "function": {"name": call["name"], "arguments": call["arguments"]}}]})
+            chunk(
+                {
+                    "role": "assistant",
+                    "tool_calls": [
+                        {
+                            "index": index,
+                            "id": call["call_id"],
+                            "type": "function",
+                            "function": {"name": call["name"], "arguments": call["arguments"]},
+                        }
+                    ],
+                }
+            )
         if turn.interrupt:
             return
         chunk({}, "tool_calls" if calls else "stop")
@@ -313,12 +341,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _with_item_id(item: Item) -> Item:
-    # The real API gives every output item an id (fc_, ctc_, msg_); some releases rely on it.
+    # The real API gives every output item an id (fc_, ctc_, msg_); 0.169.0 keeps it in the rollout.
     if "id" in item:
         return item
     prefix = {"function_call": "fc", "custom_tool_call": "ctc", "message": "msg"}.get(item["type"], "item")
     return {"id": new_id(prefix), **item, "status": "completed"}
-
-
-def tool_names(requests: Iterable[Recorded]) -> set[str]:
-    return {name for r in requests for name in r.tool_names}

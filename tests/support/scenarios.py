@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.codex_run import CodexHome, CodexRun, session_id_of
-from tests.support.loopback import Item, LoopbackServer, ScriptEntry, custom_call, function_call, interrupted, say
+from tests.support.loopback import (
+    Item,
+    LoopbackServer,
+    ScriptEntry,
+    custom_call,
+    function_call,
+    interrupted,
+    say,
+)
 
 NEW = "0.169.0"  # paginated envelope, exec_command, apply_patch as a custom tool
 OLD = "0.77.0"  # plain envelope, shell tool, last release with the Chat wire
@@ -38,7 +46,7 @@ class Scenario:
     shows: str
     expect_exit: int = 0
     resume_prompt: str | None = None
-    resume_script: Callable[[], list[ScriptEntry]] = field(default=lambda: [])
+    resume_script: Callable[[], list[ScriptEntry]] = field(default=list)
     expect_resume_exit: int = 0
 
 
@@ -49,10 +57,7 @@ class Outcome:
     server: LoopbackServer
     runs: list[CodexRun]
     rollout: Path | None
-
-    @property
-    def session_id(self) -> str | None:
-        return None if self.rollout is None else session_id_of(self.rollout)
+    exec_requests: int  # model requests made by the first run; the rest belong to the resume
 
 
 def play(scenario: Scenario, root: Path) -> Outcome:
@@ -61,75 +66,102 @@ def play(scenario: Scenario, root: Path) -> Outcome:
     with LoopbackServer(scenario.script()) as server:
         home.configure(server.base_url, wire=scenario.wire, model_catalog=scenario.release == NEW)
         runs = [home.exec(scenario.release, scenario.prompt)]
+        exec_requests = len(server.model_requests)
         found = home.rollouts()
         rollout = found[-1] if found else None
         if scenario.resume_prompt is not None and rollout is not None:
             server.push(*scenario.resume_script())
             runs.append(home.resume(scenario.release, session_id_of(rollout), scenario.resume_prompt))
-    return Outcome(scenario, home, server, runs, rollout)
-
-
-def _c(release: str, cmd: str) -> Item:
-    return command_call(release, cmd)
+    return Outcome(scenario, home, server, runs, rollout, exec_requests)
 
 
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in [
         Scenario(
-            f"{NEW}-responses-single-call", NEW, "responses", "run echo hi",
-            lambda: [[_c(NEW, "echo hi")], [say("done")]],
+            f"{NEW}-responses-single-call",
+            NEW,
+            "responses",
+            "run echo hi",
+            lambda: [[command_call(NEW, "echo hi")], [say("done")]],
             "one turn: one exec_command call (Codex runs `echo hi`), its output, a final message",
         ),
         Scenario(
-            f"{NEW}-responses-sequential-calls", NEW, "responses", "run two commands, one after the other",
-            lambda: [[_c(NEW, "echo one")], [_c(NEW, "echo two")], [say("done")]],
+            f"{NEW}-responses-sequential-calls",
+            NEW,
+            "responses",
+            "run two commands, one after the other",
+            lambda: [[command_call(NEW, "echo one")], [command_call(NEW, "echo two")], [say("done")]],
             "one user turn, three model requests: call, output, call, output, final message",
         ),
         Scenario(
-            f"{NEW}-responses-parallel-calls", NEW, "responses", "run two commands at once",
-            lambda: [[_c(NEW, "echo A"), _c(NEW, "echo B")], [say("done")]],
+            f"{NEW}-responses-parallel-calls",
+            NEW,
+            "responses",
+            "run two commands at once",
+            lambda: [[command_call(NEW, "echo A"), command_call(NEW, "echo B")], [say("done")]],
             "two function_calls in one response (parallel tool calls), then both outputs",
         ),
         Scenario(
-            f"{NEW}-responses-custom-tool-call", NEW, "responses", "add hello.txt",
+            f"{NEW}-responses-custom-tool-call",
+            NEW,
+            "responses",
+            "add hello.txt",
             lambda: [[custom_call("apply_patch", ADD_FILE_PATCH)], [say("done")]],
             "apply_patch as a custom (freeform) tool: custom_tool_call / custom_tool_call_output",
         ),
         Scenario(
-            f"{NEW}-responses-resumed", NEW, "responses", "run echo first",
-            lambda: [[_c(NEW, "echo first")], [say("first done")]],
+            f"{NEW}-responses-resumed",
+            NEW,
+            "responses",
+            "run echo first",
+            lambda: [[command_call(NEW, "echo first")], [say("first done")]],
             "two user turns: `exec` (call, output, message) then `exec resume` appending a second turn",
             resume_prompt="now run echo second",
-            resume_script=lambda: [[_c(NEW, "echo second")], [say("second done")]],
+            resume_script=lambda: [[command_call(NEW, "echo second")], [say("second done")]],
         ),
         Scenario(
-            f"{NEW}-responses-interrupted-stream", NEW, "responses", "run echo hi",
-            lambda: [interrupted(_c(NEW, "echo hi"))],
+            f"{NEW}-responses-interrupted-stream",
+            NEW,
+            "responses",
+            "run echo hi",
+            lambda: [interrupted(command_call(NEW, "echo hi"))],
             "the stream closes after a function_call, before response.completed: 0.169.0 still runs the "
             "command and persists call and output, task_complete carries the error, exit 1",
             expect_exit=1,
         ),
         Scenario(
-            f"{OLD}-responses-single-call", OLD, "responses", "run echo hi",
-            lambda: [[_c(OLD, "echo hi")], [say("done")]],
+            f"{OLD}-responses-single-call",
+            OLD,
+            "responses",
+            "run echo hi",
+            lambda: [[command_call(OLD, "echo hi")], [say("done")]],
             "one turn: one shell call (Codex runs it), its output, a final message",
         ),
         Scenario(
-            f"{OLD}-responses-parallel-calls", OLD, "responses", "run two commands at once",
-            lambda: [[_c(OLD, "echo A"), _c(OLD, "echo B")], [say("done")]],
+            f"{OLD}-responses-parallel-calls",
+            OLD,
+            "responses",
+            "run two commands at once",
+            lambda: [[command_call(OLD, "echo A"), command_call(OLD, "echo B")], [say("done")]],
             "two function_calls in one response, then both outputs",
         ),
         Scenario(
-            f"{OLD}-responses-interrupted-stream", OLD, "responses", "run echo hi",
-            lambda: [interrupted(_c(OLD, "echo hi"))],
+            f"{OLD}-responses-interrupted-stream",
+            OLD,
+            "responses",
+            "run echo hi",
+            lambda: [interrupted(command_call(OLD, "echo hi"))],
             "the stream closes after a function_call, before response.completed (#16255): 0.77.0 does "
             "not run the command, persists the call with no output, exit 1",
             expect_exit=1,
         ),
         Scenario(
-            f"{OLD}-chat-parallel-calls", OLD, "chat", "run two commands at once",
-            lambda: [[_c(OLD, "echo A"), _c(OLD, "echo B")], [say("done")]],
+            f"{OLD}-chat-parallel-calls",
+            OLD,
+            "chat",
+            "run two commands at once",
+            lambda: [[command_call(OLD, "echo A"), command_call(OLD, "echo B")], [say("done")]],
             "Chat wire, two tool_calls in one response: both run, the file holds call_A, call_B, out_A, out_B, "
             "and the very next request already sends them as two assistant messages and is refused (#8479)",
             expect_exit=1,
