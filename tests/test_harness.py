@@ -379,6 +379,24 @@ def resume_fixture(home: CodexHome, server: LoopbackServer, release: str, fixtur
     return home.install_rollout(fixture)
 
 
+def resume_once(
+    home: CodexHome, server: LoopbackServer, release: str, rollout: Path, wire: str = "responses"
+) -> tuple[Path, list[dict]]:
+    """Install `rollout`, resume it, expect success; return the installed file and the input Codex sent."""
+    installed = resume_fixture(home, server, release, rollout, wire)
+    server.push([say("resumed")])
+    run = home.resume(release, session_id_of(rollout), "continue")
+    assert run.returncode == 0, run.describe()
+    (request,) = server.model_requests
+    assert request.status == 200
+    return installed, request.input
+
+
+def sent_after(sent: list[dict], call_id: str) -> dict:
+    """The item Codex sent right after the call `call_id`."""
+    return sent[next(i for i, item in enumerate(sent) if item.get("call_id") == call_id) + 1]
+
+
 @codex
 def test_real_0770_chat_parallel_calls_fixture_is_stuck_for_good(
     codex_home: CodexHome, loopback: LoopbackServer
@@ -414,11 +432,7 @@ def test_real_0770_chat_parallel_calls_resume_once_interleaved(
     raw.insert(first_b, raw.pop(out_a))  # move out_A up to just after call_A
     rewritten = codex_home.root / fixture.name
     rewritten.write_bytes(b"".join(raw))
-    resume_fixture(codex_home, loopback, OLD, rewritten, wire="chat")
-    loopback.push([say("resumed")])
-    run = codex_home.resume(OLD, session_id_of(fixture), "continue")
-    assert run.returncode == 0, run.describe()
-    assert [r.status for r in loopback.model_requests] == [200]
+    resume_once(codex_home, loopback, OLD, rewritten, wire="chat")
 
 
 @codex
@@ -431,14 +445,12 @@ def test_real_0770_interrupted_stream_fixture_is_patched_in_memory_on_resume(
     assert items[-1]["type"] == "function_call"
     call_id = items[-1]["call_id"]
     assert judge_responses_input(items) == f"No tool output found for function call {call_id}."
-    installed = resume_fixture(codex_home, loopback, OLD, fixture, wire="responses")
-    loopback.push([say("resumed")])
-    run = codex_home.resume(OLD, session_id_of(fixture), "continue")
-    assert run.returncode == 0, run.describe()
-    (request,) = loopback.model_requests
-    sent = request.input
-    at = next(i for i, item in enumerate(sent) if item.get("call_id") == call_id)
-    assert sent[at + 1] == {"type": "function_call_output", "call_id": call_id, "output": "aborted"}
+    installed, sent = resume_once(codex_home, loopback, OLD, fixture)
+    assert sent_after(sent, call_id) == {
+        "type": "function_call_output",
+        "call_id": call_id,
+        "output": "aborted",
+    }
     assert judge_responses_input(sent) is None
     assert not [i for i in response_items(installed) if i["type"] == "function_call_output"], (
         "never written back"
@@ -456,14 +468,8 @@ def test_real_0169_synthesizes_aborted_output_for_an_orphan_call(
     truncated = codex_home.root / fixture.name
     truncated.write_bytes(b"".join(raw[:cut]))
     call_id = response_items(truncated)[-1]["call_id"]
-    installed = resume_fixture(codex_home, loopback, NEW, truncated, wire="responses")
-    loopback.push([say("resumed")])
-    run = codex_home.resume(NEW, session_id_of(fixture), "continue")
-    assert run.returncode == 0, run.describe()
-    (request,) = loopback.model_requests
-    sent = request.input
-    at = next(i for i, item in enumerate(sent) if item.get("call_id") == call_id)
-    synthesized = sent[at + 1]
+    installed, sent = resume_once(codex_home, loopback, NEW, truncated)
+    synthesized = sent_after(sent, call_id)
     assert {k: v for k, v in synthesized.items() if k != "id"} == {
         "type": "function_call_output",
         "call_id": call_id,
@@ -480,11 +486,8 @@ def test_real_0169_resumes_a_0770_rollout_and_appends_without_ordinals(
 ) -> None:
     """Cross-generation: 0.169.0 resumes an envelope file and appends its own line types, without ordinals."""
     fixture = real_fixture(f"{OLD}-responses-single-call")
-    installed = resume_fixture(codex_home, loopback, NEW, fixture, wire="responses")
-    loopback.push([say("resumed")])
-    run = codex_home.resume(NEW, session_id_of(fixture), "continue")
-    assert run.returncode == 0, run.describe()
-    assert judge_responses_input(loopback.model_requests[0].input) is None
+    installed, sent = resume_once(codex_home, loopback, NEW, fixture)
+    assert judge_responses_input(sent) is None
     lines = read_jsonl(installed)
     appended = lines[len(read_jsonl(fixture)) :]
     assert appended and all("ordinal" not in line for line in appended)
