@@ -1,0 +1,266 @@
+"""The command line: a thin typer shell over the library.
+
+Exit codes (README, "Exit codes"): 0 nothing left to report, 1 problems remain, 2 usage or I/O error,
+3 refused to write.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from rollout_doctor import __version__
+from rollout_doctor.exitcodes import CLEAN, ERROR, REFUSED
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="Check and repair OpenAI Codex CLI session rollouts so that sessions resume.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class Target(str, Enum):
+    responses = "responses"
+    chat = "chat"
+
+
+PathsArg = Annotated[
+    Optional[list[Path]],
+    typer.Argument(help="Rollout files or folders (searched recursively). Default: $CODEX_HOME/sessions "
+                        "and $CODEX_HOME/archived_sessions.", show_default=False),
+]
+FormatOpt = Annotated[Format, typer.Option("--format", help="Report as text or as JSON (README: JSON report).")]
+TargetOpt = Annotated[Target, typer.Option("--target", help="The wire Codex talks to the model on; chat adds "
+                                                            "the chat-adjacency rule.")]
+SelectOpt = Annotated[Optional[list[str]], typer.Option("--select", help="Only these rules (names or codes, "
+                                                        "comma-separated; ALL for every rule).")]
+IgnoreOpt = Annotated[Optional[list[str]], typer.Option("--ignore", help="Skip these rules (names or codes).")]
+
+
+def _split(values: list[str] | None) -> frozenset[str] | None:
+    if values is None:
+        return None
+    return frozenset(v for value in values for v in value.split(",") if v.strip())
+
+
+def _options(target: Target, select: list[str] | None, ignore: list[str] | None, unsafe: bool = False):  # type: ignore[no-untyped-def]
+    from rollout_doctor.rules import Options, UnknownRule, resolve
+
+    options = Options(target=target.value, select=_split(select), ignore=_split(ignore) or frozenset(),
+                      unsafe_fixes=unsafe)
+    try:
+        resolve(options.select)
+        resolve(options.ignore)
+    except UnknownRule as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return options
+
+
+def _targets(paths: list[Path] | None) -> list:  # type: ignore[type-arg]
+    from rollout_doctor.discovery import default_roots, discover
+
+    roots = paths or [p for p in default_roots() if p.exists()]
+    if not roots:
+        from rollout_doctor.discovery import codex_home
+
+        print(f"rollout-doctor: no sessions under {codex_home()} (set CODEX_HOME or pass a path)", file=sys.stderr)
+    return list(discover(roots))
+
+
+def _emit_json(payload: object) -> None:
+    import orjson
+
+    sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def _missing_report(found):  # type: ignore[no-untyped-def]
+    from rollout_doctor.engine import FileReport
+
+    return FileReport(found.path, error=found.error)
+
+
+@app.command()
+def check(
+    paths: PathsArg = None,
+    format: FormatOpt = Format.text,
+    target: TargetOpt = Target.responses,
+    select: SelectOpt = None,
+    ignore: IgnoreOpt = None,
+) -> int:
+    """Report what would stop each session from resuming. Writes nothing."""
+    from rollout_doctor.engine import check_file
+    from rollout_doctor.exitcodes import exit_code
+
+    options = _options(target, select, ignore)
+    reports = []
+    out = None
+    if format is Format.text:
+        from rollout_doctor import render
+
+        out = render.console()
+    for found in _targets(paths):
+        report = _missing_report(found) if found.error else check_file(found.path, options)
+        reports.append(report)
+        if out is not None:
+            render.print_diagnostics(out, report, report.diagnostics, False)
+    if format is Format.json:
+        from rollout_doctor.report import report_json
+
+        _emit_json(report_json(reports, unsafe=False, fixing=False))
+    else:
+        render.print_summary(out, reports, unsafe=False, fixing=False, dry_run=False)
+    return exit_code(reports)
+
+
+@app.command()
+def fix(
+    paths: PathsArg = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Show the changed lines of each file.")] = False,
+    unsafe_fixes: Annotated[bool, typer.Option("--unsafe-fixes", help="Also apply fixes that change what the "
+                                                                      "model is told.")] = False,
+    format: FormatOpt = Format.text,
+    target: TargetOpt = Target.responses,
+    select: SelectOpt = None,
+    ignore: IgnoreOpt = None,
+) -> int:
+    """Repair sessions in place (after a backup that `undo` restores); --dry-run shows the diff only."""
+    from rollout_doctor.engine import fix_file
+    from rollout_doctor.exitcodes import exit_code
+
+    options = _options(target, select, ignore, unsafe_fixes)
+    reports = []
+    out = None
+    if format is Format.text:
+        from rollout_doctor import render
+
+        out = render.console()
+    for found in _targets(paths):
+        report = _missing_report(found) if found.error else fix_file(found.path, options, dry_run=dry_run)
+        reports.append(report)
+        if out is not None:
+            if report.changes and (diff or dry_run):
+                render.print_changes(out, report, dry_run)
+            elif report.written:
+                out.print(f"fixed {render.display_path(report.path)}: {len(report.applied)} fix(es) applied")
+            render.print_diagnostics(out, report, report.remaining or [], unsafe_fixes)
+    if format is Format.json:
+        from rollout_doctor.report import report_json
+
+        _emit_json(report_json(reports, unsafe=unsafe_fixes, fixing=True))
+    else:
+        render.print_summary(out, reports, unsafe=unsafe_fixes, fixing=True, dry_run=dry_run)
+    return exit_code(reports, fixing=True, dry_run=dry_run)
+
+
+@app.command()
+def undo(
+    path: Annotated[Optional[Path], typer.Argument(help="The rollout to restore.", show_default=False)] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the backups that can be restored.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Restore even if the file changed since the fix.")] = False,
+) -> int:
+    """Restore a rollout, byte for byte, to what it was before the last fix."""
+    from rollout_doctor import render, writer
+
+    out = render.console()
+    if list_:
+        backups = writer.list_backups(path) if path else list(writer.all_backups())
+        if not backups:
+            out.print("no backups" + (f" for {path}" if path else ""))
+        for b in backups:
+            state = "restored" if b.restored else "can be restored"
+            out.print(f"{b.created}  {b.manifest['path']}  ({state}; {b.folder})")
+        return CLEAN
+    if path is None:
+        raise typer.BadParameter("give the rollout to restore, or --list")
+    try:
+        backup = writer.restore(path, force=force)
+    except LookupError as exc:
+        render.console(stderr=True).print(f"rollout-doctor: {exc}")
+        return ERROR
+    except writer.RefusedToWrite as exc:
+        render.console(stderr=True).print(f"rollout-doctor: refused: {exc}")
+        return REFUSED
+    except OSError as exc:
+        render.console(stderr=True).print(f"rollout-doctor: {path}: {exc.strerror or exc}")
+        return ERROR
+    out.print(f"restored {path} to the version saved {backup.created} "
+              f"(sha256 {str(backup.manifest['sha256_before'])[:12]}…, {backup.manifest['size_before']} bytes)")
+    return CLEAN
+
+
+@app.command()
+def rules(format: FormatOpt = Format.text) -> int:
+    """List the rules: code, name, fix safety, whether they run by default."""
+    from rollout_doctor.rules import RULES
+
+    if format is Format.json:
+        _emit_json([{"code": r.code, "name": r.name, "summary": r.summary, "fix_safety": r.fix_safety,
+                     "default": r.default, "target": r.target} for r in RULES])
+        return CLEAN
+    from rollout_doctor import render
+
+    render.print_rules(render.console())
+    return CLEAN
+
+
+@app.command()
+def rule(name: Annotated[str, typer.Argument(help="A rule name (orphan-call) or code (RD101).")]) -> int:
+    """Explain a rule: what it checks, why it breaks a resume, an example, its fix safety."""
+    from rollout_doctor import render
+    from rollout_doctor.rules import UnknownRule, lookup
+
+    try:
+        found = lookup(name)
+    except UnknownRule as exc:
+        raise typer.BadParameter(str(exc)) from None
+    render.print_rule(render.console(), found)
+    return CLEAN
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"rollout-doctor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Check and repair OpenAI Codex CLI session rollouts so that sessions resume."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        result = app(args=argv, prog_name="rollout-doctor", standalone_mode=False)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        print("rollout-doctor: aborted", file=sys.stderr)
+        return ERROR
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        # Usage errors (typer's vendored click, or click itself in older typer) know how to show themselves.
+        if callable(getattr(exc, "show", None)) and hasattr(exc, "exit_code"):
+            exc.show()
+            return ERROR
+        raise
+    return result if isinstance(result, int) else CLEAN
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,85 @@
+"""The JSON report: a documented contract (README, "JSON report"), version 1.
+
+Field names and meanings do not change within a version; new fields may be added.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from rollout_doctor.engine import Change, FileReport
+from rollout_doctor.fixes import Applicability, applicable
+from rollout_doctor.rules import Diagnostic
+
+VERSION = 1
+
+
+def diagnostic_json(d: Diagnostic) -> dict[str, Any]:
+    return {
+        "rule": d.rule,
+        "code": d.code,
+        "line": d.line + 1,
+        "call_id": d.call_id,
+        "message": d.message,
+        "fix": None if d.fix is None else {"applicability": d.fix.applicability.value, "title": d.fix.title},
+    }
+
+
+def change_json(c: Change) -> dict[str, Any]:
+    return {"kind": c.kind, "old_line": c.old_line, "new_line": c.new_line, "summary": c.summary, "note": c.note}
+
+
+def file_json(report: FileReport, fixing: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "path": str(report.path),
+        "generation": report.generation,
+        "cli_version": report.cli_version,
+        "error": report.error,
+        "diagnostics": [diagnostic_json(d) for d in report.diagnostics],
+    }
+    if fixing:
+        out["fix"] = {
+            "written": report.written,
+            "refused": report.refused,
+            "backup": str(report.backup) if report.backup else None,
+            "applied": [{"title": f.title, "applicability": f.applicability.value} for f in report.applied],
+            "remaining": [diagnostic_json(d) for d in report.remaining or []],
+            "changes": [change_json(c) for c in report.changes],
+        }
+    return out
+
+
+def summary(reports: list[FileReport], unsafe: bool, fixing: bool) -> dict[str, Any]:
+    by_rule: Counter[str] = Counter()
+    fixable = unsafe_fixable = 0
+    for report in reports:
+        for d in report.diagnostics:
+            by_rule[d.rule] += 1
+            if applicable(d.fix, False):
+                fixable += 1
+            elif d.fix is not None and d.fix.applicability is Applicability.UNSAFE:
+                unsafe_fixable += 1
+    out: dict[str, Any] = {
+        "files": len(reports),
+        "files_with_problems": sum(1 for r in reports if r.diagnostics),
+        "errors": sum(1 for r in reports if r.error),
+        "diagnostics": sum(by_rule.values()),
+        "by_rule": dict(sorted(by_rule.items())),
+        "fixable": fixable,
+        "unsafe_fixable": unsafe_fixable,
+    }
+    if fixing:
+        out["files_written"] = sum(1 for r in reports if r.written)
+        out["files_refused"] = sum(1 for r in reports if r.refused)
+        out["remaining"] = sum(len(r.remaining or []) for r in reports)
+        out["held_back"] = sum(len(r.held_back(unsafe)) for r in reports)
+    return out
+
+
+def report_json(reports: list[FileReport], unsafe: bool, fixing: bool) -> dict[str, Any]:
+    return {
+        "version": VERSION,
+        "files": [file_json(r, fixing) for r in reports],
+        "summary": summary(reports, unsafe, fixing),
+    }
