@@ -18,12 +18,13 @@ from rollout_doctor.facts import LineKind
 from rollout_doctor.fixes import Applicability, Fix, applicable, plan, select_compatible
 from rollout_doctor.lines import split_terminator
 from rollout_doctor.model import Rollout, read_rollout
-from rollout_doctor.rules import Context, Diagnostic, Options, active_rules
+from rollout_doctor.rules import RULES, Context, Diagnostic, Options, active_rules
 from rollout_doctor.summary import summarize_line
 from rollout_doctor.synth import renumber
 from rollout_doctor.writer import FileState, RefusedToWrite, commit, write_pieces
 
 MAX_PASSES = 32
+PHASES = {rule.name: rule.phase for rule in RULES}
 
 
 class FixLoopError(RuntimeError):
@@ -108,7 +109,7 @@ def fix_file(path: Path, options: Options, dry_run: bool = False, want_diff: boo
         diagnostics = check_model(original, options)
         report.diagnostics = diagnostics
         for n in range(MAX_PASSES):
-            fixes = select_compatible(d.fix for d in diagnostics if d.fix is not None and applicable(d.fix, options.unsafe_fixes))
+            fixes = select_compatible(_next_phase(diagnostics, options.unsafe_fixes))
             if not fixes:
                 break
             the_plan = plan(len(current), [e for f in fixes for e in f.edits])
@@ -163,6 +164,15 @@ def fix_file(path: Path, options: Options, dry_run: bool = False, want_diff: boo
             model.close()
         shutil.rmtree(workdir, ignore_errors=True)
     return report
+
+
+def _next_phase(diagnostics: list[Diagnostic], unsafe: bool) -> list[Fix]:
+    """The applicable fixes of the lowest phase that has any."""
+    candidates = [(PHASES[d.rule], d.fix) for d in diagnostics if d.fix is not None and applicable(d.fix, unsafe)]
+    if not candidates:
+        return []
+    lowest = min(phase for phase, _fix in candidates)
+    return [fix for phase, fix in candidates if phase == lowest]
 
 
 def _stable_lines(origins: list[int]) -> set[int]:

@@ -114,7 +114,7 @@ class FixBuilder:
             if field_line == line and index is not None:
                 for key, raw in fields.items():
                     elements[index] = _set_member(elements[index], (), key, raw)
-        pieces = plan(len(elements), self.element_edits.get(line, []))
+        pieces = plan(len(elements), self.element_edits.get(line, [])).pieces
         out = [p.content if p.content is not None else elements[p.origin] for p in pieces]  # type: ignore[index]
         return content[: where[0]] + b"[" + b",".join(out) + b"]" + content[where[1] :]
 

@@ -10,7 +10,7 @@ them out.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 
@@ -116,12 +116,12 @@ class Piece:
 @dataclass
 class Plan:
     pieces: list[Piece]
+    line_count: int  # lines before the edits
     renumber_from: int | None = None  # index into pieces from which ordinals are rewritten
-    notes: dict[int, str] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
-        if self.renumber_from is not None:
+        if self.renumber_from is not None or len(self.pieces) != self.line_count:
             return True
         return any(
             p.origin != n or p.content is not None or p.ordinal is not None for n, p in enumerate(self.pieces)
@@ -166,4 +166,4 @@ def plan(line_count: int, edits: Iterable[Edit]) -> Plan:
             edit = replaced.get(line)
             pieces.append(Piece(line, edit.content, edit.note) if edit else Piece(line))
         emit_after(line)
-    return Plan(pieces, renumber_at)
+    return Plan(pieces, line_count, renumber_at)

@@ -117,7 +117,9 @@ def replay(history: list[Item], chat: bool = False) -> Replay:
                 paired_output[call] = pos
                 pairs.append((call, pos))
                 last_answered = pos
-            elif not calls or pos > calls[0]:
+            elif not calls:
+                findings.append(Finding(Defect.ORPHAN_OUTPUT, item, call_id))
+            elif pos > calls[0]:
                 findings.append(Finding(Defect.DUPLICATE_OUTPUT, item, call_id, anchor=history[last_answered]
                                         if last_answered is not None else None))
             else:
@@ -128,12 +130,10 @@ def replay(history: list[Item], chat: bool = False) -> Replay:
                 findings.append(Finding(Defect.MISPLACED_OUTPUT, history[pos], call_id, anchor=history[call]))
                 paired_output[call] = pos
             else:
-                first_output = paired_output.get(calls[0]) if calls else None
-                if calls:
-                    findings.append(Finding(Defect.DUPLICATE_OUTPUT, history[pos], call_id,
-                                            anchor=history[first_output] if first_output is not None else None))
-                else:
-                    findings.append(Finding(Defect.ORPHAN_OUTPUT, history[pos], call_id))
+                # An output before a call that has its own output later: an extra answer.
+                first_output = paired_output.get(calls[0])
+                findings.append(Finding(Defect.DUPLICATE_OUTPUT, history[pos], call_id,
+                                        anchor=history[first_output] if first_output is not None else None))
         for call in calls[1:]:
             output = paired_output.get(call)
             findings.append(Finding(Defect.DUPLICATE_CALL_ID, history[call], call_id, anchor=history[calls[0]],

@@ -68,6 +68,9 @@ class Rule:
     check: Check
     default: bool = True  # run without --select
     target: str | None = None  # only with this --target
+    # Fixes of a lower phase are applied, and the file checked again, before any of a higher phase:
+    # repairing lines (phase 0) changes which items the history holds, so pairing fixes must wait.
+    phase: int = 1
 
     @classmethod
     def from_module(cls, module: ModuleType) -> Rule:
@@ -80,6 +83,7 @@ class Rule:
             check=module.check,
             default=getattr(module, "DEFAULT", True),
             target=getattr(module, "TARGET", None),
+            phase=getattr(module, "PHASE", 1),
         )
 
 

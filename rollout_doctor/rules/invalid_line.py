@@ -33,6 +33,7 @@ CODE = "RD201"
 NAME = "invalid-line"
 SUMMARY = "a line that is not a JSON object (torn, garbage, NUL bytes, byte order mark)"
 FIX_SAFETY = "safe: removes bytes Codex ignores, keeping any whole record glued after them"
+PHASE = 0  # a salvaged record may be the output a call is missing: repair lines before pairing
 
 RECORD_START = b'{"timestamp":'
 

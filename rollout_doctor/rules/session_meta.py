@@ -4,7 +4,8 @@ What it checks: the first readable line must be ``session_meta`` (Codex 2026 ref
 rollout that "does not start with session metadata"); its ``id`` must be the thread uuid in the file
 name (``rollout-<time>-<uuid>.jsonl``), which is how Codex finds the file; ``history_mode``, when
 present, must be ``legacy`` or ``paginated``. A legacy rollout (a bare header line, written before
-Sept 2025) is reported too: current Codex cannot resume it.
+Sept 2025) is checked for its pairing only: its header is what older Codex wrote (current Codex cannot
+resume such files at all; the JSON report's ``generation`` says ``legacy``).
 
 Why it breaks a resume: with no readable meta Codex fails with "failed to parse thread ID from rollout
 file" or "rollout contains no session metadata"; an id that differs from the name gives "rollout
@@ -15,8 +16,8 @@ Example::
     {"timestamp":"…","type":"response_item","payload":{…}}
     {"timestamp":"…","type":"session_meta","payload":{"id":"…",…}}
 
-Fix (safe): only for a meta line that is present but not first: move it to the top. A missing meta,
-a mismatched id and a legacy file need a person's decision and have no fix.
+Fix (safe): only for a meta line that is present but not first: move it to the top. A missing meta
+and a mismatched id need a person's decision and have no fix.
 """
 
 from __future__ import annotations
@@ -48,10 +49,6 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
         yield Diagnostic(NAME, CODE, first, "no session_meta line; Codex cannot tell which session this is")
         return
     if meta.legacy:
-        yield Diagnostic(
-            NAME, CODE, meta.line,
-            "legacy rollout (bare header line, written before Sept 2025); current Codex cannot resume it",
-        )
         return
     if meta.line != first:
         fix = Fix("move session_meta to the top", Applicability.SAFE, (Edit.move_after(meta.line, TOP),))
