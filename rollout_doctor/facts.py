@@ -305,5 +305,6 @@ def describe_invalid(content: bytes, exc: Exception) -> str:
         content.decode("utf-8")
     except UnicodeDecodeError as err:
         return f"invalid UTF-8 at byte {err.start}"
-    detail = str(exc).split(":", 1)[0]
-    return f"not valid JSON ({detail})"
+    if isinstance(exc, orjson.JSONDecodeError):
+        return f"not valid JSON ({exc.msg} at byte {exc.pos})"
+    return "not valid JSON"

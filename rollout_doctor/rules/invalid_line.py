@@ -13,8 +13,9 @@ Example::
 
     {"timestamp":"2026-01-05T10:00:00.000Z","type":"response_it
 
-Fix (safe): remove the line. When a complete record follows the torn bytes on the same line, keep that
-record and drop only the torn prefix; a byte order mark is simply dropped. Removed bytes stay
+Fix (safe): remove the line. When whole records are glued into it (after torn bytes, or two records
+with no newline between them), keep each of them on a line of its own and drop only the damaged bytes;
+a byte order mark is simply dropped. Removed bytes stay
 recoverable with ``rollout-doctor undo``.
 """
 
@@ -38,32 +39,40 @@ PHASE = 0  # a salvaged record may be the output a call is missing: repair lines
 RECORD_START = b'{"timestamp":'
 
 
-def salvage(content: bytes) -> bytes | None:
-    """The last complete record glued onto a torn line, if any."""
-    start = content.find(RECORD_START, 1)
-    while start > 0:
-        candidate = content[start:]
-        try:
-            if isinstance(orjson.loads(candidate), dict):
-                return candidate
-        except orjson.JSONDecodeError:
-            pass
-        start = content.find(RECORD_START, start + 1)
-    stripped = content.lstrip(b"\x00")
-    if stripped and stripped != content:
-        try:
-            if isinstance(orjson.loads(stripped), dict):
-                return stripped
-        except orjson.JSONDecodeError:
-            return None
-    return None
+def _is_object(data: bytes) -> bool:
+    try:
+        return isinstance(orjson.loads(data), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+def salvage(content: bytes) -> list[bytes]:
+    """The complete records on a damaged line, in order: a torn prefix and NUL padding are dropped,
+    every whole record is kept (two records glued together come out as two)."""
+    starts = [0]
+    at = content.find(RECORD_START, 1)
+    while at > 0:
+        starts.append(at)
+        at = content.find(RECORD_START, at + 1)
+    records: list[bytes] = []
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(content)
+        segment = content[start:end].strip(b"\x00")
+        if segment and _is_object(segment):
+            records.append(segment)
+        elif n + 1 < len(starts) and _is_object(content[start:].strip(b"\x00")):
+            # A record holding the marker text inside a string: the rest of the line is one record.
+            records.append(content[start:].strip(b"\x00"))
+            break
+    return records
 
 
 def _fix_for(model: Rollout, line: int) -> Fix:
     kept = salvage(model.content(line))
-    if kept is not None:
-        return Fix(f"drop the torn bytes before the record on line {line + 1}", Applicability.SAFE,
-                   (Edit.replace(line, kept, "torn prefix dropped"),))
+    if kept:
+        terminator = model.terminator(line) or b"\n"
+        return Fix(f"keep the {len(kept)} whole record(s) on line {line + 1}, drop the damaged bytes",
+                   Applicability.SAFE, (Edit.replace(line, terminator.join(kept), "damaged bytes dropped"),))
     return Fix(f"remove line {line + 1}", Applicability.SAFE, (Edit.delete(line),))
 
 
@@ -81,8 +90,7 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
         record = model.records.get(line)
         reason = record.reason if isinstance(record, Invalid) else "not a JSON object"
         fix = _fix_for(model, line)
-        glued = fix.edits[0].op.value == "replace"
         message = f"line {line + 1} is {reason}" if reason.startswith(("a JSON", "torn")) else f"line {line + 1}: {reason}"
-        if glued:
-            message += "; a complete record follows the torn bytes"
+        if fix.edits[0].op.value == "replace":
+            message += "; whole records are glued into it"
         yield Diagnostic(NAME, CODE, line, message, None, fix)
