@@ -1,0 +1,242 @@
+"""Finding a session's rollout the way Codex does: by id, by thread name, and `--last`.
+
+The `codex`-marked tests ask the real binaries which file `codex exec resume --last` opens and check
+that `sessions.find_last` names the same one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from rollout_doctor.sessions import (
+    SessionNotFound,
+    configured_provider,
+    find_by_id,
+    find_by_name_or_id,
+    find_last,
+    resolve,
+    thread_id_for_name,
+)
+from tests.support.codex_run import CodexHome, real_fixture, session_id_of
+from tests.support.loopback import LoopbackServer, say
+from tests.support.scenarios import NEW, OLD
+
+pytest_plugins = ["tests.support.fixtures"]
+
+SINGLE = real_fixture(f"{NEW}-responses-single-call")
+SEQUENTIAL = real_fixture(f"{NEW}-responses-sequential-calls")
+PARALLEL = real_fixture(f"{NEW}-responses-parallel-calls")
+OLD_SINGLE = real_fixture(f"{OLD}-responses-single-call")
+
+
+def with_cwd(source: Path, cwd: Path) -> bytes:
+    """The rollout with its session_meta and turn_context cwd set to ``cwd`` (as if recorded there)."""
+    out = []
+    for raw in source.read_bytes().splitlines():
+        line = json.loads(raw)
+        if line["type"] in ("session_meta", "turn_context"):
+            line["payload"]["cwd"] = str(cwd)
+        out.append(json.dumps(line, separators=(",", ":")).encode())
+    return b"\n".join(out) + b"\n"
+
+
+def install(home: Path, source: Path, *, cwd: Path | None = None, mtime: float | None = None,
+            folder: str = "sessions/2026/11/21", name: str | None = None) -> Path:
+    target = home / folder / (name or source.name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(with_cwd(source, cwd) if cwd else source.read_bytes())
+    if mtime is not None:
+        os.utime(target, (mtime, mtime))
+    return target
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    (tmp_path / "config.toml").write_text('model_provider = "judge"\n')
+    return tmp_path
+
+
+# --- by id ---------------------------------------------------------------------------------------
+
+
+def test_find_by_id_walks_the_dated_folders(home: Path) -> None:
+    path = install(home, SINGLE, folder="sessions/2026/11/21")
+    install(home, SEQUENTIAL, folder="sessions/2026/10/01")
+    found = find_by_id(session_id_of(SINGLE).upper(), home)
+    assert found.path == path and found.thread_id == session_id_of(SINGLE) and not found.archived
+
+
+def test_find_by_id_falls_back_to_archived_sessions(home: Path) -> None:
+    path = install(home, SINGLE, folder="archived_sessions")
+    found = find_by_id(session_id_of(SINGLE), home)
+    assert found.path == path and found.archived
+
+
+def test_a_plain_rollout_wins_over_its_compressed_copy(home: Path) -> None:
+    plain = install(home, SINGLE)
+    zst = plain.with_name(plain.name + ".zst")
+    zst.write_bytes(zstandard.ZstdCompressor().compress(plain.read_bytes()))
+    os.utime(zst, (plain.stat().st_mtime + 60,) * 2)
+    assert find_by_id(session_id_of(SINGLE), home).path == plain
+    plain.unlink()
+    assert find_by_id(session_id_of(SINGLE), home).path == zst
+
+
+def test_find_by_id_refuses_what_is_not_a_uuid_or_not_there(home: Path) -> None:
+    with pytest.raises(SessionNotFound, match="not a session id"):
+        find_by_id("not-a-uuid", home)
+    with pytest.raises(SessionNotFound, match="no rollout for session"):
+        find_by_id(session_id_of(SINGLE), home)
+
+
+# --- by name -------------------------------------------------------------------------------------
+
+
+def write_index(home: Path, *entries: dict | str) -> None:
+    lines = [e if isinstance(e, str) else json.dumps(e) for e in entries]
+    (home / "session_index.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def test_the_newest_index_line_with_the_exact_name_wins(home: Path) -> None:
+    a, b = session_id_of(SINGLE), session_id_of(SEQUENTIAL)
+    write_index(home, {"id": a, "thread_name": "fix ci", "updated_at": "2026-11-21T10:00:00Z"},
+                "{torn", "", {"id": b, "thread_name": "fix ci", "updated_at": "2026-11-21T11:00:00Z"},
+                {"id": a, "thread_name": "Fix CI", "updated_at": "2026-11-21T12:00:00Z"})
+    assert thread_id_for_name("fix ci", home) == b
+    assert thread_id_for_name("Fix CI", home) == a
+    assert thread_id_for_name("fix", home) is None
+    assert thread_id_for_name("  ", home) is None
+
+
+def test_a_name_resolves_to_its_rollout_and_a_uuid_is_taken_as_an_id(home: Path) -> None:
+    path = install(home, SEQUENTIAL)
+    write_index(home, {"id": session_id_of(SEQUENTIAL), "thread_name": "nightly", "updated_at": "x"})
+    assert find_by_name_or_id("nightly", home).path == path
+    assert find_by_name_or_id(session_id_of(SEQUENTIAL), home).path == path
+    with pytest.raises(SessionNotFound, match="no session named 'weekly'"):
+        find_by_name_or_id("weekly", home)
+
+
+# --- --last --------------------------------------------------------------------------------------
+
+
+def test_last_takes_the_newest_mtime_in_the_current_folder(home: Path, tmp_path: Path) -> None:
+    here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
+    here.mkdir(), elsewhere.mkdir()
+    older = install(home, SEQUENTIAL, cwd=here, mtime=1_800_000_000)
+    newer = install(home, SINGLE, cwd=here, mtime=1_800_000_100)  # its name holds the older time
+    other = install(home, PARALLEL, cwd=elsewhere, mtime=1_800_000_200)
+    install(home, OLD_SINGLE, cwd=here, mtime=1_800_000_300, folder="archived_sessions")
+    assert find_last(home, here).path == newer
+    assert find_last(home, None).path == other, "--all: every folder"
+    os.utime(older, (1_800_000_150,) * 2)
+    assert find_last(home, here).path == older
+    assert find_last(home, here, order="created").path == max(older, newer, key=lambda p: p.name)
+
+
+def test_last_matches_the_folder_of_the_latest_turn_context(home: Path, tmp_path: Path) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    moved = install(home, SINGLE, mtime=1_800_000_000)  # session_meta.cwd is the recording folder
+    lines = moved.read_bytes().splitlines(keepends=True)
+    turn = next(i for i, line in enumerate(lines) if b'"type":"turn_context"' in line)
+    line = json.loads(lines[turn])
+    line["payload"]["cwd"] = str(here)
+    lines[turn] = json.dumps(line, separators=(",", ":")).encode() + b"\n"
+    moved.write_bytes(b"".join(lines))
+    assert find_last(home, here).path == moved
+
+
+def test_last_keeps_only_the_configured_provider(home: Path, tmp_path: Path) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    judge = install(home, SEQUENTIAL, cwd=here, mtime=1_800_000_000)
+    assert configured_provider(home) == "judge"
+    (home / "config.toml").write_text('profile = "work"\n[profiles.work]\nmodel_provider = "openai"\n')
+    assert configured_provider(home) == "openai"
+    with pytest.raises(SessionNotFound, match="provider 'openai'"):
+        find_last(home, here)
+    (home / "config.toml").unlink()
+    no_provider = install(home, SINGLE, cwd=here, mtime=1_700_000_000)
+    lines = no_provider.read_bytes().splitlines(keepends=True)
+    meta = json.loads(lines[0])
+    del meta["payload"]["model_provider"]
+    lines[0] = json.dumps(meta).encode() + b"\n"
+    no_provider.write_bytes(b"".join(lines))
+    os.utime(no_provider, (1_700_000_000,) * 2)
+    assert find_last(home, here).path == no_provider, "no provider in the meta counts as the default"
+    assert find_last(home, here, provider="judge").path == judge
+
+
+def test_last_reads_compressed_rollouts_and_skips_files_without_a_meta(home: Path, tmp_path: Path) -> None:
+    here = tmp_path / "here"
+    here.mkdir()
+    zst = home / "sessions/2026/11/21" / (SINGLE.name + ".zst")
+    zst.parent.mkdir(parents=True)
+    zst.write_bytes(zstandard.ZstdCompressor().compress(with_cwd(SINGLE, here)))
+    os.utime(zst, (1_800_000_000,) * 2)
+    headless = install(home, SEQUENTIAL, cwd=here, mtime=1_800_000_100)
+    headless.write_bytes(b"\n".join(headless.read_bytes().splitlines()[1:]) + b"\n")
+    os.utime(headless, (1_800_000_100,) * 2)
+    assert find_last(home, here, provider="judge").path == zst
+
+
+def test_resolve_needs_a_session_or_last(home: Path) -> None:
+    with pytest.raises(SessionNotFound, match="give a session id"):
+        resolve(None, last=False, home=home)
+
+
+# --- against the real binaries -------------------------------------------------------------------
+
+codex = pytest.mark.codex
+
+
+def resumed_by_codex(home: CodexHome, server: LoopbackServer, release: str, *args: str) -> Path:
+    """Run `codex exec resume <args> go`; the rollout it opened is the one that grew."""
+    before = {p: p.stat().st_size for p in home.sessions.rglob("rollout-*.jsonl")}
+    server.push([say("resumed")])
+    run = home.run(release, "exec", "--skip-git-repo-check", "-s", "danger-full-access", "resume", *args, "go")
+    assert run.returncode == 0, run.describe()
+    grown = [p for p, size in before.items() if p.stat().st_size > size]
+    assert len(grown) == 1, (grown, run.describe())
+    return grown[0]
+
+
+def three_sessions(home: CodexHome, elsewhere: Path, sources: tuple[Path, ...]) -> tuple[Path, Path, Path]:
+    """Install three rollouts: a and b in the working folder, c elsewhere. Their names sort a < b < c;
+    their mtimes say b is older than a and c is the newest."""
+    elsewhere.mkdir()
+    a, b, c = (install(home.codex_home, s, cwd=cwd, mtime=t)
+               for s, cwd, t in zip(sorted(sources, key=lambda p: p.name), (home.workdir, home.workdir, elsewhere),
+                                    (1_800_000_200, 1_800_000_100, 1_800_000_300)))
+    return a, b, c
+
+
+@codex
+def test_last_picks_what_real_codex_0169_resumes(
+    codex_home: CodexHome, loopback: LoopbackServer, tmp_path: Path
+) -> None:
+    """0.169.0: newest mtime first, only the current folder unless --all."""
+    a, b, c = three_sessions(codex_home, tmp_path / "elsewhere", (SINGLE, SEQUENTIAL, PARALLEL))
+    assert find_last(codex_home.codex_home, None).path == c
+    assert resumed_by_codex(codex_home, loopback, NEW, "--last", "--all") == c
+    assert find_last(codex_home.codex_home, codex_home.workdir).path == a
+    assert resumed_by_codex(codex_home, loopback, NEW, "--last") == a
+
+
+@codex
+def test_last_picks_what_real_codex_0770_resumes(
+    codex_home: CodexHome, loopback: LoopbackServer, tmp_path: Path
+) -> None:
+    """0.77.0: the newest time in the file name, any folder (it has no --all: there is no folder filter)."""
+    codex_home.configure(loopback.base_url, model_catalog=False)
+    old = (OLD_SINGLE, real_fixture(f"{OLD}-responses-parallel-calls"), real_fixture(f"{OLD}-chat-parallel-calls"))
+    a, b, c = three_sessions(codex_home, tmp_path / "elsewhere", old)
+    os.utime(c, (1_700_000_000,) * 2)  # the oldest mtime: only the name can make it the pick
+    assert find_last(codex_home.codex_home, None, order="created").path == c
+    assert resumed_by_codex(codex_home, loopback, OLD, "--last") == c
