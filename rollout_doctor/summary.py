@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import orjson
 
-from rollout_doctor.facts import LineKind, PREVIEW_CHARS, item_facts
+from rollout_doctor.facts import PREVIEW_CHARS, LineKind, item_facts
 from rollout_doctor.model import Rollout
 
 PARSE_LIMIT = 4 << 20  # bigger lines are summarised from their first bytes only

@@ -21,8 +21,8 @@ from rollout_doctor.engine import check_file, fix_file
 from rollout_doctor.fixes import applicable
 from rollout_doctor.rules import Diagnostic, Options
 from rollout_doctor.writer import restore
-from tests.cases import GENERATIONS, ROOT, Case, rollout_name
 from tests.case_specs import CASES
+from tests.cases import GENERATIONS, ROOT, Case, rollout_name
 from tests.support.judge import broker_contract_violations
 
 PAIRING_RULES = {"orphan-call", "orphan-output", "misplaced-output", "interleaved-message",

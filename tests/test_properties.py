@@ -23,7 +23,19 @@ from rollout_doctor.engine import check_file, fix_file
 from rollout_doctor.fixes import applicable
 from rollout_doctor.rules import Options
 from rollout_doctor.writer import restore
-from tests.cases import Case, Renderer, assistant, call, context, event, out, raw, reasoning, rollout_name, user
+from tests.cases import (
+    Case,
+    Renderer,
+    assistant,
+    call,
+    context,
+    event,
+    out,
+    raw,
+    reasoning,
+    rollout_name,
+    user,
+)
 from tests.support.judge import broker_contract_violations
 from tests.test_cases import chat_adjacency_violations, sent_history
 
