@@ -21,16 +21,34 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import orjson
+
 from rollout_doctor.facts import LineKind
 from rollout_doctor.fixes import Applicability, Edit, Fix
+from rollout_doctor.model import Rollout
 from rollout_doctor.rules.base import Context, Diagnostic
+from rollout_doctor.rules.invalid_line import salvage
 
 CODE = "RD203"
 NAME = "ordinal-order"
 SUMMARY = "paginated ordinals that repeat, go back, jump or are missing"
 FIX_SAFETY = "safe: renumbers ordinals from the first bad record, touching only the ordinal"
 
-UNREAD = frozenset({LineKind.BLANK, LineKind.INVALID})
+def _records(model: Rollout) -> Iterator[tuple[int, int | None | bool, bool]]:
+    """(line, ordinal, glued) for each record Codex reads or invalid-line will salvage, in file order.
+
+    Whole records glued into a damaged line (openai/codex#24425) hold their ordinals again once
+    invalid-line keeps them, so the line after them is judged against them: the gap Codex sees until
+    then is the damaged line's defect, not a second one. They are not judged themselves here: a
+    renumbering cannot reach into a damaged line, and invalid-line's fix runs first (phase 0), after
+    which the next pass judges the salvaged records like any other."""
+    for line, kind in enumerate(model.kinds):
+        if kind == LineKind.INVALID:
+            for record in salvage(model.content(line)):
+                ordinal = orjson.loads(record).get("ordinal")
+                yield line, ordinal if type(ordinal) is int else None if ordinal is None else False, True
+        elif kind != LineKind.BLANK:
+            yield line, model.ordinal(line), False
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
@@ -38,10 +56,10 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
     if model.generation != "paginated":
         return
     previous: int | None = None
-    for line, kind in enumerate(model.kinds):
-        if kind in UNREAD:
+    for line, ordinal, glued in _records(model):
+        if glued:
+            previous = ordinal if type(ordinal) is int else previous
             continue
-        ordinal = model.ordinal(line)
         problem = None
         if ordinal is None:
             problem = "has no ordinal"
