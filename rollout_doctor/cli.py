@@ -70,6 +70,9 @@ def _options(target: Target, select: list[str] | None, ignore: list[str] | None,
 def _targets(paths: list[Path] | None) -> list:  # type: ignore[type-arg]
     from rollout_doctor.discovery import default_roots, discover
 
+    from rollout_doctor.tempfiles import sweep_scratch
+
+    sweep_scratch()  # private scratch folders a killed run left in the temp folder
     roots = paths or [p for p in default_roots() if p.exists()]
     if not roots:
         from rollout_doctor.discovery import codex_home
@@ -134,21 +137,35 @@ def fix(
     target: TargetOpt = Target.responses,
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Rewrite even a rollout a running process may still write "
+                                                        "to; what it writes afterwards is then not in the session.")] = False,
 ) -> int:
     """Repair sessions in place (after a backup that `undo` restores); --dry-run shows the diff only."""
+    from rich.markup import escape
+
+    from rollout_doctor import render
     from rollout_doctor.engine import fix_file
     from rollout_doctor.exitcodes import exit_code
+    from rollout_doctor.tempfiles import sweep_folder
 
     options = _options(target, select, ignore, unsafe_fixes)
     reports = []
     out = None
+    err = render.console(stderr=True)
     if format is Format.text:
-        from rollout_doctor import render
-
         out = render.console()
-    for found in _targets(paths):
-        report = _missing_report(found) if found.error else fix_file(found.path, options, dry_run=dry_run)
+    if force and not dry_run:
+        err.print("rollout-doctor: --force: a rollout that a running Codex holds open is rewritten anyway; what that "
+                  "process writes afterwards goes to the replaced file, not to the session")
+    found_all = _targets(paths)
+    if not dry_run:
+        for folder in {f.path.parent for f in found_all if not f.error}:
+            sweep_folder(folder)  # temporary files a killed fix left next to the sessions
+    for found in found_all:
+        report = _missing_report(found) if found.error else fix_file(found.path, options, dry_run=dry_run, force=force)
         reports.append(report)
+        for warning in report.warnings:
+            err.print(f"rollout-doctor: warning: {escape(warning)}")
         if out is not None:
             if report.changes and (diff or dry_run):
                 render.print_changes(out, report, dry_run)
@@ -168,35 +185,54 @@ def fix(
 def undo(
     path: Annotated[Optional[Path], typer.Argument(help="The rollout to restore.", show_default=False)] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the backups that can be restored.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Restore even if the file changed since the fix.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Restore even if the file changed since the fix, or a "
+                                                        "running process may still write to it.")] = False,
 ) -> int:
     """Restore a rollout, byte for byte, to what it was before the last fix."""
+    from rich.markup import escape
+
     from rollout_doctor import render, writer
 
     out = render.console()
-    if list_:
-        backups = writer.list_backups(path) if path else list(writer.all_backups())
-        if not backups:
-            out.print("no backups" + (f" for {path}" if path else ""))
-        for b in backups:
-            state = "restored" if b.restored else "can be restored"
-            out.print(f"{b.created}  {b.manifest['path']}  ({state}; {b.folder})")
-        return CLEAN
-    if path is None:
-        raise typer.BadParameter("give the rollout to restore, or --list")
+    err = render.console(stderr=True)
     try:
-        backup = writer.restore(path, force=force)
+        if list_:
+            backups = writer.list_backups(path) if path else list(writer.all_backups())
+            if not backups:
+                out.print("no backups" + (f" for {escape(str(path))}" if path else ""))
+            next_undo = {b.path: b for b in backups if b.state == "committed"}  # the newest per file wins
+            labels = {"restored": "restored", "committed": "can be restored",
+                      "interrupted": "fix interrupted before it wrote anything; nothing to undo"}
+            for b in backups:
+                label = labels.get(b.state, b.state) + (", by the next undo" if next_undo.get(b.path) is b else "")
+                out.print(f"{b.created}  {escape(b.path)}  ({label}; {escape(b.describe())}; {escape(str(b.folder))})")
+            return CLEAN
+        if path is None:
+            raise typer.BadParameter("give the rollout to restore, or --list")
+        restored = writer.restore(path, force=force)
     except LookupError as exc:
-        render.console(stderr=True).print(f"rollout-doctor: {exc}")
+        err.print(f"rollout-doctor: {escape(str(exc))}")
         return ERROR
     except writer.RefusedToWrite as exc:
-        render.console(stderr=True).print(f"rollout-doctor: refused: {exc}")
+        err.print(f"rollout-doctor: refused: {escape(str(exc))}")
         return REFUSED
-    except OSError as exc:
-        render.console(stderr=True).print(f"rollout-doctor: {path}: {exc.strerror or exc}")
+    except writer.WriteError as exc:
+        err.print(f"rollout-doctor: {escape(str(exc))}")
         return ERROR
-    out.print(f"restored {path} to the version saved {backup.created} "
-              f"(sha256 {str(backup.manifest['sha256_before'])[:12]}…, {backup.manifest['size_before']} bytes)")
+    except OSError as exc:
+        err.print(f"rollout-doctor: {escape(str(path))}: {escape(exc.strerror or str(exc))}")
+        return ERROR
+    for warning in restored.warnings:
+        err.print(f"rollout-doctor: warning: {escape(warning)}")
+    backup = restored.backup
+    what = (f"the version saved {backup.created}, before the fix "
+            f"({backup.manifest['size_before']} bytes, sha256 {str(backup.manifest['sha256_before'])[:12]}…)")
+    if restored.already:
+        out.print(f"{escape(str(path))} already holds {what}; marked as restored")
+    else:
+        out.print(f"restored {escape(str(path))} to {what}")
+    if restored.saved:
+        out.print(f"the bytes it replaced are saved in {escape(str(restored.saved))}")
     return CLEAN
 
 

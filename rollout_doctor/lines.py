@@ -8,9 +8,10 @@ is a plain positional read and memory stays flat whatever the size of the sessio
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
-import tempfile
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,16 @@ ZSTD_SUFFIX = ".zst"
 
 def is_compressed(path: Path) -> bool:
     return path.name.endswith(ZSTD_SUFFIX)
+
+
+def open_regular(path: Path) -> int:
+    """Open for reading, refusing anything but a regular file: a FIFO or a device named like a
+    rollout would block a read forever or never end."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file")
+    return fd
 
 
 @dataclass
@@ -34,15 +45,26 @@ class Source:
 
     @classmethod
     def open(cls, path: Path) -> Source:
+        fd = open_regular(path)
         if not is_compressed(path):
-            return cls(path, False, os.open(path, os.O_RDONLY))
+            return cls(path, False, fd)
         import zstandard  # lazy: only compressed rollouts need it
 
-        tmpdir = tempfile.mkdtemp(prefix="rollout-doctor-zst-")
+        from rollout_doctor.tempfiles import scratch_dir  # named so a later run can sweep it if we are killed
+
+        try:
+            tmpdir = str(scratch_dir("zst"))
+        except BaseException:
+            os.close(fd)
+            raise
         plain = os.path.join(tmpdir, "plain")
-        with open(path, "rb") as src, open(plain, "wb") as dst:
-            zstandard.ZstdDecompressor().copy_stream(src, dst)
-        return cls(path, True, os.open(plain, os.O_RDONLY), tmpdir)
+        try:
+            with os.fdopen(fd, "rb") as src, open(plain, "wb") as dst:
+                zstandard.ZstdDecompressor().copy_stream(src, dst)
+            return cls(path, True, os.open(plain, os.O_RDONLY), tmpdir)
+        except BaseException:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+            raise
 
     @property
     def size(self) -> int:

@@ -42,6 +42,7 @@ def file_json(report: FileReport, fixing: bool) -> dict[str, Any]:
         out["fix"] = {
             "written": report.written,
             "refused": report.refused,
+            "warnings": list(report.warnings),
             "backup": str(report.backup) if report.backup else None,
             "applied": [{"title": f.title, "applicability": f.applicability.value} for f in report.applied],
             "remaining": [diagnostic_json(d) for d in report.remaining or []],

@@ -1,0 +1,117 @@
+"""Temporary files rollout-doctor makes, and sweeping up the ones a killed run left behind.
+
+Two kinds, both named after the process that made them:
+
+* next to a rollout, the new version before ``os.replace`` moves it into place:
+  ``.rollout-doctor-<pid>-<random>.tmp``. Hidden, not ``rollout-*``, not ``*.jsonl``: neither Codex
+  (which lists ``rollout-*.jsonl`` and, from 2026, ``rollout-*.jsonl.zst``) nor rollout-doctor ever
+  takes one for a session.
+* in the system temp folder, private (0700) scratch folders ``rollout-doctor-<kind>-<pid>-<random>``
+  holding a decompressed ``.jsonl.zst`` or the passes of a fix.
+
+A run killed with SIGKILL cannot clean up after itself, so every later run sweeps: a leftover goes
+when the process that made it is gone and it is older than ``STALE_AFTER`` (the age keeps a run on
+another machine sharing the folder safe), or when it is older than ``ABANDONED_AFTER`` whatever the
+pid says (pids get reused). Removing one never loses anything: the original stays in place until
+the atomic replace, and a temporary file is only ever a copy.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+SESSION_TMP_PREFIX = ".rollout-doctor-"
+SESSION_TMP_SUFFIX = ".tmp"
+SCRATCH_PREFIX = "rollout-doctor-"
+STALE_AFTER = 10 * 60  # seconds
+ABANDONED_AFTER = 24 * 60 * 60
+
+_SESSION_TMP = re.compile(r"^\.rollout-doctor-(?P<pid>\d+)-[^/]*\.tmp$")
+_SCRATCH = re.compile(r"^rollout-doctor-[a-z]+-(?P<pid>\d+)-[^/]*$")
+
+
+def session_tmp(folder: Path) -> tuple[int, Path]:
+    """A new private (0600) temporary file in ``folder``: an open descriptor and its path."""
+    fd, name = tempfile.mkstemp(prefix=f"{SESSION_TMP_PREFIX}{os.getpid()}-", suffix=SESSION_TMP_SUFFIX, dir=folder)
+    return fd, Path(name)
+
+
+def scratch_dir(kind: str) -> Path:
+    """A new private (0700) scratch folder in the system temp folder."""
+    return Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{kind}-{os.getpid()}-"))
+
+
+def is_session_tmp(name: str) -> bool:
+    return _SESSION_TMP.match(name) is not None
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
+
+
+def _stale(pid: int, mtime: float, now: float) -> bool:
+    age = now - mtime
+    if pid == os.getpid():
+        return False
+    return age > ABANDONED_AFTER or (age > STALE_AFTER and not pid_alive(pid))
+
+
+def sweep_folder(folder: Path, now: float | None = None) -> list[Path]:
+    """Remove stale ``.rollout-doctor-*.tmp`` files from one session folder; returns what went."""
+    now = time.time() if now is None else now
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _SESSION_TMP.match(entry.name)
+        if match is None:
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            if _stale(int(match["pid"]), entry.stat(follow_symlinks=False).st_mtime, now):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue  # gone already, or not ours to remove
+    return removed
+
+
+def sweep_scratch(now: float | None = None, root: Path | None = None) -> list[Path]:
+    """Remove stale scratch folders of ours from the system temp folder; returns what went."""
+    now = time.time() if now is None else now
+    root = Path(tempfile.gettempdir()) if root is None else root
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _SCRATCH.match(entry.name)
+        if match is None:
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if not entry.is_dir(follow_symlinks=False) or st.st_uid != os.geteuid():
+                continue
+            if _stale(int(match["pid"]), st.st_mtime, now):
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed.append(Path(entry.path))
+        except OSError:
+            continue
+    return removed
