@@ -1,3 +1,3 @@
-from rollout_doctor.cli import main
+from rollout_doctor.entry import main
 
 raise SystemExit(main())

@@ -265,6 +265,67 @@ def rule(name: Annotated[str, typer.Argument(help="A rule name (orphan-call) or 
     return CLEAN
 
 
+class Order(str, Enum):
+    updated = "updated"
+    created = "created"
+
+
+GuardTargetOpt = Annotated[Optional[Target], typer.Option("--target", help="The wire Codex talks on. Default: the "
+                                                         "wire_api of the model_provider in $CODEX_HOME/config.toml.",
+                                                         show_default=False)]
+
+
+# `guard` and `pre-resume` normally run through rollout_doctor.entry, which parses them without typer
+# (start-up time is the user's wait before every resume); these definitions serve --help and library
+# callers of `main`, and run the same code.
+@app.command()
+def guard(
+    session: Annotated[Optional[str], typer.Argument(help="A session id (uuid) or a thread name from "
+                                                          "$CODEX_HOME/session_index.jsonl.", show_default=False)] = None,
+    last: Annotated[bool, typer.Option("--last", help="The session `codex resume --last` would open.")] = False,
+    all_folders: Annotated[bool, typer.Option("--all", help="With --last: any folder, not just this one.")] = False,
+    order: Annotated[Order, typer.Option("--order", help="With --last: `updated` (newest mtime, Codex 2026) or "
+                                                         "`created` (newest name, no folder filter: 0.77.0).")] = Order.updated,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing; the exit code tells.")] = False,
+    target: GuardTargetOpt = None,
+    select: SelectOpt = None,
+    ignore: IgnoreOpt = None,
+) -> int:
+    """Before a resume: find the session's rollout as Codex does, apply the safe fixes, print one line.
+
+    Exit 0 when the session is resumable, 1 when problems remain, 2 when it cannot be found or read,
+    3 when the file changed while being fixed."""
+    from rollout_doctor.entry import run_guard
+
+    if last == bool(session):
+        raise typer.BadParameter("give a SESSION or --last (one of them)")
+    return run_guard(session, last, all_folders, order.value, quiet, target.value if target else None, select, ignore)
+
+
+@app.command("pre-resume", hidden=True, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def pre_resume(ctx: typer.Context) -> int:
+    """What the shell-init wrapper calls with codex's own arguments: guard the session they resume."""
+    from rollout_doctor.entry import pre_resume as run_pre_resume
+
+    return run_pre_resume(list(ctx.args))
+
+
+@app.command("shell-init")
+def shell_init(
+    shell: Annotated[str, typer.Argument(help="bash, zsh or fish.", show_default=False)],
+) -> int:
+    """Print a `codex` wrapper that runs `rollout-doctor guard` before `codex resume` / `codex exec resume`.
+
+    Add `eval "$(rollout-doctor shell-init bash)"` to ~/.bashrc (zsh: ~/.zshrc; fish:
+    `rollout-doctor shell-init fish | source` in ~/.config/fish/config.fish)."""
+    from rollout_doctor.shell_init import SHELLS, wrapper
+
+    if shell not in SHELLS:
+        raise typer.BadParameter(f"unknown shell {shell!r}; one of: {', '.join(SHELLS)}")
+    sys.stdout.write(wrapper(shell))
+    return CLEAN
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"rollout-doctor {__version__}")

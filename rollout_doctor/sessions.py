@@ -140,23 +140,36 @@ def find_by_name_or_id(session: str, home: Path | None = None) -> Rollout:
     return find_by_id(thread_id, home)
 
 
+def _config(home: Path | None) -> dict[str, object]:
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: no TOML reader in the standard library; use Codex's defaults
+        return {}
+    try:
+        return tomllib.loads(((home or codex_home()) / "config.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
 def configured_provider(home: Path | None = None) -> str:
     """The ``model_provider`` Codex would use: the active profile's, else the top-level key, else openai.
 
     Command-line overrides (``-c model_provider=…``, ``--profile``) are not seen here."""
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10: no TOML reader in the standard library
-        return DEFAULT_PROVIDER
-    try:
-        config = tomllib.loads(((home or codex_home()) / "config.toml").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return DEFAULT_PROVIDER
-    profile = config.get("profiles", {}).get(config.get("profile")) if isinstance(config.get("profiles"), dict) else None
+    config = _config(home)
+    profiles, name = config.get("profiles"), config.get("profile")
+    profile = profiles.get(name) if isinstance(profiles, dict) and isinstance(name, str) else None
     for table in (profile, config):
         if isinstance(table, dict) and isinstance(table.get("model_provider"), str):
             return table["model_provider"]
     return DEFAULT_PROVIDER
+
+
+def configured_wire(home: Path | None = None) -> str:
+    """``chat`` when the configured provider's ``wire_api`` is chat (0.77.0 and earlier accept it),
+    else ``responses``, the only wire 2026 releases speak."""
+    providers = _config(home).get("model_providers")
+    table = providers.get(configured_provider(home)) if isinstance(providers, dict) else None
+    return "chat" if isinstance(table, dict) and table.get("wire_api") == "chat" else "responses"
 
 
 @dataclass(frozen=True)
@@ -269,11 +282,15 @@ def find_last(
 
 
 def resolve(session: str | None, last: bool, all_folders: bool = False, home: Path | None = None,
-            cwd: Path | None = None) -> Rollout:
-    """The rollout ``codex resume SESSION`` / ``codex resume --last [--all]`` would open."""
+            cwd: Path | None = None, order: str = "updated") -> Rollout:
+    """The rollout ``codex resume SESSION`` / ``codex resume --last [--all]`` would open.
+
+    ``order="created"`` is the rule of releases before January 2026 (0.77.0): the newest time in the
+    file name, with no folder filter."""
     home = home or codex_home()
     if last:
-        return find_last(home, None if all_folders else (cwd or Path.cwd()))
+        folder = None if all_folders or order == "created" else (cwd or Path.cwd())
+        return find_last(home, folder, order=order)
     if not session:
         raise SessionNotFound("give a session id, a thread name, or --last")
     return find_by_name_or_id(session, home)

@@ -1,0 +1,102 @@
+"""The console entry point. ``guard`` and ``pre-resume`` are parsed here, without typer; the rest goes
+to the typer app in ``cli.py``.
+
+The guard runs before every ``codex resume`` the shell wrapper sees, so its start-up is the user's wait.
+Importing typer (and pydantic, which typer 0.2x requires) and letting it parse costs ~150 ms on this
+machine; the guard's own work on a 5 MB session is ~30 ms (``bench/guard.py``). So these two commands
+take an argparse path that imports only the engine. ``guard --help`` still goes to typer, whose
+``guard`` command documents the same options and runs the same ``run_guard`` (tests/test_guard.py
+holds the two parsers to one option set).
+"""
+
+from __future__ import annotations
+
+import sys
+
+FAST_COMMANDS = ("guard", "pre-resume")
+HELP = frozenset({"-h", "--help"})
+TARGETS = ("responses", "chat")
+ORDERS = ("updated", "created")
+
+
+def split_rules(values: list[str] | None) -> frozenset[str] | None:
+    if values is None:
+        return None
+    return frozenset(v for value in values for v in value.split(",") if v.strip())
+
+
+def run_guard(session: str | None, last: bool, all_folders: bool = False, order: str = "updated",
+              quiet: bool = False, target: str | None = None, select: list[str] | None = None,
+              ignore: list[str] | None = None) -> int:
+    """Guard one session and print its receipt on stderr (stdout belongs to codex); the exit code."""
+    from rollout_doctor.exitcodes import ERROR
+    from rollout_doctor.guard import guard
+    from rollout_doctor.rules import Options, UnknownRule, resolve
+    from rollout_doctor.sessions import configured_wire
+
+    options = Options(target=target or configured_wire(), select=split_rules(select),
+                      ignore=split_rules(ignore) or frozenset())
+    try:
+        resolve(options.select)
+        resolve(options.ignore)
+    except UnknownRule as exc:
+        print(f"rollout-doctor guard: {exc}", file=sys.stderr)
+        return ERROR
+    result = guard(session, last, options, all_folders=all_folders, order=order)
+    if not quiet:
+        print(result.receipt, file=sys.stderr)
+    return result.code
+
+
+def guard_parser():  # type: ignore[no-untyped-def]
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="rollout-doctor guard", add_help=False)
+    parser.add_argument("session", nargs="?")
+    parser.add_argument("--last", action="store_true")
+    parser.add_argument("--all", dest="all_folders", action="store_true")
+    parser.add_argument("--order", choices=ORDERS, default="updated")
+    parser.add_argument("-q", "--quiet", action="store_true")
+    parser.add_argument("--target", choices=TARGETS)
+    parser.add_argument("--select", action="append")
+    parser.add_argument("--ignore", action="append")
+    return parser
+
+
+def fast_guard(args: list[str]) -> int:
+    from rollout_doctor.exitcodes import ERROR
+
+    parser = guard_parser()
+    try:
+        ns = parser.parse_args(args)
+    except SystemExit as exc:  # argparse has printed the usage error
+        return ERROR if exc.code else 0
+    if ns.last == bool(ns.session):
+        print("rollout-doctor guard: give a SESSION or --last (one of them)", file=sys.stderr)
+        return ERROR
+    return run_guard(ns.session, ns.last, ns.all_folders, ns.order, ns.quiet, ns.target, ns.select, ns.ignore)
+
+
+def pre_resume(codex_args: list[str]) -> int:
+    """What the shell-init wrapper runs with codex's own arguments: guard the session they resume."""
+    from rollout_doctor.shell_init import resume_request
+
+    request = resume_request(codex_args[1:] if codex_args[:1] == ["--"] else codex_args)
+    if request is None:
+        return 0
+    return run_guard(request.session, request.last, request.all_folders)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args[:1] == ["pre-resume"]:
+        return pre_resume(args[1:])
+    if args[:1] == ["guard"] and not HELP & set(args[1:]):
+        return fast_guard(args[1:])
+    from rollout_doctor.cli import main as full_main
+
+    return full_main(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
