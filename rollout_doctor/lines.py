@@ -15,6 +15,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 CHUNK = 1 << 20
 ZSTD_SUFFIX = ".zst"
@@ -32,6 +33,27 @@ def open_regular(path: Path) -> int:
         os.close(fd)
         raise OSError(errno.EINVAL, "not a regular file")
     return fd
+
+
+def decompress_whole_frames(src: BinaryIO, dst: BinaryIO) -> None:
+    """Decompress every zstd frame of ``src`` into ``dst``; raise on a frame cut short.
+
+    zstandard's ``copy_stream`` and ``stream_reader`` (0.25) quietly return what a truncated frame
+    held: a cut ``.jsonl.zst`` would read as a shorter session, and ``fix`` would write that back."""
+    import zstandard
+
+    decompressor = zstandard.ZstdDecompressor()
+    frame, fed = decompressor.decompressobj(), False
+    while chunk := src.read(CHUNK):
+        while chunk:
+            fed = True
+            dst.write(frame.decompress(chunk))
+            if not frame.eof:
+                break
+            chunk = frame.unused_data
+            frame, fed = decompressor.decompressobj(), False
+    if fed:
+        raise zstandard.ZstdError("the compressed data ends in the middle of a zstd frame (a truncated .zst)")
 
 
 @dataclass
@@ -60,7 +82,7 @@ class Source:
         plain = os.path.join(tmpdir, "plain")
         try:
             with os.fdopen(fd, "rb") as src, open(plain, "wb") as dst:
-                zstandard.ZstdDecompressor().copy_stream(src, dst)
+                decompress_whole_frames(src, dst)
             return cls(path, True, os.open(plain, os.O_RDONLY), tmpdir)
         except BaseException:
             shutil.rmtree(tmpdir, ignore_errors=True)
