@@ -63,6 +63,9 @@ LEGACY_ITEM_TYPES = frozenset(
 OUTPUT_CONTENT_TYPES = frozenset({"input_text", "input_image", "output_text"})
 # Events that hold what a tool printed; issue 6 recovers outputs from them.
 OUTPUT_EVENTS = frozenset({"exec_command_end", "patch_apply_end", "mcp_tool_call_end", "item_completed"})
+# item_completed items that hold a tool's result (TurnItem variants; CommandExecution and FileChange seen
+# in 0.169.0 rollouts, McpToolCall from the source); rollout_doctor.recover reads them.
+OUTPUT_ITEM_TYPES = frozenset({"CommandExecution", "FileChange", "McpToolCall"})
 
 PREVIEW_CHARS = 80
 
@@ -256,7 +259,8 @@ def _envelope_facts(obj: dict[str, Any], line: int, kind: LineKind) -> Record | 
             call_id = payload.get("call_id")
             if event_type == "item_completed":
                 item = payload.get("item")
-                if not isinstance(item, dict) or item.get("type") != "CommandExecution":
+                item_type = item.get("type") if isinstance(item, dict) else None
+                if not isinstance(item_type, str) or item_type not in OUTPUT_ITEM_TYPES:  # lists are unhashable
                     return None
                 call_id = item.get("id")
             if isinstance(call_id, str):

@@ -29,6 +29,9 @@ class Diagnostic:
     message: str
     call_id: str | None = None
     fix: Fix | None = None
+    # A fix that would change what the model is told, offered in place of a safe ``fix``: the rule
+    # makes it ``fix`` under --unsafe-fixes; reports count it as what --unsafe-fixes would do.
+    alternative: Fix | None = None
 
 
 @dataclass

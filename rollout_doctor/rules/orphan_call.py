@@ -19,6 +19,13 @@ Example::
 Fix (safe): insert, right after the call, the cancelled output Codex itself would have sent: the
 output type matching the call type, with the text ``aborted`` (and, for a call with an item id, the same
 deterministic output id Codex derives). The model is told nothing it would not be told anyway.
+
+Recovered output (unsafe): when an event line still holds what the tool printed (0.169.0
+``item_completed`` with a ``CommandExecution`` or ``FileChange``; older ``exec_command_end``,
+``patch_apply_end``, ``mcp_tool_call_end``), the report says so, and ``--unsafe-fixes`` inserts that
+output, rebuilt in the text Codex would have sent (``rollout_doctor/recover.py``), instead of
+``aborted``. The model is then told the truth, which is more than Codex tells it, and in a text
+rebuilt rather than recorded: hence unsafe. The diff marks the line "recovered output".
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from collections.abc import Iterator
 from rollout_doctor.fixbuilder import FixBuilder
 from rollout_doctor.fixes import Applicability
 from rollout_doctor.history import Defect
+from rollout_doctor.recover import output_events, recover_output
 from rollout_doctor.rules.base import Context, Diagnostic, item_label
 from rollout_doctor.synth import output_payload
 
@@ -38,14 +46,26 @@ FIX_SAFETY = "safe: inserts the 'aborted' output Codex would synthesize in memor
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
-    for finding in ctx.replay.of(Defect.ORPHAN_CALL):
+    findings = ctx.replay.of(Defect.ORPHAN_CALL)
+    events = output_events(ctx.model) if findings else {}
+    for finding in findings:
         call = finding.item
-        builder = FixBuilder(ctx.model)
-        payload = output_payload(builder.payload(call))
-        builder.insert_after(call, payload, "cancelled output")
-        fix = builder.build(f"insert a cancelled {payload['type']} after {call.where}", Applicability.SAFE)
-        yield Diagnostic(
-            NAME, CODE, call.line,
-            f"{item_label(call)} at {call.where} never got an output; the API refuses this history",
-            finding.call_id, fix,
-        )
+        call_payload = FixBuilder(ctx.model).payload(call)
+        message = f"{item_label(call)} at {call.where} never got an output; the API refuses this history"
+        cancelled = FixBuilder(ctx.model)
+        payload = output_payload(call_payload)
+        cancelled.insert_after(call, payload, "cancelled output")
+        fix = cancelled.build(f"insert a cancelled {payload['type']} after {call.where}", Applicability.SAFE)
+        alternative = None
+        recovered = recover_output(ctx.model, call, call_payload, events)
+        if recovered is not None:
+            builder = FixBuilder(ctx.model)
+            builder.insert_after(call, output_payload(call_payload, recovered.output), "recovered output")
+            alternative = builder.build(
+                f"insert the output recovered from the {recovered.source} event at line "
+                f"{recovered.event_line + 1} after {call.where}", Applicability.UNSAFE)
+            message += (f"; what the tool printed survives in the {recovered.source} event at line "
+                        f"{recovered.event_line + 1} (--unsafe-fixes writes it instead of 'aborted')")
+            if ctx.options.unsafe_fixes:
+                fix, alternative = alternative, None
+        yield Diagnostic(NAME, CODE, call.line, message, finding.call_id, fix, alternative)
