@@ -93,10 +93,13 @@ class CodexHome:
     """A throwaway HOME with CODEX_HOME at `<home>/.codex` and a separate working directory."""
 
     root: Path
+    # RUST_LOG for the Codex runs: "warn" makes 0.169.0 print what it skips or refuses in a rollout
+    # (projection warnings, missing outputs), which end-to-end tests read as complaints.
+    rust_log: str | None = None
 
     @classmethod
-    def create(cls, root: Path) -> CodexHome:
-        home = cls(root)
+    def create(cls, root: Path, rust_log: str | None = None) -> CodexHome:
+        home = cls(root, rust_log)
         home.codex_home.mkdir(parents=True, exist_ok=True)
         home.workdir.mkdir(parents=True, exist_ok=True)
         return home
@@ -143,7 +146,7 @@ class CodexHome:
 
     def env(self) -> dict[str, str]:
         # Start from nothing so no proxy, API key or real ~/.codex of the developer leaks in.
-        return {
+        env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(self.home),
             "CODEX_HOME": str(self.codex_home),
@@ -152,6 +155,9 @@ class CodexHome:
             "TZ": "UTC",
             "NO_COLOR": "1",
         }
+        if self.rust_log:
+            env["RUST_LOG"] = self.rust_log
+        return env
 
     def run(self, release: str, *args: str, timeout: float = DEFAULT_TIMEOUT) -> CodexRun:
         command = [str(codex_binary(release)), *args]
@@ -200,6 +206,12 @@ class CodexHome:
                 f"expected one rollout under {self.sessions}, found {[str(p) for p in found]}"
             )
         return found[0]
+
+    def install_rollout_bytes(self, name: str, data: bytes) -> Path:
+        """Write ``data`` as the rollout ``name`` (rollout-<time>-<uuid>.jsonl) where Codex finds it."""
+        staged = self.root / name
+        staged.write_bytes(data)
+        return self.install_rollout(staged)
 
     def install_rollout(self, source: Path) -> Path:
         """Copy a rollout into sessions/YYYY/MM/DD/ under its own name, so `resume <uuid>` finds it."""

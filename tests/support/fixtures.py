@@ -30,3 +30,11 @@ def codex_home(tmp_path: Path, loopback: LoopbackServer) -> CodexHome:
     home = CodexHome.create(tmp_path / "codex")
     home.configure(loopback.base_url)
     return home
+
+
+@pytest.fixture
+def doctor_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """ROLLOUT_DOCTOR_HOME for this test: rollout-doctor's backups go here, outside any CODEX_HOME."""
+    home = tmp_path / "rollout-doctor"
+    monkeypatch.setenv("ROLLOUT_DOCTOR_HOME", str(home))
+    return home

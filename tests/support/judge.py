@@ -188,3 +188,20 @@ def broker_contract_violations(items: Iterable[Item]) -> list[str]:
             problems.append(f"item {position}: user message while {', '.join(waiting)} wait for output")
     problems.extend(f"call {call_id} (item {called[call_id]}) is never answered" for call_id in waiting)
     return problems
+
+
+def items_of_chat(messages: Iterable[Item]) -> list[dict[str, Any]]:
+    """A Chat wire `messages` list as Responses-style items, so `broker_contract_violations` can judge it:
+    each tool call becomes a function_call, each tool message a function_call_output, and user messages
+    stay user messages (system and assistant text do not take part in the contract)."""
+    items: list[dict[str, Any]] = []
+    for message in messages:
+        role = message.get("role")
+        if role == "assistant":
+            for call in message.get("tool_calls") or []:
+                items.append({"type": "function_call", "call_id": call.get("id")})
+        elif role == "tool":
+            items.append({"type": "function_call_output", "call_id": message.get("tool_call_id")})
+        elif role == "user":
+            items.append({"type": "message", "role": "user"})
+    return items
