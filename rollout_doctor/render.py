@@ -51,9 +51,18 @@ def diagnostic_line(path: Path, d: Diagnostic, unsafe: bool) -> str:
             f"[magenta]{d.rule}[/] {fix_mark(d, unsafe)}{escape(d.message)}{call}")
 
 
+def release_label(report: FileReport) -> str:
+    """Which Codex wrote the file (session_meta.cli_version) and in which generation of the format."""
+    release = f"written by Codex {report.cli_version}" if report.cli_version else "Codex release unknown"
+    return f"{release}, {report.generation or 'unknown'} rollout"
+
+
 def print_diagnostics(out: Console, report: FileReport, diagnostics: list[Diagnostic], unsafe: bool) -> None:
     if report.error:
         out.print(f"[bold red]error:[/] {escape(report.error)}")
+    if diagnostics:
+        out.print(f"[bold]{escape(display_path(report.path))}[/] [dim]({escape(release_label(report))}; "
+                  f"{len(diagnostics)} problem(s))[/]")
     for d in diagnostics:
         out.print(diagnostic_line(report.path, d, unsafe))
 
@@ -87,16 +96,10 @@ def print_summary(out: Console, reports: list[FileReport], unsafe: bool, fixing:
     if len(reports) > 1 or diagnostics or errors:
         out.print()
     if len(reports) > 1 and diagnostics:
-        counts = Counter((d.code, d.rule) for d in diagnostics)
-        table = Table(title=None, show_edge=False, box=None, pad_edge=False)
-        table.add_column("count", justify="right")
-        table.add_column("code")
-        table.add_column("rule")
-        for (code, rule), count in sorted(counts.items()):
-            table.add_row(str(count), code, rule)
-        out.print(table)
+        out.print(rule_table(reports))
     safe = sum(1 for d in diagnostics if applicable(d.fix, False))
     unsafe_only = sum(1 for d in diagnostics if d.fix is not None and d.fix.applicability is Applicability.UNSAFE)
+    recoverable = sum(1 for d in diagnostics if d.alternative is not None)
     if fixing:
         written = sum(1 for r in reports if r.written)
         changed = sum(1 for r in reports if r.changes)
@@ -107,21 +110,71 @@ def print_summary(out: Console, reports: list[FileReport], unsafe: bool, fixing:
         if held:
             line += f" ({held} with an unsafe fix held back: rerun with --unsafe-fixes)"
         out.print(line + ".")
+        if recoverable and not unsafe and dry_run:
+            out.print(f"{recoverable} call(s) would get 'aborted' although an event recorded what the tool printed; "
+                      "`--unsafe-fixes` writes that instead.")
+        elif recoverable and not unsafe:
+            out.print(f"{recoverable} call(s) got 'aborted' although an event recorded what the tool printed; "
+                      "to write that instead: `rollout-doctor undo FILE`, then `rollout-doctor fix --unsafe-fixes FILE`.")
         for r in reports:
             if r.refused:
                 out.print(f"[bold red]refused:[/] {escape(r.refused)}")
             elif r.backup:
                 out.print(f"[dim]backup of {escape(display_path(r.path))}: {escape(str(r.backup))}[/]")
     elif diagnostics:
-        line = (f"Found {len(diagnostics)} problem(s) in {len(with_problems)} of {len(reports)} file(s); "
-                f"{safe} fixable with `rollout-doctor fix`")
-        if unsafe_only and not unsafe:
-            line += f", {unsafe_only} more with `--unsafe-fixes`"
-        out.print(line + ".")
+        unreadable = f", {len(errors)} unreadable" if errors else ""
+        out.print(f"Scanned {len(reports)} file(s): {len(with_problems)} session(s) with {len(diagnostics)} "
+                  f"problem(s){unreadable}.")
+        safe_files = sum(1 for r in reports if any(applicable(d.fix, False) for d in r.diagnostics))
+        parts = [f"`rollout-doctor fix` would fix {safe} of them in {safe_files} file(s)"]
+        if unsafe_only:
+            parts.append(f"{unsafe_only} more need `--unsafe-fixes` (they change what the model is told)")
+        if recoverable:
+            parts.append(f"with `--unsafe-fixes`, {recoverable} call(s) get the output an event recorded "
+                         "instead of 'aborted'")
+        no_fix = sum(1 for d in diagnostics if d.fix is None)
+        if no_fix:
+            parts.append(f"{no_fix} have no automatic fix (`rollout-doctor rule NAME` explains each)")
+        out.print("; ".join(parts) + ".")
+        out.print(f"[dim]Codex releases of the files with problems: {escape(releases(with_problems))}.[/]")
     elif not errors:
         out.print(f"[green]All clear:[/] {len(reports)} file(s) checked, no problems.")
     if errors:
         out.print(f"[red]{len(errors)} file(s) could not be read.[/]")
+
+
+def _fix_column(diagnostics: list[Diagnostic]) -> str:
+    kinds = sorted({"none" if d.fix is None else d.fix.applicability.value for d in diagnostics},
+                   key=["safe", "unsafe", "display-only", "none"].index)
+    text = "/".join(kinds)
+    recoverable = sum(1 for d in diagnostics if d.alternative is not None)
+    if recoverable:
+        text += f" ({recoverable} recoverable with --unsafe-fixes)"
+    return text
+
+
+def rule_table(reports: list[FileReport]) -> Table:
+    """Per rule: problems, files, and how they are fixed; the most frequent first."""
+    by_rule: dict[tuple[str, str], list[Diagnostic]] = {}
+    files: Counter[tuple[str, str]] = Counter()
+    for report in reports:
+        seen: set[tuple[str, str]] = set()
+        for d in report.diagnostics:
+            by_rule.setdefault((d.code, d.rule), []).append(d)
+            seen.add((d.code, d.rule))
+        files.update(seen)
+    table = Table(title=None, show_edge=False, box=None, pad_edge=False)
+    for column, justify in (("count", "right"), ("files", "right"), ("code", "left"), ("rule", "left"),
+                            ("fix", "left")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for key, found in sorted(by_rule.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        table.add_row(str(len(found)), str(files[key]), key[0], key[1], _fix_column(found))
+    return table
+
+
+def releases(reports: list[FileReport]) -> str:
+    counts = Counter(r.cli_version or "unknown" for r in reports)
+    return ", ".join(f"{version} ({count} file(s))" for version, count in counts.most_common())
 
 
 def print_rules(out: Console) -> None:

@@ -5,7 +5,10 @@ What it checks: a call whose call_id an earlier call in the history already used
 both leave this.
 
 Why it breaks a resume: call ids must be unique in a request; the API cannot tell which output answers
-which call. Codex 0.169.0 passes both calls through unchanged.
+which call. Codex 0.169.0 passes both calls through unchanged. A replayed pair also repeats the item
+``id`` that 2026 releases send (``fc_…``), which the API refuses as ``Duplicate item found with id fc_…``
+(its wording, as reported in github/app#541 and continuedev/continue#10200); a reused id pairs two outputs
+with one id, refused as ``Duplicate function_call_output for call_id …`` (NousResearch/hermes-agent#102629).
 
 Example::
 

@@ -4,7 +4,10 @@ What it checks: a second output for a call that already has one (a replayed line
 whose first result was also recorded), or an output recorded before a call that has its own output
 later.
 
-Why it breaks a resume: the API expects exactly one output per call; Codex 0.169.0 sends both.
+Why it breaks a resume: the API expects exactly one output per call; Codex 0.169.0 sends both, and the
+request is refused with ``Duplicate function_call_output for call_id … Each function_call must have
+exactly one matching function_call_output`` (that wording reported in NousResearch/hermes-agent#102629,
+another Responses client replaying a stored history).
 
 Example::
 

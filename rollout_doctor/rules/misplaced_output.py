@@ -4,7 +4,7 @@ What it checks: an output whose call appears later in the history, with no outpu
 Parallel tool calls racing the writer, or a hand edit, leave this shape.
 
 Why it breaks a resume: Codex 0.169.0 sends the items in file order, and the API requires the call
-first: ``No tool call found for function call output with call_id …``.
+first: ``No tool call found for function call output with call_id …`` (the error of openai/codex#17630).
 
 Example::
 

@@ -8,8 +8,9 @@ Why it breaks a resume: the Responses API refuses the history with ``No tool out
 call call_…`` (or ``… for custom tool call …``). Released Codex hides this by inserting an ``aborted``
 output in memory at every request, never writing it back; older and alpha builds log an error or panic
 instead, and other clients reading the file see the hole. It is what an interrupted turn leaves: Esc,
-a crash, or a stream that closed before ``response.completed`` (openai/codex#16255, seen with 0.77.0;
-#29773 for the error logged on every turn).
+a crash, or a stream that closed before ``response.completed`` (openai/codex#16255: an interrupted
+stream leaves a completed tool call without its output in persisted history; seen here with 0.77.0;
+#29773 "Persisted function_call without matching function_call_output in resumed session").
 
 Example::
 

@@ -7,7 +7,8 @@ rollback or a compaction that dropped it).
 Why it breaks a resume: the Responses API refuses it with ``No tool call found for function call output
 with call_id call_…``; on the Chat wire, ``messages with role 'tool' must be a response to a preceeding
 message with 'tool_calls'``. Released Codex drops such outputs in memory (logging ``Orphan function call
-output for call id``) on every request.
+output for call id``) on every request; clients that replay the file as it is hit the error
+(openai/codex#17630, "No tool call found for function call output with call_id", labelled tool-calls).
 
 Example::
 
