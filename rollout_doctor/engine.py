@@ -14,10 +14,11 @@ from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rollout_doctor.codex_state import ProjectionReset, forget_projection
 from rollout_doctor.facts import LineKind
 from rollout_doctor.fixes import Applicability, Fix, applicable, plan, select_compatible
 from rollout_doctor.lines import split_terminator
-from rollout_doctor.model import Rollout, read_rollout
+from rollout_doctor.model import Rollout, read_rollout, thread_id_from_name
 from rollout_doctor.rules import RULES, Context, Diagnostic, Options, active_rules
 from rollout_doctor.summary import summarize_line
 from rollout_doctor.synth import renumber
@@ -57,6 +58,7 @@ class FileReport:
     warnings: list[str] = field(default_factory=list)  # e.g. what --force risked
     written: bool = False
     backup: Path | None = None
+    codex_history: ProjectionReset | None = None  # Codex's SQLite projection of the thread, reset after a write
     passes: int = 0
 
     @property
@@ -176,6 +178,15 @@ def fix_file(path: Path, options: Options, dry_run: bool = False, want_diff: boo
             report.backup = committed.backup
             report.warnings.extend(committed.warnings)
             report.written = True
+            # Codex 0.169.0's thread history points at byte offsets and ordinals the fix just moved; once
+            # forgotten it is rebuilt cleanly at the next resume (codex_state.py: how this was found).
+            meta_id = original.meta.id if original.meta is not None else None
+            thread = meta_id if isinstance(meta_id, str) else thread_id_from_name(path)
+            if thread is not None:
+                report.codex_history = forget_projection(path, thread, committed.backup)
+            if report.codex_history is not None and report.codex_history.error:
+                report.warnings.append(f"{path} was fixed, but Codex's thread history of it could not be reset "
+                                       f"({report.codex_history.error}); Codex will log projection warnings")
     except RefusedToWrite as exc:
         report.refused = str(exc)
         report.remaining = report.diagnostics  # nothing was written: every problem is still in the file

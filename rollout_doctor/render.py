@@ -121,6 +121,11 @@ def print_summary(out: Console, reports: list[FileReport], unsafe: bool, fixing:
                 out.print(f"[bold red]refused:[/] {escape(r.refused)}")
             elif r.backup:
                 out.print(f"[dim]backup of {escape(display_path(r.path))}: {escape(str(r.backup))}[/]")
+            reset = r.codex_history
+            if reset is not None and reset.error is None:
+                out.print(f"[dim]Codex's thread history of {reset.thread_id} reset ({reset.rows} rows in "
+                          f"{escape(str(reset.database))}; Codex rebuilds it at the next resume); "
+                          f"database backup: {escape(str(reset.backup))}[/]")
     elif diagnostics:
         unreadable = f", {len(errors)} unreadable" if errors else ""
         out.print(f"Scanned {len(reports)} file(s): {len(with_problems)} session(s) with {len(diagnostics)} "

@@ -30,6 +30,14 @@ def change_json(c: Change) -> dict[str, Any]:
     return {"kind": c.kind, "old_line": c.old_line, "new_line": c.new_line, "summary": c.summary, "note": c.note}
 
 
+def history_json(report: FileReport) -> dict[str, Any] | None:
+    reset = report.codex_history
+    if reset is None:
+        return None
+    return {"database": str(reset.database), "thread_id": reset.thread_id,
+            "backup": str(reset.backup) if reset.backup else None, "rows_deleted": reset.rows, "error": reset.error}
+
+
 def file_json(report: FileReport, fixing: bool) -> dict[str, Any]:
     out: dict[str, Any] = {
         "path": str(report.path),
@@ -47,6 +55,7 @@ def file_json(report: FileReport, fixing: bool) -> dict[str, Any]:
             "applied": [{"title": f.title, "applicability": f.applicability.value} for f in report.applied],
             "remaining": [diagnostic_json(d) for d in report.remaining or []],
             "changes": [change_json(c) for c in report.changes],
+            "codex_history": history_json(report),
         }
     return out
 
