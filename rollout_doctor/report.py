@@ -23,6 +23,9 @@ def diagnostic_json(d: Diagnostic) -> dict[str, Any]:
         "call_id": d.call_id,
         "message": d.message,
         "fix": None if d.fix is None else {"applicability": d.fix.applicability.value, "title": d.fix.title},
+        # A fix offered instead of `fix` under --unsafe-fixes (orphan-call: the output an event recorded).
+        "alternative": None if d.alternative is None else {"applicability": d.alternative.applicability.value,
+                                                            "title": d.alternative.title},
     }
 
 
@@ -78,6 +81,7 @@ def summary(reports: list[FileReport], unsafe: bool, fixing: bool) -> dict[str, 
         "by_rule": dict(sorted(by_rule.items())),
         "fixable": fixable,
         "unsafe_fixable": unsafe_fixable,
+        "recoverable": sum(1 for r in reports for d in r.diagnostics if d.alternative is not None),
     }
     if fixing:
         out["files_written"] = sum(1 for r in reports if r.written)

@@ -101,3 +101,20 @@ def test_fix_says_when_aborted_hid_a_recoverable_output(folder: Path, capsys: py
     _code, out = run(capsys, "fix", str(folder))
     assert "1 call(s) got 'aborted' although an event recorded what the tool printed" in out
     assert "`rollout-doctor undo FILE`, then `rollout-doctor fix --unsafe-fixes FILE`" in out
+
+
+def test_the_json_report_carries_the_recoverable_alternative(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib import resources
+
+    import jsonschema
+    import orjson
+
+    _code, out = run(capsys, "check", "--format", "json", str(folder))
+    report = orjson.loads(out)
+    schema = orjson.loads(resources.files("rollout_doctor").joinpath("schema/report.schema.json").read_bytes())
+    jsonschema.validate(report, schema)
+    orphans = [d for f in report["files"] for d in f["diagnostics"] if d["rule"] == "orphan-call"]
+    pairs = sorted((d["fix"]["applicability"], d["alternative"]["applicability"] if d["alternative"] else "-")
+                   for d in orphans)
+    assert pairs == [("safe", "-"), ("safe", "unsafe")]
+    assert report["summary"]["recoverable"] == 1
