@@ -45,6 +45,7 @@ ARCHIVED = "archived_sessions"
 INDEX = "session_index.jsonl"
 DEFAULT_PROVIDER = "openai"  # Codex's model_provider when config.toml names none
 HEAD_BYTES = 1 << 16  # enough for a session_meta line, whose base_instructions can be long
+TAIL_BYTES = 1 << 20  # the first window searched from the end for the latest turn_context
 
 
 class SessionNotFound(LookupError):
@@ -225,6 +226,28 @@ def _latest_turn_cwd(data: bytes) -> str | None:
             return payload["cwd"]
 
 
+def _latest_turn_cwd_of_file(path: Path) -> str | None:
+    """``_latest_turn_cwd`` of a plain rollout, read from the end in growing windows: a turn_context is
+    written at every turn, so the last one is near the end, and a long session in another folder costs
+    a megabyte, not its whole size."""
+    window = TAIL_BYTES
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            while True:
+                start = max(0, size - window)
+                f.seek(start)
+                data = f.read(size - start)
+                if start > 0:
+                    data = data[data.find(b"\n") + 1 :] if b"\n" in data else b""  # whole lines only
+                found = _latest_turn_cwd(data)
+                if found is not None or start == 0:
+                    return found
+                window *= 4
+    except OSError:
+        return None
+
+
 def _read_all(path: Path) -> bytes:
     try:
         if path.name.endswith(".zst"):
@@ -273,7 +296,7 @@ def find_last(
         if head is None or (head.provider or provider) != provider:
             continue
         if cwd is not None and not (head.cwd and same_folder(head.cwd, cwd)):
-            turn_cwd = _latest_turn_cwd(data if compressed else _read_all(path))
+            turn_cwd = _latest_turn_cwd(data) if compressed else _latest_turn_cwd_of_file(path)
             if not (turn_cwd and same_folder(turn_cwd, cwd)):
                 continue
         return Rollout(path, NAME.match(path.name)["thread"].lower())  # type: ignore[index]

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -160,6 +161,25 @@ def test_a_file_that_changes_while_being_fixed_is_not_replaced(
     code, err = guard(capsys, session_id_of(INTERRUPTED_OLD))
     assert code == 3 and "not fixed:" in err and "changed since it was read" in err
     assert path.read_bytes() == INTERRUPTED_OLD.read_bytes() + appended
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to wait for the writer")
+def test_a_session_a_running_process_writes_is_not_touched(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A live Codex appends through the descriptor it holds; replacing the file would lose that (exit 3)."""
+    path = install(home, INTERRUPTED_OLD)
+    writer_process = subprocess.Popen(["sh", "-c", 'exec sleep 60 >> "$0"', str(path)])
+    try:
+        fds = Path(f"/proc/{writer_process.pid}/fd")
+        for _ in range(200):  # until the shell has opened the file (or 2 s)
+            if any(os.path.realpath(fd) == str(path.resolve()) for fd in fds.iterdir()):
+                break
+            time.sleep(0.01)
+        code, err = guard(capsys, session_id_of(INTERRUPTED_OLD))
+    finally:
+        writer_process.kill()
+        writer_process.wait()
+    assert code == 3 and "a running process may still write to it" in err
+    assert path.read_bytes() == INTERRUPTED_OLD.read_bytes()
 
 
 def test_errors_and_usage(home: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -240,3 +240,26 @@ def test_last_picks_what_real_codex_0770_resumes(
     os.utime(c, (1_700_000_000,) * 2)  # the oldest mtime: only the name can make it the pick
     assert find_last(codex_home.codex_home, None, order="created").path == c
     assert resumed_by_codex(codex_home, loopback, OLD, "--last") == c
+
+
+def test_the_latest_turn_context_is_found_from_the_end_of_a_long_session(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rollout_doctor.sessions as sessions
+
+    monkeypatch.setattr(sessions, "TAIL_BYTES", 64)  # windows smaller than one line: every growth step runs
+    here = tmp_path / "here"
+    here.mkdir()
+    path = install(home, SINGLE, mtime=1_800_000_000)
+    lines = path.read_bytes().splitlines(keepends=True)
+    turn = next(i for i, line in enumerate(lines) if b'"type":"turn_context"' in line)
+    line = json.loads(lines[turn])
+    line["payload"]["cwd"] = str(here)
+    lines[turn] = json.dumps(line, separators=(",", ":")).encode() + b"\n"
+    path.write_bytes(b"".join(lines) + b"x" * 300)  # a torn tail after it
+    os.utime(path, (1_800_000_000,) * 2)
+    assert sessions._latest_turn_cwd_of_file(path) == str(here)
+    assert find_last(home, here).path == path
+    line["payload"]["cwd"] = "/elsewhere"
+    path.write_bytes(b"".join(lines[:turn]) + json.dumps(line, separators=(",", ":")).encode() + b"\n")
+    assert sessions._latest_turn_cwd_of_file(path) == "/elsewhere"
