@@ -20,7 +20,10 @@ from rollout_doctor.fixes import Piece
 from rollout_doctor.model import ORDINAL_ABSENT, ORDINAL_NOT_INT, Rollout
 
 ABORTED = "aborted"
-# synthetic_output_id namespace in codex-rs/core/src/context_manager/normalize.rs (2026).
+# synthetic_output_id namespace in codex-rs/core/src/context_manager/normalize.rs (2026). Confirmed with
+# the real 0.169.0: the item it sends for a function_call and a custom_tool_call without output is
+# {"type", "id": "fco_"/"ctco_" + uuid5(this, "<prefix>:<call item id>"), "call_id", "output": "aborted"},
+# equal to ours key for key (tests/test_e2e_resume.py). 0.77.0 sends no id (its calls carry none).
 SYNTHETIC_ID_NAMESPACE = uuid.UUID("90d38d3e-6a5b-4d52-bfe2-2f1e634bfac4")
 OUTPUT_ID_PREFIX = {
     "function_call": "fco",
@@ -98,7 +101,9 @@ def set_ordinal(content: bytes, ordinal: int) -> bytes:
 def renumber(model: Rollout, pieces: list[Piece], start: int) -> None:
     """Make ordinals strictly increase by one from ``pieces[start]`` on, in place.
 
-    Lines Codex cannot read (blank, invalid) are left alone: they carry no ordinal it would see."""
+    Lines Codex cannot read (blank, invalid) are left alone: they carry no ordinal it would see.
+    Renumbering is half of what a paginated fix needs with Codex 0.169.0; the other half is forgetting
+    Codex's projection of the thread (codex_state.py, which records the experiment)."""
     previous: int | None = None
     for piece in pieces[:start]:
         value = _piece_ordinal(model, piece)
