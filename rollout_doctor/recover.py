@@ -124,7 +124,7 @@ def _tenths(seconds: float) -> float:
 def _rust_f32(seconds: float) -> str:
     """Wall time as Codex's freeform text prints it: to 0.1, no trailing ``.0`` (Rust's f32 Display)."""
     text = f"{_tenths(seconds):.1f}"
-    return text[:-2] if text.endswith(".0") else text
+    return text.removesuffix(".0")
 
 
 @dataclass(frozen=True)

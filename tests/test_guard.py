@@ -107,7 +107,7 @@ def test_select_and_ignore_choose_the_rules(home: Path, capsys: pytest.CaptureFi
     assert guard(capsys, "--select", "ordinal-order", session_id_of(INTERRUPTED_OLD))[0] == 0
     assert path.read_bytes() == INTERRUPTED_OLD.read_bytes()
     code, err = guard(capsys, "--select", "nonsense", session_id_of(INTERRUPTED_OLD))
-    assert code == 2
+    assert code == 2 and "unknown rule 'nonsense'" in err
 
 
 def test_the_wire_comes_from_config_toml_unless_given(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -183,9 +183,9 @@ def test_a_session_a_running_process_writes_is_not_touched(home: Path, capsys: p
 
 
 def test_errors_and_usage(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert guard(capsys, "0000aaaa-0000-7000-8000-000000000000") == (
-        2, f"rollout-doctor: no rollout for session 0000aaaa-0000-7000-8000-000000000000 under "
-           f"{home / 'sessions'} or {home / 'archived_sessions'}\n")
+    expected = (f"rollout-doctor: no rollout for session 0000aaaa-0000-7000-8000-000000000000 under "
+                f"{home / 'sessions'} or {home / 'archived_sessions'}\n")
+    assert guard(capsys, "0000aaaa-0000-7000-8000-000000000000") == (2, expected)
     assert guard(capsys, "no such name")[0] == 2
     assert main(["guard"]) == 2
     assert main(["guard", "--last", session_id_of(CLEAN_NEW)]) == 2

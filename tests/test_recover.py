@@ -13,7 +13,7 @@ import pytest
 
 from rollout_doctor.engine import check_file, fix_file
 from rollout_doctor.model import read_rollout
-from rollout_doctor.recover import _Result, format_output, recover_output, output_events, truncate_middle
+from rollout_doctor.recover import _Result, format_output, output_events, recover_output, truncate_middle
 from rollout_doctor.rules import Options
 from tests.support.codex_run import CodexHome, real_fixture, response_items, session_id_of
 from tests.support.loopback import LoopbackServer, judge_responses_input, say

@@ -222,7 +222,7 @@ def test_last_picks_what_real_codex_0169_resumes(
     codex_home: CodexHome, loopback: LoopbackServer, tmp_path: Path
 ) -> None:
     """0.169.0: newest mtime first, only the current folder unless --all."""
-    a, b, c = three_sessions(codex_home, tmp_path / "elsewhere", (SINGLE, SEQUENTIAL, PARALLEL))
+    a, _b, c = three_sessions(codex_home, tmp_path / "elsewhere", (SINGLE, SEQUENTIAL, PARALLEL))
     assert find_last(codex_home.codex_home, None).path == c
     assert resumed_by_codex(codex_home, loopback, NEW, "--last", "--all") == c
     assert find_last(codex_home.codex_home, codex_home.workdir).path == a
@@ -236,7 +236,7 @@ def test_last_picks_what_real_codex_0770_resumes(
     """0.77.0: the newest time in the file name, any folder (it has no --all: there is no folder filter)."""
     codex_home.configure(loopback.base_url, model_catalog=False)
     old = (OLD_SINGLE, real_fixture(f"{OLD}-responses-parallel-calls"), real_fixture(f"{OLD}-chat-parallel-calls"))
-    a, b, c = three_sessions(codex_home, tmp_path / "elsewhere", old)
+    _a, _b, c = three_sessions(codex_home, tmp_path / "elsewhere", old)
     os.utime(c, (1_700_000_000,) * 2)  # the oldest mtime: only the name can make it the pick
     assert find_last(codex_home.codex_home, None, order="created").path == c
     assert resumed_by_codex(codex_home, loopback, OLD, "--last") == c
@@ -245,7 +245,7 @@ def test_last_picks_what_real_codex_0770_resumes(
 def test_the_latest_turn_context_is_found_from_the_end_of_a_long_session(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import rollout_doctor.sessions as sessions
+    from rollout_doctor import sessions
 
     monkeypatch.setattr(sessions, "TAIL_BYTES", 64)  # windows smaller than one line: every growth step runs
     here = tmp_path / "here"
