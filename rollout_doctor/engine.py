@@ -149,17 +149,23 @@ def fix_file(path: Path, options: Options, dry_run: bool = False, want_diff: boo
                 write_pieces(current, the_plan.pieces, out)
             new_provenance = array("q")
             new_notes: dict[int, str] = {}
-            for i, piece in enumerate(the_plan.pieces):
+            for piece in the_plan.pieces:
+                at = len(new_provenance)  # the result line this piece starts
                 if piece.origin is None:
                     new_provenance.append(-1)
-                    new_notes[i] = piece.note
+                    new_notes[at] = piece.note
                 else:
                     new_provenance.append(provenance[piece.origin])
                     note = piece.note or notes.get(piece.origin, "")
                     if piece.ordinal is not None and not note:
                         note = "ordinal renumbered"
                     if note:
-                        new_notes[i] = note
+                        new_notes[at] = note
+                # New content may hold several records (a damaged line split into the records glued in
+                # it): each is a line of the result, and the ones after the first are new.
+                for _extra in range(piece.content.count(b"\n") if piece.content is not None else 0):
+                    new_notes[len(new_provenance)] = piece.note or "split from a damaged line"
+                    new_provenance.append(-1)
             provenance, notes = new_provenance, new_notes
             current = read_rollout(out_path)
             models.append(current)

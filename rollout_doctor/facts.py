@@ -8,6 +8,7 @@ is recorded as such, and unknown line types pass through untouched.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -203,7 +204,10 @@ def item_facts(payload: Any, line: int, index: int | None = None) -> Item | None
         name = payload.get("name")
         name = name if isinstance(name, str) else ("local_shell" if kind_name == "local_shell_call" else None)
         args = payload.get("arguments", payload.get("input", payload.get("action", "")))
-        args_text = args if isinstance(args, str) else orjson.dumps(args).decode()
+        try:
+            args_text = args if isinstance(args, str) else orjson.dumps(args).decode()
+        except orjson.JSONEncodeError:  # nested past orjson's 255 levels: only a preview is lost
+            args_text = "…"
         kind = ItemKind.CALL if call_id else ItemKind.OTHER
         return Item(line, index, kind_name, kind, call_id=call_id, name=name,
                     preview=_preview(f"{name or kind_name}({args_text})"))
@@ -270,6 +274,9 @@ def _envelope_facts(obj: dict[str, Any], line: int, kind: LineKind) -> Record | 
 
 def classify(content: bytes, line: int) -> LineFacts:
     """Classify one line's content (terminator and any byte order mark already removed)."""
+    if nested_deeper_than_codex_reads(content):
+        return LineFacts(LineKind.INVALID, None, Invalid(
+            line, f"nested more than {CODEX_MAX_DEPTH} levels deep; Codex cannot read it and skips it"))
     if not content.strip():
         return LineFacts(LineKind.BLANK, None, None)
     try:
@@ -281,11 +288,40 @@ def classify(content: bytes, line: int) -> LineFacts:
     return facts_of_object(obj, line)
 
 
+# serde_json's default recursion limit: Codex 0.77.0 and 0.169.0 both skip, on resume, a line nested 129
+# levels deep and read one nested 128 (run: a user message carrying an unknown field nested N deep;
+# tests/test_hostile.py). Such a line is as lost to Codex as a torn one, and keeping it out of the
+# model also keeps Python-side recursion (orjson.dumps stops at 255, jsonschema near 300) safe.
+CODEX_MAX_DEPTH = 128
+_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def nested_deeper_than_codex_reads(content: bytes | memoryview) -> bool:
+    """Whether ``content`` nests containers more than CODEX_MAX_DEPTH deep (strings skipped)."""
+    if len(content) <= 2 * CODEX_MAX_DEPTH:  # each level takes an opening and a closing byte
+        return False
+    data = content if isinstance(content, bytes) else bytes(content)
+    if data.count(b"[") + data.count(b"{") <= CODEX_MAX_DEPTH:  # C-speed; almost every line stops here
+        return False
+    depth = 0
+    for token in _JSON_TOKEN.finditer(data):
+        char = token.group()[:1]
+        if char in (b"[", b"{"):
+            depth += 1
+            if depth > CODEX_MAX_DEPTH:
+                return True
+        elif char in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
 def facts_of_object(obj: dict[str, Any], line: int) -> LineFacts:
     ordinal = _ordinal(obj)
     line_type = obj.get("type")
     if "payload" in obj and isinstance(line_type, str):
         kind = ENVELOPE_TYPES.get(line_type, LineKind.OTHER)
+        if kind is not LineKind.OTHER and type(obj["payload"]) is not dict:
+            return LineFacts(LineKind.INVALID, None, _payload_not_object(obj, line))
         return LineFacts(kind, ordinal, _envelope_facts(obj, line, kind))
     if obj.get("record_type") == "state":
         return LineFacts(LineKind.LEGACY_STATE, ordinal, None)
@@ -294,6 +330,14 @@ def facts_of_object(obj: dict[str, Any], line: int) -> LineFacts:
     if line_type is None and "id" in obj and "timestamp" in obj:
         return LineFacts(LineKind.LEGACY_HEADER, ordinal, Meta(line, obj.get("id"), None, None, legacy=True))
     return LineFacts(LineKind.OTHER, ordinal, None)
+
+
+def _payload_not_object(obj: dict[str, Any], line: int) -> Invalid:
+    # Every known line type's payload is a Rust struct or a tagged enum in Codex's RolloutLine: a list,
+    # string, number, boolean or null there fails to deserialize and the line is skipped like a torn one
+    # (serde would take a list for a struct, field by field, but Codex never writes one).
+    return Invalid(line, f"its {obj['type']} payload is a JSON {json_type(obj['payload'])}, not an object; "
+                         "Codex cannot read the line and skips it")
 
 
 def json_type(value: Any) -> str:

@@ -51,6 +51,8 @@ def effective_history(model: Rollout) -> list[Item]:
         if kind == LineKind.RESPONSE_ITEM and isinstance(record, Item):
             items.append(record)
         elif kind == LineKind.COMPACTED and isinstance(record, Compacted):
+            if record.replacement_problem is not None:
+                continue  # Codex cannot deserialize the line (CompactedItem wants a list) and skips it
             if record.replacement is not None:
                 items = list(record.replacement)
             else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import orjson
 
-from rollout_doctor.facts import PREVIEW_CHARS, LineKind, item_facts
+from rollout_doctor.facts import PREVIEW_CHARS, LineKind, item_facts, nested_deeper_than_codex_reads
 from rollout_doctor.model import Rollout
 
 PARSE_LIMIT = 4 << 20  # bigger lines are summarised from their first bytes only
@@ -31,6 +31,8 @@ def summarize_bytes(content: bytes, line_type_hint: LineKind | None = None) -> s
         return "not JSON: " + repr(content[:60])[1:] + ("…" if size > 60 else "")
     if not isinstance(obj, dict):
         return "not an object: " + _shorten(content[:60].decode("utf-8", "replace"))
+    if nested_deeper_than_codex_reads(content):
+        return "nested too deep for Codex: " + _shorten(content[:60].decode("utf-8", "replace"))
     parts: list[str] = []
     if "ordinal" in obj:
         parts.append(f"#{obj['ordinal']}")

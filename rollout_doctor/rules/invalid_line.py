@@ -23,9 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import orjson
-
-from rollout_doctor.facts import Invalid, LineKind
+from rollout_doctor.facts import Invalid, LineKind, classify
 from rollout_doctor.fixes import Applicability, Edit, Fix
 from rollout_doctor.model import Rollout
 from rollout_doctor.rules.base import Context, Diagnostic
@@ -40,10 +38,9 @@ RECORD_START = b'{"timestamp":'
 
 
 def _is_object(data: bytes) -> bool:
-    try:
-        return isinstance(orjson.loads(data), dict)
-    except orjson.JSONDecodeError:
-        return False
+    """A record Codex can read, by the classifier's own verdict: a line it calls invalid (too deep, a
+    payload that is not an object) must never be "salvaged" whole, or the fix loop would never settle."""
+    return classify(data, 0).kind not in (LineKind.INVALID, LineKind.BLANK)
 
 
 def salvage(content: bytes) -> list[bytes]:
