@@ -69,7 +69,6 @@ def _options(target: Target, select: list[str] | None, ignore: list[str] | None,
 
 def _targets(paths: list[Path] | None) -> list:  # type: ignore[type-arg]
     from rollout_doctor.discovery import default_roots, discover
-
     from rollout_doctor.tempfiles import sweep_scratch
 
     sweep_scratch()  # private scratch folders a killed run left in the temp folder

@@ -33,7 +33,7 @@ def default_roots() -> list[Path]:
 
 
 def is_rollout_name(name: str) -> bool:
-    return name.startswith("rollout-") and (name.endswith(".jsonl") or name.endswith(".jsonl.zst"))
+    return name.startswith("rollout-") and name.endswith((".jsonl", ".jsonl.zst"))
 
 
 def _reason(path: Path, exc: OSError) -> str:

@@ -70,8 +70,6 @@ class Source:
         fd = open_regular(path)
         if not is_compressed(path):
             return cls(path, False, fd)
-        import zstandard  # lazy: only compressed rollouts need it
-
         from rollout_doctor.tempfiles import scratch_dir  # named so a later run can sweep it if we are killed
 
         try:

@@ -358,8 +358,8 @@ def ensure_not_live(path: Path, force: bool) -> list[str]:
             "first, or use --force (what that process writes afterwards then goes to the replaced file, not to "
             "the session)"
         )
-    return [f"{path}: rewritten although {who} (--force): what it writes from now on goes to the replaced "
-            "file, not to the session"]
+    return [(f"{path}: rewritten although {who} (--force): what it writes from now on goes to the replaced "
+             "file, not to the session")]
 
 
 # --- backups -------------------------------------------------------------------------------------
@@ -441,7 +441,7 @@ def _write_manifest(folder: Path, manifest: dict[str, object]) -> None:
 def read_manifest(folder: Path) -> dict[str, object]:
     manifest = orjson.loads((folder / MANIFEST).read_bytes())
     if not isinstance(manifest, dict):
-        raise ValueError(f"{folder / MANIFEST}: not a manifest")
+        raise ValueError(f"{folder / MANIFEST}: not a manifest")  # noqa: TRY004 - callers skip bad manifests by ValueError
     return manifest
 
 

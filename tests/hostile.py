@@ -100,8 +100,8 @@ def _invalid_utf8() -> bytes:
 def _wrong_types() -> bytes:
     base = lines(ENVELOPE)
     odd = [
-        b'{"timestamp":12,"type":"response_item","payload":{"type":"function_call","name":7,'
-        b'"arguments":{"a":[1]},"call_id":"call_wrong_types"}}\n',  # a call with no output (and odd fields)
+        (b'{"timestamp":12,"type":"response_item","payload":{"type":"function_call","name":7,'
+         b'"arguments":{"a":[1]},"call_id":"call_wrong_types"}}\n'),  # a call with no output (and odd fields)
         record({"type": "function_call_output", "call_id": 5, "output": "x"}),
         record({"type": "function_call_output", "call_id": base_call_id(), "output": {"content": "x"}}),
         record({"type": "thread_rolled_back", "num_turns": "2"}, "event_msg"),

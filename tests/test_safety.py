@@ -31,11 +31,11 @@ from rollout_doctor.discovery import discover
 from tests.support.safety import (
     BROKEN,
     BROKEN_PAGINATED,
+    can_drop,
     cli_env,
     copy_into,
     holding,
     leftovers,
-    can_drop,
     real,
     rollout_bytes,
     run_cli,
@@ -153,7 +153,7 @@ def test_undo_walks_back_through_several_fixes(capsys: pytest.CaptureFixture[str
     append(path, call.replace(b'"call_id":"call_', b'"call_id":"call_second_'))
     broken_again = path.read_bytes()
     assert run(capsys, "fix", str(path))[0] == 0
-    code, out, _ = run(capsys, "undo", "--list", str(path))
+    _code, out, _ = run(capsys, "undo", "--list", str(path))
     assert out.count("can be restored") == 2 and out.count("by the next undo") == 1
     assert run(capsys, "undo", str(path))[0] == 0 and path.read_bytes() == broken_again
     # The first fix's result is no longer what is in the file: the newer lines would be lost.
