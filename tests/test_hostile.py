@@ -148,3 +148,28 @@ def test_big_hostile_files(capsys: pytest.CaptureFixture[str], tmp_path: Path, b
     for d in file["diagnostics"]:
         assert len(d["message"]) < 300  # a bad line is named, never dumped
     fix_and_undo(capsys, path)
+
+
+def test_a_bug_is_reported_as_one_not_as_a_problem_with_the_file(capsys: pytest.CaptureFixture[str],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine's catch-all keeps a run over many files going, but says when it caught a bug."""
+    from rollout_doctor.rules import RULES, session_meta
+
+    def broken(_ctx: object) -> None:
+        raise KeyError("a bug")
+
+    rule = next(r for r in RULES if r.name == session_meta.NAME)
+    object.__setattr__(rule, "check", broken)  # a frozen dataclass: monkeypatch.setattr cannot
+    try:
+        first, second = CASES[0].path, real(ENVELOPE)
+        code = main(["check", str(first), str(second)])
+        out = capsys.readouterr().out
+        assert code == 2
+        assert f"{first}: internal error, please report it" in out and "KeyError" in out
+        assert out.count("internal error") == 2  # both files were still checked
+        monkeypatch.setenv("ROLLOUT_DOCTOR_DEBUG", "1")
+        with pytest.raises(KeyError):
+            main(["check", str(first)])
+    finally:
+        object.__setattr__(rule, "check", session_meta.check)
+

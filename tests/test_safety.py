@@ -271,6 +271,11 @@ def test_a_rollout_open_for_writing_is_not_modified(capsys: pytest.CaptureFixtur
         assert code == 3
         assert f"pid {holder.pid} (python" in out and "has it open for writing" in out and "--force" in out
         assert path.read_bytes() == original
+        code, out, _ = run(capsys, "fix", "--format", "json", str(path))
+        report = orjson.loads(out)
+        assert code == 3 and report["summary"]["files_refused"] == 1
+        assert f"pid {holder.pid}" in report["files"][0]["fix"]["refused"]
+        assert report["files"][0]["fix"]["remaining"], "nothing was fixed: the problems remain"
         holder.finish()
     assert run(capsys, "fix", str(path))[0] == 0
 
@@ -310,10 +315,13 @@ def test_force_rewrites_a_live_rollout_after_saying_what_it_risks(capsys: pytest
                                                                    tmp_path: Path) -> None:
     path = broken_copy(tmp_path)
     expected = fixed_bytes(tmp_path)
+    capsys.readouterr()
     with holding(path, "append") as holder:
-        code, _out, err = run(capsys, "fix", "--force", str(path))
+        code, out, err = run(capsys, "fix", "--force", "--format", "json", str(path))
         assert code == 0
         assert "--force" in err and f"pid {holder.pid}" in err and "not to the session" in err
+        [warning] = orjson.loads(out)["files"][0]["fix"]["warnings"]
+        assert f"pid {holder.pid}" in warning and ".rollout-doctor-kept-" in warning
         assert path.read_bytes() == expected
         kept = next(path.parent.glob(".rollout-doctor-kept-*"))
         holder.finish(write='{"late":"line"}')
