@@ -52,7 +52,8 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
     for finding in findings:
         call = finding.item
         call_payload = FixBuilder(ctx.model).payload(call)
-        message = f"{item_label(call)} at {call.where} never got an output; the API refuses this history"
+        message = (f"{item_label(call)} at {call.where} never got an output; the API refuses the history "
+                   "as written (Codex patches it with 'aborted' in memory, on every request)")
         cancelled = FixBuilder(ctx.model)
         payload = output_payload(call_payload)
         cancelled.insert_after(call, payload, "cancelled output")
