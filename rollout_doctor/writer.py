@@ -583,7 +583,7 @@ class Restored:
 def restore(path: Path, force: bool = False) -> Restored:
     """Put back the version saved before the newest fix that has not been undone yet."""
     real = Path(os.path.realpath(path))
-    candidates = [b for b in list_backups(real) if b.state == "committed"]
+    candidates = [b for b in list_backups(real) if b.state == "committed"] or _moved_here(real)
     if not candidates:
         raise LookupError(f"{path}: no backup to restore (`rollout-doctor undo --list` shows them all)")
     backup = candidates[-1]
@@ -622,6 +622,16 @@ def restore(path: Path, force: bool = False) -> Restored:
                      restored_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                      saved_by_undo=saved.name if saved else None)
     return Restored(backup, saved=saved, warnings=warnings)
+
+
+def _moved_here(real: Path) -> list[Backup]:
+    """Backups made under another path of the very bytes ``real`` holds now: Codex moves a rollout to
+    archived_sessions when a session is archived, and the fix it had is still worth undoing."""
+    try:
+        current = sha256_of(real)
+    except OSError:
+        return []
+    return [b for b in all_backups() if b.state == "committed" and b.manifest.get("sha256_after") == current]
 
 
 def _suffix(path: Path) -> str:

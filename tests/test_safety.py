@@ -161,6 +161,20 @@ def test_undo_walks_back_through_several_fixes(capsys: pytest.CaptureFixture[str
     assert first_fix != broken_again
 
 
+def test_undo_follows_a_session_codex_archived_after_the_fix(capsys: pytest.CaptureFixture[str],
+                                                             tmp_path: Path) -> None:
+    """`codex archive` moves the rollout to archived_sessions/: the backup is found by its bytes."""
+    path = broken_copy(tmp_path)
+    original = path.read_bytes()
+    assert run(capsys, "fix", str(path))[0] == 0
+    archived = tmp_path / "archived_sessions" / path.name
+    archived.parent.mkdir()
+    path.rename(archived)
+    code, out, _ = run(capsys, "undo", str(archived))
+    assert code == 0 and f"restored {archived}" in out
+    assert archived.read_bytes() == original
+
+
 @pytest.mark.parametrize("where", [
     pytest.param(("ROLLOUT_DOCTOR_HOME", "codex-home/sessions/rd"), id="rd-home-in-sessions"),
     pytest.param(("ROLLOUT_DOCTOR_HOME", "codex-home/archived_sessions"), id="rd-home-is-archive"),
