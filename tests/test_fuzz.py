@@ -133,3 +133,21 @@ def test_fix_settles_is_idempotent_and_undo_gives_the_bytes_back(case: tuple[str
         if first.written:
             restore(path)
         assert path.read_bytes() == data
+
+
+@pytest.mark.parametrize("source", [ROLLOUTS[0], ROLLOUTS[-1]], ids=lambda p: p.parent.name)
+def test_truncated_anywhere(source: Path) -> None:
+    """Not left to chance: cut every 31st byte and on both sides of every line end."""
+    data = source.read_bytes()
+    ends = [n for n, byte in enumerate(data) if byte == 0x0A]
+    near_ends = (e + d for e in ends for d in (-1, 0, 1, 2))
+    offsets = sorted({*range(0, len(data), 31), *(n for n in near_ends if n <= len(data)), len(data)})
+    opts = Options()
+    for offset in offsets:
+        with workspace(source.name, data[:offset]) as path:
+            checked = check_file(path, opts)
+            fixed = fix_file(path, opts, dry_run=True)
+            assert checked.error is None and fixed.error is None, (offset, checked.error, fixed.error)
+            if offset not in (len(data), *ends, *(e + 1 for e in ends)):  # not at a record's end
+                assert checked.diagnostics, f"cut at byte {offset}: a torn last line must be reported"
+
