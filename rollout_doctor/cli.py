@@ -340,6 +340,9 @@ def _root(
 
 
 def main(argv: list[str] | None = None) -> int:
+    from rollout_doctor.entry import lenient_stdio
+
+    lenient_stdio()
     try:
         result = app(args=argv, prog_name="rollout-doctor", standalone_mode=False)
     except typer.Exit as exc:

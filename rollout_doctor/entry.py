@@ -87,7 +87,16 @@ def pre_resume(codex_args: list[str]) -> int:
     return run_guard(request.session, request.last, request.all_folders)
 
 
+def lenient_stdio() -> None:
+    """A file name's bytes that are not UTF-8 reach Python as lone surrogates; printed to a strict UTF-8
+    stream (any UTF-8 locale but C) they would end the run with a traceback. Show them as \\xNN instead."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    lenient_stdio()
     args = sys.argv[1:] if argv is None else list(argv)
     if args[:1] == ["pre-resume"]:
         return pre_resume(args[1:])

@@ -94,6 +94,22 @@ def summary(reports: list[FileReport], unsafe: bool, fixing: bool) -> dict[str, 
 def report_json(reports: list[FileReport], unsafe: bool, fixing: bool) -> dict[str, Any]:
     return {
         "version": VERSION,
-        "files": [file_json(r, fixing) for r in reports],
+        "files": [printable(file_json(r, fixing)) for r in reports],
         "summary": summary(reports, unsafe, fixing),
     }
+
+
+def printable(value: Any) -> Any:
+    """``value`` with every string made encodable: a file name's bytes that are not UTF-8 reach Python as
+    lone surrogates, which no JSON encoder takes; they are shown as ``\\xNN`` escapes instead."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        return value
+    if isinstance(value, dict):
+        return {key: printable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [printable(item) for item in value]
+    return value

@@ -405,7 +405,8 @@ def make_backup(path: Path, before: FileState, after: FileState, like: os.stat_r
             raise RefusedToWrite(f"{path}: changed since it was read (seen while backing it up); not replaced")
         manifest = {
             "version": MANIFEST_VERSION,
-            "path": str(path),
+            "path": _text(path),
+            "path_bytes": os.fsencode(path).hex(),  # exact, whatever bytes the name holds
             "backup": copy.name,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "pid": os.getpid(),
@@ -450,6 +451,16 @@ def _update_manifest(folder: Path, **changes: object) -> dict[str, object]:
     manifest.update(changes)
     _write_manifest(folder, manifest)
     return manifest
+
+
+def _text(path: Path) -> str:
+    """A path as JSON can hold it: undecodable bytes of a name as ``\\xNN`` escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _manifest_path(manifest: dict[str, object]) -> Path:
+    raw = manifest.get("path_bytes")
+    return Path(os.fsdecode(bytes.fromhex(raw))) if isinstance(raw, str) else Path(str(manifest.get("path")))
 
 
 @dataclass(frozen=True)
@@ -522,16 +533,16 @@ class Backup:
                 f"{self.manifest.get('size_after')} bytes, sha256 {after[:12]}… after")
 
 
-def _current_sha(path: str, cache: dict[str, str | None]) -> str | None:
+def _current_sha(path: Path, cache: dict[Path, str | None]) -> str | None:
     if path not in cache:
         try:
-            cache[path] = sha256_of(Path(path))
+            cache[path] = sha256_of(path)
         except OSError:
             cache[path] = None
     return cache[path]
 
 
-def _backup_in(folder: Path, cache: dict[str, str | None]) -> Backup | None:
+def _backup_in(folder: Path, cache: dict[Path, str | None]) -> Backup | None:
     try:
         manifest = read_manifest(folder)
     except (OSError, ValueError):
@@ -543,7 +554,7 @@ def _backup_in(folder: Path, cache: dict[str, str | None]) -> Backup | None:
     state = manifest.get("state", "committed")  # version 1 wrote sha256_after only once committed
     if state == "pending":
         # Killed between the replace and the manifest update, or before the replace: the file says which.
-        done = _current_sha(str(manifest.get("path")), cache) == manifest["sha256_after"]
+        done = _current_sha(_manifest_path(manifest), cache) == manifest["sha256_after"]
         state = "committed" if done else "interrupted"
     return Backup(folder, manifest, str(state))
 
@@ -553,7 +564,7 @@ def list_backups(path: Path) -> list[Backup]:
     root = backups_for(path)
     if not root.is_dir():
         return []
-    cache: dict[str, str | None] = {}
+    cache: dict[Path, str | None] = {}
     found = (_backup_in(folder, cache) for folder in sorted(root.iterdir()) if folder.is_dir())
     return [b for b in found if b is not None]
 
@@ -562,7 +573,7 @@ def all_backups() -> Iterable[Backup]:
     root = backup_root()
     if not root.is_dir():
         return []
-    cache: dict[str, str | None] = {}
+    cache: dict[Path, str | None] = {}
     out = []
     for key in sorted(root.iterdir()):
         for folder in sorted(key.iterdir()) if key.is_dir() else []:

@@ -7,6 +7,7 @@ big ones (100,000 levels of nesting, 20 MB lines) are built here.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import orjson
@@ -172,4 +173,15 @@ def test_a_bug_is_reported_as_one_not_as_a_problem_with_the_file(capsys: pytest.
             main(["check", str(first)])
     finally:
         object.__setattr__(rule, "check", session_meta.check)
+
+
+def test_a_file_name_that_is_not_utf8(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Its bytes reach Python as lone surrogates, which JSON cannot carry: shown as \\xNN, never a crash."""
+    path = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"rollout-2026-11-21T15-03-08-\xff\xfe.jsonl")))
+    path.write_bytes(CASES[0].path.read_bytes())
+    code, report = run_json(capsys, "check", str(tmp_path))
+    assert code == 1 and report["files"][0]["path"].endswith("rollout-2026-11-21T15-03-08-\\xff\\xfe.jsonl")
+    assert main(["check", str(tmp_path)]) == 1
+    assert "RD201" in capsys.readouterr().out
+    fix_and_undo(capsys, path)
 
