@@ -84,7 +84,10 @@ def writers(path: Path) -> list[Holder]:
     locks = lock_files_of(path)
     how = method()
     if how == "proc":
-        return _scan_proc(path, locks)
+        try:
+            return _scan_proc(path, locks)
+        except OSError:  # a /proc that cannot be listed (a locked-down sandbox): ask lsof if it is there
+            how = "lsof" if shutil.which("lsof") else "none"
     if how == "lsof":
         return _scan_lsof(path, locks)
     return []
