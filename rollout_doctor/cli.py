@@ -67,29 +67,10 @@ def _options(target: Target, select: list[str] | None, ignore: list[str] | None,
     return options
 
 
-def _targets(paths: list[Path] | None) -> list:  # type: ignore[type-arg]
-    from rollout_doctor.discovery import default_roots, discover
-    from rollout_doctor.tempfiles import sweep_scratch
-
-    sweep_scratch()  # private scratch folders a killed run left in the temp folder
-    roots = paths or [p for p in default_roots() if p.exists()]
-    if not roots:
-        from rollout_doctor.discovery import codex_home
-
-        print(f"rollout-doctor: no sessions under {codex_home()} (set CODEX_HOME or pass a path)", file=sys.stderr)
-    return list(discover(roots))
-
-
-def _emit_json(payload: object) -> None:
-    import orjson
-
-    sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
-
-
-def _missing_report(found):  # type: ignore[no-untyped-def]
-    from rollout_doctor.engine import FileReport
-
-    return FileReport(found.path, error=found.error)
+# Shared with the fast path for `check` in entry.py (rollout_doctor.scan).
+from rollout_doctor.scan import emit_json as _emit_json
+from rollout_doctor.scan import missing_report as _missing_report
+from rollout_doctor.scan import targets as _targets
 
 
 @app.command()
@@ -101,28 +82,9 @@ def check(
     ignore: IgnoreOpt = None,
 ) -> int:
     """Report what would stop each session from resuming. Writes nothing."""
-    from rollout_doctor.engine import check_file
-    from rollout_doctor.exitcodes import exit_code
+    from rollout_doctor.scan import run_check
 
-    options = _options(target, select, ignore)
-    reports = []
-    out = None
-    if format is Format.text:
-        from rollout_doctor import render
-
-        out = render.console()
-    for found in _targets(paths):
-        report = _missing_report(found) if found.error else check_file(found.path, options)
-        reports.append(report)
-        if out is not None:
-            render.print_diagnostics(out, report, report.diagnostics, False)
-    if format is Format.json:
-        from rollout_doctor.report import report_json
-
-        _emit_json(report_json(reports, unsafe=False, fixing=False))
-    else:
-        render.print_summary(out, reports, unsafe=False, fixing=False, dry_run=False)
-    return exit_code(reports)
+    return run_check(paths, _options(target, select, ignore), json=format is Format.json)
 
 
 @app.command()

@@ -11,22 +11,32 @@ from __future__ import annotations
 import os
 import shutil
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rollout_doctor.codex_state import ProjectionReset, forget_projection
 from rollout_doctor.facts import LineKind
 from rollout_doctor.fixes import Applicability, Fix, applicable, plan, select_compatible
 from rollout_doctor.lines import split_terminator
 from rollout_doctor.model import Rollout, read_rollout, thread_id_from_name
 from rollout_doctor.rules import RULES, Context, Diagnostic, Options, active_rules
-from rollout_doctor.summary import summarize_line
-from rollout_doctor.synth import renumber
-from rollout_doctor.tempfiles import scratch_dir
-from rollout_doctor.writer import FileState, RefusedToWrite, WriteError, commit, write_pieces
+
+if TYPE_CHECKING:
+    from rollout_doctor.codex_state import ProjectionReset
+
+# What only fix_file needs (the writer, SQLite, the diff's summaries) is imported there: check FILE runs
+# before every resume, and these imports would be a quarter of its time (bench/benchmark.py, single).
 
 MAX_PASSES = 32
 PHASES = {rule.name: rule.phase for rule in RULES}
+
+
+def forget_projection(*args: object, **kwargs: object) -> ProjectionReset | None:
+    """rollout_doctor.codex_state.forget_projection, imported when a fix is written (SQLite)."""
+    from rollout_doctor.codex_state import forget_projection as forget
+
+    return forget(*args, **kwargs)  # type: ignore[arg-type]
 
 
 class FixLoopError(RuntimeError):
@@ -79,10 +89,12 @@ def check_model(model: Rollout, options: Options) -> list[Diagnostic]:
     return found
 
 
-def check_file(path: Path, options: Options) -> FileReport:
+def check_file(path: Path, options: Options, read: Callable[[Path], Rollout] = read_rollout) -> FileReport:
+    """Check one file. ``read`` builds its model (rollout_doctor.parallel passes one that puts together
+    ranges indexed by several workers)."""
     report = FileReport(path)
     try:
-        with read_rollout(path) as model:
+        with read(path) as model:
             report.generation = model.generation
             report.cli_version = model.cli_version
             report.diagnostics = check_model(model, options)
@@ -95,6 +107,8 @@ def is_expected(exc: BaseException) -> bool:
     """Failures that are the file's or the system's, not a bug: I/O, a corrupt .zst, an unsafe backup
     location. Anything else escaping the rules is a bug in rollout-doctor: hostile input must come out
     as diagnostics, so tests (tests/test_fuzz.py) treat any ``error`` on readable input as a failure."""
+    from rollout_doctor.writer import WriteError
+
     if isinstance(exc, (OSError, WriteError, FixLoopError)):
         return True
     return type(exc).__module__.startswith("zstandard") or type(exc).__name__ == "ZstdError"
@@ -118,6 +132,10 @@ def describe_error(path: Path, exc: BaseException) -> str:
 def fix_file(path: Path, options: Options, dry_run: bool = False, want_diff: bool = True,
              force: bool = False) -> FileReport:
     """Fix one file. ``force`` rewrites it even when a running process may still write to it."""
+    from rollout_doctor.synth import renumber
+    from rollout_doctor.tempfiles import scratch_dir
+    from rollout_doctor.writer import FileState, RefusedToWrite, commit, write_pieces
+
     report = FileReport(path)
     workdir = scratch_dir("fix")
     models: list[Rollout] = []
@@ -241,6 +259,8 @@ def _stable_lines(origins: list[int]) -> set[int]:
 
 
 def diff(original: Rollout, result: Rollout, provenance: array, notes: dict[int, str]) -> list[Change]:
+    from rollout_doctor.summary import summarize_line
+
     present = [o for o in provenance if o >= 0]
     stable = _stable_lines(present)
     changes: list[Change] = []

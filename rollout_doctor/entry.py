@@ -1,5 +1,5 @@
-"""The console entry point. ``guard`` and ``pre-resume`` are parsed here, without typer; the rest goes
-to the typer app in ``cli.py``.
+"""The console entry point. ``guard``, ``pre-resume`` and the common forms of ``check`` are parsed here,
+without typer; the rest goes to the typer app in ``cli.py``.
 
 The guard runs before every ``codex resume`` the shell wrapper sees, so its start-up is the user's wait.
 Importing typer (and pydantic, which typer 0.2x requires) and letting it parse costs ~150 ms on this
@@ -87,6 +87,47 @@ def pre_resume(codex_args: list[str]) -> int:
     return run_guard(request.session, request.last, request.all_folders)
 
 
+class _Deferred(Exception):
+    """The fast parser cannot take these arguments: typer parses them (and reports any error)."""
+
+
+def check_parser():  # type: ignore[no-untyped-def]
+    import argparse
+    from pathlib import Path
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str):  # type: ignore[no-untyped-def]
+            raise _Deferred(message)
+
+    parser = Parser(prog="rollout-doctor check", add_help=False, allow_abbrev=False)
+    parser.add_argument("paths", nargs="*", type=Path)
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--target", choices=TARGETS, default="responses")
+    parser.add_argument("--select", action="append")
+    parser.add_argument("--ignore", action="append")
+    return parser
+
+
+def fast_check(args: list[str]) -> int | None:
+    """``check`` without typer (rollout_doctor.scan says why); None to let typer take the arguments."""
+    from rollout_doctor.rules import Options, UnknownRule, resolve
+
+    try:
+        ns = check_parser().parse_args(args)
+    except _Deferred:
+        return None
+    options = Options(target=ns.target, select=split_rules(ns.select),
+                      ignore=split_rules(ns.ignore) or frozenset())
+    try:
+        resolve(options.select)
+        resolve(options.ignore)
+    except UnknownRule:
+        return None  # typer's usage error says so
+    from rollout_doctor.scan import run_check
+
+    return run_check(ns.paths or None, options, json=ns.format == "json")
+
+
 def lenient_stdio() -> None:
     """A file name's bytes that are not UTF-8 reach Python as lone surrogates; printed to a strict UTF-8
     stream (any UTF-8 locale but C) they would end the run with a traceback. Show them as \\xNN instead."""
@@ -102,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         return pre_resume(args[1:])
     if args[:1] == ["guard"] and not HELP & set(args[1:]):
         return fast_guard(args[1:])
+    if args[:1] == ["check"] and not HELP & set(args[1:]):
+        code = fast_check(args[1:])
+        if code is not None:
+            return code
     from rollout_doctor.cli import main as full_main
 
     return full_main(args)

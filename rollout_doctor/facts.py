@@ -68,6 +68,11 @@ OUTPUT_EVENTS = frozenset({"exec_command_end", "patch_apply_end", "mcp_tool_call
 # in 0.169.0 rollouts, McpToolCall from the source); rollout_doctor.recover reads them.
 OUTPUT_ITEM_TYPES = frozenset({"CommandExecution", "FileChange", "McpToolCall"})
 
+# What item_facts and _envelope_facts read beyond a payload's `type`: an item of any other type is
+# recorded by its type alone, an event of any other type records nothing.
+ITEM_TYPES_READ = frozenset({"message", *CALL_OUTPUT_TYPE, *OUTPUT_TYPES})
+EVENT_TYPES_READ = frozenset({"thread_rolled_back", *OUTPUT_EVENTS})
+
 PREVIEW_CHARS = 80
 
 
@@ -134,9 +139,50 @@ class LineFacts:
     record: Record | None
 
 
+_SHARED: dict[str, str] = {}
+
+
+def shared(text: str) -> str:
+    """One string object for each of the few type, role and tool names a session uses: a 1 GB rollout
+    holds some 150 000 records naming a dozen of them. Bounded, since names come from the file."""
+    if len(_SHARED) < 4096:
+        return _SHARED.setdefault(text, text)
+    return _SHARED.get(text, text)
+
+
 def _preview(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+    """``text`` with each run of whitespace made one space, cut to ``PREVIEW_CHARS``.
+
+    Works on a growing prefix: collapsing a prefix gives a prefix of the collapsed whole, so once the
+    prefix yields more than ``PREVIEW_CHARS`` the answer is known, and a megabyte of tool output costs
+    what its first few hundred characters cost."""
+    limit = PREVIEW_CHARS * 4
+    while True:
+        collapsed = " ".join(text[:limit].split())
+        if len(collapsed) > PREVIEW_CHARS or limit >= len(text):
+            break
+        limit *= 8
+    return collapsed if len(collapsed) <= PREVIEW_CHARS else collapsed[: PREVIEW_CHARS - 1] + "…"
+
+
+def _head(text: str, n: int) -> str:
+    """``text.lstrip()[:n]`` without copying all of a long text."""
+    limit = n * 4
+    while True:
+        head = text[:limit].lstrip()
+        if len(head) >= n or limit >= len(text):
+            return head[:n]
+        limit *= 8
+
+
+def _tail(text: str, n: int) -> str:
+    """``text.rstrip()[-n:]`` without copying all of a long text."""
+    limit = n * 4
+    while True:
+        tail = text[-limit:].rstrip()
+        if len(tail) >= n or limit >= len(text):
+            return tail[-n:]
+        limit *= 8
 
 
 # Contextual fragments (codex-rs/core contextual_user_message.rs, 2026; <turn_aborted> since PR #9043):
@@ -163,7 +209,7 @@ def _message_texts(payload: dict[str, Any]) -> list[str]:
 
 def is_contextual(texts: list[str]) -> bool:
     for text in texts:
-        head, tail = text.lstrip()[:64].lower(), text.rstrip()[-64:].lower()
+        head, tail = _head(text, 64).lower(), _tail(text, 64).lower()
         if any(head.startswith(start) and tail.endswith(end) for start, end in CONTEXT_MARKERS):
             return True
     return False
@@ -177,40 +223,43 @@ def output_shape_problem(output: Any) -> str | None:
         for n, part in enumerate(output):
             if not isinstance(part, dict):
                 return f"output[{n}] is not an object"
-            if part.get("type") not in OUTPUT_CONTENT_TYPES:
+            kind = part.get("type")
+            if not isinstance(kind, str) or kind not in OUTPUT_CONTENT_TYPES:  # a list is unhashable
                 return f"output[{n}] has content type {part.get('type')!r}"
         return None
     return f"output is {type(output).__name__ if output is not None else 'null'}, not a string or a list of content items"
 
 
-def item_facts(payload: Any, line: int, index: int | None = None) -> Item | None:
-    """Facts of one ResponseItem, or None when it is not an object with a string `type`."""
+def item_facts(payload: Any, line: int, index: int | None = None, preview: bool = True) -> Item | None:
+    """Facts of one ResponseItem, or None when it is not an object with a string `type`.
+
+    ``preview=False`` leaves ``preview`` empty: a model's records carry none (no rule reads it, and on a
+    1 GB rollout previews would take 18 MB); rollout_doctor.summary computes it from the line to show."""
     if not isinstance(payload, dict):
         return None
     kind_name = payload.get("type")
     if not isinstance(kind_name, str):
         return None
+    kind_name = shared(kind_name)
+    if kind_name not in ITEM_TYPES_READ:
+        return Item(line, index, kind_name, ItemKind.OTHER)
     call_id = payload.get("call_id")
     call_id = call_id if isinstance(call_id, str) and call_id else None
     if kind_name == "message":
         role = payload.get("role")
         texts = _message_texts(payload)
-        return Item(line, index, kind_name, ItemKind.MESSAGE, role=role if isinstance(role, str) else None,
-                    preview=_preview(texts[0] if texts else ""),
+        return Item(line, index, kind_name, ItemKind.MESSAGE,
+                    role=shared(role) if isinstance(role, str) else None,
+                    preview=_preview(texts[0] if texts else "") if preview else "",
                     contextual=role == "user" and is_contextual(texts))
     if kind_name in CALL_OUTPUT_TYPE:
         if kind_name == "tool_search_call" and payload.get("execution") != "client":
             call_id = None  # server-side searches are answered by the API itself
         name = payload.get("name")
         name = name if isinstance(name, str) else ("local_shell" if kind_name == "local_shell_call" else None)
-        args = payload.get("arguments", payload.get("input", payload.get("action", "")))
-        try:
-            args_text = args if isinstance(args, str) else orjson.dumps(args).decode()
-        except orjson.JSONEncodeError:  # nested past orjson's 255 levels: only a preview is lost
-            args_text = "…"
         kind = ItemKind.CALL if call_id else ItemKind.OTHER
-        return Item(line, index, kind_name, kind, call_id=call_id, name=name,
-                    preview=_preview(f"{name or kind_name}({args_text})"))
+        return Item(line, index, kind_name, kind, call_id=call_id, name=shared(name) if name else name,
+                    preview=_call_preview(payload, name or kind_name) if preview else "")
     if kind_name in OUTPUT_TYPES:
         raw_id = payload.get("call_id")
         problem = None
@@ -218,27 +267,38 @@ def item_facts(payload: Any, line: int, index: int | None = None) -> Item | None
             problem = output_shape_problem(payload.get("output"))
         if raw_id is not None and not isinstance(raw_id, str):
             problem = f"call_id is {type(raw_id).__name__}, not a string"
-        output = payload.get("output")
-        text = output if isinstance(output, str) else ""
-        if isinstance(output, list):
-            text = next((p.get("text", "") for p in output if isinstance(p, dict) and "text" in p), "")
         kind = ItemKind.OUTPUT if call_id else ItemKind.OTHER
         return Item(line, index, kind_name, kind, call_id=call_id, output_ok=problem is None,
-                    output_problem=problem, preview=_preview(str(text)))
-    return Item(line, index, kind_name, ItemKind.OTHER)
+                    output_problem=problem, preview=_output_preview(payload.get("output")) if preview else "")
+    raise AssertionError(f"{kind_name} is in ITEM_TYPES_READ but item_facts does not read it")
 
 
-def _ordinal(obj: dict[str, Any]) -> int | None | bool:
-    if "ordinal" not in obj:
-        return None
-    value = obj["ordinal"]
-    return value if type(value) is int else False
+def _call_preview(payload: dict[str, Any], name: str) -> str:
+    args = payload.get("arguments", payload.get("input", payload.get("action", "")))
+    try:
+        args_text = args if isinstance(args, str) else orjson.dumps(args).decode()
+    except orjson.JSONEncodeError:  # nested past orjson's 255 levels: only a preview is lost
+        args_text = "…"
+    return _preview(f"{name}({args_text})")
 
 
-def _envelope_facts(obj: dict[str, Any], line: int, kind: LineKind) -> Record | None:
+def _output_preview(output: Any) -> str:
+    text = output if isinstance(output, str) else ""
+    if isinstance(output, list):
+        text = next((p.get("text", "") for p in output if isinstance(p, dict) and "text" in p), "")
+    return _preview(str(text))
+
+
+def _envelope_facts(obj: dict[str, Any], line: int, kind: LineKind, lean: bool = False) -> Record | None:
+    """The record of an envelope line. ``lean``: what a model keeps, no previews and no record for an
+    item no rule reads (a reasoning item's blob made it long, its record would only take memory)."""
     payload = obj.get("payload")
     if kind is LineKind.RESPONSE_ITEM:
-        return item_facts(payload, line)
+        if lean and isinstance(payload, dict):
+            item_type = payload.get("type")
+            if not isinstance(item_type, str) or item_type not in ITEM_TYPES_READ:  # a list is unhashable
+                return None
+        return item_facts(payload, line, preview=not lean)
     if not isinstance(payload, dict):
         return None
     if kind is LineKind.SESSION_META:
@@ -252,13 +312,15 @@ def _envelope_facts(obj: dict[str, Any], line: int, kind: LineKind) -> Record | 
         history = payload["replacement_history"]
         if not isinstance(history, list):
             return Compacted(line, None, "replacement_history is not a list")
-        items = [item_facts(entry, line, n) for n, entry in enumerate(history)]
+        items = [item_facts(entry, line, n, not lean) for n, entry in enumerate(history)]
         return Compacted(line, [i for i in items if i is not None])
     if kind is LineKind.EVENT:
         event_type = payload.get("type")
+        if not isinstance(event_type, str) or event_type not in EVENT_TYPES_READ:
+            return None
         if event_type == "thread_rolled_back":
             turns = payload.get("num_turns")
-            return Event(line, event_type, num_turns=turns if type(turns) is int else None)
+            return Event(line, shared(event_type), num_turns=turns if type(turns) is int else None)
         if event_type in OUTPUT_EVENTS:
             call_id = payload.get("call_id")
             if event_type == "item_completed":
@@ -268,24 +330,50 @@ def _envelope_facts(obj: dict[str, Any], line: int, kind: LineKind) -> Record | 
                     return None
                 call_id = item.get("id")
             if isinstance(call_id, str):
-                return Event(line, event_type, call_id=call_id)
+                return Event(line, shared(event_type), call_id=call_id)
     return None
 
 
-def classify(content: bytes, line: int) -> LineFacts:
+def classify(content: bytes | memoryview, line: int) -> LineFacts:
     """Classify one line's content (terminator and any byte order mark already removed)."""
-    if nested_deeper_than_codex_reads(content):
-        return LineFacts(LineKind.INVALID, None, Invalid(
-            line, f"nested more than {CODEX_MAX_DEPTH} levels deep; Codex cannot read it and skips it"))
-    if not content.strip():
-        return LineFacts(LineKind.BLANK, None, None)
+    return LineFacts(*line_facts(content, line))
+
+
+# Below this, counting a line's brackets is cheaper than walking its parsed containers.
+_COUNT_BELOW = 4096
+_WHITESPACE = frozenset(b" \t\n\r\x0b\x0c")  # what bytes.strip() removes
+
+
+def line_facts(content: bytes | memoryview, line: int) -> tuple[LineKind, int | None | bool, Record | None]:
+    """``classify`` as a tuple (kind, ordinal, record): the indexing loop's entry, one orjson parse per
+    line. The nesting rule is decided on the parsed value, so no line is scanned twice (see
+    ``nested_deeper_than_codex_reads``, which it agrees with). The records are lean (``_envelope_facts``)."""
+    if not content or content[0] in _WHITESPACE:
+        content = bytes(content)
+        if not content.strip():
+            return LineKind.BLANK, None, None
     try:
         obj = orjson.loads(content)
     except orjson.JSONDecodeError as exc:
-        return LineFacts(LineKind.INVALID, None, Invalid(line, describe_invalid(content, exc)))
+        if nested_deeper_than_codex_reads(content):
+            return LineKind.INVALID, None, _too_deep(line)
+        return LineKind.INVALID, None, Invalid(line, describe_invalid(bytes(content), exc))
+    size = len(content)
+    if size > 2 * CODEX_MAX_DEPTH:
+        if size >= _COUNT_BELOW:
+            deep = _value_nests_deeper(obj)
+        else:
+            data = content if type(content) is bytes else bytes(content)
+            deep = data.count(b"[") + data.count(b"{") > CODEX_MAX_DEPTH and _value_nests_deeper(obj)
+        if deep:
+            return LineKind.INVALID, None, _too_deep(line)
     if not isinstance(obj, dict):
-        return LineFacts(LineKind.INVALID, None, Invalid(line, f"a JSON {json_type(obj)}, not an object"))
-    return facts_of_object(obj, line)
+        return LineKind.INVALID, None, Invalid(line, f"a JSON {json_type(obj)}, not an object")
+    return _object_facts(obj, line, lean=True)
+
+
+def _too_deep(line: int) -> Invalid:
+    return Invalid(line, f"nested more than {CODEX_MAX_DEPTH} levels deep; Codex cannot read it and skips it")
 
 
 # serde_json's default recursion limit: Codex 0.77.0 and 0.169.0 both skip, on resume, a line nested 129
@@ -303,6 +391,10 @@ def nested_deeper_than_codex_reads(content: bytes | memoryview) -> bool:
     data = content if isinstance(content, bytes) else bytes(content)
     if data.count(b"[") + data.count(b"{") <= CODEX_MAX_DEPTH:  # C-speed; almost every line stops here
         return False
+    try:
+        return _value_nests_deeper(orjson.loads(data))
+    except orjson.JSONDecodeError:  # not JSON: count the brackets outside strings
+        pass
     depth = 0
     for token in _JSON_TOKEN.finditer(data):
         char = token.group()[:1]
@@ -315,21 +407,53 @@ def nested_deeper_than_codex_reads(content: bytes | memoryview) -> bool:
     return False
 
 
+def _value_nests_deeper(value: Any) -> bool:
+    """The same question for a parsed value (the nesting of its containers is the text's): walking
+    a line's few containers costs less than scanning its bytes when they are many or brackets abound
+    in its strings (command output, code)."""
+    if type(value) is not dict and type(value) is not list:
+        return False
+    stack = [(value, 1)]
+    while stack:
+        container, depth = stack.pop()
+        if depth > CODEX_MAX_DEPTH:
+            return True
+        for item in container.values() if type(container) is dict else container:
+            if type(item) is dict or type(item) is list:
+                stack.append((item, depth + 1))
+    return False
+
+
+_ABSENT = object()
+# Line kinds whose payload _envelope_facts reads; the others (turn_context, unknown types) record nothing.
+_KINDS_WITH_RECORDS = frozenset({LineKind.RESPONSE_ITEM, LineKind.SESSION_META, LineKind.COMPACTED,
+                                 LineKind.EVENT})
+
+
 def facts_of_object(obj: dict[str, Any], line: int) -> LineFacts:
-    ordinal = _ordinal(obj)
+    return LineFacts(*_object_facts(obj, line))
+
+
+def _object_facts(obj: dict[str, Any], line: int,
+                  lean: bool = False) -> tuple[LineKind, int | None | bool, Record | None]:
+    # The hot path of indexing (most lines are small and parsed whole): no helper calls for what
+    # every line needs.
+    ordinal = obj.get("ordinal", _ABSENT)
+    ordinal = None if ordinal is _ABSENT else ordinal if type(ordinal) is int else False
     line_type = obj.get("type")
     if "payload" in obj and isinstance(line_type, str):
         kind = ENVELOPE_TYPES.get(line_type, LineKind.OTHER)
         if kind is not LineKind.OTHER and type(obj["payload"]) is not dict:
-            return LineFacts(LineKind.INVALID, None, _payload_not_object(obj, line))
-        return LineFacts(kind, ordinal, _envelope_facts(obj, line, kind))
+            return LineKind.INVALID, None, _payload_not_object(obj, line)
+        record = _envelope_facts(obj, line, kind, lean) if kind in _KINDS_WITH_RECORDS else None
+        return (kind, ordinal, record)
     if obj.get("record_type") == "state":
-        return LineFacts(LineKind.LEGACY_STATE, ordinal, None)
+        return (LineKind.LEGACY_STATE, ordinal, None)
     if isinstance(line_type, str) and line_type in LEGACY_ITEM_TYPES:
-        return LineFacts(LineKind.RESPONSE_ITEM, ordinal, item_facts(obj, line))
+        return (LineKind.RESPONSE_ITEM, ordinal, item_facts(obj, line, preview=not lean))
     if line_type is None and "id" in obj and "timestamp" in obj:
-        return LineFacts(LineKind.LEGACY_HEADER, ordinal, Meta(line, obj.get("id"), None, None, legacy=True))
-    return LineFacts(LineKind.OTHER, ordinal, None)
+        return (LineKind.LEGACY_HEADER, ordinal, Meta(line, obj.get("id"), None, None, legacy=True))
+    return (LineKind.OTHER, ordinal, None)
 
 
 def _payload_not_object(obj: dict[str, Any], line: int) -> Invalid:

@@ -144,6 +144,48 @@ def iter_lines(source: Source, start: int = 0, end: int | None = None) -> Iterat
         yield pending_start, b"".join(pending)
 
 
+def iter_views(source: Source, start: int = 0, end: int | None = None) -> Iterator[tuple[int, memoryview]]:
+    """Like ``iter_lines``, without a copy per line: each line is a view into one reused buffer, valid
+    only until the next line is asked for. The buffer grows to hold the longest line, no further, so
+    memory stays flat on a file of any size; ``bytes(view)`` keeps a line."""
+    end = source.size if end is None else end
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    base, filled = start, 0  # buf[:filled] holds the file's bytes from offset `base`
+    preadv = getattr(os, "preadv", None)
+    while True:
+        want = min(len(buf) - filled, end - base - filled)
+        if want <= 0:
+            got = 0
+        elif preadv is not None:
+            got = preadv(source._fd, [view[filled : filled + want]], base + filled)
+        else:
+            data = os.pread(source._fd, want, base + filled)
+            got = len(data)
+            buf[filled : filled + got] = data
+        filled += got
+        pos = 0
+        find = buf.find
+        while True:
+            nl = find(b"\n", pos, filled)
+            if nl < 0:
+                break
+            yield base + pos, view[pos : nl + 1]
+            pos = nl + 1
+        if got == 0:  # the end of the range (or of a file that shrank under us)
+            if pos < filled:
+                yield base + pos, view[pos:filled]
+            return
+        tail = filled - pos
+        if pos == 0 and filled == len(buf):  # one line fills the buffer: a bigger one takes it whole
+            bigger = bytearray(2 * len(buf))
+            bigger[:filled] = buf[:filled]
+            buf, view = bigger, memoryview(bigger)
+        elif tail:
+            buf[:tail] = buf[pos:filled]  # same length: allowed while earlier views are still held
+        base, filled = base + pos, tail
+
+
 def split_terminator(line: bytes) -> tuple[bytes, bytes]:
     """Split a raw line into its content and its terminator (``\\r\\n``, ``\\n`` or nothing)."""
     if line.endswith(b"\r\n"):

@@ -15,8 +15,8 @@ from typing import Any
 
 import orjson
 
-from rollout_doctor.facts import BOM, Invalid, LineKind, Meta, Record, classify, describe_invalid
-from rollout_doctor.lines import Source, iter_lines, split_terminator
+from rollout_doctor.facts import BOM, Compacted, Invalid, LineKind, Meta, Record, describe_invalid, line_facts
+from rollout_doctor.lines import Source, iter_views, split_terminator
 
 ORDINAL_ABSENT = -1
 ORDINAL_NOT_INT = -2
@@ -120,26 +120,85 @@ def read_rollout(path: Path) -> Rollout:
     """Index a rollout. The caller closes it (it holds the source open for later reads)."""
     source = Source.open(path)
     try:
-        model = Rollout(path, source)
         size = source.size
-        for line, (offset, raw) in enumerate(iter_lines(source)):
-            model.offsets.append(offset)
-            content, terminator = split_terminator(raw)
-            if line == 0 and content.startswith(BOM):
-                model.has_bom = True
-                content = content[len(BOM) :]
-            facts = classify(content, line)
-            if facts.kind is LineKind.INVALID and not terminator and offset + len(raw) == size:
-                facts.record = Invalid(line, "torn: the file ends in the middle of this line")
-                if b"\x00" in content or content.strip(b"\x00") == b"":
-                    facts.record = Invalid(line, describe_invalid(content, ValueError()))
-            model.kinds.append(facts.kind)
-            ordinal = facts.ordinal
-            model.ordinals.append(ORDINAL_ABSENT if ordinal is None else ORDINAL_NOT_INT if ordinal is False else ordinal)
-            if facts.record is not None:
-                model.records[line] = facts.record
-        model.offsets.append(size)
-        return model
+        return assemble(path, source, [index_range(source, 0, size, size)], size)
     except BaseException:
         source.close()
         raise
+
+
+@dataclass
+class Part:
+    """The index of a run of whole lines, ``start`` to ``end`` (byte offsets), its own lines numbered
+    from 0: what a worker returns for its share of a file (rollout_doctor.parallel)."""
+
+    start: int
+    end: int
+    offsets: array = field(default_factory=lambda: array("q"))
+    kinds: bytearray = field(default_factory=bytearray)
+    ordinals: array = field(default_factory=lambda: array("q"))
+    records: dict[int, Record] = field(default_factory=dict)
+    has_bom: bool = False
+
+
+def index_range(source: Source, start: int, end: int, size: int) -> Part:
+    """Index the lines from ``start`` (a line start) to ``end`` (a line start, or ``size``, the file's
+    size: only the part that holds the end of the file can hold a torn last line)."""
+    part = Part(start, end)
+    offsets, kinds, ordinals, records = part.offsets, part.kinds, part.ordinals, part.records
+    call_ids: dict[str, str] = {}
+    for line, (offset, raw) in enumerate(iter_views(source, start, end)):
+        offsets.append(offset)
+        n = len(raw)
+        terminated = raw[n - 1] == 0x0A
+        content = raw[: n - 2 if n > 1 and raw[n - 2] == 0x0D else n - 1] if terminated else raw
+        if offset == 0 and content[:3] == BOM:
+            part.has_bom = True
+            content = content[3:]
+        kind, ordinal, record = line_facts(content, line)
+        if kind is LineKind.INVALID and not terminated and offset + n == size:
+            content = bytes(content)
+            record = Invalid(line, "torn: the file ends in the middle of this line")
+            if b"\x00" in content or content.strip(b"\x00") == b"":
+                record = Invalid(line, describe_invalid(content, ValueError()))
+        kinds.append(kind)
+        try:
+            ordinals.append(ORDINAL_ABSENT if ordinal is None else
+                            ORDINAL_NOT_INT if ordinal is False else ordinal)
+        except OverflowError:  # an integer past 64 bits: no ordinal Codex could have written
+            ordinals.append(ORDINAL_NOT_INT)
+        if record is not None:
+            call_id = getattr(record, "call_id", None)
+            if call_id is not None:  # a call, its output and its events share one string
+                record.call_id = call_ids.setdefault(call_id, call_id)
+            records[line] = record
+    return part
+
+
+def assemble(path: Path, source: Source, parts: list[Part], size: int) -> Rollout:
+    """The model of a whole file from the indexes of its consecutive parts (consumed: their arrays are
+    reused or emptied, so memory does not hold two copies)."""
+    model = Rollout(path, source)
+    for part in parts:
+        shift = len(model.kinds)
+        if shift == 0:
+            model.offsets, model.kinds = part.offsets, part.kinds
+            model.ordinals, model.records = part.ordinals, part.records
+        else:
+            model.offsets.extend(part.offsets)
+            model.kinds.extend(part.kinds)
+            model.ordinals.extend(part.ordinals)
+            for line, record in part.records.items():
+                _renumber_record(record, shift)
+                model.records[line + shift] = record
+        model.has_bom = model.has_bom or part.has_bom
+        part.offsets, part.kinds, part.ordinals, part.records = array("q"), bytearray(), array("q"), {}
+    model.offsets.append(size)
+    return model
+
+
+def _renumber_record(record: Record, shift: int) -> None:
+    record.line += shift
+    if isinstance(record, Compacted) and record.replacement:
+        for item in record.replacement:
+            item.line += shift

@@ -201,3 +201,36 @@ def print_rule(out: Console, rule: Rule) -> None:
     out.print(f"[bold]{rule.name}[/] ({rule.code})  fix: {escape(rule.fix_safety)}")
     out.print()
     out.print(escape(rule.doc))
+
+
+class ScanProgress:
+    """A progress bar for a folder scan, on stderr: bytes and files checked, time left.
+
+    Refreshed only when a file (or a range of a big one) is done, so it runs no thread of its own:
+    the scan may fork worker processes while it is shown. Lines printed to stdout while it is up go
+    above it (rich redirects stdout during the display)."""
+
+    def __init__(self, total_bytes: int, files: int) -> None:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.files = files
+        self.done_files = 0
+        self.progress = Progress(
+            TextColumn("checking"), BarColumn(), DownloadColumn(), TextColumn("{task.fields[files]}"),
+            TimeRemainingColumn(), console=console(stderr=True), auto_refresh=False, transient=True,
+        )
+        self.task = self.progress.add_task("check", total=total_bytes, files=f"0/{files} files")
+
+    def __enter__(self) -> ScanProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def advance(self, nbytes: int) -> None:
+        self.progress.update(self.task, advance=nbytes, refresh=True)
+
+    def file_done(self) -> None:
+        self.done_files += 1
+        self.progress.update(self.task, files=f"{self.done_files}/{self.files} files", refresh=True)

@@ -19,6 +19,7 @@ ordinal's digits change (or the member is added, after ``timestamp``, where Code
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator
 
 import orjson
@@ -51,9 +52,19 @@ def _records(model: Rollout) -> Iterator[tuple[int, int | None | bool, bool]]:
             yield line, model.ordinal(line), False
 
 
+def _in_sequence(model: Rollout) -> bool:
+    """Every line a record, ordinals n, n+1, n+2, ...: the usual file, decided at C speed (the loop
+    below costs 0.1 s on a 1 GB rollout). Sentinels for absent or non-integer ordinals are negative."""
+    count = len(model.ordinals)
+    if not count or LineKind.BLANK in model.kinds or LineKind.INVALID in model.kinds:
+        return False
+    first = model.ordinals[0]
+    return first >= 0 and model.ordinals == array("q", range(first, first + count))
+
+
 def check(ctx: Context) -> Iterator[Diagnostic]:
     model = ctx.model
-    if model.generation != "paginated":
+    if model.generation != "paginated" or _in_sequence(model):
         return
     previous: int | None = None
     for line, ordinal, glued in _records(model):
