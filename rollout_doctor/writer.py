@@ -618,17 +618,19 @@ def restore(path: Path, force: bool = False) -> Restored:
     warnings = ensure_not_live(real, force)
     saved = None
     if changed:
-        saved = backup.folder / f"replaced-by-undo-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}{_suffix(real)}"
+        saved = backup.folder / f"replaced-by-undo-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{time.time_ns() % 10**9:09d}{_suffix(real)}"
         if _copy_private(real, saved) != current.sha256:
             saved.unlink(missing_ok=True)
             raise RefusedToWrite(f"{path}: changed while it was being saved; not restored")
     like = os.stat(real)
     tmp, _state = _write_tmp(real.parent, produce_from(backup.copy, False), like, real, real)
     try:
-        _replace_checked(real, tmp, current)
+        kept = _replace_checked(real, tmp, current, keep_link=bool(warnings))
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    if kept is not None:
+        warnings = [w + f"; it is kept as {kept}" for w in warnings]
     _update_manifest(backup.folder, restored=True, state="restored",
                      restored_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                      saved_by_undo=saved.name if saved else None)

@@ -345,6 +345,23 @@ def test_force_rewrites_a_live_rollout_after_saying_what_it_risks(capsys: pytest
     assert [f.path for f in discover([path.parent])] == [path]  # the kept file is not a session
 
 
+def test_undo_leaves_a_live_rollout_alone_unless_forced(capsys: pytest.CaptureFixture[str],
+                                                        tmp_path: Path) -> None:
+    path = broken_copy(tmp_path)
+    original = path.read_bytes()
+    assert run(capsys, "fix", str(path))[0] == 0
+    fixed = path.read_bytes()
+    with holding(path, "append") as holder:
+        code, _out, err = run(capsys, "undo", str(path))
+        assert code == 3 and f"pid {holder.pid}" in err and path.read_bytes() == fixed
+        code, _out, err = run(capsys, "undo", "--force", str(path))
+        assert code == 0 and path.read_bytes() == original
+        assert "warning" in err and ".rollout-doctor-kept-" in err
+        holder.finish(write='{"late":"line"}')
+    kept = next(path.parent.glob(".rollout-doctor-kept-*"))
+    assert kept.read_bytes() == fixed + b'{"late":"line"}\n'
+
+
 @pytest.mark.codex
 @pytest.mark.parametrize("release", ["0.169.0", "0.77.0"])
 def test_a_real_codex_mid_turn_blocks_a_fix(tmp_path: Path, release: str) -> None:
