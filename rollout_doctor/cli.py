@@ -123,7 +123,10 @@ def fix(
         for folder in {f.path.parent for f in found_all if not f.error}:
             sweep_folder(folder)  # temporary files a killed fix left next to the sessions
     for found in found_all:
-        report = _missing_report(found) if found.error else fix_file(found.path, options, dry_run=dry_run, force=force)
+        # The diff is only shown with --diff or --dry-run and in JSON; on a 1 GB rollout it is ~200 MB.
+        want_diff = diff or dry_run or format is Format.json
+        report = (_missing_report(found) if found.error
+                  else fix_file(found.path, options, dry_run=dry_run, want_diff=want_diff, force=force))
         reports.append(report)
         for warning in report.warnings:
             err.print(f"rollout-doctor: warning: {escape(warning)}")

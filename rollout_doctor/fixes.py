@@ -103,7 +103,7 @@ def select_compatible(fixes: Iterable[Fix]) -> list[Fix]:
     return kept
 
 
-@dataclass
+@dataclass(slots=True)  # one per line of the result: 400 000 of them for a 1 GB rollout
 class Piece:
     """One line of the new file: original line `origin` (None for a new line) with optional new content."""
 
