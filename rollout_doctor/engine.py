@@ -198,6 +198,7 @@ def fix_file(path: Path, options: Options, dry_run: bool = False, want_diff: boo
                 else:
                     original = None  # type: ignore[assignment]
             current = read_rollout(out_path)
+            current.named = path
             models.append(current)
             written = True
             report.passes = n + 1

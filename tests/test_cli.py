@@ -224,3 +224,17 @@ def test_python_dash_m_entry_point() -> None:
     done = subprocess.run([sys.executable, "-m", "rollout_doctor", "--version"], capture_output=True, text=True,
                           check=False)
     assert done.returncode == 0 and done.stdout.startswith("rollout-doctor ")
+
+
+def test_fix_keeps_reporting_a_problem_only_the_file_name_shows(capsys: pytest.CaptureFixture[str],
+                                                                tmp_path: Path) -> None:
+    """fix works through scratch files; checks that read the rollout's name must still see its own name."""
+    path = copy(case("session-meta/id-mismatch/envelope"), tmp_path)
+    call = orjson.dumps({"timestamp": "2026-01-05T10:00:09.000Z", "type": "response_item",
+                         "payload": {"type": "function_call", "name": "shell", "arguments": "{}", "call_id": "call_Z"}})
+    path.write_bytes(path.read_bytes() + call + b"\n")
+    code, report = json_report(capsys, "fix", str(path))
+    fix = report["files"][0]["fix"]
+    assert fix["written"]
+    assert [d["rule"] for d in fix["remaining"]] == ["session-meta"]
+    assert code == 1

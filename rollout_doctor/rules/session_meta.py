@@ -57,7 +57,7 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
 
 
 def _check_fields(ctx: Context, meta: Meta) -> Iterator[Diagnostic]:
-    expected = thread_id_from_name(ctx.model.path)
+    expected = thread_id_from_name(ctx.model.name_path)
     if not isinstance(meta.id, str):
         yield Diagnostic(NAME, CODE, meta.line, f"session_meta id is {meta.id!r}, not a uuid string")
     elif expected is not None and meta.id.lower() != expected:
