@@ -197,6 +197,19 @@ def undo(
         out.print(f"restored {escape(str(path))} to {what}")
     if restored.saved:
         out.print(f"the bytes it replaced are saved in {escape(str(restored.saved))}")
+    # A resume after the fix made Codex (0.169.0) project the fixed bytes; the restored ones differ, so
+    # that projection is stale in the same way a fix leaves it (codex_state.py), and is forgotten alike.
+    from rollout_doctor.codex_state import forget_projection
+    from rollout_doctor.model import thread_id_from_name
+
+    thread = thread_id_from_name(path)
+    reset = forget_projection(path, thread, backup.folder) if thread and not restored.already else None
+    if reset is not None and reset.error:
+        err.print(f"rollout-doctor: warning: Codex's thread history of {escape(str(path))} could not be reset "
+                  f"({escape(reset.error)}); Codex will log projection warnings")
+    elif reset is not None:
+        out.print(f"Codex's thread history of this session was reset ({reset.rows} rows; the database was "
+                  f"backed up to {escape(str(reset.backup))}); Codex rebuilds it at the next resume")
     return CLEAN
 
 

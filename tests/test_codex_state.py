@@ -126,3 +126,29 @@ def test_a_busy_database_gives_an_error_not_an_exception(tmp_path: Path, monkeyp
         holder.close()
     assert reset is not None and reset.error is not None and "locked" in reset.error
     assert rows(home / "thread_history_1.sqlite", THREAD) == 5, "nothing deleted"
+
+
+def test_undo_forgets_the_projection_of_the_fixed_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """A resume between fix and undo leaves Codex projecting the fixed bytes; undo must forget them too."""
+    from rollout_doctor.cli import main
+
+    monkeypatch.setenv("ROLLOUT_DOCTOR_HOME", str(tmp_path / "state"))
+    home, elsewhere = make_home(tmp_path)
+    monkeypatch.setenv("CODEX_HOME", str(home))
+    source = next((Path(__file__).parents[1] / "fixtures/real/0.77.0-responses-interrupted-stream").glob("*.jsonl"))
+    rollout = elsewhere.parent / source.name
+    thread = source.name[-len(".jsonl") - 36 : -len(".jsonl")]
+    rollout.write_bytes(source.read_bytes())
+    assert main(["fix", str(rollout)]) == 0
+    database = home / "thread_history_1.sqlite"
+    db = sqlite3.connect(database)  # what a resume of the fixed file would have projected
+    db.execute("INSERT INTO thread_history_projection_state VALUES (?, 9999, 10)", (thread,))
+    db.execute("INSERT INTO thread_items VALUES (?, 't1', 'i1', 9, '{}')", (thread,))
+    db.commit()
+    db.close()
+    capsys.readouterr()
+    assert main(["undo", str(rollout)]) == 0
+    assert rollout.read_bytes() == source.read_bytes()
+    assert rows(database, thread) == 0 and rows(database, OTHER) == 5 and rows(database, THREAD) == 5
+    assert "thread history of this session was reset" in capsys.readouterr().out
