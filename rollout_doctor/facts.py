@@ -127,6 +127,7 @@ class Event:
 class Invalid:
     line: int
     reason: str
+    needs_timestamp: bool = False  # a whole record that only lacks the timestamp Codex requires
 
 
 Record = Item | Meta | Compacted | Event | Invalid
@@ -445,6 +446,11 @@ def _object_facts(obj: dict[str, Any], line: int,
         kind = ENVELOPE_TYPES.get(line_type, LineKind.OTHER)
         if kind is not LineKind.OTHER and type(obj["payload"]) is not dict:
             return LineKind.INVALID, None, _payload_not_object(obj, line)
+        if kind is not LineKind.OTHER and type(obj.get("timestamp")) is not str:
+            # RolloutLine.timestamp is a required String (codex-rs/protocol, 0.77.0 to 0.169.0): serde
+            # rejects the line and Codex skips it, record and all.
+            return LineKind.INVALID, None, Invalid(
+                line, "has no string timestamp; Codex cannot read the record and skips it", needs_timestamp=True)
         record = _envelope_facts(obj, line, kind, lean) if kind in _KINDS_WITH_RECORDS else None
         return (kind, ordinal, record)
     if obj.get("record_type") == "state":

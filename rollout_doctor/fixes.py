@@ -66,6 +66,9 @@ class Fix:
     applicability: Applicability
     edits: tuple[Edit, ...]
 
+    def note_is(self, note: str) -> bool:
+        return any(e.note == note for e in self.edits)
+
     @property
     def touched(self) -> frozenset[int]:
         return frozenset(e.line for e in self.edits if e.op in (Op.DELETE, Op.MOVE, Op.REPLACE))

@@ -188,7 +188,7 @@ def print_rules(out: Console) -> None:
         table.add_column(column)
     for rule in RULES:
         fix = rule.fix_safety.split(":", 1)[0]
-        if fix.startswith("safe when"):
+        if fix.startswith("safe") and "unsafe" in rule.fix_safety:
             fix = "safe/unsafe"
         default = "yes" if rule.default else "opt-in"
         if rule.target:

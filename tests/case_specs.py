@@ -144,6 +144,15 @@ CASES: list[Case] = [
                                           assistant("done")],
          generations=("envelope",)),
 
+    Case("invalid-line", "missing-timestamp-held-back",
+         [*TURN, call("call_A"), raw(b'{"type":"response_item","payload":{"type":"function_call_output",'
+                                     b'"call_id":"call_A","output":"hi"}}'), assistant("done")],
+         generations=("envelope",), about="Codex skips a record with no timestamp, so the call looks unanswered"),
+    Case("invalid-line", "missing-timestamp-unsafe",
+         [*TURN, call("call_A"), raw(b'{"type":"response_item","payload":{"type":"function_call_output",'
+                                     b'"call_id":"call_A","output":"hi"}}'), assistant("done")],
+         generations=("envelope",), options=UNSAFE),
+
     # session-meta
     Case("session-meta", "not-first", [event("task_started"), meta_here(), context(), user("hi"),
                                        assistant("hello")],

@@ -53,6 +53,8 @@ def sent_history(path: Path) -> list[dict[str, Any]]:
             continue
         if not isinstance(line, dict):
             continue
+        if "payload" in line and not isinstance(line.get("timestamp"), str):
+            continue  # Codex's RolloutLine requires a string timestamp; it skips the line otherwise
         if line.get("type") == "response_item":
             items.append(line["payload"])
         elif line.get("type") == "compacted" and line["payload"].get("replacement_history") is not None:

@@ -13,9 +13,13 @@ Example::
 
     {"timestamp":"2026-01-05T10:00:00.000Z","type":"response_it
 
+A record of a known type with no string ``timestamp`` is skipped the same way: Codex's ``RolloutLine``
+requires one.
+
 Fix (safe): remove the line. When whole records are glued into it (after torn bytes, or two records
 with no newline between them), keep each of them on a line of its own and drop only the damaged bytes;
-a byte order mark is simply dropped. Removed bytes stay
+a byte order mark is simply dropped. A record that only lacks its timestamp gets the one of the
+readable line before it (unsafe: the model then sees a record Codex has been skipping). Removed bytes stay
 recoverable with ``rollout-doctor undo``.
 """
 
@@ -23,6 +27,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import orjson
+
+from rollout_doctor import jsonspan
 from rollout_doctor.facts import Invalid, LineKind, classify
 from rollout_doctor.fixes import Applicability, Edit, Fix
 from rollout_doctor.model import Rollout
@@ -31,7 +38,8 @@ from rollout_doctor.rules.base import Context, Diagnostic
 CODE = "RD201"
 NAME = "invalid-line"
 SUMMARY = "a line that is not a JSON object (torn, garbage, NUL bytes, byte order mark)"
-FIX_SAFETY = "safe: removes bytes Codex ignores, keeping any whole record glued after them"
+FIX_SAFETY = ("safe: removes bytes Codex ignores, keeping any whole record glued after them; "
+              "unsafe: restores a missing timestamp")
 PHASE = 0  # a salvaged record may be the output a call is missing: repair lines before pairing
 
 RECORD_START = b'{"timestamp":'
@@ -64,7 +72,32 @@ def salvage(content: bytes) -> list[bytes]:
     return records
 
 
-def _fix_for(model: Rollout, line: int) -> Fix:
+def _timestamp_before(model: Rollout, line: int) -> str | None:
+    for earlier in range(line - 1, -1, -1):
+        if model.kinds[earlier] in (LineKind.INVALID, LineKind.BLANK):
+            continue
+        value = model.parsed(earlier).get("timestamp")
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _restore_timestamp(model: Rollout, line: int) -> Fix | None:
+    """Give a record that only lacks its timestamp the one of the readable line before it."""
+    timestamp = _timestamp_before(model, line)
+    if timestamp is None:
+        return None
+    content = model.content(line)
+    value = orjson.dumps(timestamp)
+    repaired = jsonspan.replace(content, ("timestamp",), value) or jsonspan.insert_member(content, "timestamp", value)
+    return Fix(f"give line {line + 1} the timestamp of the line before it, so Codex reads it again",
+               Applicability.UNSAFE, (Edit.replace(line, repaired, "timestamp restored"),))
+
+
+def _fix_for(model: Rollout, line: int) -> Fix | None:
+    record = model.records.get(line)
+    if isinstance(record, Invalid) and record.needs_timestamp:
+        return _restore_timestamp(model, line)
     kept = salvage(model.content(line))
     if kept:
         terminator = model.terminator(line) or b"\n"
@@ -88,6 +121,6 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
         reason = record.reason if isinstance(record, Invalid) else "not a JSON object"
         fix = _fix_for(model, line)
         message = f"line {line + 1} is {reason}" if reason.startswith(("a JSON", "torn")) else f"line {line + 1}: {reason}"
-        if fix.edits[0].op.value == "replace":
+        if fix is not None and fix.note_is("damaged bytes dropped"):
             message += "; whole records are glued into it"
         yield Diagnostic(NAME, CODE, line, message, None, fix)
