@@ -224,10 +224,12 @@ def test_the_nesting_rule_on_parsed_lines_agrees_with_the_byte_scan(
     value: object = inner + "y" * padding
     for n in range(depth - 1):
         value = [value] if wrap == "[" or n % 2 else {"k": value}
-    content = orjson.dumps({"type": "event_msg", "payload": {"type": "token_count", "v": value}})
-    kind, _ordinal, _record = facts.line_facts(content, 0)
+    content = orjson.dumps({"timestamp": "2026-01-05T10:00:00.000Z", "type": "event_msg",
+                            "payload": {"type": "token_count", "v": value}})
+    kind, _ordinal, record = facts.line_facts(content, 0)
     deep = facts.nested_deeper_than_codex_reads(content)
     assert (kind is facts.LineKind.INVALID) == deep
+    assert deep == (isinstance(record, facts.Invalid) and "nested more than" in record.reason)
     assert deep == (depth + 1 > facts.CODEX_MAX_DEPTH)
 
 
@@ -244,3 +246,40 @@ def test_a_models_records_are_lean(tmp_path: Path) -> None:
         assert sorted(model.records) == [0, 2]
         assert model.records[2].preview == "" and model.records[2].role == "user"  # type: ignore[union-attr]
     assert facts.item_facts(lines_[2]["payload"], 2).preview == "hello"  # type: ignore[union-attr]
+
+
+def test_the_fast_check_parser_and_the_typer_command_take_the_same_options() -> None:
+    import typer.main
+
+    from rollout_doctor.cli import app
+    from rollout_doctor.entry import check_parser
+
+    command = typer.main.get_command(app).commands["check"]  # type: ignore[attr-defined]
+    typer_options = {opt for param in command.params for opt in param.opts if opt.startswith("-")} - {"-h", "--help"}
+    fast_options = {opt for action in check_parser()._actions for opt in action.option_strings}
+    assert typer_options == fast_options
+
+
+@pytest.mark.parametrize("args", [
+    pytest.param([], id="text"),
+    pytest.param(["--format", "json"], id="json"),
+    pytest.param(["--format=json", "--select", "orphan-call,RD203", "--target", "chat"], id="options"),
+    pytest.param(["--select", "no-such-rule"], id="unknown-rule"),
+    pytest.param(["--format", "xml"], id="bad-choice"),
+    pytest.param(["--frobnicate"], id="unknown-option"),
+])
+def test_check_answers_the_same_with_and_without_typer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    """entry.py parses check itself to skip typer's start-up; typer takes over anything it cannot
+    parse, so the output and the exit code are typer's own either way."""
+    from rollout_doctor import entry
+    from rollout_doctor.cli import main as typer_main
+
+    paths = [str(p) for p in _folder(tmp_path, 3)]
+    fast = entry.main(["check", *args, *paths])
+    fast_out = capsys.readouterr()
+    slow = typer_main(["check", *args, *paths])
+    slow_out = capsys.readouterr()
+    assert (fast, fast_out.out, fast_out.err) == (slow, slow_out.out, slow_out.err)
+    assert fast in (1, 2)

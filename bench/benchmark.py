@@ -1,0 +1,358 @@
+"""How fast is ``rollout-doctor check`` on a heavy user's sessions, next to the least any tool must do?
+
+    python bench/benchmark.py [--reps 5] [--only folder,big,single] [--root DIR] [--seed 5] [--checkout DIR]
+
+Three scenarios (issue 5), each generated deterministically from the seed by ``bench/generate.py`` into
+``--root`` (kept there and reused while the parameters match; nothing is committed):
+
+* ``folder``: ~300 MB in 40 rollouts. ``rollout-doctor check FOLDER`` against the naive baseline
+  (``bench/baseline.py``: open every rollout, ``orjson.loads`` every line). Target: check <= 0.7x.
+* ``big``: one 1 GB rollout. ``check`` must peak at <= 100 MiB; ``fix`` runs once on a copy (its time
+  and peak memory are reported, and the copy must check clean afterwards).
+* ``single``: one 5 MB session, the pre-resume path: ``rollout-doctor check FILE`` against
+  ``python -c`` + orjson parsing that file. Target: <= 4x.
+
+Both commands of a scenario run in the same session, alternating (A B B A ...) after one untimed warm-up
+each, so page cache and machine noise hit both alike; the ratio is of the medians, and every run's time
+is printed. Memory is measured in one more run of each, outside the timed ones: the largest single
+process (``ru_maxrss`` from ``wait4``, exact, taken by a small launcher so that this process's own size
+does not leak into it) and the peak of the whole process tree, polled every 5 ms from /proc (sum of
+RSS, which counts the pages forked workers share once per process, and sum of PSS, which splits them).
+Every planted defect must be reported, with its exact rule and line, and nothing else.
+
+``--checkout DIR`` runs ``python -m rollout_doctor`` from another checkout (a ``git worktree`` of an
+older commit) instead of the installed command: the "before" figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import orjson
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from bench.generate import Planted, Tree, generate_tree
+
+MB = 1_000_000
+MIB = 1 << 20
+SINGLE_BASELINE = "import orjson,sys\nfor line in open(sys.argv[1],'rb'):\n    try: orjson.loads(line)\n    except orjson.JSONDecodeError: pass"
+
+
+@dataclass
+class Run:
+    wall: float
+    returncode: int
+    stdout: bytes = b""
+    maxrss: int = 0  # bytes: the largest single process of the command's tree (wait4's ru_maxrss)
+    tree_rss: int = 0  # bytes: polled peak of the sum over the command's process tree
+    tree_pss: int = 0
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            kids = [int(p) for p in f.read().split()]
+    except OSError:
+        return out
+    for kid in kids:
+        out.append(kid)
+        out.extend(_children(kid))
+    return out
+
+
+def _rollup(pid: int) -> tuple[int, int]:
+    rss = pss = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1]) * 1024
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return rss, pss
+
+
+class TreePoller(threading.Thread):
+    """Samples the memory of all descendants of a process (not the process itself) until stopped."""
+
+    def __init__(self, pid: int, interval: float = 0.005) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.interval = pid, interval
+        self.peak_rss = self.peak_pss = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            rss = pss = 0
+            for pid in _children(self.pid):
+                r, p = _rollup(pid)
+                rss, pss = rss + r, pss + p
+            self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
+            self.done.wait(self.interval)
+
+
+# ru_maxrss of a child counts the memory of the process that forked it (Linux records the old image's
+# high-water mark at exec), so a command started straight from this big process would report this
+# process's size. A small launcher starts it instead and reports the command's own figure.
+LAUNCHER = ("import os,sys\npid=os.posix_spawn(sys.argv[1],sys.argv[1:],os.environ)\n_,st,ru=os.wait4(pid,0)\n"
+            "os.write(2,b'\\nbench-maxrss-kib %d\\n'%ru.ru_maxrss)\nsys.exit(os.waitstatus_to_exitcode(st))")
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str], capture: bool = False) -> Run:
+    """Time one command (nothing else runs meanwhile)."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+    wall = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr.decode(errors='replace')[-2000:]}")
+    return Run(wall, proc.returncode, proc.stdout if capture else b"")
+
+
+def measure_memory(cmd: list[str], cwd: Path, env: dict[str, str], capture: bool = False) -> Run:
+    """Run one command through the launcher, polling its process tree's memory."""
+    start = time.perf_counter()
+    executable = shutil.which(cmd[0]) or cmd[0]
+    proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, executable, *cmd[1:]], cwd=cwd, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    poller = TreePoller(proc.pid)
+    poller.start()
+    stdout, stderr = proc.communicate()
+    wall = time.perf_counter() - start
+    poller.done.set()
+    poller.join()
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{stderr.decode(errors='replace')[-2000:]}")
+    maxrss = int(stderr.rsplit(b"bench-maxrss-kib ", 1)[1].split()[0]) * 1024
+    return Run(wall, proc.returncode, stdout if capture else b"", maxrss, poller.peak_rss, poller.peak_pss)
+
+
+CHECKOUT: Path | None = None  # --checkout
+
+
+def rollout_doctor() -> list[str]:
+    script = Path(sys.executable).with_name("rollout-doctor")
+    if CHECKOUT is None and script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "rollout_doctor"]
+
+
+# -- trees ------------------------------------------------------------------------------------------------
+
+@dataclass
+class Scenario:
+    name: str
+    seed: int
+    total: int
+    count: int
+    sizes: list[int] | None = None
+    defects: dict[int, list[str]] | None = None
+    envelope_share: float = 0.25
+
+
+def scenarios(seed: int) -> dict[str, Scenario]:
+    return {
+        "folder": Scenario("folder", seed, 300 * MB, 40),
+        "big": Scenario("big", seed + 1, 1 << 30, 1, sizes=[1 << 30], envelope_share=0.0,
+                        defects={0: ["orphan-call", "duplicate-ordinal", "torn-line", "misplaced-output"]}),
+        "single": Scenario("single", seed + 2, 5 * MIB, 1, sizes=[5 * MIB], envelope_share=0.0,
+                           defects={0: ["orphan-call"]}),
+    }
+
+
+def ensure_tree(root: Path, scenario: Scenario) -> Tree:
+    """The scenario's tree under ``root``, generated unless an identical one is already there."""
+    folder = root / scenario.name
+    manifest = folder / "manifest.json"
+    params = orjson.loads(orjson.dumps(asdict(scenario), option=orjson.OPT_NON_STR_KEYS))
+    if manifest.exists():
+        saved = orjson.loads(manifest.read_bytes())
+        if saved.get("params") == params:
+            files = [folder / f for f in saved["files"]]
+            if all(f.exists() for f in files):
+                return Tree(folder, files, [Planted(**p) for p in saved["planted"]], saved["size"])
+    shutil.rmtree(folder, ignore_errors=True)
+    print(f"generating {scenario.name} ({scenario.total / MB:,.0f} MB in {scenario.count} rollout(s)) ...",
+          file=sys.stderr, flush=True)
+    defects = {int(k): v for k, v in scenario.defects.items()} if scenario.defects is not None else None
+    tree = generate_tree(folder, scenario.seed, scenario.total, scenario.count, defects, scenario.sizes,
+                         scenario.envelope_share)
+    manifest.write_bytes(orjson.dumps({
+        "params": params, "size": tree.size, "files": [str(f.relative_to(folder)) for f in tree.files],
+        "planted": [asdict(p) for p in tree.planted],
+    }))
+    return tree
+
+
+# -- measuring ----------------------------------------------------------------------------------------------
+
+@dataclass
+class Side:
+    label: str
+    cmd: list[str]
+    what: str = ""
+    runs: list[Run] = field(default_factory=list)
+    memory: Run | None = None
+
+    @property
+    def median(self) -> float:
+        return statistics.median(r.wall for r in self.runs)
+
+
+def alternate(a: Side, b: Side, cwd: Path, env: dict[str, str], reps: int) -> None:
+    """Warm up both (page cache, .pyc files), time them in turn, A B B A ..., then measure memory."""
+    run(a.cmd, cwd, env)
+    run(b.cmd, cwd, env)
+    for n in range(reps):
+        for side in (a, b) if n % 2 == 0 else (b, a):
+            side.runs.append(run(side.cmd, cwd, env))
+    a.memory = measure_memory(a.cmd, cwd, env)
+    b.memory = measure_memory(b.cmd, cwd, env)
+
+
+def verify(tree: Tree, env: dict[str, str], paths: list[Path]) -> tuple[int, list[str], list[str]]:
+    """Planted defects found (exact rule and line), the ones missed, and anything reported besides."""
+    out = run([*rollout_doctor(), "check", "--format", "json", *map(str, paths)], tree.root, env, capture=True)
+    report = orjson.loads(out.stdout)
+    found = set()
+    for f in report["files"]:
+        rel = str(Path(f["path"]).resolve().relative_to(tree.root.resolve()))
+        if f["error"]:
+            found.add((rel, "error", 0))
+        found.update((rel, d["rule"], d["line"]) for d in f["diagnostics"])
+    planted = {(p.path, p.rule, p.line) for p in tree.planted}
+    missing = [f"{r} line {n} in {p}" for p, r, n in sorted(planted - found)]
+    extra = [f"{r} line {n} in {p}" for p, r, n in sorted(found - planted)]
+    return len(planted & found), missing, extra
+
+
+def mib(n: int) -> str:
+    return f"{n / MIB:,.1f} MiB"
+
+
+def describe(side: Side, size: int) -> str:
+    memory = side.memory
+    assert memory is not None
+    return (f"  {side.label:<9} median {side.median:7.3f} s  {size / MB / side.median:7,.0f} MB/s  "
+            f"peak memory: largest process {mib(memory.maxrss)}, whole tree {mib(memory.tree_rss)} RSS / "
+            f"{mib(memory.tree_pss)} PSS")
+
+
+def report_defects(tree: Tree, env: dict[str, str], paths: list[Path]) -> bool:
+    hit, missing, extra = verify(tree, env, paths)
+    print(f"  planted defects found: {hit}/{len(tree.planted)} (exact rule and line); "
+          f"missed {len(missing)}, unexpected {len(extra)}")
+    for m in missing:
+        print(f"    MISSED {m}")
+    for e in extra[:20]:
+        print(f"    UNEXPECTED {e}")
+    return not missing and not extra
+
+
+def compare(name: str, tree: Tree, check: Side, base: Side, env: dict[str, str], reps: int,
+            target: float | None, paths: list[Path]) -> dict[str, object]:
+    print(f"\n{name}: {len(tree.files)} rollout(s), {tree.size / MB:,.1f} MB, {len(tree.planted)} planted defect(s)")
+    print(f"  check:    {' '.join(Path(c).name if n == 0 else c for n, c in enumerate(check.cmd))}")
+    print(f"  baseline: {base.what}")
+    alternate(check, base, tree.root, env, reps)
+    print(describe(check, tree.size))
+    print(describe(base, tree.size))
+    ratio = check.median / base.median
+    verdict = "" if target is None else f" (target <= {target}: {'met' if ratio <= target else 'MISSED'})"
+    print(f"  ratio check/baseline {ratio:.2f}{verdict}; check runs {', '.join(f'{r.wall:.3f}' for r in check.runs)}; "
+          f"baseline runs {', '.join(f'{r.wall:.3f}' for r in base.runs)}")
+    ok = report_defects(tree, env, paths)
+    assert check.memory is not None
+    return {"ratio": ratio, "target_met": target is None or ratio <= target, "defects_ok": ok,
+            "check": check.median, "baseline": base.median, "check_memory": check.memory}
+
+
+def big_scenario(tree: Tree, env: dict[str, str], reps: int) -> dict[str, object]:
+    path = tree.files[0]
+    check = Side("check", [*rollout_doctor(), "check", str(path)])
+    base = Side("baseline", [sys.executable, str(HERE / "baseline.py"), str(path)], "bench/baseline.py FILE")
+    result = compare("big", tree, check, base, env, reps, None, [path])
+    memory: Run = result["check_memory"]  # type: ignore[assignment]
+    peak = max(memory.maxrss, memory.tree_pss)
+    met = peak <= 100 * MIB
+    print(f"  check peak memory {mib(peak)} (the larger of the largest process and the tree's PSS; "
+          f"target <= 100 MiB: {'met' if met else 'MISSED'})")
+    result["target_met"] = met
+    # fix, once, on a copy: it writes a backup and the fixed file, so it cannot be repeated in place.
+    work = Path(tempfile.mkdtemp(prefix="fix-", dir=tree.root))
+    try:
+        copy = work / path.name
+        shutil.copyfile(path, copy)
+        fix_env = dict(env, ROLLOUT_DOCTOR_HOME=str(work / "state"))
+        fixed = measure_memory([*rollout_doctor(), "fix", str(copy)], work, fix_env, capture=True)
+        after = run([*rollout_doctor(), "check", "--format", "json", str(copy)], work, fix_env, capture=True)
+        left = orjson.loads(after.stdout)["summary"]["diagnostics"]
+        print(f"  fix on a copy: {fixed.wall:.1f} s, exit {fixed.returncode}; peak memory: largest process "
+              f"{mib(fixed.maxrss)}, whole tree {mib(fixed.tree_pss)} PSS; check afterwards: {left} problem(s)")
+        result.update(fix_wall=fixed.wall, fix_memory=fixed, fix_clean=left == 0)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", type=Path, default=Path(tempfile.gettempdir()) / "rollout-doctor-bench")
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--only", default="folder,big,single")
+    parser.add_argument("--checkout", type=Path, help="run rollout-doctor from this checkout instead")
+    args = parser.parse_args(argv)
+    global CHECKOUT
+    CHECKOUT = args.checkout.resolve() if args.checkout else None
+    wanted = [s.strip() for s in args.only.split(",") if s.strip()]
+    all_scenarios = scenarios(args.seed)
+    env = dict(os.environ, NO_COLOR="1")
+    env.pop("CODEX_HOME", None)
+    if CHECKOUT is not None:
+        env["PYTHONPATH"] = str(CHECKOUT)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"rollout-doctor benchmark: {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}, "
+          f"{args.reps} alternating repetition(s), load average {load:.2f} at start; trees in {args.root}"
+          + (f"; rollout-doctor from {CHECKOUT}" if CHECKOUT else ""))
+    results: dict[str, dict[str, object]] = {}
+    ok = True
+    for name in wanted:
+        tree = ensure_tree(args.root, all_scenarios[name])
+        if name == "folder":
+            check = Side("check", [*rollout_doctor(), "check", "sessions"])
+            base = Side("baseline", [sys.executable, str(HERE / "baseline.py"), "sessions"],
+                        "bench/baseline.py sessions")
+            results[name] = compare(name, tree, check, base, env, args.reps, 0.7, [tree.root / "sessions"])
+        elif name == "big":
+            results[name] = big_scenario(tree, env, max(1, args.reps // 2))
+            ok = ok and bool(results[name]["fix_clean"])
+        elif name == "single":
+            path = tree.files[0]
+            check = Side("check", [*rollout_doctor(), "check", str(path)])
+            base = Side("python -c", [sys.executable, "-c", SINGLE_BASELINE, str(path)],
+                        "python -c 'import orjson; for line in open(FILE, \"rb\"): orjson.loads(line)' FILE")
+            results[name] = compare(name, tree, check, base, env, args.reps * 3, 4.0, [path])
+        else:
+            raise SystemExit(f"unknown scenario {name!r}")
+        ok = ok and bool(results[name]["defects_ok"]) and bool(results[name]["target_met"])
+    print("\nall targets met" if ok else "\nsome targets MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
