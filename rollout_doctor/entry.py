@@ -144,7 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     if args[:1] == ["guard"] and not HELP & set(args[1:]):
         return fast_guard(args[1:])
     if args[:1] == ["check"] and not HELP & set(args[1:]):
-        code = fast_check(args[1:])
+        try:
+            code = fast_check(args[1:])
+        except KeyboardInterrupt:
+            return 130  # as the typer path answers Ctrl-C
         if code is not None:
             return code
     from rollout_doctor.cli import main as full_main

@@ -73,6 +73,7 @@ def _pooled(paths: list[Path], sizes: list[int], options: Options, jobs: int, me
             progress: Progress | None) -> Iterator[FileReport]:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
     tasks: list[tuple[int, tuple]] = []  # (bytes of work, task)
     ranges: dict[int, list[tuple[int, int]]] = {}
@@ -93,7 +94,8 @@ def _pooled(paths: list[Path], sizes: list[int], options: Options, jobs: int, me
     next_out = 0
     # A broken pool (a worker killed) raises BrokenProcessPool here rather than hanging, and with fork
     # every worker is started on the first submit, before the executor starts its own thread.
-    with ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=multiprocessing.get_context(method)) as pool:
+    pool = ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=multiprocessing.get_context(method))
+    try:
         pending = {pool.submit(_run, task) for _, task in tasks}
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -116,6 +118,18 @@ def _pooled(paths: list[Path], sizes: list[int], options: Options, jobs: int, me
             while next_out in done:
                 yield done.pop(next_out)
                 next_out += 1
+    except BrokenProcessPool:  # a worker was killed (out of memory?): check the rest here, one by one
+        pool.shutdown(wait=False, cancel_futures=True)
+        for n in range(next_out, len(paths)):
+            if n in done:
+                yield done.pop(n)
+                continue
+            report = check_file(paths[n], options)
+            if progress:
+                progress(sizes[n])
+            yield report
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def split(path: Path, count: int) -> list[tuple[int, int]]:

@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import itertools
+import os
+import sys
 from pathlib import Path
 
 import orjson
@@ -190,6 +192,28 @@ def test_a_pool_reports_what_a_loop_over_the_files_reports_in_order(
         (r.diagnostics, r.error, r.generation, r.cli_version) for r in expected]
     assert any(r.diagnostics for r in got) and got[-1].error
     assert sum(done) == sum(p.stat().st_size for p in paths if p.exists())
+
+
+_VICTIM: list[Path] = []
+
+
+def _dying_run(task: tuple) -> tuple:  # module level: the pool pickles it by name
+    if task[0] == "file" and task[2] in _VICTIM:
+        os._exit(9)  # as the kernel's OOM killer would end it
+    return _real_run(task)
+
+
+_real_run = parallel._run
+
+
+def test_a_killed_worker_loses_no_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = _folder(tmp_path, 6)
+    expected = [check_file(p, Options()) for p in paths]
+    monkeypatch.setattr(parallel, "MIN_POOL_BYTES", {"fork": 0, "spawn": 0})
+    monkeypatch.setattr(parallel, "_run", _dying_run)
+    monkeypatch.setattr(sys.modules[__name__], "_VICTIM", [paths[2]])
+    got = list(parallel.check_files(paths, Options(), jobs=2))
+    assert [(r.path, r.diagnostics, r.error) for r in got] == [(r.path, r.diagnostics, r.error) for r in expected]
 
 
 def test_split_ranges_start_at_line_starts_and_cover_the_file(tmp_path: Path) -> None:
