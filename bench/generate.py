@@ -81,11 +81,7 @@ def load_templates(release: str) -> dict[tuple[Any, ...], bytes]:
     return out
 
 
-WORDS = (
-    "error warning info debug test passed failed running build cargo npm pytest src lib main mod util "
-    "config handler request response client server session token model thread rollout index value key "
-    "return self None True False async await fn pub struct impl let mut match Ok Err Some use crate super"
-).split()
+WORDS = ["error", "warning", "info", "debug", "test", "passed", "failed", "running", "build", "cargo", "npm", "pytest", "src", "lib", "main", "mod", "util", "config", "handler", "request", "response", "client", "server", "session", "token", "model", "thread", "rollout", "index", "value", "key", "return", "self", "None", "True", "False", "async", "await", "fn", "pub", "struct", "impl", "let", "mut", "match", "Ok", "Err", "Some", "use", "crate", "super"]
 UNICODE = ("é", "ü", "→", "“quoted”", "…", "✓", "✗", "日本語", "€", "🙂")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -36,16 +36,16 @@ class Target(str, Enum):
 
 
 PathsArg = Annotated[
-    Optional[list[Path]],
+    list[Path] | None,
     typer.Argument(help="Rollout files or folders (searched recursively). Default: $CODEX_HOME/sessions "
                         "and $CODEX_HOME/archived_sessions.", show_default=False),
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", help="Report as text or as JSON (README: JSON report).")]
 TargetOpt = Annotated[Target, typer.Option("--target", help="The wire Codex talks to the model on; chat adds "
                                                             "the chat-adjacency rule.")]
-SelectOpt = Annotated[Optional[list[str]], typer.Option("--select", help="Only these rules (names or codes, "
+SelectOpt = Annotated[list[str] | None, typer.Option("--select", help="Only these rules (names or codes, "
                                                         "comma-separated; ALL for every rule).")]
-IgnoreOpt = Annotated[Optional[list[str]], typer.Option("--ignore", help="Skip these rules (names or codes).")]
+IgnoreOpt = Annotated[list[str] | None, typer.Option("--ignore", help="Skip these rules (names or codes).")]
 
 
 def _split(values: list[str] | None) -> frozenset[str] | None:
@@ -147,7 +147,7 @@ def fix(
 
 @app.command()
 def undo(
-    path: Annotated[Optional[Path], typer.Argument(help="The rollout to restore.", show_default=False)] = None,
+    path: Annotated[Path | None, typer.Argument(help="The rollout to restore.", show_default=False)] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the backups that can be restored.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Restore even if the file changed since the fix, or a "
                                                         "running process may still write to it.")] = False,
@@ -247,7 +247,7 @@ class Order(str, Enum):
     created = "created"
 
 
-GuardTargetOpt = Annotated[Optional[Target], typer.Option("--target", help="The wire Codex talks on. Default: the "
+GuardTargetOpt = Annotated[Target | None, typer.Option("--target", help="The wire Codex talks on. Default: the "
                                                          "wire_api of the model_provider in $CODEX_HOME/config.toml.",
                                                          show_default=False)]
 
@@ -257,7 +257,7 @@ GuardTargetOpt = Annotated[Optional[Target], typer.Option("--target", help="The 
 # callers of `main`, and run the same code.
 @app.command()
 def guard(
-    session: Annotated[Optional[str], typer.Argument(help="A session id (uuid) or a thread name from "
+    session: Annotated[str | None, typer.Argument(help="A session id (uuid) or a thread name from "
                                                           "$CODEX_HOME/session_index.jsonl.", show_default=False)] = None,
     last: Annotated[bool, typer.Option("--last", help="The session `codex resume --last` would open.")] = False,
     all_folders: Annotated[bool, typer.Option("--all", help="With --last: any folder, not just this one.")] = False,

@@ -14,7 +14,7 @@ ERROR = 2  # usage or I/O error: a file could not be read or written
 REFUSED = 3  # refused to write: the file changed under us, or a process holds it open
 
 
-def exit_code(reports: "Iterable[FileReport]", fixing: bool = False, dry_run: bool = False) -> int:
+def exit_code(reports: Iterable[FileReport], fixing: bool = False, dry_run: bool = False) -> int:
     reports = list(reports)
     if any(r.refused for r in reports):
         return REFUSED

@@ -146,13 +146,6 @@ class Part:
     ordinals: array = field(default_factory=lambda: array("q"))
     records: dict[int, Record] = field(default_factory=dict)
     has_bom: bool = False
-    # The path whose name says which session this is. While fix works through temporary passes,
-    # ``path`` is a scratch file and this stays the rollout's own name (session-meta checks it).
-    named: Path | None = None
-
-    @property
-    def name_path(self) -> Path:
-        return self.named or self.path
 
 
 def index_range(source: Source, start: int, end: int, size: int) -> Part:
