@@ -139,17 +139,17 @@ def lenient_stdio() -> None:
 def main(argv: list[str] | None = None) -> int:
     lenient_stdio()
     args = sys.argv[1:] if argv is None else list(argv)
-    if args[:1] == ["pre-resume"]:
-        return pre_resume(args[1:])
-    if args[:1] == ["guard"] and not HELP & set(args[1:]):
-        return fast_guard(args[1:])
-    if args[:1] == ["check"] and not HELP & set(args[1:]):
-        try:
+    try:
+        if args[:1] == ["pre-resume"]:
+            return pre_resume(args[1:])
+        if args[:1] == ["guard"] and not HELP & set(args[1:]):
+            return fast_guard(args[1:])
+        if args[:1] == ["check"] and not HELP & set(args[1:]):
             code = fast_check(args[1:])
-        except KeyboardInterrupt:
-            return 130  # as the typer path answers Ctrl-C
-        if code is not None:
-            return code
+            if code is not None:
+                return code
+    except KeyboardInterrupt:
+        return 130  # as the typer path answers Ctrl-C: no traceback in the user's shell
     from rollout_doctor.cli import main as full_main
 
     return full_main(args)

@@ -384,3 +384,15 @@ def test_the_bash_wrapper_makes_the_8479_session_resume_on_real_codex(
     (request,) = loopback.model_requests
     assert request.status == 200
     assert installed.read_bytes() != CHAT_PARALLEL.read_bytes()
+
+
+def test_ctrl_c_in_a_fast_path_answers_130_without_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rollout_doctor import entry
+
+    def interrupted(_args: list[str]) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(entry, "fast_guard", interrupted)
+    monkeypatch.setattr(entry, "pre_resume", interrupted)
+    assert entry.main(["guard", "--last"]) == 130
+    assert entry.main(["pre-resume", "resume"]) == 130
