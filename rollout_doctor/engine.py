@@ -8,6 +8,7 @@ Each line of the result remembers which original line it came from, which gives 
 
 from __future__ import annotations
 
+import bisect
 import os
 import shutil
 from array import array
@@ -249,8 +250,6 @@ def _next_phase(diagnostics: list[Diagnostic], unsafe: bool) -> list[Fix]:
 
 def _stable_lines(origins: list[int]) -> set[int]:
     """Original lines that keep their relative order: a longest increasing subsequence."""
-    import bisect
-
     tails: list[int] = []
     tail_index: list[int] = []
     parent = [-1] * len(origins)
@@ -298,8 +297,6 @@ def diff(original: Rollout, result: Rollout, provenance: array, notes: dict[int,
     def position(change: Change) -> float:
         if change.new_line is not None:
             return change.new_line
-        import bisect
-
         at = bisect.bisect_left(placed, (change.old_line - 1, -1))  # type: ignore[operator]
         return (placed[at - 1][1] if at else 0) + 0.5
 

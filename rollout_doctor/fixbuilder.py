@@ -45,12 +45,9 @@ class FixBuilder:
         return content[where[0] : where[1]]
 
     def _line_for(self, anchor: Item, payload_raw: bytes) -> bytes:
-        """A whole response_item line holding ``payload_raw`` (raw JSON), in the file's generation."""
-        template = envelope_like(self.model, anchor.line, {"__payload__": 0})
-        if self.model.generation == "legacy":
-            return payload_raw
-        marker = b'{"__payload__":0}'
-        return template.replace(marker, payload_raw, 1)
+        """A whole response_item line holding ``payload_raw`` (raw JSON, kept byte for byte), in the
+        file's generation."""
+        return envelope_like(self.model, anchor.line, orjson.Fragment(payload_raw))
 
     def payload(self, item: Item) -> Any:
         return orjson.loads(self._element_bytes(item))
@@ -117,6 +114,14 @@ class FixBuilder:
         pieces = plan(len(elements), self.element_edits.get(line, [])).pieces
         out = [p.content if p.content is not None else elements[p.origin] for p in pieces]  # type: ignore[index]
         return content[: where[0]] + b"[" + b",".join(out) + b"]" + content[where[1] :]
+
+
+def move_fix(model: Any, item: Item, anchor: Item, title: str) -> Fix | None:
+    """A safe fix moving ``item``, unchanged, to just after ``anchor``; None when no edit can say it."""
+    builder = FixBuilder(model)
+    if not builder.move_after(item, anchor):
+        return None
+    return builder.build(title, Applicability.SAFE)
 
 
 VOLATILE_KEYS = frozenset({"id", "internal_chat_message_metadata_passthrough"})

@@ -57,7 +57,7 @@ def output_payload(call: dict[str, Any], output: Any = ABORTED) -> dict[str, Any
     return payload
 
 
-def envelope_like(model: Rollout, like_line: int, payload: dict[str, Any]) -> bytes:
+def envelope_like(model: Rollout, like_line: int, payload: dict[str, Any] | orjson.Fragment) -> bytes:
     """A response_item line in the generation of ``model``, timestamped like ``like_line``."""
     if model.generation == "legacy":
         return orjson.dumps(payload)
@@ -79,14 +79,6 @@ def _now() -> str:
     from datetime import datetime, timezone
 
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def cancelled_output(model: Rollout, call_line: int, call_index: int | None = None) -> bytes:
-    parsed = model.parsed(call_line)
-    call = parsed.get("payload", parsed) if model.generation != "legacy" else parsed
-    if call_index is not None:
-        call = parsed["payload"]["replacement_history"][call_index]
-    return envelope_like(model, call_line, output_payload(call))
 
 
 def set_ordinal(content: bytes, ordinal: int) -> bytes:

@@ -39,7 +39,7 @@ import orjson
 
 from rollout_doctor import liveness, tempfiles
 from rollout_doctor.fixes import Piece
-from rollout_doctor.lines import is_compressed, open_regular, split_terminator
+from rollout_doctor.lines import is_compressed, open_regular
 from rollout_doctor.model import Rollout
 
 MANIFEST = "manifest.json"
@@ -671,7 +671,3 @@ def _restore_missing(real: Path, backup: Backup) -> None:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(real.parent)
-
-
-def line_terminator_of(raw: bytes) -> bytes:
-    return split_terminator(raw)[1]

@@ -25,8 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rollout_doctor.fixbuilder import FixBuilder
-from rollout_doctor.fixes import Applicability
+from rollout_doctor.fixbuilder import move_fix
 from rollout_doctor.history import Defect
 from rollout_doctor.rules.base import Context, Diagnostic
 
@@ -42,10 +41,7 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
         call, output = finding.item, finding.anchor
         assert output is not None
         between = finding.related[0]
-        builder = FixBuilder(ctx.model)
-        fix = None
-        if builder.move_after(output, call):
-            fix = builder.build(f"move the output at {output.where} directly after its call", Applicability.SAFE)
+        fix = move_fix(ctx.model, output, call, f"move the output at {output.where} directly after its call")
         yield Diagnostic(
             NAME, CODE, call.line,
             f"{call.type} at {call.where} is followed by {between.type} at {between.where}, "

@@ -23,8 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rollout_doctor.fixbuilder import FixBuilder
-from rollout_doctor.fixes import Applicability
+from rollout_doctor.fixbuilder import move_fix
 from rollout_doctor.history import Defect
 from rollout_doctor.rules.base import Context, Diagnostic
 
@@ -39,10 +38,7 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
         message, release = finding.item, finding.anchor
         assert release is not None
         pending = ", ".join(c.call_id or "?" for c in finding.related)
-        builder = FixBuilder(ctx.model)
-        fix = None
-        if builder.move_after(message, release):
-            fix = builder.build(f"move the message at {message.where} after {release.where}", Applicability.SAFE)
+        fix = move_fix(ctx.model, message, release, f"move the message at {message.where} after {release.where}")
         yield Diagnostic(
             NAME, CODE, message.line,
             f"{message.role} message at {message.where} arrived while {pending} waited for output",

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rollout_doctor.fixbuilder import FixBuilder
-from rollout_doctor.fixes import Applicability
+from rollout_doctor.fixbuilder import move_fix
 from rollout_doctor.history import Defect
 from rollout_doctor.rules.base import Context, Diagnostic
 
@@ -33,10 +32,7 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
     for finding in ctx.replay.of(Defect.MISPLACED_OUTPUT):
         output, call = finding.item, finding.anchor
         assert call is not None
-        builder = FixBuilder(ctx.model)
-        fix = None
-        if builder.move_after(output, call):
-            fix = builder.build(f"move the output at {output.where} after its call at {call.where}", Applicability.SAFE)
+        fix = move_fix(ctx.model, output, call, f"move the output at {output.where} after its call at {call.where}")
         yield Diagnostic(
             NAME, CODE, output.line,
             f"{output.type} at {output.where} comes before its call at {call.where}",
