@@ -158,8 +158,7 @@ def fix_file(path: Path, options: Options, dry_run: bool = False, want_diff: boo
                 break
             the_plan = plan(len(current), [e for f in fixes for e in f.edits])
             if current.generation == "paginated":
-                first_change = next((i for i, p in enumerate(the_plan.pieces) if p.origin != i or p.content is not None), None)
-                starts = [s for s in (first_change, the_plan.renumber_from) if s is not None]
+                starts = [s for s in (the_plan.first_change, the_plan.renumber_from) if s is not None]
                 if starts:
                     renumber(current, the_plan.pieces, min(starts))
             if not the_plan.changed:
@@ -180,6 +179,8 @@ def fix_file(path: Path, options: Options, dry_run: bool = False, want_diff: boo
                     note = piece.note or notes.get(piece.origin, "")
                     if piece.ordinal is not None and not note:
                         note = "ordinal renumbered"
+                    if piece.content is not None and not note:
+                        note = "changed"  # every changed line carries a note: diff() relies on it
                     if note:
                         new_notes[at] = note
                 # New content may hold several records (a damaged line split into the records glued in
@@ -285,11 +286,12 @@ def diff(original: Rollout, result: Rollout, provenance: array, notes: dict[int,
         if old < 0:
             changes.append(Change("insert", None, new + 1, summarize_line(result, new), note))
             continue
-        same_bytes = split_terminator(original.raw(old))[0] == split_terminator(result.raw(new))[0]
         if old not in stable:
             changes.append(Change("move", old + 1, new + 1, summarize_line(result, new), note))
-        elif not same_bytes:
-            changes.append(Change("modify", old + 1, new + 1, summarize_line(result, new), note or "changed"))
+        # Only a line a fix marked can differ (fix_file notes every changed line), so unmarked lines
+        # are not read again: on a big file that would be the whole file, twice.
+        elif note and split_terminator(original.raw(old))[0] != split_terminator(result.raw(new))[0]:
+            changes.append(Change("modify", old + 1, new + 1, summarize_line(result, new), note))
     # Show a removed line where it stood: just after the result line of the last original line before it.
     new_of = {old: new + 1 for new, old in enumerate(provenance) if old >= 0}
     placed = sorted(new_of.items())

@@ -123,12 +123,15 @@ class Plan:
     renumber_from: int | None = None  # index into pieces from which ordinals are rewritten
 
     @property
+    def first_change(self) -> int | None:
+        """The first piece that is not the original line in its own place, untouched."""
+        return next((n for n, p in enumerate(self.pieces)
+                     if p.origin != n or p.content is not None or p.ordinal is not None), None)
+
+    @property
     def changed(self) -> bool:
-        if self.renumber_from is not None or len(self.pieces) != self.line_count:
-            return True
-        return any(
-            p.origin != n or p.content is not None or p.ordinal is not None for n, p in enumerate(self.pieces)
-        )
+        return (self.renumber_from is not None or len(self.pieces) != self.line_count
+                or self.first_change is not None)
 
 
 def plan(line_count: int, edits: Iterable[Edit]) -> Plan:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from array import array
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -79,13 +80,11 @@ class Rollout:
         value = self.ordinals[line]
         return None if value == ORDINAL_ABSENT else False if value == ORDINAL_NOT_INT else value
 
-    @property
+    # meta and generation are asked for by every rule and every fix edit; the model does not change once
+    # read_rollout or assemble has built it, so each is found once.
+    @cached_property
     def meta(self) -> Meta | None:
-        for line in range(len(self)):
-            record = self.records.get(line)
-            if isinstance(record, Meta):
-                return record
-        return None
+        return next((r for _line, r in sorted(self.records.items()) if isinstance(r, Meta)), None)
 
     @property
     def first_meaningful_line(self) -> int | None:
@@ -94,7 +93,7 @@ class Rollout:
                 return line
         return None
 
-    @property
+    @cached_property
     def generation(self) -> str:
         """``legacy``, ``envelope``, ``paginated`` or ``unknown``, decided by the session's meta line."""
         meta = self.meta
