@@ -15,6 +15,7 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -55,6 +56,7 @@ item = st.one_of(
 )
 histories = st.lists(item, max_size=24)
 generations = st.sampled_from(["legacy", "envelope", "paginated"])
+targets = st.sampled_from(["responses", "chat"])
 
 # Outputs must match their call's kind for the judge; keep the generated pairs consistent.
 KIND_OF = dict(zip(IDS, KINDS))
@@ -95,7 +97,7 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @SETTINGS
-@given(items=histories, generation=generations, target=st.sampled_from(["responses", "chat"]),
+@given(items=histories, generation=generations, target=targets,
        final_newline=st.booleans())
 def test_fix_restores_the_contract(state: Path, items: list[tuple], generation: str, target: str,
                                    final_newline: bool) -> None:
@@ -139,8 +141,6 @@ def test_fix_is_idempotent_and_keeps_untouched_lines(state: Path, items: list[tu
 
 
 def readable_records(data: bytes) -> list[dict]:
-    import orjson
-
     out = []
     for line in data.splitlines():
         try:
@@ -148,12 +148,12 @@ def readable_records(data: bytes) -> list[dict]:
         except orjson.JSONDecodeError:
             continue
         if isinstance(value, dict):
-            out.append(value.get("payload", value) if "payload" in value else value)
+            out.append(value.get("payload", value))
     return out
 
 
 @SETTINGS
-@given(items=histories, generation=generations, target=st.sampled_from(["responses", "chat"]),
+@given(items=histories, generation=generations, target=targets,
        final_newline=st.booleans())
 def test_fix_never_loses_a_call_or_a_message(state: Path, items: list[tuple], generation: str, target: str,
                                              final_newline: bool) -> None:
