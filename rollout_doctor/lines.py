@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -56,6 +55,12 @@ def decompress_whole_frames(src: BinaryIO, dst: BinaryIO) -> None:
         raise zstandard.ZstdError("the compressed data ends in the middle of a zstd frame (a truncated .zst)")
 
 
+def _remove_tree(path: str) -> None:
+    import shutil  # (and the bz2 and lzma it imports) only for a .zst: check FILE's start-up is a user's wait
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @dataclass
 class Source:
     """An open, seekable view of a rollout's uncompressed bytes."""
@@ -83,7 +88,7 @@ class Source:
                 decompress_whole_frames(src, dst)
             return cls(path, True, os.open(plain, os.O_RDONLY), tmpdir)
         except BaseException:
-            shutil.rmtree(tmpdir, ignore_errors=True)
+            _remove_tree(tmpdir)
             raise
 
     @property
@@ -108,7 +113,7 @@ class Source:
             os.close(self._fd)
             self._fd = -1
         if self._tmpdir:
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            _remove_tree(self._tmpdir)
             self._tmpdir = None
 
     def __enter__(self) -> Source:
@@ -118,36 +123,11 @@ class Source:
         self.close()
 
 
-def iter_lines(source: Source, start: int = 0, end: int | None = None) -> Iterator[tuple[int, bytes]]:
-    """Yield ``(offset, line)`` for each line, terminator included, in file order."""
-    pending: list[bytes] = []
-    pending_start = start
-    pos = start
-    for chunk in source.chunks(start, end):
-        begin = 0
-        while True:
-            nl = chunk.find(b"\n", begin)
-            if nl < 0:
-                break
-            piece = chunk[begin : nl + 1]
-            if pending:
-                pending.append(piece)
-                piece = b"".join(pending)
-                pending = []
-            yield pending_start, piece
-            pending_start = pos + nl + 1
-            begin = nl + 1
-        if begin < len(chunk):
-            pending.append(chunk[begin:])
-        pos += len(chunk)
-    if pending:
-        yield pending_start, b"".join(pending)
-
-
-def iter_views(source: Source, start: int = 0, end: int | None = None) -> Iterator[tuple[int, memoryview]]:
-    """Like ``iter_lines``, without a copy per line: each line is a view into one reused buffer, valid
-    only until the next line is asked for. The buffer grows to hold the longest line, no further, so
-    memory stays flat on a file of any size; ``bytes(view)`` keeps a line."""
+def iter_blocks(source: Source, start: int = 0, end: int | None = None) -> Iterator[tuple[int, bytearray, int]]:
+    """Yield ``(base, buffer, length)``: ``buffer[:length]`` holds whole lines of the file from offset
+    ``base`` (only the last block of the file may end without a newline). The buffer is reused and valid
+    only until the next block is asked for; it grows to hold the longest line, no further. A block is
+    what ``model.index_range`` validates in one call (rollout_doctor.fastfacts)."""
     end = source.size if end is None else end
     buf = bytearray(CHUNK)
     view = memoryview(buf)
@@ -164,26 +144,22 @@ def iter_views(source: Source, start: int = 0, end: int | None = None) -> Iterat
             got = len(data)
             buf[filled : filled + got] = data
         filled += got
-        pos = 0
-        find = buf.find
-        while True:
-            nl = find(b"\n", pos, filled)
-            if nl < 0:
-                break
-            yield base + pos, view[pos : nl + 1]
-            pos = nl + 1
         if got == 0:  # the end of the range (or of a file that shrank under us)
-            if pos < filled:
-                yield base + pos, view[pos:filled]
+            if filled:
+                yield base, buf, filled
             return
-        tail = filled - pos
-        if pos == 0 and filled == len(buf):  # one line fills the buffer: a bigger one takes it whole
+        whole = buf.rfind(b"\n", 0, filled) + 1
+        if whole:
+            yield base, buf, whole
+        elif filled == len(buf):  # one line fills the buffer: a bigger one takes it whole
             bigger = bytearray(2 * len(buf))
             bigger[:filled] = buf[:filled]
             buf, view = bigger, memoryview(bigger)
-        elif tail:
-            buf[:tail] = buf[pos:filled]  # same length: allowed while earlier views are still held
-        base, filled = base + pos, tail
+            continue
+        tail = filled - whole
+        if tail and whole:
+            buf[:tail] = buf[whole:filled]  # same length: allowed while earlier views are still held
+        base, filled = base + whole, tail
 
 
 def split_terminator(line: bytes) -> tuple[bytes, bytes]:

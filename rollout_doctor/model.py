@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from rollout_doctor.facts import BOM, Compacted, Invalid, LineKind, Meta, Record, describe_invalid, line_facts
-from rollout_doctor.lines import Source, iter_views, split_terminator
+from rollout_doctor.lines import Source, iter_blocks, split_terminator
 
 ORDINAL_ABSENT = -1
 ORDINAL_NOT_INT = -2
@@ -149,36 +149,114 @@ class Part:
 
 def index_range(source: Source, start: int, end: int, size: int) -> Part:
     """Index the lines from ``start`` (a line start) to ``end`` (a line start, or ``size``, the file's
-    size: only the part that holds the end of the file can hold a torn last line)."""
+    size: only the part that holds the end of the file can hold a torn last line).
+
+    Each block read is indexed in two passes: ``fastfacts.fast_facts`` answers for the ordinary lines,
+    then one ``block_valid`` call validates them all together. A line the fast path will not answer for,
+    and every line of a block that fails the check, get ``facts.line_facts``, the reference."""
+    from rollout_doctor.fastfacts import BLOCK_LINE_LIMIT, block_valid, fast_facts
+
     part = Part(start, end)
-    offsets, kinds, ordinals, records = part.offsets, part.kinds, part.ordinals, part.records
-    call_ids: dict[str, str] = {}
-    for line, (offset, raw) in enumerate(iter_views(source, start, end)):
-        offsets.append(offset)
-        n = len(raw)
-        terminated = raw[n - 1] == 0x0A
-        content = raw[: n - 2 if n > 1 and raw[n - 2] == 0x0D else n - 1] if terminated else raw
-        if offset == 0 and content[:3] == BOM:
-            part.has_bom = True
-            content = content[3:]
-        kind, ordinal, record = line_facts(content, line)
-        if kind is LineKind.INVALID and not terminated and offset + n == size:
-            content = bytes(content)
-            record = Invalid(line, "torn: the file ends in the middle of this line")
-            if b"\x00" in content or content.strip(b"\x00") == b"":
-                record = Invalid(line, describe_invalid(content, ValueError()))
-        kinds.append(kind)
-        try:
-            ordinals.append(ORDINAL_ABSENT if ordinal is None else
-                            ORDINAL_NOT_INT if ordinal is False else ordinal)
-        except OverflowError:  # an integer past 64 bits: no ordinal Codex could have written
-            ordinals.append(ORDINAL_NOT_INT)
-        if record is not None:
-            call_id = getattr(record, "call_id", None)
-            if call_id is not None:  # a call, its output and its events share one string
-                record.call_id = call_ids.setdefault(call_id, call_id)
-            records[line] = record
+    store = _Store(part)
+    offsets_append, kinds_append, ordinals_append = part.offsets.append, part.kinds.append, part.ordinals.append
+    records, call_ids = part.records, store.call_ids
+    line = 0
+    for base, buf, length in iter_blocks(source, start, end):
+        view = memoryview(buf)
+        find = buf.find
+        first = line  # the block's first line
+        contents: list[memoryview] = []  # of the lines fast_facts answered for
+        pos = 0
+        while pos < length:
+            # _content inlined, as is _Store.add below: this loop runs once per line of every file.
+            nl = find(b"\n", pos, length)
+            stop = length if nl < 0 else nl + 1
+            offsets_append(base + pos)
+            cut = stop if nl < 0 else nl - 1 if nl > pos and buf[nl - 1] == 0x0D else nl
+            if base + pos == 0 and buf[:3] == BOM:
+                part.has_bom = True
+                pos += 3
+            content = view[pos:cut]
+            facts = fast_facts(content, line) if cut - pos <= BLOCK_LINE_LIMIT else None
+            if facts is None:
+                store.add(_exact(content, line, nl < 0 and base + stop == size))
+            else:
+                contents.append(content)
+                kind, ordinal, record = facts
+                kinds_append(kind)
+                try:
+                    ordinals_append(ORDINAL_ABSENT if ordinal is None else ordinal)
+                except OverflowError:
+                    ordinals_append(ORDINAL_NOT_INT)
+                if record is not None:
+                    call_id = record.call_id
+                    if call_id is not None:
+                        record.call_id = call_ids.setdefault(call_id, call_id)
+                    records[line] = record
+            line += 1
+            pos = stop
+        if contents and not block_valid(contents):
+            del contents
+            for n in range(first, line):  # the whole block again, the reference way
+                content, torn = _content(view, part.offsets[n] - base, _line_end(part, n, base, length),
+                                         base, size)
+                store.replace(n, _exact(content, n, torn))
     return part
+
+
+def _line_end(part: Part, line: int, base: int, length: int) -> int:
+    return part.offsets[line + 1] - base if line + 1 < len(part.offsets) else length
+
+
+def _content(view: memoryview, pos: int, stop: int, base: int, size: int) -> tuple[memoryview, bool]:
+    """A line's content (no terminator, no byte order mark) from its bytes ``view[pos:stop]``, and
+    whether it may be torn (the file ends in it, with no newline)."""
+    terminated = view[stop - 1] == 0x0A
+    cut = stop - 2 if terminated and stop - pos > 1 and view[stop - 2] == 0x0D else stop - 1 if terminated else stop
+    if base + pos == 0 and view[:3] == BOM:
+        pos += 3
+    return view[pos:cut], not terminated and base + stop == size
+
+
+def _exact(content: memoryview, line: int, torn: bool) -> tuple[LineKind, int | None | bool, Record | None]:
+    facts = line_facts(content, line)
+    if facts[0] is not LineKind.INVALID or not torn:
+        return facts
+    data = bytes(content)
+    record = Invalid(line, "torn: the file ends in the middle of this line")
+    if b"\x00" in data or data.strip(b"\x00") == b"":
+        record = Invalid(line, describe_invalid(data, ValueError()))
+    return LineKind.INVALID, None, record
+
+
+class _Store:
+    """Puts each line's facts into a Part, and replaces them when a block's fast answers are dropped."""
+
+    def __init__(self, part: Part) -> None:
+        self.part = part
+        self.call_ids: dict[str, str] = {}  # a call, its output and its events share one string
+
+    def add(self, facts: tuple[LineKind, int | None | bool, Record | None]) -> None:
+        self.part.kinds.append(0)
+        self.part.ordinals.append(ORDINAL_ABSENT)
+        self.replace(len(self.part.kinds) - 1, facts)
+
+    def replace(self, line: int, facts: tuple[LineKind, int | None | bool, Record | None]) -> None:
+        kind, ordinal, record = facts
+        part = self.part
+        part.kinds[line] = kind
+        try:
+            part.ordinals[line] = (ORDINAL_ABSENT if ordinal is None else
+                                   ORDINAL_NOT_INT if ordinal is False else ordinal)
+        except OverflowError:  # an integer past 64 bits: no ordinal Codex could have written
+            part.ordinals[line] = ORDINAL_NOT_INT
+        if record is None:
+            part.records.pop(line, None)
+            return
+        call_id = getattr(record, "call_id", None)
+        if call_id is not None:
+            record.call_id = self.call_ids.setdefault(call_id, call_id)
+        part.records[line] = record
 
 
 def assemble(path: Path, source: Source, parts: list[Part], size: int) -> Rollout:

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from rollout_doctor import facts, lines, parallel
 from rollout_doctor.engine import check_file, check_model
-from rollout_doctor.lines import Source, iter_lines, iter_views
+from rollout_doctor.lines import Source
 from rollout_doctor.model import Rollout, assemble, index_range, read_rollout
 from rollout_doctor.rules import Options
 
@@ -140,21 +140,38 @@ def test_ranges_cut_at_any_line_give_the_model_and_diagnostics_of_the_whole(
             assert _state(joined) == expected
 
 
+def _lines_with_offsets(data: bytes) -> list[tuple[int, bytes]]:
+    """The reference split: each line with its terminator, at its offset (the last may have none)."""
+    out, at = [], 0
+    for piece in data.split(b"\n"):
+        line = piece + b"\n" if at + len(piece) < len(data) else piece
+        if line:
+            out.append((at, line))
+        at += len(line)
+    return out
+
+
 @pytest.mark.parametrize("chunk", [1, 7, 64, 1 << 20])
 @SETTINGS
 @given(data=st.lists(st.one_of(st.binary(max_size=90), st.sampled_from([b"\n", b"\r\n", b"\n\n"])), max_size=30))
-def test_views_split_lines_as_the_copying_reader_does(
+def test_blocks_hold_whole_lines_and_the_whole_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, data: list[bytes]
 ) -> None:
+    """A block is what one simdjson call validates: it must hold whole lines only (a line cut across
+    two blocks would be judged as two broken halves), and the blocks together the whole file."""
     monkeypatch.setattr(lines, "CHUNK", chunk)
     path = tmp_path / "rollout-x.jsonl"
-    path.write_bytes(b"".join(data))
+    content = b"".join(data)
+    path.write_bytes(content)
+    expected = _lines_with_offsets(content)
     with Source.open(path) as source:
-        expected = list(iter_lines(source))
-        assert [(offset, bytes(view)) for offset, view in iter_views(source)] == expected
-        if expected:
-            middle = expected[len(expected) // 2][0]
-            assert [(o, bytes(v)) for o, v in iter_views(source, middle)] == [e for e in expected if e[0] >= middle]
+        for start in ([0, expected[len(expected) // 2][0]] if expected else [0]):
+            got: list[tuple[int, bytes]] = []
+            for base, buf, length in lines.iter_blocks(source, start):
+                block = bytes(buf[:length])
+                assert block.endswith(b"\n") or base + length == len(content)
+                got.extend((base + at, line) for at, line in _lines_with_offsets(block))
+            assert got == [e for e in expected if e[0] >= start]
 
 
 def _folder(tmp_path: Path, count: int) -> list[Path]:

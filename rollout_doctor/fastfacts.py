@@ -1,0 +1,214 @@
+"""The facts of an ordinary line without building it: the indexing fast path.
+
+``facts.line_facts`` is the reference: one ``orjson.loads`` per line, which turns every megabyte of tool
+output and every reasoning blob into a Python string that no rule reads. Here a line is read in two
+passes that build almost nothing:
+
+1. msgspec decodes it into the few typed fields the rules need (``Line`` below) and skips the rest.
+   Its types are strict: a field of an unexpected type (a numeric ``call_id``, a ``null`` payload, a
+   non-integer ``ordinal``) fails the decode, and the line goes to ``line_facts``. Anything unusual
+   (a session meta, a compacted history, a legacy line, a non-string output) goes there too. So this
+   path only answers for lines whose facts it can read off the typed fields, and answers exactly as
+   ``line_facts`` would (tests/test_fastfacts.py holds it to that on real, generated and mutated lines).
+2. msgspec's skipping checks the syntax but not three things ``line_facts`` also decides on: UTF-8
+   inside skipped strings, numbers that overflow a double (``1e999``; Codex's serde_json rejects them),
+   and nesting deeper than Codex reads (``CODEX_MAX_DEPTH``). ``block_valid`` puts the lines of a whole
+   read block, each already known to be one JSON value, into one array and has simdjson validate it in
+   a single call: simdjson checks UTF-8 and number ranges, and the array is wrapped in just enough extra
+   levels that simdjson's own depth limit (1024) falls exactly on a line nested 129 levels deep. If
+   the block fails, every line of it is classified again by ``line_facts``, which says which line and
+   why.
+
+simdjson only ever rejects more than orjson does (integers past 64 bits, for one), never less; a line it
+wrongly rejected would only be read again by the reference path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import orjson
+import simdjson
+
+from rollout_doctor.facts import (
+    CALL_OUTPUT_TYPE,
+    CODEX_MAX_DEPTH,
+    ENVELOPE_TYPES,
+    EVENT_TYPES_READ,
+    ITEM_TYPES_READ,
+    OUTPUT_ITEM_TYPES,
+    Event,
+    Item,
+    ItemKind,
+    LineKind,
+    Record,
+    _message_texts,
+    is_contextual,
+    output_shape_problem,
+    shared,
+)
+
+# Every field is typed strictly and defaults to None when absent: an explicit JSON null, or a value of
+# another type, fails the decode, so None always means "absent" (what dict.get gives line_facts), and
+# the lines where null and absent differ, or any type is odd, are left to line_facts.
+
+
+class _TurnItem(msgspec.Struct):
+    """``item`` of an ``item_completed`` event: only which item, and what kind."""
+
+    type: str = None  # type: ignore[assignment]
+    id: str = None  # type: ignore[assignment]
+
+
+class _Payload(msgspec.Struct):
+    """The payload fields any rule reads, for every line type at once. Big values stay ``Raw``."""
+
+    type: str = None  # type: ignore[assignment]
+    call_id: str | None = None
+    role: str = None  # type: ignore[assignment]
+    name: str = None  # type: ignore[assignment]
+    execution: str | None = None
+    output: msgspec.Raw = None  # type: ignore[assignment]
+    content: msgspec.Raw = None  # type: ignore[assignment]
+    num_turns: int = None  # type: ignore[assignment]
+    item: _TurnItem = None  # type: ignore[assignment]
+
+
+class _Line(msgspec.Struct):
+    """An envelope line (0.3x onward). Without these three fields a line is left to line_facts."""
+
+    timestamp: str
+    type: str
+    payload: _Payload
+    ordinal: int = None  # type: ignore[assignment]
+
+
+_decode = msgspec.json.Decoder(_Line).decode
+# DecodeError (ValidationError is one) for bad JSON or a field of another type; UnicodeDecodeError for a
+# key that is not UTF-8; RecursionError for nesting past what msgspec recurses into (a line 100,000 levels deep).
+_NOT_FAST = (msgspec.DecodeError, ValueError, RecursionError)
+
+_QUOTE = 0x22
+
+Facts = tuple[LineKind, int | None, Record | None]
+
+
+def fast_facts(content: bytes | memoryview, line: int) -> Facts | None:
+    """``line_facts(content, line)`` for an ordinary line whose block ``block_valid`` then accepts, or
+    None when only ``line_facts`` can tell."""
+    try:
+        decoded = _decode(content)
+    except _NOT_FAST:
+        return None
+    kind = ENVELOPE_TYPES.get(decoded.type, LineKind.OTHER)
+    if kind is LineKind.RESPONSE_ITEM:
+        payload = decoded.payload
+        if payload.type not in ITEM_TYPES_READ:
+            return kind, decoded.ordinal, None
+        item = _item(payload, payload.type, line)
+        return None if item is None else (kind, decoded.ordinal, item)
+    if kind is LineKind.EVENT:
+        payload = decoded.payload
+        if payload.type not in EVENT_TYPES_READ:
+            return kind, decoded.ordinal, None
+        return kind, decoded.ordinal, _event(payload, payload.type, line)
+    if kind is LineKind.TURN_CONTEXT or kind is LineKind.OTHER:
+        return kind, decoded.ordinal, None
+    return None  # session meta and compacted lines are rare: line_facts reads them
+
+
+def _item(payload: _Payload, item_type: str, line: int) -> Item | None:
+    """facts.item_facts(payload, line, preview=False) from the typed fields; None to defer."""
+    item_type = shared(item_type)
+    call_id = payload.call_id or None  # absent, null and "" all mean none
+    if item_type == "message":
+        role = payload.role
+        if role is None:
+            return Item(line, None, item_type, ItemKind.MESSAGE)
+        contextual = False
+        if role == "user" and payload.content is not None:
+            texts = _read_raw(payload.content)
+            if texts is _UNREADABLE:
+                return None
+            contextual = is_contextual(_message_texts({"content": texts}))
+        return Item(line, None, item_type, ItemKind.MESSAGE, role=shared(role), contextual=contextual)
+    if item_type in CALL_OUTPUT_TYPE:
+        if item_type == "tool_search_call" and payload.execution != "client":
+            call_id = None
+        name = payload.name
+        if name is None and item_type == "local_shell_call":
+            name = "local_shell"
+        return Item(line, None, item_type, ItemKind.CALL if call_id else ItemKind.OTHER, call_id=call_id,
+                    name=shared(name) if name else name)
+    # an output type (ITEM_TYPES_READ holds nothing else)
+    problem = None
+    if item_type != "tool_search_output":
+        output = payload.output
+        if output is None:
+            problem = output_shape_problem(None)
+        elif memoryview(output)[0] != _QUOTE:  # a string is always fine; anything else is read whole
+            value = _read_raw(output)
+            if value is _UNREADABLE:
+                return None
+            problem = output_shape_problem(value)
+    return Item(line, None, item_type, ItemKind.OUTPUT if call_id else ItemKind.OTHER, call_id=call_id,
+                output_ok=problem is None, output_problem=problem)
+
+
+_UNREADABLE = object()
+
+
+def _read_raw(raw: msgspec.Raw) -> Any:
+    """A value msgspec left unread, read whole; ``_UNREADABLE`` when it is not valid (invalid UTF-8
+    inside, say): line_facts will say what is wrong with the line."""
+    try:
+        return orjson.loads(memoryview(raw))
+    except orjson.JSONDecodeError:
+        return _UNREADABLE
+
+
+def _event(payload: _Payload, event_type: str, line: int) -> Event | None:
+    """The record facts._envelope_facts makes of an event no rule can ignore."""
+    if event_type == "thread_rolled_back":
+        return Event(line, shared(event_type), num_turns=payload.num_turns)
+    call_id = payload.call_id  # an output event (EVENT_TYPES_READ holds nothing else)
+    if event_type == "item_completed":
+        item = payload.item
+        if item is None or item.type not in OUTPUT_ITEM_TYPES:
+            return None
+        call_id = item.id
+    return None if call_id is None else Event(line, shared(event_type), call_id=call_id)
+
+
+# simdjson's default maximum depth, for which a document nested exactly this deep still parses.
+SIMDJSON_MAX_DEPTH = 1024
+# The block's own array is one level; a line nested CODEX_MAX_DEPTH + 1 deep must tip it over the limit.
+_PAD = SIMDJSON_MAX_DEPTH - CODEX_MAX_DEPTH - 1
+# A 0 at each end makes the whole document one join, with no other copy: the lines come in between.
+_OPEN = b"[" * (_PAD + 1) + b"0"
+_CLOSE = b"0" + b"]" * (_PAD + 1)
+# A line bigger than this is checked on its own by line_facts instead: joining copies every line, and a
+# single line of hundreds of MB would briefly be held three times (buffer, join, simdjson's tape).
+BLOCK_LINE_LIMIT = 8 << 20
+
+
+# One parser for the process: it keeps the buffers it grew for the biggest block so far, and allocating
+# them afresh for every file cost a third of a folder scan in page faults (bench/benchmark.py, folder).
+_parser: simdjson.Parser | None = None
+
+
+def block_valid(contents: list[bytes | memoryview]) -> bool:
+    """Whether every line in ``contents`` is UTF-8 throughout, has no number a double cannot hold, and
+    nests at most CODEX_MAX_DEPTH deep: one simdjson call for a whole block. Each line must already have
+    decoded as one JSON value (``fast_facts``)."""
+    global _parser
+    if not contents:
+        return True
+    if _parser is None:
+        _parser = simdjson.Parser()
+    try:
+        _parser.parse(b",".join([_OPEN, *contents, _CLOSE]))
+    except (ValueError, RuntimeError):  # RuntimeError: simdjson's DEPTH_ERROR
+        return False
+    return True
