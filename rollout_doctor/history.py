@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import Enum
+from itertools import accumulate
 
 from rollout_doctor.facts import CHAT_MESSAGE_TYPES, Compacted, Event, Item, ItemKind, LineKind
 from rollout_doctor.model import Rollout
@@ -106,6 +107,11 @@ def replay(history: list[Item], chat: bool = False) -> Replay:
 
     # Positions whose output will sit right after its call once fixed (misplaced outputs).
     for call_id, positions in groups.items():
+        if len(positions) == 2:  # the usual call and its output, in that order: nothing to find
+            call, output = positions
+            if history[call].kind is ItemKind.CALL and history[output].kind is ItemKind.OUTPUT:
+                pairs.append((call, output))
+                continue
         calls = [p for p in positions if history[p].kind is ItemKind.CALL]
         queue: list[int] = []
         early: list[int] = []
@@ -156,24 +162,20 @@ def _interleaved(history: list[Item], pairs: list[tuple[int, int]]) -> list[Find
     would have released it: the first point where no call is pending any more."""
     if not pairs:
         return []
-    delta = [0] * (len(history) + 1)
+    delta = [0] * len(history)
     for call, output in pairs:
         delta[call] += 1
         delta[output] -= 1
-    open_after = []
-    running = 0
-    for d in delta[:-1]:
-        running += d
-        open_after.append(running)
-    release: list[int | None] = [None] * len(history)
+    open_after = list(accumulate(delta))  # calls pending just after each position
+    release: list[int | None] = [None] * len(history)  # the first position from here with none pending
     next_zero: int | None = None
     for pos in range(len(history) - 1, -1, -1):
-        if open_after[pos] == 0:
+        if not open_after[pos]:
             next_zero = pos
         release[pos] = next_zero
     findings = []
     for pos, item in enumerate(history):
-        if not is_input_message(item) or open_after[pos] == 0:
+        if not open_after[pos] or not is_input_message(item):
             continue
         target = release[pos]
         pending = [history[c] for c, o in pairs if c < pos < o]
