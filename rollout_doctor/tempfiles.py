@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -110,6 +109,8 @@ def sweep_scratch(now: float | None = None, root: Path | None = None) -> list[Pa
             if not entry.is_dir(follow_symlinks=False) or st.st_uid != os.geteuid():
                 continue
             if _stale(int(match["pid"]), st.st_mtime, now):
+                import shutil  # rarely needed, and it pulls in bz2 and lzma: every check starts here
+
                 shutil.rmtree(entry.path, ignore_errors=True)
                 removed.append(Path(entry.path))
         except OSError:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 import orjson
@@ -42,7 +41,10 @@ CHECKED = frozenset({LineKind.SESSION_META, LineKind.RESPONSE_ITEM, LineKind.COM
 @lru_cache(maxsize=1)
 def validators() -> tuple[Any, Any]:
     """The line validator and the response-item validator, compiled once per process."""
-    import jsonschema  # lazy: only this rule needs it
+    # Lazy, as are the tempfile and random that importlib.resources pulls in: only this rule needs them.
+    from importlib import resources
+
+    import jsonschema
 
     schema = orjson.loads(resources.files("rollout_doctor").joinpath("schema/rollout.schema.json").read_bytes())
     cls = jsonschema.validators.validator_for(schema)
