@@ -7,17 +7,21 @@ few tens of MB and makes byte-exact write-back trivial: an untouched line is cop
 
 from __future__ import annotations
 
+import gc
 import re
 from array import array
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from rollout_doctor.facts import BOM, Compacted, Invalid, LineKind, Meta, Record, describe_invalid, line_facts
 from rollout_doctor.lines import Source, iter_blocks, split_terminator
+
+if TYPE_CHECKING:
+    from rollout_doctor.fastfacts import BlockFacts  # imported where indexing starts: msgspec, simdjson
 
 ORDINAL_ABSENT = -1
 ORDINAL_NOT_INT = -2
@@ -154,21 +158,30 @@ def index_range(source: Source, start: int, end: int, size: int) -> Part:
     Each block read is indexed in two passes: ``fastfacts.fast_facts`` answers for the ordinary lines,
     then one ``block_valid`` call validates them all together. A line the fast path will not answer for,
     and every line of a block that fails the check, get ``facts.line_facts``, the reference."""
-    from rollout_doctor.fastfacts import BLOCK_LINE_LIMIT, block_valid, fast_facts
+    gc_was_enabled = gc.isenabled()
+    # Indexing allocates a record for every call, output and message and frees nothing: the cyclic
+    # collector would walk them all again and again for no cycle (4% of a folder scan).
+    gc.disable()
+    try:
+        return _index_range(source, start, end, size)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _index_range(source: Source, start: int, end: int, size: int) -> Part:
+    from rollout_doctor.fastfacts import BLOCK_LINE_LIMIT, block_facts, block_valid
 
     part = Part(start, end)
     store = _Store(part)
-    offsets_append, kinds_append, ordinals_append = part.offsets.append, part.kinds.append, part.ordinals.append
-    records, call_ids = part.records, store.call_ids
-    line = 0
+    offsets_append = part.offsets.append
     for base, buf, length in iter_blocks(source, start, end):
         view = memoryview(buf)
         find = buf.find
-        first = line  # the block's first line
-        contents: list[memoryview] = []  # of the lines fast_facts answered for
+        first = len(part.kinds)  # the block's first line
+        contents: list[memoryview] = []
         pos = 0
-        while pos < length:
-            # _content inlined, as is _Store.add below: this loop runs once per line of every file.
+        while pos < length:  # _content inlined: this loop runs once per line of every file
             nl = find(b"\n", pos, length)
             stop = length if nl < 0 else nl + 1
             offsets_append(base + pos)
@@ -176,46 +189,37 @@ def index_range(source: Source, start: int, end: int, size: int) -> Part:
             if base + pos == 0 and buf[:3] == BOM:
                 part.has_bom = True
                 pos += 3
-            content = view[pos:cut]
-            facts = fast_facts(content, line) if cut - pos <= BLOCK_LINE_LIMIT else None
-            if facts is None:
-                store.add(_exact(content, line, nl < 0 and base + stop == size))
-            else:
-                contents.append(content)
-                kind, ordinal, record = facts
-                kinds_append(kind)
-                try:
-                    ordinals_append(ORDINAL_ABSENT if ordinal is None else ordinal)
-                except OverflowError:
-                    ordinals_append(ORDINAL_NOT_INT)
-                if record is not None:
-                    call_id = record.call_id
-                    if call_id is not None:
-                        record.call_id = call_ids.setdefault(call_id, call_id)
-                    records[line] = record
-            line += 1
+            contents.append(view[pos:cut])
             pos = stop
-        if contents and not block_valid(contents):
-            del contents
-            for n in range(first, line):  # the whole block again, the reference way
-                content, torn = _content(view, part.offsets[n] - base, _line_end(part, n, base, length),
-                                         base, size)
-                store.replace(n, _exact(content, n, torn))
+        # Only the file's last line can be torn: no newline, and the file ends with it.
+        torn = first + len(contents) - 1 if buf[length - 1] != 0x0A and base + length == size else -1
+        facts = block_facts(contents, first) if max(map(len, contents)) <= BLOCK_LINE_LIMIT else None
+        if facts is not None and block_valid(contents):
+            store.add_block(facts)
+            for at in facts.deferred:
+                store.replace(first + at, _exact(contents[at], first + at, first + at == torn))
+        else:
+            _index_lines(store, contents, first, torn)
     return part
 
 
-def _line_end(part: Part, line: int, base: int, length: int) -> int:
-    return part.offsets[line + 1] - base if line + 1 < len(part.offsets) else length
+def _index_lines(store: _Store, contents: list[memoryview], first: int, torn: int) -> None:
+    """A block the block-wide fast path would not take whole (a line of an odd shape or not JSON at all
+    among good ones): the fast path line by line, then the reference for each line it will not answer
+    for, and for every line of the block if the block's check fails."""
+    from rollout_doctor.fastfacts import BLOCK_LINE_LIMIT, block_valid, fast_facts
 
-
-def _content(view: memoryview, pos: int, stop: int, base: int, size: int) -> tuple[memoryview, bool]:
-    """A line's content (no terminator, no byte order mark) from its bytes ``view[pos:stop]``, and
-    whether it may be torn (the file ends in it, with no newline)."""
-    terminated = view[stop - 1] == 0x0A
-    cut = stop - 2 if terminated and stop - pos > 1 and view[stop - 2] == 0x0D else stop - 1 if terminated else stop
-    if base + pos == 0 and view[:3] == BOM:
-        pos += 3
-    return view[pos:cut], not terminated and base + stop == size
+    fast: list[memoryview] = []
+    for line, content in enumerate(contents, first):
+        facts = fast_facts(content, line) if len(content) <= BLOCK_LINE_LIMIT else None
+        if facts is None:
+            store.add(_exact(content, line, line == torn))
+        else:
+            store.add(facts)
+            fast.append(content)
+    if fast and not block_valid(fast):
+        for line, content in enumerate(contents, first):  # the whole block again, the reference way
+            store.replace(line, _exact(content, line, line == torn))
 
 
 def _exact(content: memoryview, line: int, torn: bool) -> tuple[LineKind, int | None | bool, Record | None]:
@@ -240,6 +244,24 @@ class _Store:
         self.part.kinds.append(0)
         self.part.ordinals.append(ORDINAL_ABSENT)
         self.replace(len(self.part.kinds) - 1, facts)
+
+    def add_block(self, facts: BlockFacts) -> None:
+        part = self.part
+        part.kinds.extend(facts.kinds)
+        ordinals = facts.ordinals
+        try:
+            part.ordinals.extend(ordinals if None not in ordinals else
+                                 [ORDINAL_ABSENT if o is None else o for o in ordinals])
+        except OverflowError:  # an integer past 64 bits somewhere: one by one, as replace does
+            del part.ordinals[len(part.kinds) - len(ordinals):]
+            part.ordinals.extend(ORDINAL_ABSENT if o is None else o if -(1 << 63) <= o < 1 << 63
+                                 else ORDINAL_NOT_INT for o in ordinals)
+        call_ids = self.call_ids
+        for line, record in facts.records.items():
+            call_id = record.call_id
+            if call_id is not None:
+                record.call_id = call_ids.setdefault(call_id, call_id)
+            part.records[line] = record
 
     def replace(self, line: int, facts: tuple[LineKind, int | None | bool, Record | None]) -> None:
         kind, ordinal, record = facts

@@ -115,6 +115,8 @@ def _pooled(paths: list[Path], sizes: list[int], options: Options, jobs: int, me
                         del parts[n]
                 if progress:
                     progress(work)
+            if not pending:  # all in: let the workers exit while the last reports are printed
+                pool.shutdown(wait=False)
             while next_out in done:
                 yield done.pop(next_out)
                 next_out += 1
