@@ -773,3 +773,51 @@ def test_built_files_read_as_the_reference(tmp_path: Path, monkeypatch: pytest.M
     data = (BOM if bom else b"") + b"".join(line + end for line, end in zip(body, ends))
     data = data[: max(0, len(data) - torn)]
     assert_reads_as_reference(written(tmp_path, data))
+
+
+# --- block_facts: a whole block at once answers as fast_facts line by line ------------------------------
+
+
+def _per_line(contents: list[bytes], first: int) -> list[Facts | None]:
+    return [fast_facts(c, first + n) for n, c in enumerate(contents)]
+
+
+def assert_block_agrees(contents: list[bytes], first: int) -> None:
+    """block_facts says, of every line it does not defer, exactly what fast_facts says; it defers a line
+    only when fast_facts would (or for a session meta or compacted line, which line_facts reads); it
+    gives up on the block only when fast_facts would defer some line for its shape."""
+    block = fastfacts.block_facts(contents, first)
+    per_line = _per_line(contents, first)
+    if block is None:
+        assert None in per_line
+        return
+    assert len(block.kinds) == len(block.ordinals) == len(contents)
+    for n, expected in enumerate(per_line):
+        if n in block.deferred:
+            assert expected is None
+            continue
+        assert expected is not None, f"block_facts answered for line {n}, fast_facts defers it"
+        got = (LineKind(block.kinds[n]), block.ordinals[n], block.records.get(first + n))
+        assert strict(got) == strict(expected), f"line {n}"
+    assert set(block.records) <= {first + n for n in range(len(contents))}
+
+
+@pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_a_fixture_file_as_one_block_answers_as_line_by_line(path: Path) -> None:
+    contents = [c for c, _ in split_file(path.read_bytes())]
+    if contents:
+        assert_block_agrees(contents, 40)
+
+
+def test_real_files_are_answered_block_wide() -> None:
+    """The block path must actually take real sessions whole, or it would silently stop saving time."""
+    taken = [p for p in sorted((FIXTURES / "real").glob("**/*.jsonl"))
+             if fastfacts.block_facts([c for c, _ in split_file(p.read_bytes())], 0) is not None]
+    assert len(taken) >= 8, taken
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(GOOD), mutated_lines()), min_size=1, max_size=30),
+       st.integers(0, 10**6))
+def test_any_block_answers_as_line_by_line(contents: list[bytes], first: int) -> None:
+    assert_block_agrees(contents, first)
