@@ -88,7 +88,12 @@ class Rollout:
     # read_rollout or assemble has built it, so each is found once.
     @cached_property
     def meta(self) -> Meta | None:
-        return next((r for _line, r in sorted(self.records.items()) if isinstance(r, Meta)), None)
+        # The first line of either kind: each always carries its Meta (facts._object_facts). Found with
+        # bytearray.find, where sorting the records took 0.1 s on a 1 GB rollout.
+        found = [at for at in (self.kinds.find(LineKind.SESSION_META), self.kinds.find(LineKind.LEGACY_HEADER))
+                 if at >= 0]
+        record = self.records.get(min(found)) if found else None
+        return record if isinstance(record, Meta) else None
 
     @property
     def first_meaningful_line(self) -> int | None:
