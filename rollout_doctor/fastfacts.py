@@ -4,12 +4,13 @@
 output and every reasoning blob into a Python string that no rule reads. Here a line is read in two
 passes that build almost nothing:
 
-1. msgspec decodes it into the few typed fields the rules need (``Line`` below) and skips the rest.
+1. msgspec decodes it into the few typed fields the rules need (``_Line`` below) and skips the rest.
    Its types are strict: a field of an unexpected type (a numeric ``call_id``, a ``null`` payload, a
    non-integer ``ordinal``) fails the decode, and the line goes to ``line_facts``. Anything unusual
    (a session meta, a compacted history, a legacy line, a non-string output) goes there too. So this
    path only answers for lines whose facts it can read off the typed fields, and answers exactly as
    ``line_facts`` would (tests/test_fastfacts.py holds it to that on real, generated and mutated lines).
+   ``block_facts`` does this for every line of a block at once, ``fast_facts`` for one line.
 2. msgspec's skipping checks the syntax but not three things ``line_facts`` also decides on: UTF-8
    inside skipped strings, numbers that overflow a double (``1e999``; Codex's serde_json rejects them),
    and nesting deeper than Codex reads (``CODEX_MAX_DEPTH``). ``block_valid`` puts the lines of a whole

@@ -43,7 +43,8 @@ from rollout_doctor.facts import (
     line_facts,
 )
 from rollout_doctor.fastfacts import block_valid, fast_facts
-from rollout_doctor.model import ORDINAL_ABSENT, ORDINAL_NOT_INT, Rollout, read_rollout
+from rollout_doctor.model import ORDINAL_ABSENT, ORDINAL_NOT_INT, read_rollout
+from tests.support.models import model_state
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -137,12 +138,6 @@ def reference_model(data: bytes) -> tuple[object, ...]:
             records[n] = record
     offsets.append(len(data))
     return offsets, bytes(kinds), ordinals, sorted(records.items()), data.startswith(BOM)
-
-
-def model_state(model: Rollout) -> tuple[object, ...]:
-    """What reference_model gives, read off a model."""
-    return (list(model.offsets), bytes(model.kinds), list(model.ordinals), sorted(model.records.items()),
-            model.has_bom)
 
 
 def written(folder: Path, data: bytes) -> Path:

@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 from rollout_doctor import facts, lines, parallel
 from rollout_doctor.engine import check_file, check_model
 from rollout_doctor.lines import Source
-from rollout_doctor.model import Rollout, assemble, index_range, read_rollout
+from rollout_doctor.model import assemble, index_range, read_rollout
 from rollout_doctor.rules import Options
+from tests.support.models import model_state
 
 THREAD = "01a1fe9f-a2fa-7091-8dab-b019fa49b280"
 NAME = f"rollout-2026-01-05T10-00-00-{THREAD}.jsonl"
@@ -99,11 +100,6 @@ def rollouts(draw: st.DrawFn) -> bytes:
     return data
 
 
-def _state(model: Rollout) -> tuple[object, ...]:
-    return (list(model.offsets), bytes(model.kinds), list(model.ordinals), sorted(model.records.items()),
-            model.has_bom)
-
-
 def _write(tmp_path: Path, data: bytes) -> Path:
     path = tmp_path / NAME
     path.write_bytes(data)
@@ -121,7 +117,7 @@ def test_ranges_cut_at_any_line_give_the_model_and_diagnostics_of_the_whole(
     path = _write(tmp_path, data)
     options = Options(target=target)
     with read_rollout(path) as whole:
-        expected = _state(whole)
+        expected = model_state(whole)
         diagnostics = check_model(whole, options)
         starts = list(whole.offsets)
     size = len(data)
@@ -129,7 +125,7 @@ def test_ranges_cut_at_any_line_give_the_model_and_diagnostics_of_the_whole(
         with Source.open(path) as source:
             parts = [index_range(source, 0, cut, size), index_range(source, cut, size, size)]
         with assemble(path, Source.open(path), parts, size) as joined:
-            assert _state(joined) == expected, f"cut at byte {cut}"
+            assert model_state(joined) == expected, f"cut at byte {cut}"
             assert check_model(joined, options) == diagnostics, f"cut at byte {cut}"
     if len(starts) > 3:  # and in three
         a, b = starts[1], starts[len(starts) // 2]
@@ -137,7 +133,7 @@ def test_ranges_cut_at_any_line_give_the_model_and_diagnostics_of_the_whole(
             parts = [index_range(source, 0, a, size), index_range(source, a, b, size),
                      index_range(source, b, size, size)]
         with assemble(path, Source.open(path), parts, size) as joined:
-            assert _state(joined) == expected
+            assert model_state(joined) == expected
 
 
 def _lines_with_offsets(data: bytes) -> list[tuple[int, bytes]]:
