@@ -115,8 +115,11 @@ def _pooled(paths: list[Path], sizes: list[int], options: Options, jobs: int, me
                         del parts[n]
                 if progress:
                     progress(work)
-            if not pending:  # all in: let the workers exit while the last reports are printed
-                pool.shutdown(wait=False)
+            if not pending:
+                # All in: the workers can go now. Waiting for them matters: after shutdown(wait=False),
+                # Python 3.11's exit handler can write to the pipe the pool has closed and print a
+                # traceback (seen once in ten runs).
+                pool.shutdown()
             while next_out in done:
                 yield done.pop(next_out)
                 next_out += 1
