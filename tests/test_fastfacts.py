@@ -17,7 +17,10 @@ Checked on every fixture line, on named edge cases, on mutated real lines and ge
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -28,6 +31,7 @@ from hypothesis import HealthCheck, example, find, given, settings
 from hypothesis import strategies as st
 
 from rollout_doctor import fastfacts, lines
+from rollout_doctor import model as model_module
 from rollout_doctor.facts import (
     BOM,
     CODEX_MAX_DEPTH,
@@ -713,6 +717,26 @@ def test_a_mixed_file_reads_as_the_reference(tmp_path: Path, monkeypatch: pytest
         assert model.has_bom and model.kind(0) is LineKind.SESSION_META
         last = len(model) - 1
         assert model.kind(last) is LineKind.INVALID and "torn" in model.records[last].reason
+
+
+@pytest.mark.parametrize("pays", [True, False])
+def test_both_ways_of_indexing_read_as_the_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     pays: bool) -> None:
+    """A small file in a process that has not imported fastfacts is indexed by line_facts alone
+    (model.fast_path_pays); either way the model is the reference's."""
+    monkeypatch.setattr(model_module, "fast_path_pays", lambda size: pays)
+    assert_reads_as_reference(written(tmp_path, _mixed_file()))
+
+
+def test_check_file_on_a_small_session_does_not_import_the_fast_path(tmp_path: Path) -> None:
+    """`check FILE` runs before every resume: on a small session, importing msgspec and simdjson would
+    cost more than they save, so a fresh process must not."""
+    path = written(tmp_path, b"".join(GOOD[:20]) + b"\n")
+    code = ("import sys; from rollout_doctor.entry import main; code = main(['check', sys.argv[1]]); "
+            "sys.stdout.flush(); print('IMPORTED', sorted(m for m in ('msgspec', 'simdjson') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, check=True,
+                          env={**os.environ, "NO_COLOR": "1"})
+    assert done.stdout.decode().rstrip().endswith("IMPORTED []"), done.stdout.decode()[-300:]
 
 
 UNTERMINATED_OK = b'{"timestamp":"t","type":"event_msg","payload":{"type":"token_count"}}'
