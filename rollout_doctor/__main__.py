@@ -1,3 +1,3 @@
-from rollout_doctor.entry import main
+from rollout_doctor.entry import run
 
-raise SystemExit(main())
+run()

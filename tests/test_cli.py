@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -224,6 +225,28 @@ def test_python_dash_m_entry_point() -> None:
     done = subprocess.run([sys.executable, "-m", "rollout_doctor", "--version"], capture_output=True, text=True,
                           check=False)
     assert done.returncode == 0 and done.stdout.startswith("rollout-doctor ")
+
+
+def test_check_in_its_own_process_ends_with_all_its_output_and_its_exit_code(tmp_path: Path) -> None:
+    """The console script ends a check with os._exit, skipping Python's teardown (entry.run): every byte
+    must be out by then, in either format, and the exit code the one main() returned."""
+    import subprocess
+    import sys
+
+    fixtures = Path(__file__).parent.parent / "fixtures"
+    env = {**os.environ, "NO_COLOR": "1", "ROLLOUT_DOCTOR_HOME": str(tmp_path / "state")}
+    env.pop("PYTHONUNBUFFERED", None)  # a user's pipe is block-buffered: what is not flushed is lost
+    for args, code in ((["fixtures/real/0.169.0-responses-single-call"], 0), (["fixtures/hostile"], 1)):
+        done = subprocess.run([sys.executable, "-m", "rollout_doctor", "check", "--format", "json", *args],
+                              capture_output=True, cwd=fixtures.parent, env=env, check=False)
+        assert (done.returncode, done.stderr) == (code, b"")
+        report = orjson.loads(done.stdout)
+        assert len(report["files"]) == len(list((fixtures / args[0][9:]).glob("**/rollout-*.jsonl")))
+        text = subprocess.run([sys.executable, "-m", "rollout_doctor", "check", *args], capture_output=True,
+                              cwd=fixtures.parent, env=env, check=False)
+        last = text.stdout.splitlines()[-1]
+        assert text.returncode == code
+        assert last.startswith(b"Codex releases") if code else last.startswith(b"All clear")
 
 
 def test_fix_keeps_reporting_a_problem_only_the_file_name_shows(capsys: pytest.CaptureFixture[str],

@@ -244,6 +244,7 @@ def test_a_pooled_scan_ends_without_a_word_on_stderr(tmp_path: Path) -> None:
         body = b"".join(session[:8]) + usage * repeats + b"".join(session[8:])
         (tmp_path / str(n) / real.name).write_bytes(body)
     env = {**os.environ, "NO_COLOR": "1", "ROLLOUT_DOCTOR_HOME": str(tmp_path / "state")}
+    env.pop("PYTHONUNBUFFERED", None)  # as a user runs it: stdout must still be flushed before the exit
     for _ in range(4):
         done = subprocess.run([sys.executable, "-m", "rollout_doctor", "check", str(tmp_path)],
                               capture_output=True, env=env, check=False)
