@@ -202,6 +202,21 @@ def test_quiet_prints_nothing(home: Path, capsys: pytest.CaptureFixture[str]) ->
     assert guard(capsys, "--quiet", "0000aaaa-0000-7000-8000-000000000000") == (2, "")
 
 
+def test_the_console_script_ends_with_its_receipt_whether_it_fixed_or_not(home: Path) -> None:
+    """In its own process, as a shell hook runs it: a clean session ends with the quick exit
+    (entry.run), a fixed one with Python's own; either way the whole receipt is out and the exit code
+    is the guard's, with stdout block-buffered as a user's is."""
+    env = {**os.environ}
+    env.pop("PYTHONUNBUFFERED", None)
+    for source, fixed in ((CLEAN_NEW, False), (INTERRUPTED_OLD, True)):
+        path = install(home, source)
+        done = subprocess.run([str(BIN / "rollout-doctor"), "guard", session_id_of(source)],
+                              capture_output=True, text=True, env=env, check=False)
+        assert (done.returncode, done.stdout) == (0, "")
+        assert done.stderr.endswith("ready to resume\n" if not fixed else f"undo: `rollout-doctor undo {path}`\n")
+        assert bool(writer.list_backups(path)) == fixed
+
+
 # --- what a codex command line resumes -----------------------------------------------------------
 
 ID = "01a1fe9f-a2fa-7091-8dab-b019fa49b280"
