@@ -98,30 +98,6 @@ _QUOTE = 0x22
 Facts = tuple[LineKind, int | None, Record | None]
 
 
-def fast_facts(content: bytes | memoryview, line: int) -> Facts | None:
-    """``line_facts(content, line)`` for an ordinary line whose block ``block_valid`` then accepts, or
-    None when only ``line_facts`` can tell."""
-    try:
-        decoded = _decode(content)
-    except _NOT_FAST:
-        return None
-    kind = ENVELOPE_TYPES.get(decoded.type, LineKind.OTHER)
-    if kind is LineKind.RESPONSE_ITEM:
-        payload = decoded.payload
-        if payload.type not in ITEM_TYPES_READ:
-            return kind, decoded.ordinal, None
-        item = _item(payload, payload.type, line)
-        return None if item is None else (kind, decoded.ordinal, item)
-    if kind is LineKind.EVENT:
-        payload = decoded.payload
-        if payload.type not in EVENT_TYPES_READ:
-            return kind, decoded.ordinal, None
-        return kind, decoded.ordinal, _event(payload, payload.type, line)
-    if kind is LineKind.TURN_CONTEXT or kind is LineKind.OTHER:
-        return kind, decoded.ordinal, None
-    return None  # session meta and compacted lines are rare: line_facts reads them
-
-
 class _Kinds(dict[str, LineKind]):
     """Line type -> LineKind, with every type Codex may add later as OTHER (cached, up to a bound: a
     hostile file could name a million types)."""
@@ -179,6 +155,15 @@ def block_facts(contents: list[bytes | memoryview], first: int) -> BlockFacts | 
             deferred.append(at)
             at = kinds.find(kind, at + 1)
     return BlockFacts(kinds, list(map(_ordinal, decoded)), records, deferred)
+
+
+def fast_facts(content: bytes | memoryview, line: int) -> Facts | None:
+    """``line_facts(content, line)`` for an ordinary line whose block ``block_valid`` then accepts, or
+    None when only ``line_facts`` can tell: ``block_facts`` for a block of one line."""
+    block = block_facts([content], line)
+    if block is None or block.deferred:
+        return None
+    return LineKind(block.kinds[0]), block.ordinals[0], block.records.get(line)
 
 
 def _item(payload: _Payload, item_type: str, line: int) -> Item | None:
