@@ -98,16 +98,6 @@ class Source:
     def read(self, offset: int, length: int) -> bytes:
         return os.pread(self._fd, length, offset)
 
-    def chunks(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        end = self.size if end is None else end
-        pos = start
-        while pos < end:
-            data = os.pread(self._fd, min(CHUNK, end - pos), pos)
-            if not data:
-                return
-            pos += len(data)
-            yield data
-
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
