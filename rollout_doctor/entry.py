@@ -157,8 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     return full_main(args)
 
 
-# The commands whose fast paths end with a quick exit, when they wrote nothing (see run).
-QUICK_EXIT = (["check"], ["guard"], ["pre-resume"])
+# The commands with a fast path here, which also end with a quick exit when they wrote nothing (run).
+QUICK_EXIT = ("check", *FAST_COMMANDS)
 
 
 def run() -> NoReturn:
@@ -170,7 +170,7 @@ def run() -> NoReturn:
     Output is flushed first; if a worker process is still alive (an interrupted scan), the normal exit
     is kept, since it waits for the pool to wind down. A guard that fixed the session exits normally."""
     code = main()
-    if sys.argv[1:2] in QUICK_EXIT and "rollout_doctor.writer" not in sys.modules:
+    if sys.argv[1:2] and sys.argv[1] in QUICK_EXIT and "rollout_doctor.writer" not in sys.modules:
         try:
             sys.stdout.flush()
             sys.stderr.flush()
