@@ -106,6 +106,37 @@ class Meta:
     history_mode: Any
     cli_version: str | None
     legacy: bool = False
+    model_provider: str | None = None
+    # A fork or a revert branch (Codex 0.169.0 and 0.171.0): where the parent's history this file continues
+    # ends. None when the meta has no history_base; a HistoryBase with ``problem`` set when it is malformed.
+    history_base: HistoryBase | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryBase:
+    """``session_meta.history_base``: the parent's records up to byte ``end_byte_offset`` (ordinals below
+    ``end_ordinal_exclusive``) come before this file's own. ``rollout_id`` names the parent's file: the uuid
+    after ``_`` in a revert branch's name, else its thread id (Codex calls it ``thread_id``)."""
+
+    rollout_id: str | None
+    end_ordinal_exclusive: int | None
+    end_byte_offset: int | None
+    problem: str | None = None
+
+
+def history_base_of(value: Any) -> HistoryBase | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        return HistoryBase(None, None, None, f"history_base is a JSON {json_type(value)}, not an object")
+    rollout_id, ordinal, offset = value.get("thread_id"), value.get("end_ordinal_exclusive"), value.get("end_byte_offset")
+    rollout_id = rollout_id if isinstance(rollout_id, str) and rollout_id else None
+    ordinal = ordinal if type(ordinal) is int else None
+    offset = offset if type(offset) is int else None
+    missing = [name for name, got in (("thread_id", rollout_id), ("end_ordinal_exclusive", ordinal),
+                                      ("end_byte_offset", offset)) if got is None]
+    problem = f"history_base has no usable {' or '.join(missing)}" if missing else None
+    return HistoryBase(rollout_id, ordinal, offset, problem)
 
 
 @dataclass(slots=True)
@@ -305,8 +336,10 @@ def _envelope_facts(obj: dict[str, Any], line: int, kind: LineKind, lean: bool =
     if kind is LineKind.SESSION_META:
         # Forked sessions nest the meta under "meta" in some releases; accept both shapes.
         meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else payload
-        version = meta.get("cli_version")
-        return Meta(line, meta.get("id"), meta.get("history_mode"), version if isinstance(version, str) else None)
+        version, provider = meta.get("cli_version"), meta.get("model_provider")
+        return Meta(line, meta.get("id"), meta.get("history_mode"), version if isinstance(version, str) else None,
+                    model_provider=provider if isinstance(provider, str) else None,
+                    history_base=history_base_of(meta.get("history_base")))
     if kind is LineKind.COMPACTED:
         if "replacement_history" not in payload or payload["replacement_history"] is None:
             return Compacted(line, None)
