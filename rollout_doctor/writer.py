@@ -74,6 +74,7 @@ class FileState:
     mtime_ns: int
     sha256: str
     ino: int = 0
+    atime_ns: int = 0  # as it was before rollout-doctor read the file: a rewrite puts both times back
 
     @classmethod
     def of(cls, path: Path) -> FileState:
@@ -86,7 +87,7 @@ class FileState:
     @classmethod
     def of_fd(cls, fd: int) -> FileState:
         st = os.fstat(fd)
-        return cls(st.st_size, st.st_mtime_ns, _sha256_fd(fd), st.st_ino)
+        return cls(st.st_size, st.st_mtime_ns, _sha256_fd(fd), st.st_ino, st.st_atime_ns)
 
     def matches(self, st: os.stat_result) -> bool:
         return (st.st_size, st.st_mtime_ns) == (self.size, self.mtime_ns) and (not self.ino or st.st_ino == self.ino)
@@ -293,6 +294,9 @@ def _replace_checked(path: Path, tmp: Path, expected: FileState, keep_link: bool
         if (at_path.st_dev, at_path.st_ino) != (checked.st_dev, checked.st_ino):
             raise RefusedToWrite(f"{path}: was replaced by another program since it was read; not replaced")
         os.replace(tmp, path)
+        # `codex resume --last` (and `guard --last`) pick the session with the newest modification time:
+        # a rewrite must not make an old session the newest (seen with 0.169.0 and 0.171.0).
+        os.utime(path, ns=(expected.atime_ns or checked.st_atime_ns, expected.mtime_ns))
         later = os.fstat(fd)
         if (later.st_size, later.st_mtime_ns) != (checked.st_size, checked.st_mtime_ns):
             _put_back(path, fd, link)
