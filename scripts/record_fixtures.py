@@ -41,9 +41,9 @@ Layout: one folder per scenario holding the rollout **under the name Codex gave 
 `CODEX_HOME/sessions/YYYY/MM/DD/` (`CodexHome.install_rollout`) and running
 `codex exec resume <uuid>`; find the file with `next(folder.glob("rollout-*.jsonl"))`.
 
-0.169.0 runs use a one-model `model_catalog_json` (see `tests/support/codex_run.py`): it makes Codex
-offer `apply_patch` as a custom tool and keeps `base_instructions` short. 0.77.0 runs use its
-defaults. Recording cwd: `{work_root}/<scenario>/work`.
+0.169.0 and 0.171.0 runs use a one-model `model_catalog_json` (see `tests/support/codex_run.py`): it
+makes Codex offer `apply_patch` as a custom tool and keeps `base_instructions` short. 0.77.0 runs use
+its defaults. Recording cwd: `{work_root}/<scenario>/work`.
 
 ## What the runs showed (each point is checked by tests/test_harness.py)
 
@@ -65,6 +65,23 @@ defaults. Recording cwd: `{work_root}/<scenario>/work`.
   to the file. The file with `out_A` moved up to just after `call_A` resumes.
 - 0.169.0 resumes a 0.77.0 file and appends its own line types (`world_state`, `token_usage_record`,
   `metadata`) without `ordinal`: a mixed-generation file.
+- 0.171.0 writes what 0.169.0 writes. In each of the six scenarios recorded with both, its file has the
+  same lines in the same order (same line types, payload types, roles and tool names: `exec_command`,
+  and `apply_patch` as a custom tool), each with the same keys in the same order (line, payload,
+  `metadata`), the same ordinals 0, 1, 2, ..., the same `history_mode: "paginated"` and the same id
+  prefixes. One key is new: every `response_item` line's `metadata` ends with `model_search_state`
+  (`"unused"` on every recorded line). Everything listed above for 0.169.0 holds for 0.171.0 too: the
+  interrupted stream (command run, call and output persisted, error in `task_complete`, exit 1), the
+  `aborted` output with `"id":"fco_<UUIDv5>"` it sends for an orphan call, and a 0.77.0 file resumed
+  with lines appended without `ordinal`.
+- 0.169.0 and 0.171.0 refuse the Chat wire at start-up: with `wire_api = "chat"` they exit 1 before any
+  model request, writing no rollout, and print on stderr (so no 0.171.0 scenario uses the Chat wire):
+  ```
+  Error loading config.toml: `wire_api = "chat"` is no longer supported.
+  How to fix: set `wire_api = "responses"` in your provider config.
+  More info: https://github.com/openai/codex/discussions/7782
+  in `model_providers.judge.wire_api`
+  ```
 """
 
 

@@ -12,7 +12,7 @@ import pytest
 from tests.support.codex_run import CodexHome, real_fixture, session_id_of
 from tests.support.e2e import doctor
 from tests.support.loopback import LoopbackServer, say
-from tests.support.scenarios import NEW, OLD, SCENARIOS
+from tests.support.scenarios import OLD, PAGINATED, SCENARIOS
 
 pytest_plugins = ["tests.support.fixtures"]
 
@@ -57,17 +57,19 @@ def sha256(path: Path) -> str:
 
 
 @pytest.mark.codex
+@pytest.mark.parametrize("release", PAGINATED)
 def test_a_clean_session_codex_resumed_keeps_its_bytes_and_codex_history(
-    tmp_path: Path, doctor_home: Path
+    release: str, tmp_path: Path, doctor_home: Path
 ) -> None:
-    """0.169.0 appended a turn and projected the thread; fix changes neither the file nor the database."""
-    fixture = real_fixture(f"{NEW}-responses-resumed")
+    """0.169.0 or 0.171.0 appended a turn and projected the thread; fix changes neither the file nor the
+    database."""
+    fixture = real_fixture(f"{release}-responses-resumed")
     home = CodexHome.create(tmp_path / "codex")
     with LoopbackServer() as server:
         home.configure(server.base_url)
         path = home.install_rollout(fixture)
         server.push([say("resumed")])
-        run = home.resume(NEW, session_id_of(fixture), "go on")
+        run = home.resume(release, session_id_of(fixture), "go on")
     assert run.returncode == 0, run.describe()
     databases = sorted(home.codex_home.glob("thread_history_*.sqlite*"))
     assert databases, "Codex keeps a thread history for the session"

@@ -32,7 +32,7 @@ from tests.support.loopback import (
     judge_responses_input,
     say,
 )
-from tests.support.scenarios import NEW, OLD, SCENARIOS, play
+from tests.support.scenarios import NEW, NEWEST, OLD, PAGINATED, SCENARIOS, is_paginated, play
 
 pytest_plugins = ["tests.support.fixtures"]  # the `loopback` and `codex_home` fixtures
 
@@ -314,8 +314,11 @@ def ordinals(rollout: Path) -> list[int | None]:
 
 
 @codex
-def test_real_0169_exec_runs_the_command_and_writes_a_paginated_rollout(tmp_path: Path) -> None:
-    outcome = play(SCENARIOS[f"{NEW}-responses-single-call"], tmp_path)
+@pytest.mark.parametrize("release", PAGINATED)
+def test_real_paginated_release_exec_runs_the_command_and_writes_a_paginated_rollout(
+    release: str, tmp_path: Path
+) -> None:
+    outcome = play(SCENARIOS[f"{release}-responses-single-call"], tmp_path)
     run = outcome.runs[0]
     assert run.returncode == 0, run.describe()
     rollout = outcome.home.rollout()
@@ -331,7 +334,7 @@ def test_real_0169_exec_runs_the_command_and_writes_a_paginated_rollout(tmp_path
     assert "hi" in sent_output["output"], "Codex really ran `echo hi`"
     assert judge_responses_input(second.input) is None
     assert broker_contract_violations(response_items(rollout)) == []
-    # What 0.169.0 sends: item ids kept, its own bookkeeping left out.
+    # What 0.169.0 and 0.171.0 send: item ids kept, their own bookkeeping left out.
     assert sent_call["id"].startswith("fc_") and sent_output["id"].startswith("fco_")
     assert all(
         "internal_chat_message_metadata_passthrough" not in i and "metadata" not in i for i in second.input
@@ -344,7 +347,7 @@ def test_recorded_clean_fixtures_satisfy_the_contract(name: str) -> None:
     assert broker_contract_violations(response_items(rollout)) == []
     lines = read_jsonl(rollout)
     assert lines[0]["payload"]["id"] == session_id_of(rollout)
-    if SCENARIOS[name].release == NEW:
+    if is_paginated(SCENARIOS[name].release):
         assert ordinals(rollout) == list(range(len(lines)))
     else:
         assert set(ordinals(rollout)) == {None}
@@ -360,7 +363,7 @@ PAYLOAD_KEYS = {  # Codex's own field order; the wire sent them in another order
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_recorded_line_and_payload_key_order(name: str) -> None:
-    paginated = SCENARIOS[name].release == NEW
+    paginated = is_paginated(SCENARIOS[name].release)
     for line in read_jsonl(real_fixture(name)):
         payload = line["payload"]
         if paginated:
@@ -374,8 +377,29 @@ def test_recorded_line_and_payload_key_order(name: str) -> None:
             assert list(payload)[: len(wanted)] == wanted
 
 
+@pytest.mark.parametrize("name", [n.split("-", 1)[1] for n in SCENARIOS if n.startswith(f"{NEWEST}-")])
+def test_recorded_0171_lines_are_shaped_as_0169_lines(name: str) -> None:
+    """0.171.0 writes the lines 0.169.0 writes, in the same order, with the same keys (line, payload and
+    metadata) and item id prefixes, except one key: every response_item's metadata ends with
+    `model_search_state`."""
+
+    def shapes(release: str) -> list[tuple]:
+        found = []
+        for line in read_jsonl(real_fixture(f"{release}-{name}")):
+            payload, metadata = line["payload"], dict(line.get("metadata", {}))
+            if release == NEWEST and line["type"] == "response_item":
+                assert list(metadata)[-1] == "model_search_state"
+                assert metadata.pop("model_search_state") == "unused"
+            item_id = payload.get("id") if line["type"] == "response_item" else None
+            found.append((line["type"], payload.get("type"), payload.get("role"), payload.get("name"),
+                          item_id and item_id.split("_")[0], list(line), list(payload), list(metadata)))
+        return found
+
+    assert shapes(NEWEST) == shapes(NEW)
+
+
 def resume_fixture(home: CodexHome, server: LoopbackServer, release: str, fixture: Path, wire: str) -> Path:
-    home.configure(server.base_url, wire=wire, model_catalog=release == NEW)
+    home.configure(server.base_url, wire=wire, model_catalog=is_paginated(release))
     return home.install_rollout(fixture)
 
 
@@ -395,6 +419,26 @@ def resume_once(
 def sent_after(sent: list[dict], call_id: str) -> dict:
     """The item Codex sent right after the call `call_id`."""
     return sent[next(i for i, item in enumerate(sent) if item.get("call_id") == call_id) + 1]
+
+
+# What 0.169.0 and 0.171.0 print (stderr) before they exit 1, when the provider asks for the Chat wire.
+CHAT_REFUSED = """\
+Error loading config.toml: `wire_api = "chat"` is no longer supported.
+How to fix: set `wire_api = "responses"` in your provider config.
+More info: https://github.com/openai/codex/discussions/7782
+in `model_providers.judge.wire_api`
+"""
+
+
+@codex
+@pytest.mark.parametrize("release", PAGINATED)
+def test_real_paginated_release_refuses_the_chat_wire_at_start_up(
+    release: str, codex_home: CodexHome, loopback: LoopbackServer
+) -> None:
+    codex_home.configure(loopback.base_url, wire="chat")
+    run = codex_home.exec(release, "say hi")
+    assert run.returncode == 1 and CHAT_REFUSED in run.stderr, run.describe()
+    assert loopback.requests == [] and codex_home.rollouts() == [], "refused before any session starts"
 
 
 @codex
@@ -458,17 +502,19 @@ def test_real_0770_interrupted_stream_fixture_is_patched_in_memory_on_resume(
 
 
 @codex
-def test_real_0169_synthesizes_aborted_output_for_an_orphan_call(
-    codex_home: CodexHome, loopback: LoopbackServer
+@pytest.mark.parametrize("release", PAGINATED)
+def test_real_paginated_release_synthesizes_aborted_output_for_an_orphan_call(
+    release: str, codex_home: CodexHome, loopback: LoopbackServer
 ) -> None:
-    """A 0.169.0 file cut right after its function_call line (a crash after the call was persisted)."""
-    fixture = real_fixture(f"{NEW}-responses-single-call")
+    """A 0.169.0 or 0.171.0 file cut right after its function_call line (a crash after the call was
+    persisted)."""
+    fixture = real_fixture(f"{release}-responses-single-call")
     raw = fixture.read_bytes().splitlines(keepends=True)
     cut = next(i for i, line in enumerate(raw) if b'"type":"function_call"' in line) + 1
     truncated = codex_home.root / fixture.name
     truncated.write_bytes(b"".join(raw[:cut]))
     call_id = response_items(truncated)[-1]["call_id"]
-    installed, sent = resume_once(codex_home, loopback, NEW, truncated)
+    installed, sent = resume_once(codex_home, loopback, release, truncated)
     synthesized = sent_after(sent, call_id)
     assert {k: v for k, v in synthesized.items() if k != "id"} == {
         "type": "function_call_output",
@@ -481,12 +527,14 @@ def test_real_0169_synthesizes_aborted_output_for_an_orphan_call(
 
 
 @codex
-def test_real_0169_resumes_a_0770_rollout_and_appends_without_ordinals(
-    codex_home: CodexHome, loopback: LoopbackServer
+@pytest.mark.parametrize("release", PAGINATED)
+def test_real_paginated_release_resumes_a_0770_rollout_and_appends_without_ordinals(
+    release: str, codex_home: CodexHome, loopback: LoopbackServer
 ) -> None:
-    """Cross-generation: 0.169.0 resumes an envelope file and appends its own line types, without ordinals."""
+    """Cross-generation: 0.169.0 or 0.171.0 resumes an envelope file and appends its own line types, without
+    ordinals."""
     fixture = real_fixture(f"{OLD}-responses-single-call")
-    installed, sent = resume_once(codex_home, loopback, NEW, fixture)
+    installed, sent = resume_once(codex_home, loopback, release, fixture)
     assert judge_responses_input(sent) is None
     lines = read_jsonl(installed)
     appended = lines[len(read_jsonl(fixture)) :]

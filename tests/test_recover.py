@@ -1,6 +1,6 @@
 """Recovered outputs: a call whose output line is gone, while an event line still holds what the tool
-printed. Real data first: every output of the real 0.169.0 fixtures is deleted in turn and must come
-back as the documented reconstruction of the original (the original without its random chunk id).
+printed. Real data first: every output of the real 0.169.0 and 0.171.0 fixtures is deleted in turn and
+must come back as the documented reconstruction of the original (the original without its random chunk id).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from rollout_doctor.recover import _Result, format_output, output_events, recove
 from rollout_doctor.rules import Options
 from tests.support.codex_run import CodexHome, real_fixture, response_items, session_id_of
 from tests.support.loopback import LoopbackServer, judge_responses_input, say
-from tests.support.scenarios import NEW, OLD
+from tests.support.scenarios import NEW, OLD, PAGINATED
 
 pytest_plugins = ["tests.support.fixtures"]
 
@@ -48,15 +48,16 @@ def output_lines(source: Path) -> list[tuple[int, dict]]:
 
 def cases() -> list:
     found = []
-    for scenario in NEW_SCENARIOS:
-        fixture = real_fixture(f"{NEW}-{scenario}")
-        for n, payload in output_lines(fixture):
-            found.append(pytest.param(fixture, n, payload, id=f"{scenario}-line{n + 1}"))
+    for release in PAGINATED:
+        for scenario in NEW_SCENARIOS:
+            fixture = real_fixture(f"{release}-{scenario}")
+            for n, payload in output_lines(fixture):
+                found.append(pytest.param(fixture, n, payload, id=f"{release}-{scenario}-line{n + 1}"))
     return found
 
 
 @pytest.mark.parametrize(("fixture", "line", "original"), cases())
-def test_a_deleted_0169_exec_output_comes_back_as_codex_wrote_it(
+def test_a_deleted_paginated_exec_output_comes_back_as_codex_wrote_it(
     fixture: Path, line: int, original: dict, tmp_path: Path
 ) -> None:
     broken = without_line(fixture, line, tmp_path)
@@ -80,8 +81,9 @@ def test_a_deleted_0169_exec_output_comes_back_as_codex_wrote_it(
     assert check_file(broken, UNSAFE).diagnostics == []
 
 
-def test_a_deleted_apply_patch_output_comes_back_byte_for_byte(tmp_path: Path) -> None:
-    fixture = real_fixture(f"{NEW}-responses-custom-tool-call")
+@pytest.mark.parametrize("release", PAGINATED)
+def test_a_deleted_apply_patch_output_comes_back_byte_for_byte(release: str, tmp_path: Path) -> None:
+    fixture = real_fixture(f"{release}-responses-custom-tool-call")
     ((line, original),) = output_lines(fixture)
     broken = without_line(fixture, line, tmp_path)
     (orphan,) = [d for d in check_file(broken, Options()).diagnostics if d.rule == "orphan-call"]
@@ -210,15 +212,19 @@ def test_formats_and_truncation() -> None:
 
 
 @pytest.mark.codex
-def test_real_codex_sends_the_recovered_output(codex_home: CodexHome, loopback: LoopbackServer, tmp_path: Path) -> None:
-    """After `fix --unsafe-fixes`, 0.169.0 sends the real output instead of synthesizing `aborted`."""
-    fixture = real_fixture(f"{NEW}-responses-single-call")
+@pytest.mark.parametrize("release", PAGINATED)
+def test_real_codex_sends_the_recovered_output(
+    release: str, codex_home: CodexHome, loopback: LoopbackServer, tmp_path: Path
+) -> None:
+    """After `fix --unsafe-fixes`, 0.169.0 and 0.171.0 send the real output instead of synthesizing
+    `aborted`."""
+    fixture = real_fixture(f"{release}-responses-single-call")
     ((line, original),) = output_lines(fixture)
     broken = without_line(fixture, line, tmp_path)
     assert fix_file(broken, UNSAFE).written
     installed = codex_home.install_rollout(broken)
     loopback.push([say("resumed")])
-    run = codex_home.resume(NEW, session_id_of(fixture), "continue")
+    run = codex_home.resume(release, session_id_of(fixture), "continue")
     assert run.returncode == 0, run.describe()
     (request,) = loopback.model_requests
     sent = request.input

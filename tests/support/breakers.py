@@ -3,9 +3,9 @@
 Each breaker takes the bytes of a clean recorded rollout (fixtures/real) and returns a `Broken`: the
 damaged bytes and the diagnostics `rollout-doctor check` must report for them, no more and no fewer.
 A breaker changes as little as it can: lines it does not touch keep their bytes, and in a paginated
-file (0.169.0) it renumbers ordinals in file order afterwards, the way Codex would have numbered the
-lines it wrote, so that the one defect it made is the only one in the file (the ordinal breaker
-excepted, whose defect is the numbering).
+file (0.169.0, 0.171.0) it renumbers ordinals in file order afterwards, the way Codex would have
+numbered the lines it wrote, so that the one defect it made is the only one in the file (the ordinal
+breaker excepted, whose defect is the numbering).
 
     broken = BREAKERS["orphan-call"](fixture.read_bytes())
     broken.data, broken.expected   # -> (Expected("orphan-call", line, call_id),)
@@ -21,7 +21,8 @@ from typing import Any
 
 CALL_TYPES = ("function_call", "custom_tool_call")
 OUTPUT_TYPE = {"function_call": "function_call_output", "custom_tool_call": "custom_tool_call_output"}
-# 0.169.0 writes `{"timestamp":"…","ordinal":N,…}`: the ordinal's digits are the only bytes renumbering touches.
+# 0.169.0 and 0.171.0 write `{"timestamp":"…","ordinal":N,…}`: the ordinal's digits are the only bytes
+# renumbering touches.
 ORDINAL = re.compile(rb'^(\{"timestamp":"[^"]*","ordinal":)(\d+)')
 
 

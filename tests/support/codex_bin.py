@@ -1,7 +1,7 @@
 """Real Codex releases from the npm registry, installed once into a cache folder.
 
     codex_binary("0.169.0")  -> <cache>/0.169.0/node_modules/.bin/codex (installed on first use)
-    python -m tests.support.codex_bin install 0.169.0 0.77.0      # what .ci/run calls
+    python -m tests.support.codex_bin install 0.169.0 0.171.0 0.77.0      # what .ci/run calls
 
 The cache root is `<project>/.cache/codex`, or $ROLLOUT_DOCTOR_CODEX_CACHE when set.
 """
@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-RELEASES = ("0.169.0", "0.77.0")  # the paginated-envelope release and the last with the Chat wire
+RELEASES = ("0.169.0", "0.171.0", "0.77.0")  # two paginated-envelope releases, and the last with the Chat wire
 PACKAGE = "@openai/codex"
 CACHE_ENV = "ROLLOUT_DOCTOR_CODEX_CACHE"
 INSTALL_TIMEOUT = 900  # seconds; the packages weigh ~100 MB each

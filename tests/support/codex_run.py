@@ -27,8 +27,8 @@ ROLLOUT_NAME = re.compile(
 DEFAULT_TIMEOUT = 90.0
 REAL_FIXTURES = PROJECT_ROOT / "fixtures" / "real"
 
-# One model entry for `model_catalog_json` (0.169.0). Without it Codex uses fallback metadata, which
-# offers no apply_patch tool and sends ~30 kB of stock instructions; with it Codex offers apply_patch
+# One model entry for `model_catalog_json` (0.169.0, 0.171.0). Without it Codex uses fallback metadata,
+# which offers no apply_patch tool and sends ~30 kB of stock instructions; with it Codex offers apply_patch
 # as a custom (freeform) tool and the recorded session_meta stays small. 0.77.0 ignores the key.
 MODEL_CATALOG = {
     "models": [
@@ -93,8 +93,8 @@ class CodexHome:
     """A throwaway HOME with CODEX_HOME at `<home>/.codex` and a separate working directory."""
 
     root: Path
-    # RUST_LOG for the Codex runs: "warn" makes 0.169.0 print what it skips or refuses in a rollout
-    # (projection warnings, missing outputs), which end-to-end tests read as complaints.
+    # RUST_LOG for the Codex runs: "warn" makes 0.169.0 and 0.171.0 print what they skip or refuse in a
+    # rollout (projection warnings, missing outputs), which end-to-end tests read as complaints.
     rust_log: str | None = None
 
     @classmethod

@@ -18,7 +18,7 @@ from typing import Any
 
 from rollout_doctor.cli import main as doctor_main
 from tests.support.codex_run import CodexHome, CodexRun
-from tests.support.scenarios import NEW, OLD
+from tests.support.scenarios import OLD, PAGINATED, SCENARIOS
 
 
 @dataclass(frozen=True)
@@ -30,35 +30,47 @@ class E2ECase:
 
     @property
     def release(self) -> str:
-        return NEW if self.scenario.startswith(NEW) else OLD
+        return SCENARIOS[self.scenario].release
 
     @property
     def id(self) -> str:
         return f"{self.breaker}@{self.scenario}"
 
 
+def on_paginated(*names: str) -> tuple[str, ...]:
+    """The scenario `name` as each paginated release recorded it: 0.169.0's, then 0.171.0's."""
+    return tuple(f"{release}-{name}" for name in names for release in PAGINATED)
+
+
 # Every rule the core detects, on each release where the defect can occur; several sessions for the
-# defects whose repair depends on the call type (function vs custom) or on parallel calls.
+# defects whose repair depends on the call type (function vs custom) or on parallel calls. Whatever runs
+# on 0.169.0 runs on 0.171.0 too, on the same scenario recorded with it.
 E2E_CASES: list[E2ECase] = [
     *(E2ECase("orphan-call", s) for s in (
-        f"{NEW}-responses-single-call", f"{NEW}-responses-custom-tool-call", f"{NEW}-responses-parallel-calls",
+        *on_paginated("responses-single-call", "responses-custom-tool-call", "responses-parallel-calls"),
         f"{OLD}-responses-single-call", f"{OLD}-responses-parallel-calls")),
     *(E2ECase("orphan-output", s) for s in (
-        f"{NEW}-responses-single-call", f"{NEW}-responses-custom-tool-call", f"{OLD}-responses-single-call")),
+        *on_paginated("responses-single-call", "responses-custom-tool-call"),
+        f"{OLD}-responses-single-call")),
     *(E2ECase("misplaced-output", s) for s in (
-        f"{NEW}-responses-single-call", f"{NEW}-responses-custom-tool-call", f"{OLD}-responses-single-call")),
+        *on_paginated("responses-single-call", "responses-custom-tool-call"),
+        f"{OLD}-responses-single-call")),
     *(E2ECase("interleaved-message", s) for s in (
-        f"{NEW}-responses-parallel-calls", f"{OLD}-responses-parallel-calls")),
+        *on_paginated("responses-parallel-calls"), f"{OLD}-responses-parallel-calls")),
     *(E2ECase("duplicate-call-id", s) for s in (
-        f"{NEW}-responses-sequential-calls", f"{NEW}-responses-parallel-calls", f"{OLD}-responses-parallel-calls")),
-    *(E2ECase("duplicate-output", s) for s in (f"{NEW}-responses-single-call", f"{OLD}-responses-single-call")),
+        *on_paginated("responses-sequential-calls", "responses-parallel-calls"),
+        f"{OLD}-responses-parallel-calls")),
+    *(E2ECase("duplicate-output", s) for s in (
+        *on_paginated("responses-single-call"), f"{OLD}-responses-single-call")),
     *(E2ECase(f"invalid-line-{variant}", s)
       for variant in ("torn", "garbage", "nul", "glued")
-      for s in (f"{NEW}-responses-single-call", f"{OLD}-responses-single-call")),
-    *(E2ECase("bad-output-shape", s) for s in (f"{NEW}-responses-single-call", f"{OLD}-responses-single-call")),
-    *(E2ECase("session-meta", s) for s in (f"{NEW}-responses-single-call", f"{OLD}-responses-single-call")),
-    E2ECase("ordinal-order", f"{NEW}-responses-resumed"),  # paginated only
-    E2ECase("chat-adjacency", f"{OLD}-responses-single-call"),  # 0.169.0 refuses the Chat wire
+      for s in (*on_paginated("responses-single-call"), f"{OLD}-responses-single-call")),
+    *(E2ECase("bad-output-shape", s) for s in (
+        *on_paginated("responses-single-call"), f"{OLD}-responses-single-call")),
+    *(E2ECase("session-meta", s) for s in (
+        *on_paginated("responses-single-call"), f"{OLD}-responses-single-call")),
+    *(E2ECase("ordinal-order", s) for s in on_paginated("responses-resumed")),  # paginated only
+    E2ECase("chat-adjacency", f"{OLD}-responses-single-call"),  # 0.169.0 and 0.171.0 refuse the Chat wire
 ]
 
 
@@ -76,8 +88,10 @@ def doctor(*args: str) -> tuple[int, Any]:
 
 # Lines Codex prints whatever the rollout holds: the plugin sync needs the network, Codex will not put
 # helper binaries under /tmp (where the tests keep CODEX_HOME), 0.77.0 announces its MCP servers and the
-# Chat wire's deprecation, and 0.169.0 sometimes races its own shutdown ("failed to flush rollout after
-# emitting terminal turn event: thread … not found": 1 of 30 resumes of an untouched recorded session).
+# Chat wire's deprecation, and 0.169.0 and 0.171.0 sometimes race their own shutdown ("failed to flush
+# rollout after emitting terminal turn event: thread … not found": 0.169.0 in 1 of 30 resumes of an
+# untouched recorded session, 8 of 60 in a later count; 0.171.0 in 3 of 78). 0.171.0 prints nothing else
+# on such a resume: the plugin sync and PATH alias lines above, and that race, are all.
 NOISE = ("codex_core_plugins::", "could not create PATH aliases", "mcp startup: no servers",
          'Support for the "chat" wire API is deprecated',
          "failed to flush rollout after emitting terminal turn event")

@@ -23,7 +23,14 @@ from tests.support.loopback import (
 )
 
 NEW = "0.169.0"  # paginated envelope, exec_command, apply_patch as a custom tool
+NEWEST = "0.171.0"  # the newest release: paginated too, the same tools, the same scenarios as NEW
 OLD = "0.77.0"  # plain envelope, shell tool, last release with the Chat wire
+PAGINATED = (NEW, NEWEST)  # the releases that write paginated rollouts and keep thread_history_1.sqlite
+
+
+def is_paginated(release: str) -> bool:
+    """Whether `release` writes paginated rollouts (ordinals, metadata, Codex's SQLite thread history)."""
+    return release in PAGINATED
 
 
 def command_call(release: str, cmd: str) -> Item:
@@ -64,7 +71,7 @@ def play(scenario: Scenario, root: Path) -> Outcome:
     """Run the scenario in a fresh home under `root` against a fresh loopback server."""
     home = CodexHome.create(root)
     with LoopbackServer(scenario.script()) as server:
-        home.configure(server.base_url, wire=scenario.wire, model_catalog=scenario.release == NEW)
+        home.configure(server.base_url, wire=scenario.wire, model_catalog=is_paginated(scenario.release))
         runs = [home.exec(scenario.release, scenario.prompt)]
         exec_requests = len(server.model_requests)
         found = home.rollouts()
@@ -75,60 +82,70 @@ def play(scenario: Scenario, root: Path) -> Outcome:
     return Outcome(scenario, home, server, runs, rollout, exec_requests)
 
 
-SCENARIOS: dict[str, Scenario] = {
-    s.name: s
-    for s in [
+def paginated_scenarios(release: str, interrupted_shows: str) -> list[Scenario]:
+    """The six scenarios recorded with each paginated release (exec_command, apply_patch as a custom tool)."""
+    return [
         Scenario(
-            f"{NEW}-responses-single-call",
-            NEW,
+            f"{release}-responses-single-call",
+            release,
             "responses",
             "run echo hi",
-            lambda: [[command_call(NEW, "echo hi")], [say("done")]],
+            lambda: [[command_call(release, "echo hi")], [say("done")]],
             "one turn: one exec_command call (Codex runs `echo hi`), its output, a final message",
         ),
         Scenario(
-            f"{NEW}-responses-sequential-calls",
-            NEW,
+            f"{release}-responses-sequential-calls",
+            release,
             "responses",
             "run two commands, one after the other",
-            lambda: [[command_call(NEW, "echo one")], [command_call(NEW, "echo two")], [say("done")]],
+            lambda: [[command_call(release, "echo one")], [command_call(release, "echo two")], [say("done")]],
             "one user turn, three model requests: call, output, call, output, final message",
         ),
         Scenario(
-            f"{NEW}-responses-parallel-calls",
-            NEW,
+            f"{release}-responses-parallel-calls",
+            release,
             "responses",
             "run two commands at once",
-            lambda: [[command_call(NEW, "echo A"), command_call(NEW, "echo B")], [say("done")]],
+            lambda: [[command_call(release, "echo A"), command_call(release, "echo B")], [say("done")]],
             "two function_calls in one response (parallel tool calls), then both outputs",
         ),
         Scenario(
-            f"{NEW}-responses-custom-tool-call",
-            NEW,
+            f"{release}-responses-custom-tool-call",
+            release,
             "responses",
             "add hello.txt",
             lambda: [[custom_call("apply_patch", ADD_FILE_PATCH)], [say("done")]],
             "apply_patch as a custom (freeform) tool: custom_tool_call / custom_tool_call_output",
         ),
         Scenario(
-            f"{NEW}-responses-resumed",
-            NEW,
+            f"{release}-responses-resumed",
+            release,
             "responses",
             "run echo first",
-            lambda: [[command_call(NEW, "echo first")], [say("first done")]],
+            lambda: [[command_call(release, "echo first")], [say("first done")]],
             "two user turns: `exec` (call, output, message) then `exec resume` appending a second turn",
             resume_prompt="now run echo second",
-            resume_script=lambda: [[command_call(NEW, "echo second")], [say("second done")]],
+            resume_script=lambda: [[command_call(release, "echo second")], [say("second done")]],
         ),
         Scenario(
-            f"{NEW}-responses-interrupted-stream",
-            NEW,
+            f"{release}-responses-interrupted-stream",
+            release,
             "responses",
             "run echo hi",
-            lambda: [interrupted(command_call(NEW, "echo hi"))],
+            lambda: [interrupted(command_call(release, "echo hi"))],
+            interrupted_shows,
+            expect_exit=1,
+        ),
+    ]
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in [
+        *paginated_scenarios(
+            NEW,
             "the stream closes after a function_call, before response.completed: 0.169.0 still runs the "
             "command and persists call and output, task_complete carries the error, exit 1",
-            expect_exit=1,
         ),
         Scenario(
             f"{OLD}-responses-single-call",
@@ -165,6 +182,11 @@ SCENARIOS: dict[str, Scenario] = {
             "Chat wire, two tool_calls in one response: both run, the file holds call_A, call_B, out_A, out_B, "
             "and the very next request already sends them as two assistant messages and is refused (#8479)",
             expect_exit=1,
+        ),
+        *paginated_scenarios(
+            NEWEST,
+            "the stream closes after a function_call, before response.completed: 0.171.0, like 0.169.0, "
+            "still runs the command and persists call and output, task_complete carries the error, exit 1",
         ),
     ]
 }
