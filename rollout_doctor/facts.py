@@ -60,8 +60,21 @@ CHAT_MESSAGE_TYPES = frozenset({"message", *CALL_OUTPUT_TYPE, *OUTPUT_TYPES})
 LEGACY_ITEM_TYPES = frozenset(
     {*CHAT_MESSAGE_TYPES, "reasoning", "web_search_call", "ghost_snapshot", "compaction"}
 )
-# Content item types Codex accepts inside an array `output` (FunctionCallOutputContentItem).
-OUTPUT_CONTENT_TYPES = frozenset({"input_text", "input_image", "output_text"})
+# Content items Codex reads inside an array `output` (FunctionCallOutputContentItem), each with the string
+# field it cannot do without. Seen by resuming hand-made rollouts with 0.77.0, 0.169.0 and 0.171.0
+# (tests/test_e2e_shapes.py, docs/codex-facts.md "Tool output shapes"): input_text and input_image are read
+# by all three; encrypted_content and input_audio by 0.169.0 and 0.171.0 only (0.77.0 drops the line,
+# "failed to parse rollout line"). output_text, any other type, a missing or non-string field: all three
+# drop the line and send 'aborted' in place of the output.
+OUTPUT_CONTENT_FIELDS = {"input_text": "text", "input_image": "image_url",
+                         "encrypted_content": "encrypted_content", "input_audio": "audio_url"}
+OUTPUT_CONTENT_TYPES = frozenset(OUTPUT_CONTENT_FIELDS)
+# Read from 0.169.0 on (0.169.0 and 0.171.0 seen), dropped by 0.77.0; releases in between were not tried.
+NEWER_OUTPUT_CONTENT_TYPES = frozenset({"encrypted_content", "input_audio"})
+NEWER_OUTPUT_RELEASE = "0.169.0"
+# input_image.detail (ImageDetail): 0.169.0 and 0.171.0 drop the line for any other string (seen: "ultra");
+# 0.77.0 ignores the field. Absent and null are read by all three.
+IMAGE_DETAILS = frozenset({"auto", "low", "high", "original"})
 # Events that hold what a tool printed; issue 6 recovers outputs from them.
 OUTPUT_EVENTS = frozenset({"exec_command_end", "patch_apply_end", "mcp_tool_call_end", "item_completed"})
 # item_completed items that hold a tool's result (TurnItem variants; CommandExecution and FileChange seen
@@ -88,7 +101,14 @@ class Item:
     call_id: str | None = None
     name: str | None = None
     output_ok: bool = True
-    output_problem: str | None = None
+    output_problem: str | None = None  # why every release seen drops the line (output_ok is False)
+    # Why releases before NEWER_OUTPUT_RELEASE drop the line that 0.169.0 and 0.171.0 read (the rule decides
+    # whether the file may meet such a release).
+    old_release_problem: str | None = None
+    # Why this output can answer no call: a function or custom output with no call_id (absent or null)
+    # or an empty one, a client-side tool search output with an empty one. Codex skips the line, drops it
+    # as an orphan, or (0.169.0 and 0.171.0, for a function output) sends it with no call_id.
+    call_id_problem: str | None = None
     preview: str = ""
     contextual: bool = False  # a user message Codex injected itself (environment context, AGENTS.md, ...)
 
@@ -247,19 +267,36 @@ def is_contextual(texts: list[str]) -> bool:
     return False
 
 
-def output_shape_problem(output: Any) -> str | None:
-    """Why Codex's deserializer would drop an output with this `output` value, or None if it would not."""
+def output_shape(output: Any, item_type: str) -> tuple[str | None, str | None]:
+    """Why Codex would drop a function or custom tool output with this ``output`` value: (why every release
+    seen drops it, or 0.169.0 and 0.171.0 do; why only releases before 0.169.0 do), None where none does."""
     if isinstance(output, str):
-        return None
-    if isinstance(output, list):
-        for n, part in enumerate(output):
-            if not isinstance(part, dict):
-                return f"output[{n}] is not an object"
-            kind = part.get("type")
-            if not isinstance(kind, str) or kind not in OUTPUT_CONTENT_TYPES:  # a list is unhashable
-                return f"output[{n}] has content type {part.get('type')!r}"
-        return None
-    return f"output is {type(output).__name__ if output is not None else 'null'}, not a string or a list of content items"
+        return None, None
+    if not isinstance(output, list):
+        kind = type(output).__name__ if output is not None else "null"
+        return f"output is {kind}, not a string or a list of content items", None
+    older = None
+    for n, part in enumerate(output):
+        if not isinstance(part, dict):
+            return f"output[{n}] is not an object", None
+        kind = part.get("type")
+        if not isinstance(kind, str) or kind not in OUTPUT_CONTENT_FIELDS:  # a list is unhashable
+            return f"output[{n}] has content type {kind!r}", None
+        field = OUTPUT_CONTENT_FIELDS[kind]
+        if not isinstance(part.get(field), str):
+            return f"output[{n}] ({kind}) has no string {field}", None
+        if kind == "input_image":
+            detail = part.get("detail")
+            if detail is not None and (not isinstance(detail, str) or detail not in IMAGE_DETAILS):
+                return (f"output[{n}] (input_image) has detail {detail!r} (0.77.0 ignores it; 0.169.0 and 0.171.0 "
+                        "cannot read it)"), None
+        if older is None and kind in NEWER_OUTPUT_CONTENT_TYPES:
+            older = f"output[{n}] is {kind}"
+    if older is None and item_type == "custom_tool_call_output":
+        # 0.77.0's CustomToolCallOutput.output is a String ("invalid type: sequence, expected a string");
+        # 0.169.0 and 0.171.0 read a list as they do for a function output.
+        older = "output is a list, not a string"
+    return None, older
 
 
 def item_facts(payload: Any, line: int, index: int | None = None, preview: bool = True) -> Item | None:
@@ -294,14 +331,25 @@ def item_facts(payload: Any, line: int, index: int | None = None, preview: bool 
                     preview=_call_preview(payload, name or kind_name) if preview else "")
     if kind_name in OUTPUT_TYPES:
         raw_id = payload.get("call_id")
-        problem = None
+        problem = old = id_problem = None
         if kind_name != "tool_search_output":
-            problem = output_shape_problem(payload.get("output"))
+            problem, old = output_shape(payload.get("output"), kind_name)
+            if not call_id:  # absent and null read alike (0.77.0 skips both; 0.169.0, 0.171.0 send both)
+                id_problem = "has an empty call_id" if raw_id == "" else "has no call_id"
+        elif payload.get("execution") == "server":
+            # Codex's remove_orphan_outputs keeps a server-side search's output whatever its call_id (even
+            # ""), as it keeps any with no call_id; 0.169.0 and 0.171.0 send both as written. Neither
+            # answers a call.
+            call_id = None
+        elif raw_id == "":
+            id_problem = "has an empty call_id"  # a client one: Codex drops it as an orphan
         if raw_id is not None and not isinstance(raw_id, str):
-            problem = f"call_id is {type(raw_id).__name__}, not a string"
+            # serde wants a string: every release seen skips the line ("invalid type: integer").
+            problem, id_problem = f"call_id is {type(raw_id).__name__}, not a string", None
         kind = ItemKind.OUTPUT if call_id else ItemKind.OTHER
         return Item(line, index, kind_name, kind, call_id=call_id, output_ok=problem is None,
-                    output_problem=problem, preview=_output_preview(payload.get("output")) if preview else "")
+                    output_problem=problem, old_release_problem=old, call_id_problem=id_problem,
+                    preview=_output_preview(payload.get("output")) if preview else "")
     raise AssertionError(f"{kind_name} is in ITEM_TYPES_READ but item_facts does not read it")
 
 

@@ -49,7 +49,7 @@ from rollout_doctor.facts import (
     Record,
     _message_texts,
     is_contextual,
-    output_shape_problem,
+    output_shape,
     shared,
 )
 
@@ -189,19 +189,27 @@ def _item(payload: _Payload, item_type: str, line: int) -> Item | None:
             name = "local_shell"
         return Item(line, None, item_type, ItemKind.CALL if call_id else ItemKind.OTHER, call_id=call_id,
                     name=shared(name) if name else name)
-    # an output type (ITEM_TYPES_READ holds nothing else)
-    problem = None
+    # an output type (ITEM_TYPES_READ holds nothing else). A call_id that is neither a string nor null
+    # failed the decode, so payload.call_id is a string, or None for absent and null (read alike).
+    problem = old = id_problem = None
     if item_type != "tool_search_output":
         output = payload.output
         if output is None:
-            problem = output_shape_problem(None)
+            problem, old = output_shape(None, item_type)
         elif memoryview(output)[0] != _QUOTE:  # a string is always fine; anything else is read whole
             value = _read_raw(output)
             if value is _UNREADABLE:
                 return None
-            problem = output_shape_problem(value)
+            problem, old = output_shape(value, item_type)
+        if not call_id:
+            id_problem = "has an empty call_id" if payload.call_id == "" else "has no call_id"
+    elif payload.execution == "server":  # facts.item_facts says why
+        call_id = None
+    elif payload.call_id == "":
+        id_problem = "has an empty call_id"
     return Item(line, None, item_type, ItemKind.OUTPUT if call_id else ItemKind.OTHER, call_id=call_id,
-                output_ok=problem is None, output_problem=problem)
+                output_ok=problem is None, output_problem=problem, old_release_problem=old,
+                call_id_problem=id_problem)
 
 
 _UNREADABLE = object()

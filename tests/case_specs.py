@@ -5,6 +5,8 @@ Expectations live beside the rendered inputs in fixtures/cases (see tests/cases.
 
 from __future__ import annotations
 
+import orjson
+
 from tests.cases import (
     Case,
     assistant,
@@ -32,6 +34,23 @@ ENVELOPES = ("envelope", "paginated")
 CHAT = {"target": "chat"}
 UNSAFE = {"unsafe_fixes": True}
 
+
+def item_line(payload: dict[str, object]) -> bytes:
+    """A response_item line as 0.77.0 writes it, for shapes the builders cannot make (envelope cases
+    only)."""
+    return orjson.dumps({"timestamp": "2026-01-05T10:00:30.000Z", "type": "response_item",
+                         "payload": payload})
+
+
+# Tool output shapes, as Codex 0.77.0, 0.169.0 and 0.171.0 read them (docs/codex-facts.md, "Tool output
+# shapes"; tests/test_e2e_shapes.py runs them through the real releases).
+RAN = {"type": "input_text", "text": "ran"}
+ENCRYPTED = [RAN, {"type": "encrypted_content", "encrypted_content": "gAAAAB"}]
+AUDIO = [RAN, {"type": "input_audio", "audio_url": "data:audio/wav;base64,UklGRg=="}]
+OUTPUT_TEXT = [RAN, {"type": "output_text", "text": "hi", "annotations": []}]
+BAD_DETAIL = [{"type": "input_image", "image_url": "data:image/png;base64,iVBO", "detail": "ultra"}]
+LONG_ID = "call_" + "x" * 59  # 64 characters: the most the API takes
+
 TURN = [context(), user("run it"), event("task_started")]
 
 CASES: list[Case] = [
@@ -54,6 +73,25 @@ CASES: list[Case] = [
                                             compacted([user("run it"), assistant("summary of work")]),
                                             user("go on"), assistant("ok")],
          generations=ENVELOPES, about="the orphan call is replaced by the compaction's history"),
+    Case("clean", "newer-content-items", [meta_field(cli_version="0.171.0"), *TURN, call("call_A"),
+                                          out_raw("call_A", ENCRYPTED), call("call_B"), out_raw("call_B", AUDIO),
+                                          assistant("done")],
+         generations=ENVELOPES,
+         about="encrypted_content and input_audio in a file 0.171.0 wrote: it reads them"),
+    Case("clean", "newer-content-item-with-id", [
+        *TURN, call("call_A"),
+        raw(item_line({"type": "function_call_output", "id": "fco_0001", "call_id": "call_A", "output": ENCRYPTED})),
+        assistant("done")],
+         generations=("envelope",),
+         about="a 0.77.0 file continued by a newer release: its output carries an id"),
+    Case("clean", "tool-search-outputs-codex-keeps", [
+        *TURN, raw(item_line({"type": "tool_search_output", "call_id": None, "status": "completed",
+                              "execution": "client", "tools": []})),
+        raw(item_line({"type": "tool_search_output", "status": "completed", "execution": "server",
+                       "tools": []})),
+        assistant("done")],
+         generations=("envelope",),
+         about="Codex keeps a tool search output with no call_id, and a server-side one"),
     Case("clean", "chat-sequential", [*TURN, call("call_A"), out("call_A"), call("call_B"), reasoning(),
                                       out("call_B"), assistant("done")],
          options=CHAT, about="reasoning between a call and its output makes no chat message"),
@@ -78,6 +116,19 @@ CASES: list[Case] = [
     Case("orphan-output", "call-compacted-away", [*TURN, call("call_A"), compacted([user("run it")]),
                                                   out("call_A"), assistant("done")],
          generations=ENVELOPES, about="the call went with the compaction, its late output did not"),
+
+    Case("orphan-output", "empty-call-id", [*TURN, call("call_A"), out("call_A"), out(""), assistant("done")],
+         about="Codex reads an empty call_id and drops the output as an orphan"),
+    Case("orphan-output", "no-call-id", [
+        *TURN, call("call_A"), out("call_A"),
+        raw(item_line({"type": "function_call_output", "output": "no id"})),
+        raw(item_line({"type": "custom_tool_call_output", "call_id": None, "output": "null id"})),
+        raw(item_line({"type": "function_call_output", "output": {"content": "no id, old shape"}})),
+        raw(item_line({"type": "tool_search_output", "call_id": "", "status": "completed", "execution": "client",
+                       "tools": []})),
+        assistant("done")],
+         generations=("envelope",),
+         about="0.77.0 skips these lines; 0.169.0 and 0.171.0 send the function output without a call_id"),
 
     # misplaced-output
     Case("misplaced-output", "output-first", [*TURN, out("call_A"), call("call_A"), assistant("done")]),
@@ -105,6 +156,11 @@ CASES: list[Case] = [
                                             assistant("done")],
          about="providers that number calls per turn"),
 
+    Case("duplicate-call-id", "reused-64-character-id",
+         [*TURN, call(LONG_ID, cmd="ls"), out(LONG_ID, "a b"), user("next"), call(LONG_ID, cmd="pwd"),
+          out(LONG_ID, "/work"), assistant("done")],
+         about="the new id keeps within the API's 64 characters"),
+
     # duplicate-output
     Case("duplicate-output", "exact-repeat", [*TURN, call("call_A"), out("call_A", "same"),
                                               out("call_A", "same"), assistant("done")],
@@ -121,6 +177,38 @@ CASES: list[Case] = [
     Case("bad-output-shape", "object-output-unsafe",
          [*TURN, call("call_A"), out_raw("call_A", {"content": "hi", "success": True}), assistant("done")],
          options=UNSAFE),
+
+    Case("bad-output-shape", "output-text-unsafe",
+         [*TURN, call("call_A"), out_raw("call_A", OUTPUT_TEXT), assistant("done")], options=UNSAFE,
+         about="every release drops an output_text item; the fix makes it input_text and keeps the rest"),
+    Case("bad-output-shape", "missing-text-unsafe",
+         [*TURN, call("call_A"), out_raw("call_A", [{"type": "input_text"}]), assistant("done")],
+         generations=("envelope",), options=UNSAFE, about="an item without its field: only a string will do"),
+    Case("bad-output-shape", "image-detail-unsafe",
+         [*TURN, call("call_A"), out_raw("call_A", BAD_DETAIL), assistant("done")],
+         generations=ENVELOPES, options=UNSAFE,
+         about="0.169.0 and 0.171.0 drop an unknown detail; 0.77.0 ignores it"),
+    Case("bad-output-shape", "newer-items-old-writer-held-back",
+         [*TURN, call("call_A"), out_raw("call_A", ENCRYPTED), call("call_B"), out_raw("call_B", AUDIO),
+          assistant("done")],
+         generations=("legacy", "envelope"),
+         about="written by 0.77.0 (or a release unknown), which drops them"),
+    Case("bad-output-shape", "newer-items-old-writer-unsafe",
+         [*TURN, call("call_A"), out_raw("call_A", ENCRYPTED), call("call_B"), out_raw("call_B", AUDIO),
+          assistant("done")],
+         generations=("legacy", "envelope"), options=UNSAFE),
+    Case("bad-output-shape", "newer-items-chat-unsafe",
+         [*TURN, call("call_A"), out_raw("call_A", ENCRYPTED), assistant("done")],
+         generations=("paginated",), options={**CHAT, **UNSAFE},
+         about="only releases older than 0.169.0 speak the Chat wire, whoever wrote the file"),
+    Case("bad-output-shape", "custom-list-old-writer-unsafe",
+         [*TURN, call("call_C", "custom"),
+          raw(item_line({"type": "custom_tool_call_output", "call_id": "call_C",
+                         "output": [{"type": "input_text", "text": "Success."},
+                                    {"type": "input_text", "text": "A a.txt"}]})),
+          assistant("done")],
+         generations=("envelope",), options=UNSAFE,
+         about="0.77.0 reads a custom tool's output only as a string"),
 
     # chat-adjacency
     Case("chat-adjacency", "parallel-calls", [*TURN, call("call_A"), call("call_B"), out("call_A"),

@@ -343,8 +343,21 @@ CASES = [
          record={"kind": ItemKind.OTHER, "call_id": None}),
     Case("call-id-empty", item(b'{"type":"function_call","call_id":""}'), R, "fast",
          record={"kind": ItemKind.OTHER, "call_id": None}),
-    Case("output-call-id-number", fco(b'"x"', b"3"), R, None, record={"output_problem": "call_id is int, not a string"}),
-    Case("output-call-id-null", fco(b'"x"', b"null"), R, "fast", record={"kind": ItemKind.OTHER, "output_ok": True}),
+    # An output with no call_id, or an empty one, answers no call (orphan-output); one Codex cannot read
+    # (a call_id that is not a string) is bad-output-shape's.
+    Case("output-call-id-number", fco(b'"x"', b"3"), R, None,
+         record={"output_problem": "call_id is int, not a string", "call_id_problem": None}),
+    Case("output-call-id-null", fco(b'"x"', b"null"), R, "fast",
+         record={"kind": ItemKind.OTHER, "output_ok": True, "call_id_problem": "has no call_id"}),
+    Case("output-call-id-absent", item(b'{"type":"function_call_output","output":"x"}'), R, "fast",
+         record={"kind": ItemKind.OTHER, "call_id": None, "call_id_problem": "has no call_id"}),
+    Case("output-call-id-empty", fco(b'"x"', b'""'), R, "fast",
+         record={"kind": ItemKind.OTHER, "call_id_problem": "has an empty call_id"}),
+    Case("custom-output-call-id-absent", item(b'{"type":"custom_tool_call_output","output":"x"}'), R, "fast",
+         record={"kind": ItemKind.OTHER, "call_id_problem": "has no call_id"}),
+    Case("custom-output-call-id-list", item(b'{"type":"custom_tool_call_output","call_id":["c1"],"output":"x"}'),
+         R, None, record={"output_problem": "call_id is list, not a string", "call_id_problem": None}),
+    Case("output-call-id-string", fco(b'"x"'), R, "fast", record={"kind": ItemKind.OUTPUT, "call_id_problem": None}),
     # output: a string or a list of content items.
     Case("output-string", fco(b'"done"'), R, "fast", record={"kind": ItemKind.OUTPUT, "output_ok": True}),
     Case("output-string-leading-space", fco(b'  "done"'), R, "fast", record={"output_ok": True}),
@@ -360,8 +373,61 @@ CASES = [
     Case("output-null", fco(b"null"), R, "fast", record={"output_problem": "output is null, not a string or a "
                                                                            "list of content items"}),
     Case("output-absent", fco(None), R, "fast", record={"output_ok": False}),
+    # Content items (run: 0.77.0, 0.169.0, 0.171.0): what every release drops, what only 0.77.0 drops.
+    Case("output-encrypted-content", fco(b'[{"type":"input_text","text":"a"},'
+                                         b'{"type":"encrypted_content","encrypted_content":"gAAA"}]'), R, "fast",
+         record={"output_ok": True, "old_release_problem": "output[1] is encrypted_content"}),
+    Case("output-input-audio", fco(b'[{"type":"input_audio","audio_url":"data:audio/wav;base64,UklGRg=="}]'), R,
+         "fast", record={"output_ok": True, "old_release_problem": "output[0] is input_audio"}),
+    Case("output-input-audio-api-shape", fco(b'[{"type":"input_audio","input_audio":{"data":"x","format":"wav"}}]'),
+         R, "fast", record={"output_ok": False, "output_problem": "output[0] (input_audio) has no string audio_url"}),
+    Case("output-output-text", fco(b'[{"type":"input_text","text":"a"},{"type":"output_text","text":"b"}]'), R,
+         "fast", record={"output_ok": False, "output_problem": "output[1] has content type 'output_text'",
+                         "old_release_problem": None}),
+    Case("output-input-text-no-text", fco(b'[{"type":"input_text"}]'), R, "fast",
+         record={"output_problem": "output[0] (input_text) has no string text"}),
+    Case("output-input-text-number", fco(b'[{"type":"input_text","text":5}]'), R, "fast",
+         record={"output_problem": "output[0] (input_text) has no string text"}),
+    Case("output-image-no-url", fco(b'[{"type":"input_image","detail":"low"}]'), R, "fast",
+         record={"output_problem": "output[0] (input_image) has no string image_url"}),
+    Case("output-image-detail-original", fco(b'[{"type":"input_image","image_url":"u","detail":"original"}]'), R,
+         "fast", record={"output_ok": True, "old_release_problem": None}),
+    Case("output-image-detail-null", fco(b'[{"type":"input_image","image_url":"u","detail":null}]'), R, "fast",
+         record={"output_ok": True}),
+    Case("output-image-detail-bad", fco(b'[{"type":"input_image","image_url":"u","detail":"ultra"}]'), R, "fast",
+         record={"output_problem": "output[0] (input_image) has detail 'ultra' (0.77.0 ignores it; 0.169.0 and "
+                                   "0.171.0 cannot read it)"}),
+    Case("output-encrypted-then-bad", fco(b'[{"type":"encrypted_content","encrypted_content":"x"},{"type":"x"}]'),
+         R, "fast", record={"output_problem": "output[1] has content type 'x'", "old_release_problem": None}),
+    Case("output-empty-list", fco(b"[]"), R, "fast", record={"output_ok": True, "old_release_problem": None}),
+    Case("custom-output-list", item(b'{"type":"custom_tool_call_output","call_id":"c1",'
+                                    b'"output":[{"type":"input_text","text":"a"}]}'), R, "fast",
+         record={"output_ok": True, "old_release_problem": "output is a list, not a string"}),
+    Case("custom-output-string", item(b'{"type":"custom_tool_call_output","call_id":"c1","output":"a"}'), R,
+         "fast", record={"output_ok": True, "old_release_problem": None}),
+    # tool_search_output: Codex keeps a server-side one, and one with no call_id; neither answers a call.
     Case("tool-search-output-number", item(b'{"type":"tool_search_output","call_id":"c1","output":5}'), R, "fast",
          record={"kind": ItemKind.OUTPUT, "output_ok": True}),
+    Case("tool-search-output-server", envelope("response_item", {
+        "type": "tool_search_output", "call_id": "c1", "status": "completed", "execution": "server", "tools": []}),
+        R, "fast", record={"kind": ItemKind.OTHER, "call_id": None, "call_id_problem": None}),
+    Case("tool-search-output-server-empty-id", envelope("response_item", {
+        "type": "tool_search_output", "call_id": "", "execution": "server"}), R, "fast",
+        record={"kind": ItemKind.OTHER, "call_id_problem": None}),
+    Case("tool-search-output-server-number-id", envelope("response_item", {
+        "type": "tool_search_output", "call_id": 5, "execution": "server"}), R, None,
+        record={"kind": ItemKind.OTHER, "output_problem": "call_id is int, not a string", "call_id_problem": None}),
+    Case("tool-search-output-null-id", envelope("response_item", {
+        "type": "tool_search_output", "call_id": None, "execution": "client"}), R, "fast",
+        record={"kind": ItemKind.OTHER, "call_id_problem": None}),
+    Case("tool-search-output-no-id", envelope("response_item", {"type": "tool_search_output", "execution": "client"}),
+         R, "fast", record={"kind": ItemKind.OTHER, "call_id_problem": None}),
+    Case("tool-search-output-client-empty-id", envelope("response_item", {
+        "type": "tool_search_output", "call_id": "", "execution": "client"}), R, "fast",
+        record={"kind": ItemKind.OTHER, "call_id_problem": "has an empty call_id"}),
+    Case("tool-search-output-client", envelope("response_item", {
+        "type": "tool_search_output", "call_id": "c1", "execution": "client"}), R, "fast",
+        record={"kind": ItemKind.OUTPUT, "call_id": "c1", "call_id_problem": None}),
     # num_turns: only a JSON integer counts.
     Case("num-turns-true", event(b'{"type":"thread_rolled_back","num_turns":true}'), E, None,
          record={"num_turns": None}),
@@ -595,8 +661,13 @@ def _maybe(plausible: st.SearchStrategy[Any], odds: int = 8) -> st.SearchStrateg
 
 call_ids = _maybe(st.sampled_from(["c1", "c2", ""]))
 content_items = st.lists(st.fixed_dictionaries({"type": _maybe(st.sampled_from(["input_text", "output_text",
-                                                                                   "input_image", "weird"]))},
-                                               optional={"text": _maybe(st.sampled_from(["ok", CONTEXT]))}),
+                                                                                   "input_image", "encrypted_content",
+                                                                                   "input_audio", "weird"]))},
+                                               optional={"text": _maybe(st.sampled_from(["ok", CONTEXT])),
+                                                         "image_url": _maybe(st.just("u")),
+                                                         "detail": _maybe(st.sampled_from(["low", "original", "ultra"])),
+                                                         "encrypted_content": _maybe(st.just("gAAA")),
+                                                         "audio_url": _maybe(st.just("data:audio/wav;base64,"))}),
                          max_size=3)
 payloads = st.fixed_dictionaries(
     {"type": _maybe(st.sampled_from(sorted(ITEM_TYPES_READ | EVENT_TYPES_READ | {"reasoning", "token_count"})))},

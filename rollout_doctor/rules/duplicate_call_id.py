@@ -18,7 +18,10 @@ Example::
 
 Fix (safe): when the later call repeats the earlier one exactly (and its output, if any, repeats the
 earlier output), remove the repeat. Otherwise give the later call, and the output paired with it, a new
-unique call id (``<id>-rd<N>``); the model never reads ids, so what it is told does not change.
+unique call id (``<id>-rd<N>``); the model never reads ids, so what it is told does not change. The API
+refuses a call_id longer than 64 characters ("string too long … maximum length 64"), and Codex 0.77.0,
+0.169.0 and 0.171.0 send ids as written, so the new id keeps within 64: the old id is cut as much as the
+suffix needs (a 64-character ``call_…`` becomes its first 60 characters and ``-rd2``).
 """
 
 from __future__ import annotations
@@ -36,11 +39,22 @@ SUMMARY = "two tool calls sharing one call_id"
 FIX_SAFETY = "safe: removes an exact repeat, or renames the later call and its output"
 
 
-def _fresh_id(ctx: Context, base: str, taken: set[str]) -> str:
+# The API refuses a longer call_id ("string too long … maximum length 64"; FORMAT.md). Codex passes ids
+# through as written (0.77.0, 0.169.0 and 0.171.0 sent two 64-character ones, tests/test_e2e_shapes.py, and
+# a 68-character one, seen once).
+CALL_ID_MAX = 64
+
+
+def fresh_id(base: str, taken: set[str]) -> str:
+    """``<base>-rd<N>`` with the smallest N >= 2 not taken, ``base`` cut short if the whole would pass
+    CALL_ID_MAX characters (an id already too long comes out within it)."""
     n = 2
-    while f"{base}-rd{n}" in taken:
+    while True:
+        suffix = f"-rd{n}"
+        candidate = base[: CALL_ID_MAX - len(suffix)] + suffix
+        if candidate not in taken:
+            return candidate
         n += 1
-    return f"{base}-rd{n}"
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
@@ -60,7 +74,7 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
                 builder.delete(output)
             title = f"remove the repeated call at {call.where}" + (f" and its output at {output.where}" if output else "")
         else:
-            new_id = _fresh_id(ctx, finding.call_id, taken)
+            new_id = fresh_id(finding.call_id, taken)
             taken.add(new_id)
             builder.set_field(call, "call_id", new_id, "call id renamed")
             if output is not None:
