@@ -24,7 +24,7 @@ from rollout_doctor.sessions import (
 )
 from tests.support.codex_run import CodexHome, real_fixture, session_id_of
 from tests.support.loopback import LoopbackServer, say
-from tests.support.scenarios import NEW, OLD
+from tests.support.scenarios import NEW, OLD, PAGINATED
 
 pytest_plugins = ["tests.support.fixtures"]
 
@@ -186,6 +186,199 @@ def test_last_reads_compressed_rollouts_and_skips_files_without_a_meta(home: Pat
     assert find_last(home, here, provider="judge").path == zst
 
 
+# --- --last with Codex's state database (0.169.0, 0.171.0; docs/codex-facts.md "How `--last` chooses") --
+
+
+def state_db(home: Path, *rows: dict, status: str = "complete") -> Path:
+    """``state_5.sqlite`` with the columns --last reads, in WAL mode as Codex keeps it. Each row names
+    ``path`` (a Path) and may set ``updated_at_ms``, ``cwd``, ``model_provider`` and ``archived``."""
+    import sqlite3
+
+    path = home / "state_5.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE threads (id TEXT PRIMARY KEY, rollout_path TEXT NOT NULL, "
+               "updated_at INTEGER NOT NULL, updated_at_ms INTEGER, cwd TEXT NOT NULL, "
+               "model_provider TEXT NOT NULL, archived INTEGER NOT NULL DEFAULT 0)")
+    db.execute("CREATE TABLE backfill_state (id INTEGER PRIMARY KEY CHECK (id = 1), status TEXT NOT NULL)")
+    db.execute("INSERT INTO backfill_state VALUES (1, ?)", (status,))
+    for row in rows:
+        ms = row.get("updated_at_ms")
+        db.execute("INSERT INTO threads VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   (row.get("id") or session_id_of(row["path"]), str(row["path"]), (ms or 0) // 1000, ms,
+                    str(row.get("cwd", "/nowhere")), row.get("model_provider", "judge"),
+                    row.get("archived", 0)))
+    db.commit()
+    db.close()
+    return path
+
+
+def set_lines(path: Path, kind: str, **fields: object) -> None:
+    """Set ``fields`` in the payload of every ``kind`` line (``thread_settings_applied`` edits its
+    ``thread_settings``), keeping the file's mtime."""
+    st = path.stat()
+    out = []
+    for raw in path.read_bytes().splitlines():
+        line = json.loads(raw)
+        if line["type"] == kind:
+            line["payload"].update(fields)
+        elif kind == "thread_settings_applied" and line["payload"].get("type") == kind:
+            line["payload"]["thread_settings"].update(fields)
+        out.append(json.dumps(line, separators=(",", ":")).encode())
+    path.write_bytes(b"\n".join(out) + b"\n")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+@pytest.fixture
+def two_here(home: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """The working folder and two sessions recorded there: ``old`` (older mtime) and ``new``."""
+    here = tmp_path / "here"
+    here.mkdir()
+    old = install(home, SEQUENTIAL, cwd=here, mtime=1_800_000_000)
+    new = install(home, SINGLE, cwd=here, mtime=1_800_000_100)
+    return here, old, new
+
+
+def test_with_the_state_db_updated_at_ms_orders_and_the_mtime_does_not(home: Path, two_here) -> None:
+    here, old, new = two_here
+    os.utime(old, (1_800_000_500,) * 2)  # touched by hand: the newest mtime, an old session all the same
+    assert find_last(home, here).path == old, "no database: the mtime rules"
+    state_db(home, {"path": old, "updated_at_ms": 1_800_000_000_000, "cwd": here},
+             {"path": new, "updated_at_ms": 1_800_000_100_000, "cwd": here})
+    assert find_last(home, here).path == new
+    assert find_last(home, None).path == new
+
+
+def test_the_state_db_breaks_ties_by_the_higher_id_and_puts_null_last(home: Path, two_here) -> None:
+    here, old, new = two_here
+    high, low = sorted((old, new), key=lambda p: session_id_of(p), reverse=True)
+    state_db(home, {"path": low, "updated_at_ms": 1_800_000_000_000, "cwd": here},
+             {"path": high, "updated_at_ms": 1_800_000_000_000, "cwd": here})
+    assert find_last(home, here).path == high
+    (home / "state_5.sqlite").unlink()
+    state_db(home, {"path": new, "updated_at_ms": None, "cwd": here},
+             {"path": old, "updated_at_ms": 1_700_000_000_000, "cwd": here})
+    assert find_last(home, here).path == old
+
+
+def test_the_state_db_rows_are_filtered_as_codex_filters_them(home: Path, two_here, tmp_path: Path) -> None:
+    """Archived rows, rows of another provider (the database's column, not the file's) and rows whose
+    file is gone are skipped; a rollout the database does not list is no candidate while a row matches."""
+    here, old, new = two_here
+    unlisted = install(home, PARALLEL, cwd=here, mtime=1_800_000_900)
+    gone = home / "sessions/2026/11/21" / OLD_SINGLE.name
+    rows = [{"path": old, "updated_at_ms": 1_800_000_000_000, "cwd": here},
+            {"path": new, "updated_at_ms": 1_800_000_100_000, "cwd": here, "archived": 1},
+            {"path": gone, "updated_at_ms": 1_800_000_200_000, "cwd": here}]
+    state_db(home, *rows)
+    assert find_last(home, here).path == old
+    (home / "state_5.sqlite").unlink()
+    state_db(home, rows[0], {**rows[1], "archived": 0, "model_provider": "openai"})
+    assert find_last(home, here).path == old
+    set_lines(old, "session_meta", model_provider="openai")  # the file's own provider is not asked
+    assert find_last(home, here).path == old
+    assert unlisted.exists()
+
+
+def test_with_no_match_in_the_state_db_the_files_are_walked(home: Path, two_here, tmp_path: Path) -> None:
+    here, old, new = two_here
+    elsewhere = tmp_path / "elsewhere"
+    state_db(home, {"path": old, "updated_at_ms": 1_800_000_000_000, "cwd": elsewhere, "archived": 1})
+    assert find_last(home, here).path == new, "a rollout copied in, never listed: found by the walk"
+    set_lines(new, "session_meta", model_provider="openai")  # the walk reads session_meta's provider
+    assert find_last(home, here).path == old
+
+
+def test_an_unfinished_backfill_means_codex_rebuilds_from_the_files(home: Path, two_here) -> None:
+    here, old, new = two_here
+    os.utime(old, (1_800_000_500,) * 2)
+    state_db(home, {"path": new, "updated_at_ms": 1_800_000_100_000, "cwd": here}, status="running")
+    assert find_last(home, here).path == old
+    (home / "state_5.sqlite").write_bytes(b"not a database")
+    assert find_last(home, here).path == old
+
+
+def test_the_latest_turn_context_decides_the_folder(home: Path, two_here, tmp_path: Path) -> None:
+    """A session recorded here and continued elsewhere (`codex resume ID` from another folder) is no
+    longer this folder's, with or without the database; with no turn_context the recorded folder counts."""
+    here, old, new = two_here
+    set_lines(new, "turn_context", cwd=str(tmp_path / "elsewhere"))
+    assert find_last(home, here).path == old
+    state_db(home, {"path": old, "updated_at_ms": 1_800_000_000_000, "cwd": here},
+             {"path": new, "updated_at_ms": 1_800_000_100_000, "cwd": here})
+    assert find_last(home, here).path == old
+    lines = [raw for raw in new.read_bytes().splitlines(keepends=True) if b'"type":"turn_context"' not in raw]
+    new.write_bytes(b"".join(lines))
+    assert find_last(home, here).path == new, "no turn_context: the database's cwd"
+    (home / "state_5.sqlite").unlink()
+    set_lines(new, "session_meta", cwd=str(tmp_path / "elsewhere"))
+    set_lines(new, "thread_settings_applied", cwd=str(here))
+    os.utime(new, (1_800_000_100,) * 2)
+    assert find_last(home, here).path == new, "no database, no turn_context: the latest thread settings' cwd"
+
+
+def test_without_the_state_db_the_provider_of_the_latest_thread_settings_counts(home: Path, two_here) -> None:
+    here, old, new = two_here
+    set_lines(new, "thread_settings_applied", model_provider_id="openai")
+    assert find_last(home, here).path == old
+    set_lines(old, "session_meta", model_provider="openai")  # thread settings win over session_meta
+    assert find_last(home, here).path == old
+
+
+def test_without_the_state_db_a_later_session_less_than_a_second_behind_counts_as_newer(
+    home: Path, two_here
+) -> None:
+    """Codex's backfill: taken in the order the sessions were created, one whose mtime is less than a
+    second behind an earlier-created one's gets that time plus 1 ms."""
+    here, old, new = two_here
+    assert new.name < old.name, "`new` (single-call) was created first"
+    t = 1_800_000_000_000_000_000
+    os.utime(new, ns=(t, t))
+    os.utime(old, ns=(t - 999_000_000, t - 999_000_000))
+    assert find_last(home, here).path == old
+    os.utime(old, ns=(t - 1_000_000_000, t - 1_000_000_000))
+    assert find_last(home, here).path == new
+    state_db(home, {"path": new, "updated_at_ms": t // 10**6, "cwd": here},
+             {"path": old, "updated_at_ms": t // 10**6 - 999, "cwd": here})
+    assert find_last(home, here).path == new, "the database's own times are taken as they are"
+
+
+def test_the_state_db_is_only_read(home: Path, two_here) -> None:
+    import hashlib
+    import sqlite3
+
+    here, old, new = two_here
+    db = state_db(home, {"path": old, "updated_at_ms": 1_800_000_000_000, "cwd": here},
+                  {"path": new, "updated_at_ms": 1_800_000_100_000, "cwd": here})
+    writer = sqlite3.connect(db)  # a Codex in the middle of a write keeps its WAL open
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("UPDATE threads SET updated_at_ms = 1 WHERE rollout_path = ?", (str(new),))
+
+    def state() -> dict[str, tuple[str, int]]:
+        return {p.name: (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+                for p in home.glob("state_5.sqlite*") if not p.name.endswith("-shm")}
+
+    before = state()
+    assert find_last(home, here).path == new, "the committed rows, not the open transaction's"
+    assert state() == before
+    writer.rollback()
+    writer.close()
+
+
+def test_looking_for_the_last_session_leaves_the_access_times_alone(home: Path, two_here) -> None:
+    here, old, new = two_here
+    for path in (old, new):
+        os.utime(path, ns=(1_000_000_000 * 10**9, path.stat().st_mtime_ns))
+    path = new
+    path.read_bytes()
+    if path.stat().st_atime_ns == 1_000_000_000 * 10**9:
+        pytest.skip("reads do not update access times here")
+    os.utime(path, ns=(1_000_000_000 * 10**9, path.stat().st_mtime_ns))
+    assert find_last(home, here).path == new
+    assert [p.stat().st_atime_ns for p in (old, new)] == [1_000_000_000 * 10**9] * 2
+
+
 def test_resolve_needs_a_session_or_last(home: Path) -> None:
     with pytest.raises(SessionNotFound, match="give a session id"):
         resolve(None, last=False, home=home)
@@ -218,15 +411,18 @@ def three_sessions(home: CodexHome, elsewhere: Path, sources: tuple[Path, ...]) 
 
 
 @codex
-def test_last_picks_what_real_codex_0169_resumes(
-    codex_home: CodexHome, loopback: LoopbackServer, tmp_path: Path
+@pytest.mark.parametrize("release", PAGINATED)
+def test_last_picks_what_real_paginated_codex_resumes(
+    release: str, codex_home: CodexHome, loopback: LoopbackServer, tmp_path: Path
 ) -> None:
-    """0.169.0: newest mtime first, only the current folder unless --all."""
-    a, _b, c = three_sessions(codex_home, tmp_path / "elsewhere", (SINGLE, SEQUENTIAL, PARALLEL))
+    """0.169.0 and 0.171.0: newest mtime first, only the current folder unless --all."""
+    own = tuple(real_fixture(f"{release}-responses-{name}")
+                for name in ("single-call", "sequential-calls", "parallel-calls"))
+    a, _b, c = three_sessions(codex_home, tmp_path / "elsewhere", own)
     assert find_last(codex_home.codex_home, None).path == c
-    assert resumed_by_codex(codex_home, loopback, NEW, "--last", "--all") == c
+    assert resumed_by_codex(codex_home, loopback, release, "--last", "--all") == c
     assert find_last(codex_home.codex_home, codex_home.workdir).path == a
-    assert resumed_by_codex(codex_home, loopback, NEW, "--last") == a
+    assert resumed_by_codex(codex_home, loopback, release, "--last") == a
 
 
 @codex
