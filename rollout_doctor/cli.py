@@ -6,6 +6,7 @@ Exit codes (README, "Exit codes"): 0 nothing left to report, 1 problems remain, 
 
 from __future__ import annotations
 
+import signal
 import sys
 from enum import Enum
 from pathlib import Path
@@ -41,8 +42,9 @@ PathsArg = Annotated[
                         "and $CODEX_HOME/archived_sessions.", show_default=False),
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", help="Report as text or as JSON (README: JSON report).")]
-TargetOpt = Annotated[Target, typer.Option("--target", help="The wire Codex talks to the model on; chat adds "
-                                                            "the chat-adjacency rule.")]
+TargetOpt = Annotated[Target | None, typer.Option("--target", help="The wire Codex talks to the model on; chat adds "
+                                                            "the chat-adjacency rule. Default: each session's, from "
+                                                            "$CODEX_HOME/config.toml.", show_default=False)]
 SelectOpt = Annotated[list[str] | None, typer.Option("--select", help="Only these rules (names or codes, "
                                                         "comma-separated; ALL for every rule).")]
 IgnoreOpt = Annotated[list[str] | None, typer.Option("--ignore", help="Skip these rules (names or codes).")]
@@ -54,10 +56,10 @@ def _split(values: list[str] | None) -> frozenset[str] | None:
     return frozenset(v for value in values for v in value.split(",") if v.strip())
 
 
-def _options(target: Target, select: list[str] | None, ignore: list[str] | None, unsafe: bool = False):  # type: ignore[no-untyped-def]
+def _options(target: Target | None, select: list[str] | None, ignore: list[str] | None, unsafe: bool = False):  # type: ignore[no-untyped-def]
     from rollout_doctor.rules import Options, UnknownRule, resolve
 
-    options = Options(target=target.value, select=_split(select), ignore=_split(ignore) or frozenset(),
+    options = Options(target=target.value if target else None, select=_split(select), ignore=_split(ignore) or frozenset(),
                       unsafe_fixes=unsafe)
     try:
         resolve(options.select)
@@ -77,7 +79,7 @@ from rollout_doctor.scan import targets as _targets
 def check(
     paths: PathsArg = None,
     format: FormatOpt = Format.text,
-    target: TargetOpt = Target.responses,
+    target: TargetOpt = None,
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
 ) -> int:
@@ -95,7 +97,7 @@ def fix(
     unsafe_fixes: Annotated[bool, typer.Option("--unsafe-fixes", help="Also apply fixes that change what the "
                                                                       "model is told.")] = False,
     format: FormatOpt = Format.text,
-    target: TargetOpt = Target.responses,
+    target: TargetOpt = None,
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Rewrite even a rollout a running process may still write "
@@ -105,8 +107,9 @@ def fix(
     from rich.markup import escape
 
     from rollout_doctor import render
-    from rollout_doctor.engine import fix_file
     from rollout_doctor.exitcodes import exit_code
+    from rollout_doctor.fixer import fix_files
+    from rollout_doctor.store import signals
     from rollout_doctor.tempfiles import sweep_folder
 
     options = _options(target, select, ignore, unsafe_fixes)
@@ -115,18 +118,22 @@ def fix(
     err = render.console(stderr=True)
     if format is Format.text:
         out = render.console()
+    found_all = _targets(paths)
+    if not found_all:
+        return ERROR
     if force and not dry_run:
         err.print("rollout-doctor: --force: a rollout that a running Codex holds open is rewritten anyway; what that "
                   "process writes afterwards goes to the replaced file, not to the session")
-    found_all = _targets(paths)
     if not dry_run:
+        _complete_interrupted(err)
         for folder in {f.path.parent for f in found_all if not f.error}:
             sweep_folder(folder)  # temporary files a killed fix left next to the sessions
-    for found in found_all:
-        # The diff is only shown with --diff or --dry-run and in JSON; on a 1 GB rollout it is ~200 MB.
-        want_diff = diff or dry_run or format is Format.json
-        report = (_missing_report(found) if found.error
-                  else fix_file(found.path, options, dry_run=dry_run, want_diff=want_diff, force=force))
+    # The diff is only shown with --diff or --dry-run and in JSON; on a 1 GB rollout it is ~200 MB.
+    want_diff = diff or dry_run or format is Format.json
+    readable = [f.path for f in found_all if not f.error]
+    interrupted: int | None = None  # the signal that stopped the run
+
+    def show(report) -> None:  # type: ignore[no-untyped-def]
         reports.append(report)
         for warning in report.warnings:
             err.print(f"rollout-doctor: warning: {escape(warning)}")
@@ -134,82 +141,119 @@ def fix(
             if report.changes and (diff or dry_run):
                 render.print_changes(out, report, dry_run)
             elif report.written:
-                out.print(f"fixed {render.display_path(report.path)}: {len(report.applied)} fix(es) applied")
+                render.print_written(out, report)
             render.print_diagnostics(out, report, report.remaining or [], unsafe_fixes)
+
+    try:
+        for found in found_all:
+            if found.error:
+                show(_missing_report(found))
+        for report in fix_files(readable, options, dry_run=dry_run, want_diff=want_diff, force=force):
+            show(report)
+            interrupted = signals.pending()
+            if interrupted:
+                break
+    except KeyboardInterrupt as exc:
+        interrupted = getattr(exc, "signum", signal.SIGINT)
     if format is Format.json:
         from rollout_doctor.report import report_json
 
-        _emit_json(report_json(reports, unsafe=unsafe_fixes, fixing=True))
+        _emit_json(report_json(reports, unsafe=unsafe_fixes, fixing=True, interrupted=interrupted is not None))
     else:
         render.print_summary(out, reports, unsafe=unsafe_fixes, fixing=True, dry_run=dry_run)
+    if interrupted is not None:
+        err.print("rollout-doctor: interrupted; the files reported above are as reported, the others untouched")
+        return signals.exit_code(interrupted)
     return exit_code(reports, fixing=True, dry_run=dry_run)
+
+
+def _complete_interrupted(err) -> None:  # type: ignore[no-untyped-def]
+    """Finish what a killed fix or undo left half-done (store/__init__.py), and say so."""
+    from rich.markup import escape
+
+    from rollout_doctor import store
+    from rollout_doctor.codex_state import forget_projections
+
+    for done in store.recover():
+        files = ", ".join(str(p) for p in done.changed) or "no file changed"
+        err.print(f"rollout-doctor: an interrupted run's transaction {escape(done.journal.folder.name)}: "
+                  f"{escape(done.outcome)} ({escape(files)})")
+        forget_projections(done.changed, done.journal.folder)
 
 
 @app.command()
 def undo(
-    path: Annotated[Path | None, typer.Argument(help="The rollout to restore.", show_default=False)] = None,
-    list_: Annotated[bool, typer.Option("--list", help="List the backups that can be restored.")] = False,
-    force: Annotated[bool, typer.Option("--force", help="Restore even if the file changed since the fix, or a "
+    path: Annotated[Path | None, typer.Argument(help="A rollout that rollout-doctor fixed.", show_default=False)] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the backups (of PATH, or all).")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Restore even if a file changed since the fix, or a "
                                                         "running process may still write to it.")] = False,
 ) -> int:
-    """Restore a rollout, byte for byte, to what it was before the last fix."""
+    """Restore a rollout, byte for byte, to what it was before the last fix (with every file that fix wrote)."""
     from rich.markup import escape
 
-    from rollout_doctor import render, writer
+    from rollout_doctor import render, store
+    from rollout_doctor.codex_state import forget_projections
+    from rollout_doctor.store.transaction import journals, journals_of, transaction_of_state
 
     out = render.console()
     err = render.console(stderr=True)
     try:
+        _complete_interrupted(err)
         if list_:
-            backups = writer.list_backups(path) if path else list(writer.all_backups())
-            if not backups:
+            if path:
+                found, bad = journals_of(path), []
+            else:
+                found, bad = journals()
+            if not found and not bad:
                 out.print("no backups" + (f" for {escape(str(path))}" if path else ""))
-            next_undo = {b.path: b for b in backups if b.state == "committed"}  # the newest per file wins
-            labels = {"restored": "restored", "committed": "can be restored",
-                      "interrupted": "fix interrupted before it wrote anything; nothing to undo"}
-            for b in backups:
-                label = labels.get(b.state, b.state) + (", by the next undo" if next_undo.get(b.path) is b else "")
-                out.print(f"{b.created}  {escape(b.path)}  ({label}; {escape(b.describe())}; {escape(str(b.folder))})")
+            # The newest committed transaction of each file is the one the next undo restores.
+            next_undo = {e.path: j for j in found if j.state == "committed" for e in j.entries}
+            for journal in found:
+                label = transaction_of_state(journal)
+                if any(next_undo.get(e.path) is journal for e in journal.entries):
+                    label += ", by the next undo"
+                out.print(render.journal_line(journal, label))
+            for unreadable in bad:
+                err.print(f"rollout-doctor: unusable backup: {escape(unreadable.reason)}")
             return CLEAN
         if path is None:
             raise typer.BadParameter("give the rollout to restore, or --list")
-        restored = writer.restore(path, force=force)
+        restored = store.restore(path, force=force)
     except LookupError as exc:
         err.print(f"rollout-doctor: {escape(str(exc))}")
         return ERROR
-    except writer.RefusedToWrite as exc:
+    except store.RefusedToWrite as exc:
         err.print(f"rollout-doctor: refused: {escape(str(exc))}")
         return REFUSED
-    except writer.WriteError as exc:
+    except store.WriteError as exc:
         err.print(f"rollout-doctor: {escape(str(exc))}")
         return ERROR
     except OSError as exc:
-        err.print(f"rollout-doctor: {escape(str(path))}: {escape(exc.strerror or str(exc))}")
+        err.print(f"rollout-doctor: {escape(str(exc.filename or path))}: {escape(exc.strerror or str(exc))}")
         return ERROR
     for warning in restored.warnings:
         err.print(f"rollout-doctor: warning: {escape(warning)}")
-    backup = restored.backup
-    what = (f"the version saved {backup.created}, before the fix "
-            f"({backup.manifest['size_before']} bytes, sha256 {str(backup.manifest['sha256_before'])[:12]}…)")
-    if restored.already:
-        out.print(f"{escape(str(path))} already holds {what}; marked as restored")
-    else:
-        out.print(f"restored {escape(str(path))} to {what}")
-    if restored.saved:
-        out.print(f"the bytes it replaced are saved in {escape(str(restored.saved))}")
-    # A resume after the fix made Codex (0.169.0) project the fixed bytes; the restored ones differ, so
-    # that projection is stale in the same way a fix leaves it (codex_state.py), and is forgotten alike.
-    from rollout_doctor.codex_state import forget_projection
-    from rollout_doctor.model import thread_id_from_name
-
-    thread = thread_id_from_name(path)
-    reset = forget_projection(path, thread, backup.folder) if thread and not restored.already else None
-    if reset is not None and reset.error:
-        err.print(f"rollout-doctor: warning: Codex's thread history of {escape(str(path))} could not be reset "
-                  f"({escape(reset.error)}); Codex will log projection warnings")
-    elif reset is not None:
-        out.print(f"Codex's thread history of this session was reset ({reset.rows} rows; the database was "
-                  f"backed up to {escape(str(reset.backup))}); Codex rebuilds it at the next resume")
+    journal = restored.journal
+    for entry, where in zip(journal.entries, restored.files):
+        what = (f"the version saved {journal.created}, before the fix ({entry.size_before} bytes, sha256 "
+                f"{entry.sha256_before[:12]}…)")
+        if where in restored.already:
+            out.print(f"{escape(str(where))} already holds {what}; marked as restored")
+        else:
+            out.print(f"restored {escape(str(where))} to {what}")
+    for where, saved in restored.saved.items():
+        of = f" ({escape(str(where))})" if len(journal.entries) > 1 else ""
+        out.print(f"the bytes it replaced{of} are saved in {escape(str(saved))}")
+    # A resume after the fix made Codex (0.169.0, 0.171.0) project the fixed bytes; the restored ones
+    # differ, so that projection is stale in the same way a fix leaves it (codex_state.py), and is forgotten.
+    changed = [where for where in restored.files if where not in restored.already]
+    for reset in forget_projections(changed, journal.folder):
+        if reset.error:
+            err.print(f"rollout-doctor: warning: Codex's thread history of {escape(reset.thread_id)} could not be "
+                      f"reset ({escape(reset.error)}); Codex will log projection warnings")
+        else:
+            out.print(f"Codex's thread history of {escape(reset.thread_id)} was reset ({reset.rows} rows; they are "
+                      f"saved in {escape(str(reset.backup))}); Codex rebuilds it at the next resume")
     return CLEAN
 
 
@@ -247,9 +291,7 @@ class Order(str, Enum):
     created = "created"
 
 
-GuardTargetOpt = Annotated[Target | None, typer.Option("--target", help="The wire Codex talks on. Default: the "
-                                                         "wire_api of the model_provider in $CODEX_HOME/config.toml.",
-                                                         show_default=False)]
+GuardTargetOpt = TargetOpt
 
 
 # `guard` and `pre-resume` normally run through rollout_doctor.entry, which parses them without typer
@@ -319,8 +361,10 @@ def _root(
 
 def main(argv: list[str] | None = None) -> int:
     from rollout_doctor.entry import lenient_stdio
+    from rollout_doctor.store.signals import terminate_like_interrupt
 
     lenient_stdio()
+    terminate_like_interrupt()  # SIGTERM unwinds like Ctrl-C: no temporary file is left beside a session
     try:
         result = app(args=argv, prog_name="rollout-doctor", standalone_mode=False)
     except typer.Exit as exc:
@@ -328,8 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         print("rollout-doctor: aborted", file=sys.stderr)
         return ERROR
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as exc:
+        return 128 + getattr(exc, "signum", signal.SIGINT)
     except Exception as exc:
         # Usage errors (typer's vendored click, or click itself in older typer) know how to show themselves.
         if callable(getattr(exc, "show", None)) and hasattr(exc, "exit_code"):

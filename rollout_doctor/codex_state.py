@@ -24,7 +24,13 @@ that had already been resumed once, so that the projection existed (tests/test_e
 So ``fix`` renumbers (synth.renumber) and then calls ``forget_projection``. A thread with no rows (an
 envelope rollout, which 0.169.0 does not project, or a session never resumed by a 2026 release) is left
 alone and no backup is made. The rows are derived data: Codex rebuilds them from the rollout, so
-deleting them loses nothing; the backup is there so that a person can compare or put them back.
+deleting them loses nothing; a copy of just those rows goes into the transaction's backup folder, so
+that a person can compare or put them back (a copy of the whole database, hundreds of MB in a busy
+home, for each fix was what rollout-doctor 0.1 did).
+
+Rows are keyed by the rollout id of the file (codex_home.py): for a 0.171.0 revert branch
+``rollout-…-<thread>_<rollout>.jsonl`` that is the uuid after ``_``, not the thread id in its
+session_meta (seen in thread_history_1.sqlite after a ``thread/revert``).
 """
 
 from __future__ import annotations
@@ -35,13 +41,14 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from rollout_doctor import codex_home
+
 # thread_history_1.sqlite in 0.169.0; a later schema would get a new number, as state_5 did.
 HISTORY_DB = re.compile(r"^thread_history_(\d+)\.sqlite$")
 CURSOR_TABLE = "thread_history_projection_state"
 # Every table holding rows of one thread's projection. thread_realtime_items is also emptied by a
 # trigger on the cursor table in 0.169.0; deleting it explicitly keeps this right without the trigger.
 PROJECTION_TABLES = ("thread_items", "thread_turns", "thread_realtime_items", CURSOR_TABLE)
-SESSION_FOLDERS = frozenset({"sessions", "archived_sessions"})
 BUSY_TIMEOUT = 5.0  # seconds to wait for a Codex writing the same database
 
 
@@ -59,10 +66,7 @@ class ProjectionReset:
 
 def codex_home_of(rollout: Path) -> Path | None:
     """The CODEX_HOME holding ``rollout`` (``<home>/sessions/Y/M/D/`` or ``<home>/archived_sessions/``)."""
-    for folder in rollout.resolve().parents:
-        if folder.name in SESSION_FOLDERS:
-            return folder.parent
-    return None
+    return codex_home.home_of(rollout)
 
 
 def history_database(codex_home: Path) -> Path | None:
@@ -105,23 +109,18 @@ def projection_rows(database: Path, thread_id: str) -> int:
         db.close()
 
 
-def backup_database(database: Path, target: Path) -> None:
-    """A consistent copy of ``database`` (its WAL included) at ``target``, readable by its owner only."""
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.close(fd)
-    source, copy = _connect(database), sqlite3.connect(target)
-    try:
-        source.backup(copy)
-    finally:
-        copy.close()
-        source.close()
+def backup_rows(db: sqlite3.Connection, tables: list[str], thread_id: str) -> None:
+    """The thread's rows of ``tables``, copied into the attached database ``saved``, inside the caller's
+    transaction so that what is copied is exactly what is then deleted."""
+    for table in tables:
+        db.execute(f"CREATE TABLE saved.{table} AS SELECT * FROM main.{table} WHERE thread_id = ?", (thread_id,))
 
 
 def forget_projection(rollout: Path, thread_id: str, backup_folder: Path) -> ProjectionReset | None:
     """Delete ``thread_id``'s projection rows from the history database of the CODEX_HOME holding
-    ``rollout``, after copying the database into ``backup_folder``; Codex rebuilds them from the rollout
-    at the next resume. None when there is nothing to forget. Never raises: the rollout is already fixed
-    when this runs, and a failure here only leaves the warnings described above."""
+    ``rollout``, after copying them into ``backup_folder``; Codex rebuilds them from the rollout at the
+    next resume. None when there is nothing to forget. Never raises: the rollout is already written when
+    this runs, and a failure here only leaves the warnings described above."""
     home = codex_home_of(rollout)
     database = history_database(home) if home is not None else None
     if database is None:
@@ -129,14 +128,19 @@ def forget_projection(rollout: Path, thread_id: str, backup_folder: Path) -> Pro
     try:
         if projection_rows(database, thread_id) == 0:
             return None
-        backup = backup_folder / f"codex-{database.name}"
-        backup_database(database, backup)
+        backup = backup_folder / f"codex-{database.stem}-{thread_id}.sqlite"
+        os.close(os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         db = _connect(database)
         try:
+            db.execute("ATTACH DATABASE ? AS saved", (str(backup),))
             db.execute("BEGIN IMMEDIATE")
+            tables = _tables_with_thread_rows(db)
             deleted = 0
-            for table in _tables_with_thread_rows(db):
-                deleted += db.execute(f"DELETE FROM {table} WHERE thread_id = ?", (thread_id,)).rowcount
+            for table in tables:
+                deleted += db.execute(f"SELECT count(*) FROM {table} WHERE thread_id = ?", (thread_id,)).fetchone()[0]
+            backup_rows(db, tables, thread_id)
+            for table in tables:
+                db.execute(f"DELETE FROM {table} WHERE thread_id = ?", (thread_id,))
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -145,5 +149,30 @@ def forget_projection(rollout: Path, thread_id: str, backup_folder: Path) -> Pro
         finally:
             db.close()
     except (OSError, sqlite3.Error) as exc:
+        if "backup" in locals():
+            backup.unlink(missing_ok=True)
         return ProjectionReset(database, thread_id, error=f"{database}: {exc}")
     return ProjectionReset(database, thread_id, backup, deleted)
+
+
+def projection_key(rollout: Path) -> str | None:
+    """The id Codex files a rollout's projection rows under: its rollout id (codex_home.py), else the
+    session_meta id of a file whose name says nothing."""
+    name = codex_home.parse_name(rollout)
+    if name is not None:
+        return name.rollout_id
+    from rollout_doctor.lineage import read_head
+
+    meta = read_head(rollout)
+    return meta.id.lower() if meta is not None and isinstance(meta.id, str) else None
+
+
+def forget_projections(rollouts: list[Path], backup_folder: Path) -> list[ProjectionReset]:
+    """``forget_projection`` for each rollout a transaction wrote; what was done."""
+    out = []
+    for rollout in rollouts:
+        key = projection_key(rollout)
+        reset = forget_projection(rollout, key, backup_folder) if key else None
+        if reset is not None:
+            out.append(reset)
+    return out

@@ -3,9 +3,14 @@
 A folder is walked without ever leaving it: symbolic links to folders are not followed, folders
 already seen (by device and inode: bind mounts can loop too) are not entered twice, and a linked
 file is taken only when it resolves inside the folder being scanned. Whatever cannot be read is
-reported and skipped, and the walk goes on. As in Codex, a plain ``.jsonl`` wins over a
-``.jsonl.zst`` of the same session. Files rollout-doctor itself leaves (``.rollout-doctor-*``) never
-match: they neither start with ``rollout-`` nor end in ``.jsonl``.
+reported and skipped, and the walk goes on; so is an entry named like a rollout that is not a regular
+file (a FIFO would block a read forever). As in Codex, a plain ``.jsonl`` wins over a ``.jsonl.zst`` of
+the same session. Files rollout-doctor itself leaves (``.rollout-doctor-*``) never match: they neither
+start with ``rollout-`` nor end in ``.jsonl``.
+
+A file given by name is taken only if it is a rollout: named like one, or its first readable record
+is a session_meta (or a legacy header). Anything else (``config.toml``, notes) is reported and never
+touched: its lines would all be "invalid lines" whose removal is a fix.
 """
 
 from __future__ import annotations
@@ -16,24 +21,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from rollout_doctor.codex_home import configured_home as codex_home  # noqa: F401 - sessions.py imports it here
+from rollout_doctor.codex_home import is_rollout_name
+
 
 @dataclass(frozen=True)
 class Found:
     path: Path
     error: str | None = None
 
-
-def codex_home() -> Path:
-    return Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex").expanduser()
-
-
-def default_roots() -> list[Path]:
-    home = codex_home()
-    return [home / "sessions", home / "archived_sessions"]
-
-
-def is_rollout_name(name: str) -> bool:
-    return name.startswith("rollout-") and name.endswith((".jsonl", ".jsonl.zst"))
 
 
 def _reason(path: Path, exc: OSError) -> str:
@@ -58,7 +54,9 @@ def discover(paths: list[Path]) -> Iterator[Found]:
             key = Path(os.path.realpath(path))
             if key not in seen:
                 seen.add(key)
-                yield Found(path)
+                yield Found(path) if is_rollout(path) else Found(path, f"{path}: not a Codex rollout (neither named "
+                                                                        "rollout-*.jsonl nor starting with a "
+                                                                        "session_meta); left as it is")
         else:
             yield Found(path, f"{path}: not a regular file")
 
@@ -86,6 +84,9 @@ def _walk(root: Path) -> Iterator[Found]:
                     stack.append(Path(entry.path))
                 elif is_rollout_name(entry.name) and _taken(entry, real_root):
                     files.append(Path(entry.path))
+                elif is_rollout_name(entry.name) and not entry.is_symlink() and not entry.is_file(follow_symlinks=False):
+                    errors.append(Found(Path(entry.path), f"{entry.path}: named like a rollout but not a regular file; "
+                                                          "skipped"))
             except OSError as exc:
                 errors.append(Found(Path(entry.path), _reason(Path(entry.path), exc)))
     plain = {str(f) for f in files if f.name.endswith(".jsonl")}
@@ -94,6 +95,16 @@ def _walk(root: Path) -> Iterator[Found]:
             continue
         yield Found(path)
     yield from errors
+
+
+def is_rollout(path: Path) -> bool:
+    """Named like a rollout, or holding one: its first readable record is a session_meta or a legacy
+    header (lineage.read_head reads a few lines, decompressing a .zst)."""
+    if is_rollout_name(path.name):
+        return True
+    from rollout_doctor.lineage import read_head
+
+    return read_head(path) is not None
 
 
 def _taken(entry: os.DirEntry[str], real_root: Path) -> bool:

@@ -1,43 +1,31 @@
-"""Check and fix one file: the library's entry points, with no terminal in them.
+"""Check one file: read it (with the history it inherits, for a fork) and run the rules; no terminal.
 
-The fix loop works like ruff's: check, apply the compatible applicable fixes, check the result again,
-until nothing applicable is left; it gives up loudly after ``MAX_PASSES``. Every pass streams the
-new version to a private temporary file and indexes that, so memory stays flat for any size of file.
-Each line of the result remembers which original line it came from, which gives an exact diff.
+``check_file`` judges a file as Codex would resume it: a fork or revert branch (lineage.py) is read
+after its parents' parts, so a defect it inherits is found, and reported with the parent file and
+line it lives in. ``fix_file`` and ``fix_files`` (fixer.py) repair, a thread at a time.
 """
 
 from __future__ import annotations
 
-import bisect
 import os
-import shutil
-from array import array
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rollout_doctor import codex_home
 from rollout_doctor.facts import LineKind
-from rollout_doctor.fixes import Applicability, Fix, applicable, plan, select_compatible
-from rollout_doctor.lines import split_terminator
-from rollout_doctor.model import Rollout, read_rollout, thread_id_from_name
-from rollout_doctor.rules import RULES, Context, Diagnostic, Options, active_rules
+from rollout_doctor.fixes import TOP, Applicability, Edit, Fix, Op, applicable
+from rollout_doctor.lineage import Ancestry, Lineages
+from rollout_doctor.model import Inherited, Rollout, read_rollout
+from rollout_doctor.rules import Context, Diagnostic, Options, active_rules
 
 if TYPE_CHECKING:
     from rollout_doctor.codex_state import ProjectionReset
 
-# What only fix_file needs (the writer, SQLite, the diff's summaries) is imported there: check FILE runs
+# What only fixing needs (the store, SQLite, the diff's summaries) is imported there: check FILE runs
 # before every resume, and these imports would be a quarter of its time (bench/benchmark.py, single).
-
-MAX_PASSES = 32
-PHASES = {rule.name: rule.phase for rule in RULES}
-
-
-def forget_projection(*args: object, **kwargs: object) -> ProjectionReset | None:
-    """rollout_doctor.codex_state.forget_projection, imported when a fix is written (SQLite)."""
-    from rollout_doctor.codex_state import forget_projection as forget
-
-    return forget(*args, **kwargs)  # type: ignore[arg-type]
 
 
 class FixLoopError(RuntimeError):
@@ -55,6 +43,16 @@ class Change:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class ThreadInfo:
+    """Which thread a file belongs to and the files whose history it continues (root first)."""
+
+    thread_id: str | None
+    rollout_id: str | None
+    parents: tuple[tuple[Path, str | None, int, int], ...] = ()  # (path, rollout id, end byte, end ordinal)
+    problem: str | None = None
+
+
 @dataclass
 class FileReport:
     path: Path
@@ -68,9 +66,15 @@ class FileReport:
     refused: str | None = None
     warnings: list[str] = field(default_factory=list)  # e.g. what --force risked
     written: bool = False
-    backup: Path | None = None
+    backup: Path | None = None  # the transaction's folder in the backup store
     codex_history: ProjectionReset | None = None  # Codex's SQLite projection of the thread, reset after a write
     passes: int = 0
+    thread: ThreadInfo | None = None
+    target: str | None = None  # the wire it was judged for
+    role: str = "requested"  # "child": not asked about, rewritten because a parent it continues was
+    in_progress: str | None = None  # a running Codex holds it: who (its in-flight turn is not judged)
+    held: str | None = None  # why safe fixes were not written (they would remove the meta or most of the file)
+    interrupted: bool = False  # a signal arrived while it was being written; the run stopped after it
 
     @property
     def problems(self) -> list[Diagnostic]:
@@ -81,36 +85,200 @@ class FileReport:
                 and d.fix.applicability is Applicability.UNSAFE]
 
 
+# --- reading a file as Codex would resume it ----------------------------------------------------------
+
+
+def open_thread(path: Path, lineages: Lineages | None = None,
+                overrides: dict[Path, tuple[Path, dict[Path, Inherited]]] | None = None) -> Rollout:
+    """The model of ``path`` after the parts of its parents (lineage.py). ``overrides`` replaces a
+    parent's bytes and cut by a planned version (fixer.py, while a thread is being fixed)."""
+    lineages = lineages or Lineages()
+    ancestry = lineages.ancestry(path)
+    return read_rollout(path, inherited_of(ancestry, overrides or {}), ancestry.problem)
+
+
+def inherited_of(ancestry: Ancestry, overrides: dict[Path, tuple[Path, dict[Path, Inherited]]]) -> list[Inherited]:
+    out = []
+    segments = ancestry.segments
+    for n, segment in enumerate(segments[:-1]):
+        assert segment.cut is not None
+        part = Inherited(segment.path, segment.cut)
+        planned = overrides.get(Path(os.path.realpath(segment.path)))
+        if planned is not None:
+            child = Path(os.path.realpath(segments[n + 1].path))
+            part = planned[1].get(child, Inherited(segment.path, segment.cut, planned[0]))
+        out.append(part)
+    return out
+
+
+def thread_info(model: Rollout, ancestry: Ancestry | None) -> ThreadInfo:
+    name = codex_home.parse_name(model.name_path)
+    meta_id = model.meta.id if model.meta is not None and isinstance(model.meta.id, str) else None
+    parents: list[tuple[Path, str | None, int, int]] = []
+    if ancestry is not None:
+        parents = [(s.path, s.rollout_id, s.cut.end_byte_offset, s.cut.end_ordinal_exclusive)
+                   for s in ancestry.parents if s.cut is not None]
+    return ThreadInfo(meta_id or (name.thread_id if name else None), name.rollout_id if name else meta_id,
+                      tuple(parents), ancestry.problem if ancestry is not None else None)
+
+
+def options_for(options: Options, model: Rollout) -> Options:
+    """``options`` with the wire decided: given, or from the user's config for this session."""
+    if options.target is not None:
+        return options
+    from rollout_doctor.codex_config import session_wire
+
+    provider = model.meta.model_provider if model.meta is not None else None
+    return replace(options, target=session_wire(provider, codex_home.home_of(model.name_path)))
+
+
+# --- judging -------------------------------------------------------------------------------------------
+
+
 def check_model(model: Rollout, options: Options) -> list[Diagnostic]:
+    """Every rule's findings, in line order. For a fork, each is located in the file its line is in, and
+    a fix that would have to edit a parent is dropped (the parent's own fix reaches this file)."""
     ctx = Context(model, options)
     found: list[Diagnostic] = []
     for rule in active_rules(options):
         found.extend(rule.check(ctx))
     found.sort(key=lambda d: (d.line, d.code, d.call_id or ""))
-    return found
+    if model.own_start == 0:
+        return found
+    return [located(model, d) for d in found]
 
 
-def check_file(path: Path, options: Options, read: Callable[[Path], Rollout] = read_rollout) -> FileReport:
+_LINE = re.compile(r"\bline (\d+)\b")
+
+
+def located(model: Rollout, d: Diagnostic) -> Diagnostic:
+    """``d`` as the reader of the fork's own file sees it: lines numbered in the file they are in (rules
+    number them as the model does, parents' lines first), and fixes confined to this file."""
+    where, line = model.locate(d.line)
+    fix, alternative = own_fix(model, d.fix), own_fix(model, d.alternative)
+
+    parent = model.spans[-2].path if len(model.spans) > 1 else None
+
+    def relabel(match: re.Match[str]) -> str:
+        path, local = model.locate(int(match[1]) - 1)
+        if path is None:
+            return f"line {local + 1}"
+        return f"line {local + 1} of the parent" if path == parent else f"line {local + 1} of {path.name}"
+
+    message = _LINE.sub(relabel, d.message)
+    if fix is not None:
+        fix = Fix(_LINE.sub(relabel, fix.title), fix.applicability, fix.edits)
+    if alternative is not None:
+        alternative = Fix(_LINE.sub(relabel, alternative.title), alternative.applicability, alternative.edits)
+    if where is not None:
+        message = f"inherited: {message}"
+        if d.fix is not None and fix is None:
+            message += " (fixing the parent fixes it here too)"
+    return replace(d, line=line, path=where, message=message, fix=fix, alternative=alternative)
+
+
+def own_fix(model: Rollout, fix: Fix | None) -> Fix | None:
+    """``fix`` if it only edits the file's own lines; an insertion or move anchored in the inherited part
+    lands just after the file's first line (its session_meta) when no item stands between the anchor and
+    the end of that part, which leaves the order of what the model is sent unchanged. Else None."""
+    if fix is None or model.own_start == 0:
+        return fix
+    start = model.own_start
+    edits = []
+    for edit in fix.edits:
+        if edit.line < start and edit.op is not Op.INSERT:
+            return None
+        anchor = edit.anchor
+        if anchor is not None and anchor < start:
+            if anchor == TOP:
+                anchor = start - 1  # the top of this file: just before its first line
+            elif _no_item_after(model, anchor):
+                anchor = start
+            else:
+                return None
+            line = anchor if edit.op is Op.INSERT else edit.line
+            edit = Edit(edit.op, line, anchor, edit.content, edit.note)
+        edits.append(edit)
+    return Fix(fix.title, fix.applicability, tuple(edits))
+
+
+def _no_item_after(model: Rollout, anchor: int) -> bool:
+    return not any(model.kinds[line] in (LineKind.RESPONSE_ITEM, LineKind.COMPACTED)
+                   for line in range(anchor + 1, model.own_start))
+
+
+def check_file(path: Path, options: Options, read: Callable[[Path], Rollout] | None = None,
+               lineages: Lineages | None = None, live: str | None = None) -> FileReport:
     """Check one file. ``read`` builds its model (rollout_doctor.parallel passes one that puts together
-    ranges indexed by several workers)."""
-    report = FileReport(path)
+    ranges indexed by several workers); by default the file is read with the history it inherits.
+    ``live`` names the running Codex holding it: the turn it is writing is not judged."""
+    report = FileReport(path, in_progress=live)
     try:
-        with read(path) as model:
+        lineages = lineages or Lineages()
+        ancestry = None
+        if read is None:
+            ancestry = lineages.ancestry(path)
+            model = read_rollout(path, inherited_of(ancestry, {}), ancestry.problem)
+        else:
+            model = read(path)
+        with model:
             report.generation = model.generation
             report.cli_version = model.cli_version
-            report.diagnostics = check_model(model, options)
+            report.thread = thread_info(model, ancestry)
+            effective = options_for(options, model)
+            report.target = effective.target
+            report.diagnostics = check_model(model, effective)
+            if live is not None:
+                report.diagnostics = settled(model, report.diagnostics)
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop a scan of many
         report.error = error_message(path, exc)
     return report
+
+
+IN_FLIGHT_RULES = frozenset({"orphan-call", "interleaved-message", "chat-adjacency"})
+
+
+def settled(model: Rollout, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """The problems of a session a running Codex is writing, less what its current turn has in flight: a
+    call still waiting for its output, a message typed while it waits, a last line still being written."""
+    turn = current_turn_start(model)
+    last = len(model) - 1 - model.own_start
+    out = []
+    for d in diagnostics:
+        own = d.path is None
+        if own and d.rule in IN_FLIGHT_RULES and d.line + model.own_start >= turn:
+            continue
+        if own and d.rule == "invalid-line" and d.line == last and model.terminator(len(model) - 1) == b"":
+            continue
+        out.append(d)
+    return out
+
+
+def current_turn_start(model: Rollout) -> int:
+    """The first line of the turn a live session is in: its last ``task_started`` event or real user
+    message (0.77.0 to 0.171.0 write both as a turn begins)."""
+    from rollout_doctor.facts import Item, ItemKind
+    from rollout_doctor.history import starts_user_turn
+
+    for line in range(len(model) - 1, model.own_start - 1, -1):
+        record = model.records.get(line)
+        if isinstance(record, Item) and record.kind is ItemKind.MESSAGE and starts_user_turn(record):
+            return line
+        if model.kinds[line] == LineKind.EVENT and b'"type":"task_started"' in model.raw(line)[:4096]:
+            return line
+    return model.own_start
+
+
+# --- errors --------------------------------------------------------------------------------------------
 
 
 def is_expected(exc: BaseException) -> bool:
     """Failures that are the file's or the system's, not a bug: I/O, a corrupt .zst, an unsafe backup
     location. Anything else escaping the rules is a bug in rollout-doctor: hostile input must come out
     as diagnostics, so tests (tests/test_fuzz.py) treat any ``error`` on readable input as a failure."""
-    from rollout_doctor.writer import WriteError
+    from rollout_doctor.store import RefusedToWrite, WriteError
 
-    if isinstance(exc, (OSError, WriteError, FixLoopError)):
+    if isinstance(exc, (OSError, WriteError, RefusedToWrite, FixLoopError)):
         return True
     return type(exc).__module__.startswith("zstandard") or type(exc).__name__ == "ZstdError"
 
@@ -127,183 +295,15 @@ def error_message(path: Path, exc: BaseException) -> str:
 
 def describe_error(path: Path, exc: BaseException) -> str:
     text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-    return f"{path}: {text}"
+    return text if text.startswith(str(path)) else f"{path}: {text}"
 
 
 def fix_file(path: Path, options: Options, dry_run: bool = False, want_diff: bool = True,
              force: bool = False) -> FileReport:
-    """Fix one file. ``force`` rewrites it even when a running process may still write to it."""
-    from rollout_doctor.synth import renumber
-    from rollout_doctor.tempfiles import scratch_dir
-    from rollout_doctor.writer import FileState, RefusedToWrite, commit, write_pieces
+    """Fix one file (and, in the same transaction, the forks whose history its fix changes)."""
+    from rollout_doctor.fixer import fix_files
 
-    report = FileReport(path)
-    workdir = scratch_dir("fix")
-    models: list[Rollout] = []
-    try:
-        before = None if dry_run else FileState.of(path)
-        original = read_rollout(path)
-        models.append(original)
-        report.generation, report.cli_version = original.generation, original.cli_version
-        meta_id = original.meta.id if original.meta is not None else None
-        current = original
-        written = False  # a pass was written: `current` is a new version, not the original
-        provenance = array("q", range(len(original)))  # result line -> original line, -1 for new lines
-        notes: dict[int, str] = {}  # result line -> note of an inserted or changed line
-        diagnostics = check_model(original, options)
-        report.diagnostics = diagnostics
-        for n in range(MAX_PASSES):
-            fixes = select_compatible(_next_phase(diagnostics, options.unsafe_fixes))
-            if not fixes:
-                break
-            the_plan = plan(len(current), [e for f in fixes for e in f.edits])
-            if current.generation == "paginated":
-                starts = [s for s in (the_plan.first_change, the_plan.renumber_from) if s is not None]
-                if starts:
-                    renumber(current, the_plan.pieces, min(starts))
-            if not the_plan.changed:
-                break
-            report.applied.extend(fixes)
-            out_path = workdir / f"pass{n}.jsonl"
-            with open(out_path, "wb") as out:
-                write_pieces(current, the_plan.pieces, out)
-            new_provenance = array("q")
-            new_notes: dict[int, str] = {}
-            for piece in the_plan.pieces:
-                at = len(new_provenance)  # the result line this piece starts
-                if piece.origin is None:
-                    new_provenance.append(-1)
-                    new_notes[at] = piece.note
-                else:
-                    new_provenance.append(provenance[piece.origin])
-                    note = piece.note or notes.get(piece.origin, "")
-                    if piece.ordinal is not None and not note:
-                        note = "ordinal renumbered"
-                    if piece.content is not None and not note:
-                        note = "changed"  # every changed line carries a note: diff() relies on it
-                    if note:
-                        new_notes[at] = note
-                # New content may hold several records (a damaged line split into the records glued in
-                # it): each is a line of the result, and the ones after the first are new.
-                for _extra in range(piece.content.count(b"\n") if piece.content is not None else 0):
-                    new_notes[len(new_provenance)] = piece.note or "split from a damaged line"
-                    new_provenance.append(-1)
-            provenance, notes = new_provenance, new_notes
-            # Memory stays flat: only the original (for the diff) and the newest pass are kept; on a
-            # 1 GB rollout a model is 60 MB and a plan 400 000 pieces.
-            del the_plan, fixes
-            if current is not original or not want_diff:
-                current.close()
-                models.remove(current)
-                if current is not original:
-                    current.path.unlink(missing_ok=True)
-                else:
-                    original = None  # type: ignore[assignment]
-            current = read_rollout(out_path)
-            current.named = path
-            models.append(current)
-            written = True
-            report.passes = n + 1
-            diagnostics = check_model(current, options)
-        else:
-            raise FixLoopError(f"{path}: fixes did not settle after {MAX_PASSES} passes; nothing written")
-        report.remaining = diagnostics
-        if not written:
-            return report
-        if want_diff:
-            report.changes = diff(original, current, provenance, notes)
-        if not dry_run:
-            assert before is not None
-            committed = commit(path, current.path, before, force=force)
-            report.backup = committed.backup
-            report.warnings.extend(committed.warnings)
-            report.written = True
-            # Codex 0.169.0's thread history points at byte offsets and ordinals the fix just moved; once
-            # forgotten it is rebuilt cleanly at the next resume (codex_state.py: how this was found).
-            thread = meta_id if isinstance(meta_id, str) else thread_id_from_name(path)
-            if thread is not None:
-                report.codex_history = forget_projection(path, thread, committed.backup)
-            if report.codex_history is not None and report.codex_history.error:
-                report.warnings.append(f"{path} was fixed, but Codex's thread history of it could not be reset "
-                                       f"({report.codex_history.error}); Codex will log projection warnings")
-    except RefusedToWrite as exc:
-        report.refused = str(exc)
-        report.remaining = report.diagnostics  # nothing was written: every problem is still in the file
-    except FixLoopError as exc:
-        report.error = str(exc)
-    except Exception as exc:  # noqa: BLE001 - one bad file must not stop a run over many
-        report.error = error_message(path, exc)
-    finally:
-        for model in models:
-            model.close()
-        shutil.rmtree(workdir, ignore_errors=True)
-    return report
-
-
-def _next_phase(diagnostics: list[Diagnostic], unsafe: bool) -> list[Fix]:
-    """The applicable fixes of the lowest phase that has any."""
-    candidates = [(PHASES[d.rule], d.fix) for d in diagnostics if d.fix is not None and applicable(d.fix, unsafe)]
-    if not candidates:
-        return []
-    lowest = min(phase for phase, _fix in candidates)
-    return [fix for phase, fix in candidates if phase == lowest]
-
-
-def _stable_lines(origins: list[int]) -> set[int]:
-    """Original lines that keep their relative order: a longest increasing subsequence."""
-    tails: list[int] = []
-    tail_index: list[int] = []
-    parent = [-1] * len(origins)
-    for i, value in enumerate(origins):
-        pos = bisect.bisect_left(tails, value)
-        if pos == len(tails):
-            tails.append(value)
-            tail_index.append(i)
-        else:
-            tails[pos] = value
-            tail_index[pos] = i
-        parent[i] = tail_index[pos - 1] if pos else -1
-    keep: set[int] = set()
-    i = tail_index[-1] if tail_index else -1
-    while i >= 0:
-        keep.add(origins[i])
-        i = parent[i]
-    return keep
-
-
-def diff(original: Rollout, result: Rollout, provenance: array, notes: dict[int, str]) -> list[Change]:
-    from rollout_doctor.summary import summarize_line
-
-    present = [o for o in provenance if o >= 0]
-    stable = _stable_lines(present)
-    changes: list[Change] = []
-    kept = set(present)
-    for old in range(len(original)):
-        if old not in kept:
-            changes.append(Change("remove", old + 1, None, summarize_line(original, old)))
-    for new, old in enumerate(provenance):
-        note = notes.get(new, "")
-        if old < 0:
-            changes.append(Change("insert", None, new + 1, summarize_line(result, new), note))
-            continue
-        if old not in stable:
-            changes.append(Change("move", old + 1, new + 1, summarize_line(result, new), note))
-        # Only a line a fix marked can differ (fix_file notes every changed line), so unmarked lines
-        # are not read again: on a big file that would be the whole file, twice.
-        elif note and split_terminator(original.raw(old))[0] != split_terminator(result.raw(new))[0]:
-            changes.append(Change("modify", old + 1, new + 1, summarize_line(result, new), note))
-    # Show a removed line where it stood: just after the result line of the last original line before it.
-    new_of = {old: new + 1 for new, old in enumerate(provenance) if old >= 0}
-    placed = sorted(new_of.items())
-
-    def position(change: Change) -> float:
-        if change.new_line is not None:
-            return change.new_line
-        at = bisect.bisect_left(placed, (change.old_line - 1, -1))  # type: ignore[operator]
-        return (placed[at - 1][1] if at else 0) + 0.5
-
-    changes.sort(key=position)
-    return changes
+    return next(iter(fix_files([path], options, dry_run=dry_run, want_diff=want_diff, force=force)))
 
 
 __all__ = ["Change", "FileReport", "FixLoopError", "LineKind", "check_file", "check_model", "fix_file"]

@@ -34,9 +34,9 @@ def run_guard(session: str | None, last: bool, all_folders: bool = False, order:
     from rollout_doctor.exitcodes import ERROR
     from rollout_doctor.guard import guard
     from rollout_doctor.rules import Options, UnknownRule, resolve
-    from rollout_doctor.sessions import configured_wire
 
-    options = Options(target=target or configured_wire(), select=split_rules(select),
+    # No --target: each session's wire from config.toml (codex_config.session_wire).
+    options = Options(target=target, select=split_rules(select),
                       ignore=split_rules(ignore) or frozenset())
     try:
         resolve(options.select)
@@ -104,7 +104,7 @@ def check_parser():  # type: ignore[no-untyped-def]
     parser = Parser(prog="rollout-doctor check", add_help=False, allow_abbrev=False)
     parser.add_argument("paths", nargs="*", type=Path)
     parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.add_argument("--target", choices=TARGETS, default="responses")
+    parser.add_argument("--target", choices=TARGETS, default=None)
     parser.add_argument("--select", action="append")
     parser.add_argument("--ignore", action="append")
     return parser
@@ -139,7 +139,10 @@ def lenient_stdio() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from rollout_doctor.store.signals import terminate_like_interrupt
+
     lenient_stdio()
+    terminate_like_interrupt()  # SIGTERM unwinds like Ctrl-C: no temporary file is left beside a session
     args = sys.argv[1:] if argv is None else list(argv)
     try:
         if args[:1] == ["pre-resume"]:
@@ -150,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             code = fast_check(args[1:])
             if code is not None:
                 return code
-    except KeyboardInterrupt:
-        return 130  # as the typer path answers Ctrl-C: no traceback in the user's shell
+    except KeyboardInterrupt as exc:  # as the typer path answers Ctrl-C: no traceback in the user's shell
+        return 128 + getattr(exc, "signum", 2)
     from rollout_doctor.cli import main as full_main
 
     return full_main(args)
@@ -164,13 +167,13 @@ QUICK_EXIT = ("check", *FAST_COMMANDS)
 def run() -> NoReturn:
     """The console script (and ``python -m rollout_doctor``): ``main``, then the exit.
 
-    When ``check``, ``guard`` or ``pre-resume`` wrote nothing (the writer module was never imported),
+    When ``check``, ``guard`` or ``pre-resume`` wrote nothing (no transaction module was imported),
     the process ends without Python's teardown of some 300 modules: 25 to 40 ms of a folder scan's
     0.5 s, and a sixth of a pre-resume check of one session (bench/benchmark.py, bench/guard.py).
     Output is flushed first; if a worker process is still alive (an interrupted scan), the normal exit
     is kept, since it waits for the pool to wind down. A guard that fixed the session exits normally."""
     code = main()
-    if sys.argv[1:2] and sys.argv[1] in QUICK_EXIT and "rollout_doctor.writer" not in sys.modules:
+    if sys.argv[1:2] and sys.argv[1] in QUICK_EXIT and "rollout_doctor.store.transaction" not in sys.modules:
         try:
             sys.stdout.flush()
             sys.stderr.flush()

@@ -35,12 +35,14 @@ class GuardResult:
 def _first_problem(problems: list[Diagnostic]) -> str:
     d = problems[0]
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-    return f"{d.code} {d.rule} at line {d.line + 1}: {d.message}{more}"
+    where = f"line {d.line + 1}" if d.path is None else f"line {d.line + 1} of {d.path}"
+    return f"{d.code} {d.rule} at {where}: {d.message}{more}"
 
 
 def guard(session: str | None, last: bool, options: Options, all_folders: bool = False,
           order: str = "updated", home: Path | None = None, cwd: Path | None = None) -> GuardResult:
-    from rollout_doctor.engine import check_file, fix_file
+    from rollout_doctor.engine import check_file
+    from rollout_doctor.fixer import fix_files
 
     try:
         rollout: Rollout = resolve(session, last, all_folders, home, cwd, order=order)
@@ -58,11 +60,18 @@ def guard(session: str | None, last: bool, options: Options, all_folders: bool =
     if not any(applicable(d.fix, options.unsafe_fixes) for d in checked.diagnostics):
         return GuardResult(PROBLEMS, f"{label}: not resumable, and no safe fix solves it: "
                                      f"{_first_problem(checked.diagnostics)}; see `{PREFIX} check {path}`", path)
-    fixed = fix_file(path, options, want_diff=False)
+    from rollout_doctor.store import recover
+
+    recover()  # a transaction a killed run left half-done is completed before another starts
+    reports = list(fix_files([path], options, want_diff=False))
+    fixed = next(r for r in reports if r.path == path)
+    children = [r for r in reports if r is not fixed and r.written]
     if fixed.refused:
         return GuardResult(REFUSED, f"{label}: not fixed: {fixed.refused}", path)
     if fixed.error:
         return GuardResult(ERROR, f"{label}: not fixed: {fixed.error}", path)
+    if fixed.held:
+        return GuardResult(PROBLEMS, f"{label}: not fixed: {fixed.held}", path)
     # Judge the file as written, under its own name: the fix loop checks its passes under temporary
     # names, where a rule comparing session_meta.id with the file name has nothing to compare.
     after = check_file(path, options)
@@ -70,6 +79,8 @@ def guard(session: str | None, last: bool, options: Options, all_folders: bool =
     rules = ", ".join(sorted({d.rule for d in fixed.diagnostics if applicable(d.fix, options.unsafe_fixes)}))
     solved = len(fixed.diagnostics) - len(remaining)
     undo = f"undo: `{PREFIX} undo {path}`"
+    if children:
+        undo += f"; {len(children)} fork(s) of it rewritten with it"
     if remaining:
         return GuardResult(PROBLEMS, f"{label}: fixed {solved} problem(s) ({rules}; {undo}), but still not "
                                      f"resumable: {_first_problem(remaining)}", path)

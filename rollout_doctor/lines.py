@@ -24,10 +24,22 @@ def is_compressed(path: Path) -> bool:
     return path.name.endswith(ZSTD_SUFFIX)
 
 
-def open_regular(path: Path) -> int:
+NOATIME = getattr(os, "O_NOATIME", 0)
+
+
+def open_regular(path: Path | str) -> int:
     """Open for reading, refusing anything but a regular file: a FIFO or a device named like a
-    rollout would block a read forever or never end."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    rollout would block a read forever or never end.
+
+    Reading leaves the access time alone where the system allows it (O_NOATIME: Linux, files this user
+    owns): rollout-doctor keeps a session's times as they were (a fix puts them back after writing)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags | NOATIME)
+    except PermissionError:
+        if not NOATIME:
+            raise
+        fd = os.open(path, flags)  # someone else's file: O_NOATIME is refused, read it all the same
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise OSError(errno.EINVAL, "not a regular file")
@@ -111,6 +123,31 @@ class Source:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class Spliced:
+    """Several files' bytes read as one: each ``(start, length, source)`` holds the bytes from ``start``
+    on. A fork's model reads its parents' inherited lines and its own through one of these; no line
+    straddles two sources."""
+
+    def __init__(self, segments: list[tuple[int, int, Source]]) -> None:
+        self.segments = segments
+        self.starts = [start for start, _length, _source in segments]
+
+    @property
+    def size(self) -> int:
+        start, length, _source = self.segments[-1]
+        return start + length
+
+    def read(self, offset: int, length: int) -> bytes:
+        import bisect
+
+        start, _length, source = self.segments[bisect.bisect_right(self.starts, offset) - 1]
+        return source.read(offset - start, length)
+
+    def close(self) -> None:
+        for _start, _length, source in self.segments:
+            source.close()
 
 
 def iter_blocks(source: Source, start: int = 0, end: int | None = None) -> Iterator[tuple[int, bytearray, int]]:

@@ -23,11 +23,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from rollout_doctor.model import thread_id_from_name
+from rollout_doctor import codex_home
+from rollout_doctor.codex_home import thread_id_from_name
 
 PROC = Path("/proc")
 LOCK_DIR = "thread-writer-locks"  # 0.169.0; absent in 0.77.0
-SESSION_ROOTS = ("sessions", "archived_sessions")
 COMMAND_WIDTH = 100
 
 
@@ -60,15 +60,9 @@ def method() -> str:
 
 
 def codex_homes_of(path: Path) -> list[Path]:
-    """The Codex homes a rollout may belong to: the parent of the sessions folder it sits in, and
-    $CODEX_HOME."""
-    homes: list[Path] = []
-    for parent in Path(os.path.realpath(path)).parents:
-        if parent.name in SESSION_ROOTS:
-            homes.append(parent.parent)
-            break
-    env = os.environ.get("CODEX_HOME")
-    homes.append(Path(env).expanduser() if env else Path.home() / ".codex")
+    """The Codex homes a rollout may belong to: the one it sits in, and $CODEX_HOME."""
+    homes = [home for home in (codex_home.home_of(path),) if home is not None]
+    homes.append(codex_home.configured_home())
     return list(dict.fromkeys(homes))
 
 
@@ -81,16 +75,22 @@ def lock_files_of(path: Path) -> list[Path]:
 
 def writers(path: Path) -> list[Holder]:
     """Processes that hold ``path`` open for writing or hold its thread's writer lock."""
-    locks = lock_files_of(path)
+    return writers_of([path]).get(path, [])
+
+
+def writers_of(paths: list[Path]) -> dict[Path, list[Holder]]:
+    """``writers`` for many files at once: one pass over /proc (or one lsof), whatever their number.
+    Only the files some process holds are in the answer."""
+    locks = {path: lock_files_of(path) for path in paths}
     how = method()
     if how == "proc":
         try:
-            return _scan_proc(path, locks)
+            return _scan_proc_all(locks)
         except OSError:  # a /proc that cannot be listed (a locked-down sandbox): ask lsof if it is there
             how = "lsof" if shutil.which("lsof") else "none"
     if how == "lsof":
-        return _scan_lsof(path, locks)
-    return []
+        return {path: found for path, path_locks in locks.items() if (found := _scan_lsof(path, path_locks))}
+    return {}
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
@@ -127,12 +127,18 @@ def _writable(pid: str, fd: str) -> bool:
     return True
 
 
-def _scan_proc(path: Path, locks: list[Path]) -> list[Holder]:
-    rollout = _identity(path)
-    lock_ids = {ident for lock in locks if (ident := _identity(lock)) is not None}
-    if rollout is None and not lock_ids:
-        return []
-    found: dict[tuple[int, str], Holder] = {}
+def _scan_proc_all(locks: dict[Path, list[Path]]) -> dict[Path, list[Holder]]:
+    rollouts: dict[tuple[int, int], list[Path]] = {}
+    lock_ids: dict[tuple[int, int], list[Path]] = {}
+    for path, path_locks in locks.items():
+        if (ident := _identity(path)) is not None:
+            rollouts.setdefault(ident, []).append(path)
+        for lock in path_locks:
+            if (ident := _identity(lock)) is not None:
+                lock_ids.setdefault(ident, []).append(path)
+    if not rollouts and not lock_ids:
+        return {}
+    found: dict[Path, dict[tuple[int, str], Holder]] = {}
     for entry in os.scandir(PROC):
         if not entry.name.isdigit():
             continue
@@ -148,11 +154,14 @@ def _scan_proc(path: Path, locks: list[Path]) -> list[Holder]:
                 continue
             ident = (st.st_dev, st.st_ino)
             pid = int(entry.name)
-            if ident == rollout and _writable(entry.name, fd):
-                found.setdefault((pid, "open"), Holder(pid, _command(pid), "has it open for writing"))
-            elif ident in lock_ids:
-                found.setdefault((pid, "lock"), Holder(pid, _command(pid), "holds its thread's writer lock"))
-    return sorted(found.values(), key=lambda h: h.pid)
+            if ident in rollouts and _writable(entry.name, fd):
+                for path in rollouts[ident]:
+                    found.setdefault(path, {}).setdefault((pid, "open"), Holder(pid, _command(pid), "has it open for writing"))
+            if ident in lock_ids:
+                for path in lock_ids[ident]:
+                    found.setdefault(path, {}).setdefault((pid, "lock"),
+                                                          Holder(pid, _command(pid), "holds its thread's writer lock"))
+    return {path: sorted(holders.values(), key=lambda h: h.pid) for path, holders in found.items()}
 
 
 def _scan_lsof(path: Path, locks: list[Path]) -> list[Holder]:

@@ -1,16 +1,21 @@
-"""The line-indexed model of one rollout.
+"""The line-indexed model of one rollout, or of the chain of files a fork continues.
 
 Only offsets, a kind per line, ordinals and the small records the rules need are kept; the bytes of a
 line are read again from the source when a fix or a report needs them. That keeps a 1 GB rollout in a
 few tens of MB and makes byte-exact write-back trivial: an untouched line is copied, never rebuilt.
+
+A fork or a revert branch (lineage.py) is modelled with its history: the lines of each parent before
+its cut come first, numbered 0, 1, 2, ... like the file's own lines after them, so the rules see what
+Codex would send. ``own_start`` is the first line of the file itself; a fix only ever edits lines from
+there on, and ``locate`` says which file and line an inherited line is.
 """
 
 from __future__ import annotations
 
 import gc
-import re
 import sys
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -18,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from rollout_doctor.codex_home import thread_id_from_name
 from rollout_doctor.facts import BOM, Compacted, Invalid, LineKind, Meta, Record, describe_invalid, line_facts
-from rollout_doctor.lines import Source, iter_blocks, split_terminator
+from rollout_doctor.lineage import Cut
+from rollout_doctor.lines import Source, Spliced, iter_blocks, split_terminator
 
 if TYPE_CHECKING:
     from rollout_doctor.fastfacts import BlockFacts  # imported where indexing starts: msgspec, simdjson
@@ -27,31 +34,60 @@ if TYPE_CHECKING:
 ORDINAL_ABSENT = -1
 ORDINAL_NOT_INT = -2
 
-# rollout-<local time>-<thread uuid>[_<rollout uuid>].jsonl[.zst]: the thread uuid is what Codex resumes by.
-ROLLOUT_NAME = re.compile(
-    r"^rollout-(?P<ts>\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2})-"
-    r"(?P<thread>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
-    r"(?:_(?P<rollout>[0-9a-fA-F-]{36}))?\.jsonl(?:\.zst)?$"
-)
+__all__ = ["Inherited", "Link", "Rollout", "read_rollout", "thread_id_from_name"]
 
 
-def thread_id_from_name(path: Path) -> str | None:
-    match = ROLLOUT_NAME.match(path.name)
-    return match.group("thread").lower() if match else None
+@dataclass(frozen=True)
+class Inherited:
+    """One parent's part of a chain: its complete lines before ``cut.end_byte_offset``, read from
+    ``read`` (the rollout itself, or the version a fix has planned for it) and reported as ``shown``."""
+
+    shown: Path
+    cut: Cut
+    read: Path | None = None
+
+    @property
+    def source_path(self) -> Path:
+        return self.read or self.shown
+
+
+@dataclass(frozen=True)
+class Link:
+    """What was found at one cut while the chain was read (rules/history_base.py judges it)."""
+
+    parent: Path
+    cut: Cut
+    parent_size: int
+    end: int  # where the inherited part really ends: the last line boundary at or before the cut
+    last_ordinal: int | None  # of the last record before ``end``
+    first_line: int  # the parent's first line in the model
+    lines: int  # how many of its lines the model holds
+    problem: str | None = None  # why Codex cannot use this cut at all (then no line of it is inherited)
+
+
+@dataclass(frozen=True)
+class FileSpan:
+    path: Path
+    first: int  # the model line of the file's line 0
+    count: int
 
 
 @dataclass
 class Rollout:
     path: Path
-    source: Source
+    source: Source | Spliced
     offsets: array = field(default_factory=lambda: array("q"))  # n + 1 entries: starts, then the size
     kinds: bytearray = field(default_factory=bytearray)
     ordinals: array = field(default_factory=lambda: array("q"))
     records: dict[int, Record] = field(default_factory=dict)
-    has_bom: bool = False
+    bom_lines: frozenset[int] = frozenset()  # lines that start with a byte order mark (a file's line 0)
     # The path whose name says which session this is. While fix works through temporary passes,
     # ``path`` is a scratch file and this stays the rollout's own name (session-meta checks it).
     named: Path | None = None
+    own_start: int = 0  # the first line of this file; the lines before it are inherited from parents
+    spans: tuple[FileSpan, ...] = ()
+    links: tuple[Link, ...] = ()
+    chain_problem: str | None = None  # why the parents' history could not be read (lineage.Ancestry)
 
     @property
     def name_path(self) -> Path:
@@ -64,6 +100,23 @@ class Rollout:
     def size(self) -> int:
         return self.offsets[-1] if self.offsets else 0
 
+    @property
+    def has_bom(self) -> bool:
+        return self.own_start in self.bom_lines
+
+    @property
+    def own_lines(self) -> range:
+        return range(self.own_start, len(self.kinds))
+
+    def locate(self, line: int) -> tuple[Path | None, int]:
+        """The file an inherited line comes from and its line there; (None, line) for the file's own."""
+        if line >= self.own_start:
+            return None, line - self.own_start
+        for span in self.spans:
+            if span.first <= line < span.first + span.count:
+                return span.path, line - span.first
+        raise IndexError(line)
+
     def kind(self, line: int) -> LineKind:
         return LineKind(self.kinds[line])
 
@@ -73,7 +126,7 @@ class Rollout:
 
     def content(self, line: int) -> bytes:
         content = split_terminator(self.raw(line))[0]
-        return content[len(BOM) :] if line == 0 and self.has_bom else content
+        return content[len(BOM) :] if line in self.bom_lines else content
 
     def terminator(self, line: int) -> bytes:
         return split_terminator(self.raw(line))[1]
@@ -89,26 +142,38 @@ class Rollout:
     # read_rollout or assemble has built it, so each is found once.
     @cached_property
     def meta(self) -> Meta | None:
-        # The first line of either kind: each always carries its Meta (facts._object_facts). Found with
-        # bytearray.find, where sorting the records took 0.1 s on a 1 GB rollout.
-        found = [at for at in (self.kinds.find(LineKind.SESSION_META), self.kinds.find(LineKind.LEGACY_HEADER))
-                 if at >= 0]
+        """The file's own session_meta (or legacy header): its first from ``own_start`` on. Found with
+        bytearray.find, where sorting the records took 0.1 s on a 1 GB rollout."""
+        found = [at for at in (self.kinds.find(LineKind.SESSION_META, self.own_start),
+                               self.kinds.find(LineKind.LEGACY_HEADER, self.own_start)) if at >= 0]
         record = self.records.get(min(found)) if found else None
         return record if isinstance(record, Meta) else None
 
     @property
     def first_meaningful_line(self) -> int | None:
-        for line, kind in enumerate(self.kinds):
-            if kind not in (LineKind.BLANK, LineKind.INVALID):
+        for line in self.own_lines:
+            if self.kinds[line] not in (LineKind.BLANK, LineKind.INVALID):
                 return line
         return None
+
+    @property
+    def first_ordinal(self) -> int:
+        """The ordinal the file's first record should carry: where its parent's history ends (a fork
+        continues the numbering, 0.169.0 and 0.171.0), else 0."""
+        base = self.meta.history_base if self.meta is not None else None
+        if self.own_start and self.links and self.links[-1].last_ordinal is not None:
+            return self.links[-1].last_ordinal + 1
+        if base is not None and base.end_ordinal_exclusive is not None and base.end_ordinal_exclusive > 0:
+            return base.end_ordinal_exclusive
+        return 0
 
     @cached_property
     def generation(self) -> str:
         """``legacy``, ``envelope``, ``paginated`` or ``unknown``, decided by the session's meta line."""
         meta = self.meta
         if meta is None:
-            if any(k == LineKind.LEGACY_HEADER or k == LineKind.LEGACY_STATE for k in self.kinds):
+            own = self.kinds[self.own_start:]
+            if LineKind.LEGACY_HEADER in own or LineKind.LEGACY_STATE in own:
                 return "legacy"
             return "unknown"
         if meta.legacy:
@@ -132,15 +197,78 @@ class Rollout:
         self.close()
 
 
-def read_rollout(path: Path) -> Rollout:
-    """Index a rollout. The caller closes it (it holds the source open for later reads)."""
-    source = Source.open(path)
+def read_rollout(path: Path, inherited: Sequence[Inherited] = (), chain_problem: str | None = None) -> Rollout:
+    """Index a rollout, after the parts of its parents it continues (root first). The caller closes it
+    (it holds the sources open for later reads).
+
+    A cut Codex cannot use (past the parent's end, ordinal 0) leaves the model without inherited lines:
+    Codex refuses such a session, and ``links`` says why. So does ``chain_problem`` (a parent that is
+    missing, a malformed history_base), which the caller found while resolving the chain."""
+    sources: list[Source] = []
     try:
-        size = source.size
-        return assemble(path, source, [index_range(source, 0, size, size)], size)
+        parts: list[tuple[Source, Part, Path]] = []
+        links: list[Link] = []
+        broken = chain_problem is not None
+        for parent in inherited:
+            source = Source.open(parent.source_path)
+            sources.append(source)
+            link = _link(source, parent)
+            links.append(link)
+            broken = broken or link.problem is not None
+            parts.append((source, index_range(source, 0, link.end, link.end), parent.shown))
+        own = Source.open(path)
+        sources.append(own)
+        if broken:
+            parts = []
+        size = own.size
+        parts.append((own, index_range(own, 0, size, size), path))
+        model = assemble(path, parts, tuple(_counted(links, parts) if not broken else links))
+        model.chain_problem = chain_problem
+        return model
     except BaseException:
-        source.close()
+        for source in sources:
+            source.close()
         raise
+
+
+def _link(source: Source, parent: Inherited) -> Link:
+    """Where a cut really ends in ``source`` (whole lines only, as Codex reads it) and what is wrong
+    with it, if anything."""
+    cut, size = parent.cut, source.size
+    problem = None
+    if cut.end_ordinal_exclusive <= 0:
+        problem = "its history_base ends before the parent's session_meta (end_ordinal_exclusive 0)"
+    elif cut.end_byte_offset > size:
+        problem = (f"its history_base ends at byte {cut.end_byte_offset}, past the end of {parent.shown} "
+                   f"({size} bytes): the parent changed after the fork")
+    elif cut.end_byte_offset < 0:
+        problem = f"its history_base ends at byte {cut.end_byte_offset}"
+    end = 0 if problem else _line_start_at_or_before(source, cut.end_byte_offset)
+    return Link(parent.shown, cut, size, end, None, 0, 0, problem)
+
+
+def _line_start_at_or_before(source: Source, offset: int) -> int:
+    """The largest line boundary (0, or just after a newline) at or before ``offset``."""
+    pos = offset
+    while pos > 0:
+        start = max(0, pos - (1 << 16))
+        at = source.read(start, pos - start).rfind(b"\n")
+        if at >= 0:
+            return start + at + 1
+        pos = start
+    return 0
+
+
+def _counted(links: list[Link], parts: list[tuple[Source, Part, Path]]) -> list[Link]:
+    """Each link with where its lines landed in the model and the ordinal of its last record."""
+    out = []
+    first = 0
+    for link, (_source, part, _path) in zip(links, parts):
+        count = len(part.kinds)
+        last = next((o for o in reversed(part.ordinals) if o >= 0), None)
+        out.append(Link(link.parent, link.cut, link.parent_size, link.end, last, first, count, link.problem))
+        first += count
+    return out
 
 
 @dataclass
@@ -154,7 +282,7 @@ class Part:
     kinds: bytearray = field(default_factory=bytearray)
     ordinals: array = field(default_factory=lambda: array("q"))
     records: dict[int, Record] = field(default_factory=dict)
-    has_bom: bool = False
+    has_bom: bool = False  # the file's line 0 starts with a byte order mark
 
 
 def index_range(source: Source, start: int, end: int, size: int) -> Part:
@@ -305,25 +433,41 @@ class _Store:
         part.records[line] = record
 
 
-def assemble(path: Path, source: Source, parts: list[Part], size: int) -> Rollout:
-    """The model of a whole file from the indexes of its consecutive parts (consumed: their arrays are
-    reused or emptied, so memory does not hold two copies)."""
-    model = Rollout(path, source)
-    for part in parts:
+def assemble(path: Path, parts: list[tuple[Source, Part, Path]], links: tuple[Link, ...] = ()) -> Rollout:
+    """The model from the indexes of consecutive parts (consumed: their arrays are reused or emptied, so
+    memory does not hold two copies). Parts of one file follow each other (the ranges a pool indexed,
+    rollout_doctor.parallel); each new file starts a new byte range of a spliced source. The last part's
+    file is the rollout itself."""
+    model = Rollout(path, parts[-1][0])
+    files: list[list[Any]] = []  # [model offset, length, source, path, first line], one per file
+    boms: set[int] = set()
+    for source, part, shown in parts:
         shift = len(model.kinds)
+        if not files or files[-1][2] is not source:
+            files.append([files[-1][0] + files[-1][1] if files else 0, 0, source, shown, shift])
+        base = files[-1][0]
+        files[-1][1] = part.end  # a file's parts are its byte ranges in order
+        if part.has_bom:
+            boms.add(shift)
         if shift == 0:
             model.offsets, model.kinds = part.offsets, part.kinds
             model.ordinals, model.records = part.ordinals, part.records
         else:
-            model.offsets.extend(part.offsets)
+            model.offsets.extend(array("q", [o + base for o in part.offsets]) if base else part.offsets)
             model.kinds.extend(part.kinds)
             model.ordinals.extend(part.ordinals)
             for line, record in part.records.items():
                 _renumber_record(record, shift)
                 model.records[line + shift] = record
-        model.has_bom = model.has_bom or part.has_bom
         part.offsets, part.kinds, part.ordinals, part.records = array("q"), bytearray(), array("q"), {}
-    model.offsets.append(size)
+    model.offsets.append(files[-1][0] + files[-1][1])
+    if len(files) > 1:
+        model.source = Spliced([(start, length, source) for start, length, source, _path, _first in files])
+    model.own_start = files[-1][4]
+    model.bom_lines = frozenset(boms)
+    model.spans = tuple(FileSpan(shown, first, (files[n + 1][4] if n + 1 < len(files) else len(model.kinds)) - first)
+                        for n, (_start, _length, _source, shown, first) in enumerate(files))
+    model.links = links
     return model
 
 

@@ -51,8 +51,10 @@ def _size(path: Path) -> int:
 
 
 def check_files(paths: list[Path], options: Options, jobs: int | None = None,
-                progress: Progress | None = None) -> Iterator[FileReport]:
-    """``check_file`` for each path, in order, on up to ``jobs`` processes (default: every CPU)."""
+                progress: Progress | None = None, live: dict[Path, str] | None = None) -> Iterator[FileReport]:
+    """``check_file`` for each path, in order, on up to ``jobs`` processes (default: every CPU). ``live``
+    names the running Codex that holds a path, for the paths some process holds."""
+    live = live or {}
     sizes = [_size(p) for p in paths]
     jobs = jobs or available_cpus()
     method = _start_method()
@@ -61,16 +63,16 @@ def check_files(paths: list[Path], options: Options, jobs: int | None = None,
     # under 100 MiB to 160 MiB in all) to save a third of the time at best.
     if jobs < 2 or len(paths) < 2 or sum(sizes) < MIN_POOL_BYTES[method]:
         for path, size in zip(paths, sizes):
-            report = check_file(path, options)
+            report = check_file(path, options, live=live.get(path))
             if progress:
                 progress(size)
             yield report
         return
-    yield from _pooled(paths, sizes, options, jobs, method, progress)
+    yield from _pooled(paths, sizes, options, jobs, method, progress, live)
 
 
 def _pooled(paths: list[Path], sizes: list[int], options: Options, jobs: int, method: str,
-            progress: Progress | None) -> Iterator[FileReport]:
+            progress: Progress | None, live: dict[Path, str]) -> Iterator[FileReport]:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
@@ -78,7 +80,9 @@ def _pooled(paths: list[Path], sizes: list[int], options: Options, jobs: int, me
     tasks: list[tuple[int, tuple]] = []  # (bytes of work, task)
     ranges: dict[int, list[tuple[int, int]]] = {}
     for n, (path, size) in enumerate(zip(paths, sizes)):
-        if size >= SPLIT_BYTES and not is_compressed(path):
+        # A fork is read with its parents' history (engine.check_file), which ranges of its own file alone
+        # cannot give; a live file's turn in flight is judged on the whole file too.
+        if size >= SPLIT_BYTES and not is_compressed(path) and path not in live and not _continues_another(path):
             try:
                 ranges[n] = split(path, max(jobs, -(-size // RANGE_BYTES)))
             except OSError:
@@ -87,7 +91,7 @@ def _pooled(paths: list[Path], sizes: list[int], options: Options, jobs: int, me
             tasks.extend((end - start, ("range", n, k, path, start, end, size))
                          for k, (start, end) in enumerate(ranges[n]))
         else:
-            tasks.append((size, ("file", n, path, options)))
+            tasks.append((size, ("file", n, path, options, live.get(path))))
     tasks.sort(key=lambda t: -t[0])  # the longest first, so that it does not start last
     parts: dict[int, dict[int, Part | str]] = {n: {} for n in ranges}
     done: dict[int, FileReport] = {}
@@ -129,12 +133,19 @@ def _pooled(paths: list[Path], sizes: list[int], options: Options, jobs: int, me
             if n in done:
                 yield done.pop(n)
                 continue
-            report = check_file(paths[n], options)
+            report = check_file(paths[n], options, live=live.get(paths[n]))
             if progress:
                 progress(sizes[n])
             yield report
     finally:
         pool.shutdown(cancel_futures=True)
+
+
+def _continues_another(path: Path) -> bool:
+    from rollout_doctor.lineage import read_head
+
+    meta = read_head(path)
+    return meta is not None and meta.history_base is not None
 
 
 def split(path: Path, count: int) -> list[tuple[int, int]]:
@@ -167,8 +178,8 @@ def _line_start_after(source: Source, offset: int, size: int) -> int:
 def _run(task: tuple) -> tuple:
     """One task in a worker: check a whole file, or index one range of a big one."""
     if task[0] == "file":
-        _, n, path, options = task
-        return "file", n, check_file(path, options)
+        _, n, path, options, live = task
+        return "file", n, check_file(path, options, live=live)
     _, n, k, path, start, end, size = task
     try:
         with Source.open(path) as source:
@@ -187,7 +198,7 @@ def _check_ranges(path: Path, parts: list[Part | str], size: int, options: Optio
     def read(_: Path) -> Rollout:
         source = Source.open(path)
         try:
-            return assemble(path, source, parts, size)  # type: ignore[arg-type]
+            return assemble(path, [(source, part, path) for part in parts])  # type: ignore[misc]
         except BaseException:
             source.close()
             raise

@@ -46,9 +46,28 @@ def fix_mark(d: Diagnostic, unsafe: bool) -> str:
 
 
 def diagnostic_line(path: Path, d: Diagnostic, unsafe: bool) -> str:
+    """``FILE:LINE: CODE rule message``; a fork's inherited problem names the parent's file and line."""
     call = f" [dim](call_id {escape(d.call_id)})[/]" if d.call_id else ""
-    return (f"[bold]{escape(display_path(path))}[/]:{d.line + 1}: [bold red]{d.code}[/] "
-            f"[magenta]{d.rule}[/] {fix_mark(d, unsafe)}{escape(d.message)}{call}")
+    where = f"[bold]{escape(display_path(path))}[/]:{d.line + 1}"
+    if d.path is not None:
+        where = f"[bold]{escape(display_path(path))}[/]: [bold]{escape(display_path(d.path))}[/]:{d.line + 1}"
+    return f"{where}: [bold red]{d.code}[/] [magenta]{d.rule}[/] {fix_mark(d, unsafe)}{escape(d.message)}{call}"
+
+
+def print_written(out: Console, report: FileReport) -> None:
+    if report.role == "child":
+        out.print(f"rewrote {escape(display_path(report.path))}: it continues a session that was fixed, and now points at "
+                  f"the same place in it ({len(report.applied)} fix(es))")
+    else:
+        out.print(f"fixed {escape(display_path(report.path))}: {len(report.applied)} fix(es) applied")
+
+
+def journal_line(journal, label: str) -> str:  # type: ignore[no-untyped-def]
+    files = ", ".join(escape(str(e.path)) for e in journal.entries)
+    entry = journal.entries[0]
+    return (f"{journal.created}  {files}  ({label}; {entry.size_before} bytes, sha256 {entry.sha256_before[:12]}… "
+            f"before the fix, {entry.size_after} bytes, sha256 {entry.sha256_after[:12]}… after; "
+            f"{escape(str(journal.folder))})")
 
 
 def release_label(report: FileReport) -> str:
@@ -60,6 +79,11 @@ def release_label(report: FileReport) -> str:
 def print_diagnostics(out: Console, report: FileReport, diagnostics: list[Diagnostic], unsafe: bool) -> None:
     if report.error:
         out.print(f"[bold red]error:[/] {escape(report.error)}")
+    if report.in_progress:
+        out.print(f"[bold]{escape(display_path(report.path))}[/] [yellow]in progress:[/] {escape(report.in_progress)}; "
+                  "its current turn is not judged")
+    if report.held:
+        out.print(f"[bold]{escape(display_path(report.path))}[/] [yellow]not fixed:[/] {escape(report.held)}")
     if diagnostics:
         out.print(f"[bold]{escape(display_path(report.path))}[/] [dim]({escape(release_label(report))}; "
                   f"{len(diagnostics)} problem(s))[/]")
@@ -116,8 +140,10 @@ def print_summary(out: Console, reports: list[FileReport], unsafe: bool, fixing:
         elif recoverable and not unsafe:
             out.print(f"{recoverable} call(s) got 'aborted' although an event recorded what the tool printed; "
                       "to write that instead: `rollout-doctor undo FILE`, then `rollout-doctor fix --unsafe-fixes FILE`.")
+        refused_shown: set[str] = set()
         for r in reports:
-            if r.refused:
+            if r.refused and r.refused not in refused_shown:
+                refused_shown.add(r.refused)
                 out.print(f"[bold red]refused:[/] {escape(r.refused)}")
             elif r.backup:
                 out.print(f"[dim]backup of {escape(display_path(r.path))}: {escape(str(r.backup))}[/]")
@@ -142,6 +168,10 @@ def print_summary(out: Console, reports: list[FileReport], unsafe: bool, fixing:
             parts.append(f"{no_fix} have no automatic fix (`rollout-doctor rule NAME` explains each)")
         out.print("; ".join(parts) + ".")
         out.print(f"[dim]Codex releases of the files with problems: {escape(releases(with_problems))}.[/]")
+    elif not errors and any(r.in_progress for r in reports):
+        live = sum(1 for r in reports if r.in_progress)
+        out.print(f"No problems found in {len(reports)} file(s); {live} in progress (a running Codex writes them, "
+                  "so their current turn was not judged).")
     elif not errors:
         out.print(f"[green]All clear:[/] {len(reports)} file(s) checked, no problems.")
     if errors:

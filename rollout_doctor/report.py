@@ -20,6 +20,8 @@ def diagnostic_json(d: Diagnostic) -> dict[str, Any]:
         "rule": d.rule,
         "code": d.code,
         "line": d.line + 1,
+        # A fork's problem in the history it inherits: the parent rollout ``line`` is in.
+        "inherited_from": str(d.path) if d.path is not None else None,
         "call_id": d.call_id,
         "message": d.message,
         "fix": None if d.fix is None else {"applicability": d.fix.applicability.value, "title": d.fix.title},
@@ -41,18 +43,33 @@ def history_json(report: FileReport) -> dict[str, Any] | None:
             "backup": str(reset.backup) if reset.backup else None, "rows_deleted": reset.rows, "error": reset.error}
 
 
+def thread_json(report: FileReport) -> dict[str, Any] | None:
+    info = report.thread
+    if info is None:
+        return None
+    return {"id": info.thread_id, "rollout_id": info.rollout_id,
+            "lineage": [{"path": str(path), "rollout_id": rollout_id, "end_byte_offset": end,
+                         "end_ordinal_exclusive": ordinal} for path, rollout_id, end, ordinal in info.parents],
+            "problem": info.problem}
+
+
 def file_json(report: FileReport, fixing: bool) -> dict[str, Any]:
     out: dict[str, Any] = {
         "path": str(report.path),
         "generation": report.generation,
         "cli_version": report.cli_version,
+        "target": report.target,
+        "thread": thread_json(report),
+        "in_progress": report.in_progress,
         "error": report.error,
         "diagnostics": [diagnostic_json(d) for d in report.diagnostics],
     }
     if fixing:
         out["fix"] = {
             "written": report.written,
+            "role": report.role,
             "refused": report.refused,
+            "held": report.held,
             "warnings": list(report.warnings),
             "backup": str(report.backup) if report.backup else None,
             "applied": [{"title": f.title, "applicability": f.applicability.value} for f in report.applied],
@@ -82,20 +99,23 @@ def summary(reports: list[FileReport], unsafe: bool, fixing: bool) -> dict[str, 
         "fixable": fixable,
         "unsafe_fixable": unsafe_fixable,
         "recoverable": sum(1 for r in reports for d in r.diagnostics if d.alternative is not None),
+        "in_progress": sum(1 for r in reports if r.in_progress),
     }
     if fixing:
         out["files_written"] = sum(1 for r in reports if r.written)
         out["files_refused"] = sum(1 for r in reports if r.refused)
+        out["files_held"] = sum(1 for r in reports if r.held)
         out["remaining"] = sum(len(r.remaining or []) for r in reports)
         out["held_back"] = sum(len(r.held_back(unsafe)) for r in reports)
     return out
 
 
-def report_json(reports: list[FileReport], unsafe: bool, fixing: bool) -> dict[str, Any]:
+def report_json(reports: list[FileReport], unsafe: bool, fixing: bool, interrupted: bool = False) -> dict[str, Any]:
     return {
         "version": VERSION,
         "files": [printable(file_json(r, fixing)) for r in reports],
         "summary": summary(reports, unsafe, fixing),
+        "interrupted": interrupted,
     }
 
 

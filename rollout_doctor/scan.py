@@ -18,16 +18,24 @@ from rollout_doctor.rules.base import Options
 
 
 def targets(paths: list[Path] | None) -> list:  # type: ignore[type-arg]
-    from rollout_doctor.discovery import default_roots, discover
+    """The files to look at; empty (after a one-line message naming what was searched) when there are
+    none: no rollouts is not a healthy home, it is a wrong path or CODEX_HOME (exit 2)."""
+    from rollout_doctor.codex_home import configured_home, default_roots
+    from rollout_doctor.discovery import discover
     from rollout_doctor.tempfiles import sweep_scratch
 
     sweep_scratch()  # private scratch folders a killed run left in the temp folder
     roots = paths or [p for p in default_roots() if p.exists()]
     if not roots:
-        from rollout_doctor.discovery import codex_home
-
-        print(f"rollout-doctor: no sessions under {codex_home()} (set CODEX_HOME or pass a path)", file=sys.stderr)
-    return list(discover(roots))
+        searched = " and ".join(str(p) for p in default_roots())
+        print(f"rollout-doctor: no rollouts: {searched} do not exist (CODEX_HOME={configured_home()}; set CODEX_HOME "
+              "or give a path)", file=sys.stderr)
+        return []
+    found = list(discover(roots))
+    if not found:
+        print(f"rollout-doctor: no rollouts (rollout-*.jsonl or .jsonl.zst) under {', '.join(map(str, roots))}",
+              file=sys.stderr)
+    return found
 
 
 def scan_progress(paths: list[Path], text: bool) -> AbstractContextManager[Any]:
@@ -54,16 +62,21 @@ def missing_report(found):  # type: ignore[no-untyped-def]
 
 def run_check(paths: list[Path] | None, options: Options, json: bool) -> int:
     """Check the files, print the report (text or JSON), return the exit code."""
-    from rollout_doctor.exitcodes import exit_code
+    from rollout_doctor.exitcodes import ERROR, exit_code
+    from rollout_doctor.liveness import describe, writers_of
     from rollout_doctor.parallel import check_files
 
     reports = []
     out = None
     found_all = targets(paths)
+    if not found_all:
+        return ERROR
     readable = [f.path for f in found_all if not f.error]
+    # A session a running Codex is writing is in progress, not a patient: its turn is not judged.
+    live = {path: describe(holders) for path, holders in writers_of(readable).items()}
     with scan_progress(readable, not json) as bar:
         # Every core, biggest files first; reports still come back in order (rollout_doctor.parallel).
-        checked = check_files(readable, options, progress=bar.advance if bar else None)
+        checked = check_files(readable, options, progress=bar.advance if bar else None, live=live)
         for found in found_all:
             report = missing_report(found) if found.error else next(checked)
             reports.append(report)

@@ -104,7 +104,9 @@ def renumber(model: Rollout, pieces: list[Piece], start: int) -> None:
     for piece in pieces[start:]:
         if piece.origin is not None and model.kinds[piece.origin] in (LineKind.BLANK, LineKind.INVALID):
             continue
-        expected = 0 if previous is None else previous + 1
+        # A fork's first record continues its parent's numbering (0.169.0, 0.171.0): from the inherited
+        # lines before it in the model, or from its history_base when the parent could not be read.
+        expected = model.first_ordinal if previous is None else previous + 1
         if _piece_ordinal(model, piece) != expected:
             piece.ordinal = expected  # applied by the writer as it streams the line
         previous = expected

@@ -268,6 +268,14 @@ CASES: list[Case] = [
                                                assistant("ok")],
          generations=("paginated",), about="an inserted output gets its place in the ordinal sequence"),
 
+    # history-base (paginated only; forks read with their parents are in tests/test_threads.py)
+    Case("history-base", "missing-parent", [meta_field(history_base={
+        "thread_id": "01a1fe9f-0000-7000-8000-00000000dead", "end_ordinal_exclusive": 29, "end_byte_offset": 23453},
+        forked_from_id="01a1fe9f-0000-7000-8000-00000000dead"), *TURN, assistant("done")],
+         generations=("paginated",), about="a fork whose parent is in neither sessions/ nor archived_sessions/"),
+    Case("history-base", "malformed", [meta_field(history_base={"thread_id": 7}), *TURN, assistant("done")],
+         generations=("paginated",), about="Codex cannot read a history_base without its three fields"),
+
     # schema (opt-in)
     Case("schema", "wrong-types", [*TURN, raw(b'{"timestamp":"2026-01-05T10:00:09.000Z","type":"response_item",'
                                               b'"payload":{"type":"function_call","name":"shell",'

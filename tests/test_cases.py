@@ -20,7 +20,7 @@ import pytest
 from rollout_doctor.engine import check_file, fix_file
 from rollout_doctor.fixes import applicable
 from rollout_doctor.rules import Diagnostic, Options
-from rollout_doctor.writer import restore
+from rollout_doctor.store import restore
 from tests.case_specs import CASES
 from tests.cases import GENERATIONS, ROOT, Case, rollout_name
 from tests.support.judge import broker_contract_violations
@@ -150,7 +150,7 @@ def test_every_rule_has_a_case_in_every_generation_it_applies_to() -> None:
 
     covered = {(c.rule, g) for c in CASES for g in c.generations}
     for rule in RULES:
-        generations = ("paginated",) if rule.name == "ordinal-order" else GENERATIONS
+        generations = ("paginated",) if rule.name in ("ordinal-order", "history-base") else GENERATIONS
         if rule.name in ("schema", "session-meta", "chat-adjacency", "invalid-line"):
             generations = ("envelope",)
         for generation in generations:

@@ -11,6 +11,8 @@ import jsonschema
 import orjson
 import pytest
 
+from rollout_doctor.rules import RULES
+
 from rollout_doctor.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,7 +174,7 @@ def test_rules_json_lists_every_rule_once(capsys: pytest.CaptureFixture[str]) ->
     rules = orjson.loads(out)
     assert code == 0
     names = [r["name"] for r in rules]
-    assert len(names) == len(set(names)) == 12
+    assert len(names) == len(set(names)) == len(RULES)
     assert {"orphan-call", "chat-adjacency", "schema"} <= set(names)
 
 

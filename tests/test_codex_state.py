@@ -88,8 +88,9 @@ def test_forgets_one_thread_after_a_backup_and_leaves_the_others(tmp_path: Path)
     assert reset.rows == 5 and reset.database == database.resolve()
     assert rows(database, THREAD) == 0
     assert rows(database, OTHER) == 5
-    assert reset.backup == backups / "codex-thread_history_1.sqlite"
+    assert reset.backup == backups / f"codex-thread_history_1-{THREAD}.sqlite"
     assert rows(reset.backup, THREAD) == 5, "the backup holds what was deleted"
+    assert rows(reset.backup, OTHER) == 0, "and only that: not a copy of the whole database"
     assert reset.backup.stat().st_mode & 0o777 == 0o600
 
 
@@ -126,6 +127,7 @@ def test_a_busy_database_gives_an_error_not_an_exception(tmp_path: Path, monkeyp
         holder.close()
     assert reset is not None and reset.error is not None and "locked" in reset.error
     assert rows(home / "thread_history_1.sqlite", THREAD) == 5, "nothing deleted"
+    assert list(backups.iterdir()) == [], "and no half-made backup left"
 
 
 def test_undo_forgets_the_projection_of_the_fixed_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -151,4 +153,4 @@ def test_undo_forgets_the_projection_of_the_fixed_bytes(tmp_path: Path, monkeypa
     assert main(["undo", str(rollout)]) == 0
     assert rollout.read_bytes() == source.read_bytes()
     assert rows(database, thread) == 0 and rows(database, OTHER) == 5 and rows(database, THREAD) == 5
-    assert "thread history of this session was reset" in capsys.readouterr().out
+    assert f"thread history of {thread} was reset" in capsys.readouterr().out

@@ -31,7 +31,8 @@ from tests.support.safety import BROKEN, cli_command, cli_env, leftovers, real, 
 STAGES = ("tmp-written", "backed-up", "checked", "replaced", "committed")
 KILL_AT_STAGE = """
 import os, signal, sys
-from rollout_doctor import writer
+from rollout_doctor.store import files as writer
+from rollout_doctor.store.transaction import journals_of
 from rollout_doctor.cli import main
 writer.STAGE_HOOK = lambda name: os.kill(os.getpid(), signal.SIGKILL) if name == sys.argv[1] else None
 sys.exit(main(sys.argv[2:]))

@@ -1,4 +1,4 @@
-"""Paginated rollouts (Codex 0.169.0) and Codex's SQLite thread history: the experiment behind
+"""Paginated rollouts (Codex 0.169.0 and 0.171.0) and Codex's SQLite thread history: the experiment behind
 rollout_doctor/codex_state.py, kept as tests so that it can be rerun against the real binary.
 
 The setting is the usual one: the user resumed the broken session before reaching for the doctor, so
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from rollout_doctor import engine
+from rollout_doctor import fixer
 from rollout_doctor.codex_state import forget_projection
 from tests.support.breakers import BREAKERS, Lines
 from tests.support.codex_run import CodexHome, CodexRun, real_fixture, session_id_of
@@ -42,25 +42,32 @@ from tests.support.e2e import (
     user_texts,
 )
 from tests.support.loopback import LoopbackServer, say
-from tests.support.scenarios import NEW
+from tests.support.scenarios import PAGINATED
 
 pytest_plugins = ["tests.support.fixtures"]
 
 codex = pytest.mark.codex
 
-# The three ways a fix changes a paginated file: insert a line, move one, renumber from a duplicate.
+# The three ways a fix changes a paginated file: insert a line, move one, renumber from a duplicate; each
+# on the session as every paginated release recorded it, resumed by that release.
 EDITS = {
-    "insert": ("orphan-call", f"{NEW}-responses-single-call"),
-    "move": ("misplaced-output", f"{NEW}-responses-single-call"),
-    "renumber": ("ordinal-order", f"{NEW}-responses-resumed"),
-    "untouched": (None, f"{NEW}-responses-resumed"),
+    "insert": ("orphan-call", "responses-single-call"),
+    "move": ("misplaced-output", "responses-single-call"),
+    "renumber": ("ordinal-order", "responses-resumed"),
+    "untouched": (None, "responses-resumed"),
 }
+
+
+def on_each_release(*edits: str) -> list:
+    """`resumed_once` parameters: each edit with each paginated release (0.169.0, 0.171.0)."""
+    return [pytest.param((edit, release), id=f"{edit}@{release}") for edit in edits for release in PAGINATED]
 
 
 @dataclass
 class Resumable:
-    """A broken 0.169.0 session that was resumed once, so Codex's thread history for it exists."""
+    """A broken paginated session that was resumed once, so Codex's thread history for it exists."""
 
+    release: str
     home: CodexHome
     server: LoopbackServer
     rollout: Path
@@ -69,13 +76,14 @@ class Resumable:
 
     def resume(self, prompt: str) -> CodexRun:
         self.server.push([say(f"answer to {prompt}")])
-        return self.home.resume(NEW, self.session, prompt)
+        return self.home.resume(self.release, self.session, prompt)
 
 
 @pytest.fixture
 def resumed_once(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Resumable]:
-    breaker, scenario = EDITS[request.param]
-    fixture = real_fixture(scenario)
+    edit, release = request.param
+    breaker, scenario = EDITS[edit]
+    fixture = real_fixture(f"{release}-{scenario}")
     data, call_id = fixture.read_bytes(), None
     if breaker is not None:
         broken = BREAKERS[breaker](data)
@@ -83,7 +91,8 @@ def resumed_once(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Res
     home = CodexHome.create(tmp_path / "codex", rust_log="warn")
     with LoopbackServer() as server:
         home.configure(server.base_url)
-        state = Resumable(home, server, home.install_rollout_bytes(fixture.name, data), session_id_of(fixture), call_id)
+        rollout = home.install_rollout_bytes(fixture.name, data)
+        state = Resumable(release, home, server, rollout, session_id_of(fixture), call_id)
         first = state.resume("first try")
         assert projection_cursor(home, state.session) is not None, first.describe()
         yield state
@@ -117,7 +126,7 @@ def fix(rollout: Path) -> dict:
 
 
 @codex
-@pytest.mark.parametrize("resumed_once", ["insert", "move", "renumber"], indirect=True)
+@pytest.mark.parametrize("resumed_once", on_each_release("insert", "move", "renumber"), indirect=True)
 def test_fix_resets_codex_history_and_codex_rebuilds_it_cleanly(resumed_once: Resumable, doctor_home: Path) -> None:
     state = resumed_once
     before = projection_rows(state.home, state.session)
@@ -147,12 +156,12 @@ def test_fix_resets_codex_history_and_codex_rebuilds_it_cleanly(resumed_once: Re
 
 
 @codex
-@pytest.mark.parametrize("resumed_once", ["insert", "renumber"], indirect=True)
+@pytest.mark.parametrize("resumed_once", on_each_release("insert", "renumber"), indirect=True)
 def test_renumbering_without_the_reset_makes_codex_warn_and_leaves_stale_rows(
     resumed_once: Resumable, doctor_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state = resumed_once
-    monkeypatch.setattr(engine, "forget_projection", lambda *args: None)
+    monkeypatch.setattr(fixer, "forget_projection", lambda *args: None)
     assert fix(state.rollout)["codex_history"] is None
     run = state.resume("second try")
     assert run.returncode == 0, run.describe()
@@ -165,14 +174,14 @@ def test_renumbering_without_the_reset_makes_codex_warn_and_leaves_stale_rows(
 
 
 @codex
-@pytest.mark.parametrize("resumed_once", ["move"], indirect=True)
+@pytest.mark.parametrize("resumed_once", on_each_release("move"), indirect=True)
 def test_a_move_that_keeps_line_lengths_goes_unnoticed_even_without_the_reset(
     resumed_once: Resumable, doctor_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Why the reset is not strictly needed for every fix, and is done anyway: here the moved lines are
     response items (not projected), their ordinals keep their digit count, so no stored offset moves."""
     state = resumed_once
-    monkeypatch.setattr(engine, "forget_projection", lambda *args: None)
+    monkeypatch.setattr(fixer, "forget_projection", lambda *args: None)
     fix(state.rollout)
     run = state.resume("second try")
     assert run.returncode == 0 and complaints(run) == [], run.describe()
@@ -180,12 +189,12 @@ def test_a_move_that_keeps_line_lengths_goes_unnoticed_even_without_the_reset(
 
 
 @codex
-@pytest.mark.parametrize("resumed_once", ["insert"], indirect=True)
+@pytest.mark.parametrize("resumed_once", on_each_release("insert"), indirect=True)
 def test_neither_renumbering_nor_reset_repeats_an_ordinal_and_codex_warns(
     resumed_once: Resumable, doctor_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state = resumed_once
-    monkeypatch.setattr(engine, "forget_projection", lambda *args: None)
+    monkeypatch.setattr(fixer, "forget_projection", lambda *args: None)
     fix(state.rollout)
     # Undo the renumbering: the inserted output repeats its call's ordinal, later lines keep theirs.
     lines = Lines(state.rollout.read_bytes())
@@ -203,7 +212,7 @@ def test_neither_renumbering_nor_reset_repeats_an_ordinal_and_codex_warns(
 
 
 @codex
-@pytest.mark.parametrize("resumed_once", ["untouched"], indirect=True)
+@pytest.mark.parametrize("resumed_once", on_each_release("untouched"), indirect=True)
 def test_forgetting_the_projection_loses_nothing_codex_cannot_rebuild(resumed_once: Resumable) -> None:
     """Reset with no change to the file: Codex rebuilds rows identical to the ones it had."""
     state = resumed_once

@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from rollout_doctor import writer
+from rollout_doctor.store import files as writer
+from rollout_doctor.store import restore
+from rollout_doctor.store.transaction import journals_of
 from rollout_doctor.cli import app
 from rollout_doctor.entry import guard_parser, main
 from rollout_doctor.shell_init import ResumeRequest, resume_request, wrapper
@@ -68,7 +70,7 @@ def test_a_clean_session_is_left_alone(home: Path, capsys: pytest.CaptureFixture
     assert code == 0
     assert err == f"rollout-doctor: session {session_id_of(CLEAN_NEW)} (Codex 0.169.0): ready to resume\n"
     assert path.read_bytes() == CLEAN_NEW.read_bytes() and path.stat().st_mtime_ns == before.st_mtime_ns
-    assert writer.list_backups(path) == []
+    assert journals_of(path) == []
 
 
 def test_a_broken_session_is_fixed_with_a_backup_undo_restores(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -82,7 +84,7 @@ def test_a_broken_session_is_fixed_with_a_backup_undo_restores(home: Path, capsy
     assert json.loads(lines[-1])["payload"]["output"] == "aborted"
     assert guard(capsys, session_id_of(INTERRUPTED_OLD)) == (
         0, f"rollout-doctor: session {session_id_of(INTERRUPTED_OLD)} (Codex 0.77.0): ready to resume\n")
-    writer.restore(path)
+    restore(path)
     assert path.read_bytes() == INTERRUPTED_OLD.read_bytes()
 
 
@@ -93,7 +95,7 @@ def test_problems_no_safe_fix_solves_exit_1(home: Path, capsys: pytest.CaptureFi
     code, err = guard(capsys, session_id_of(INTERRUPTED_OLD))
     assert code == 1, "the orphan call is fixed; the id mismatch remains"
     assert "fixed 1 problem(s) (orphan-call;" in err and "still not resumable: RD202 session-meta at line 1" in err
-    writer.restore(path)
+    restore(path)
     assert path.read_bytes() == data
     capsys.readouterr()
     code, err = guard(capsys, "--ignore", "orphan-call", session_id_of(INTERRUPTED_OLD))
@@ -149,15 +151,12 @@ def test_a_file_that_changes_while_being_fixed_is_not_replaced(
 ) -> None:
     path = install(home, INTERRUPTED_OLD)
     appended = b'{"timestamp":"2026-11-21T15:04:00.000Z","type":"event_msg","payload":{"type":"token_count"}}\n'
-    make_backup = writer.make_backup
+    def codex_appends_meanwhile(stage: str) -> None:
+        if stage == "tmp-written":  # while the backup is being made
+            with open(path, "ab") as f:
+                f.write(appended)
 
-    def codex_appends_meanwhile(target: Path, *args: object) -> Path:
-        folder = make_backup(target, *args)
-        with open(target, "ab") as f:
-            f.write(appended)
-        return folder
-
-    monkeypatch.setattr(writer, "make_backup", codex_appends_meanwhile)
+    monkeypatch.setattr(writer, "STAGE_HOOK", codex_appends_meanwhile)
     code, err = guard(capsys, session_id_of(INTERRUPTED_OLD))
     assert code == 3 and "not fixed:" in err and "changed since it was read" in err
     assert path.read_bytes() == INTERRUPTED_OLD.read_bytes() + appended
@@ -214,7 +213,7 @@ def test_the_console_script_ends_with_its_receipt_whether_it_fixed_or_not(home: 
                               capture_output=True, text=True, env=env, check=False)
         assert (done.returncode, done.stdout) == (0, "")
         assert done.stderr.endswith("ready to resume\n" if not fixed else f"undo: `rollout-doctor undo {path}`\n")
-        assert bool(writer.list_backups(path)) == fixed
+        assert bool(journals_of(path)) == fixed
 
 
 # --- what a codex command line resumes -----------------------------------------------------------

@@ -13,7 +13,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from rollout_doctor import writer
+from rollout_doctor.store import files as writer
+from rollout_doctor.store.transaction import journals_of
 from rollout_doctor.cli import main
 from tests.hostile import CASES, ENVELOPE, Case, big_cases
 from tests.support.safety import HOSTILE, real
@@ -109,7 +110,7 @@ def fix_and_undo(capsys: pytest.CaptureFixture[str], path: Path) -> dict:
     if file["fix"]["written"]:
         assert main(["undo", str(path)]) == 0
     else:
-        assert writer.list_backups(path) == []
+        assert journals_of(path) == []
     capsys.readouterr()
     assert path.read_bytes() == original
     return file

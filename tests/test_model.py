@@ -15,7 +15,7 @@ from rollout_doctor.facts import Item, ItemKind, LineKind
 from rollout_doctor.fixes import Piece
 from rollout_doctor.history import drop_last_user_turns, effective_history
 from rollout_doctor.model import read_rollout, thread_id_from_name
-from rollout_doctor.writer import write_pieces
+from rollout_doctor.rewrite import write_pieces
 
 REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real"
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from rollout_doctor import facts, lines, parallel
 from rollout_doctor.engine import check_file, check_model
 from rollout_doctor.lines import Source
-from rollout_doctor.model import assemble, index_range, read_rollout
+from rollout_doctor.model import Rollout, assemble, index_range, read_rollout
 from rollout_doctor.rules import Options
 from tests.support.models import model_state
 
@@ -125,7 +125,7 @@ def test_ranges_cut_at_any_line_give_the_model_and_diagnostics_of_the_whole(
     for cut in starts:  # every line start, and the end of the file
         with Source.open(path) as source:
             parts = [index_range(source, 0, cut, size), index_range(source, cut, size, size)]
-        with assemble(path, Source.open(path), parts, size) as joined:
+        with _joined(path, parts) as joined:
             assert model_state(joined) == expected, f"cut at byte {cut}"
             assert check_model(joined, options) == diagnostics, f"cut at byte {cut}"
     if len(starts) > 3:  # and in three
@@ -133,7 +133,7 @@ def test_ranges_cut_at_any_line_give_the_model_and_diagnostics_of_the_whole(
         with Source.open(path) as source:
             parts = [index_range(source, 0, a, size), index_range(source, a, b, size),
                      index_range(source, b, size, size)]
-        with assemble(path, Source.open(path), parts, size) as joined:
+        with _joined(path, parts) as joined:
             assert model_state(joined) == expected
 
 
@@ -343,3 +343,8 @@ def test_check_answers_the_same_with_and_without_typer(
     slow_out = capsys.readouterr()
     assert (fast, fast_out.out, fast_out.err) == (slow, slow_out.out, slow_out.err)
     assert fast in (1, 2)
+
+
+def _joined(path: Path, parts: list) -> Rollout:  # type: ignore[type-arg]
+    source = Source.open(path)
+    return assemble(path, [(source, part, path) for part in parts])

@@ -25,7 +25,10 @@ import orjson
 import pytest
 import zstandard
 
-from rollout_doctor import liveness, tempfiles, writer
+from rollout_doctor import liveness, tempfiles
+from rollout_doctor.store import files as writer
+from rollout_doctor.store.journal import state_home
+from rollout_doctor.store.transaction import journals_of
 from rollout_doctor.cli import main
 from rollout_doctor.discovery import discover
 from tests.support.safety import (
@@ -103,11 +106,12 @@ def test_backup_is_private_and_its_manifest_holds_both_hashes(capsys: pytest.Cap
         assert stat.S_IMODE(d.stat().st_mode) == 0o700, d
     for f in folder.iterdir():
         assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
-    manifest = orjson.loads((folder / "manifest.json").read_bytes())
-    assert manifest["sha256_before"] == hashlib.sha256(original).hexdigest()
-    assert manifest["sha256_after"] == sha256(path) != manifest["sha256_before"]
-    assert manifest["state"] == "committed"
-    assert (folder / manifest["backup"]).read_bytes() == original
+    journal = orjson.loads((folder / "journal.json").read_bytes())
+    [entry] = journal["files"]
+    assert entry["sha256_before"] == hashlib.sha256(original).hexdigest()
+    assert entry["sha256_after"] == sha256(path) != entry["sha256_before"]
+    assert journal["state"] == "committed"
+    assert (folder / entry["copy"]).read_bytes() == original
 
 
 def test_undo_restores_the_bytes_and_says_what_it_restored(capsys: pytest.CaptureFixture[str],
@@ -206,7 +210,7 @@ def test_a_relative_xdg_state_home_is_ignored(tmp_path: Path, monkeypatch: pytes
     monkeypatch.delenv("ROLLOUT_DOCTOR_HOME")
     monkeypatch.setenv("XDG_STATE_HOME", "relative/state")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert writer.state_home() == tmp_path / "home" / ".local" / "state" / "rollout-doctor"
+    assert state_home() == tmp_path / "home" / ".local" / "state" / "rollout-doctor"
 
 
 # --- refuse rather than race ------------------------------------------------------------------------
@@ -242,7 +246,7 @@ def test_lines_appended_during_a_fix_are_kept_and_nothing_is_replaced(
     assert "changed since it was read" in out and "refused" in out
     assert path.read_bytes() == original + b"".join(lines)
     assert leftovers(path.parent) == []
-    assert writer.list_backups(path) == []
+    assert journals_of(path) == []
 
 
 def test_a_write_in_the_last_instant_puts_the_original_inode_back(
@@ -363,15 +367,15 @@ def test_undo_leaves_a_live_rollout_alone_unless_forced(capsys: pytest.CaptureFi
 
 
 @pytest.mark.codex
-@pytest.mark.parametrize("release", ["0.169.0", "0.77.0"])
+@pytest.mark.parametrize("release", ["0.169.0", "0.171.0", "0.77.0"])
 def test_a_real_codex_mid_turn_blocks_a_fix(tmp_path: Path, release: str) -> None:
     """Codex runs a slow command; its rollout holds the call but no output yet (an orphan for now)."""
     from tests.support.codex_bin import codex_binary
     from tests.support.codex_run import CodexHome
     from tests.support.loopback import LoopbackServer, function_call, say
 
-    tool = (("exec_command", {"cmd": "sleep 30"}) if release == "0.169.0"
-            else ("shell", {"command": ["bash", "-lc", "sleep 30"]}))
+    tool = (("shell", {"command": ["bash", "-lc", "sleep 30"]}) if release == "0.77.0"
+            else ("exec_command", {"cmd": "sleep 30"}))
     with LoopbackServer([[function_call(*tool)], [say("done")]]) as server:
         home = CodexHome.create(tmp_path / "codex")
         home.configure(server.base_url)

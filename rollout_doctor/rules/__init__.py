@@ -7,6 +7,7 @@ from rollout_doctor.rules import (
     chat_adjacency,
     duplicate_call_id,
     duplicate_output,
+    history_base,
     interleaved_message,
     invalid_line,
     misplaced_output,
@@ -32,6 +33,7 @@ RULES: tuple[Rule, ...] = tuple(
         invalid_line,
         session_meta,
         ordinal_order,
+        history_base,
         schema,
     )
 )

@@ -11,6 +11,7 @@ import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from types import ModuleType
 
 from rollout_doctor.facts import Item
@@ -32,11 +33,15 @@ class Diagnostic:
     # A fix that would change what the model is told, offered in place of a safe ``fix``: the rule
     # makes it ``fix`` under --unsafe-fixes; reports count it as what --unsafe-fixes would do.
     alternative: Fix | None = None
+    # A fork's problem in the history it inherits: the parent file ``line`` is in (None: this file).
+    path: Path | None = None
 
 
 @dataclass
 class Options:
-    target: str = "responses"
+    # The wire: "responses" or "chat"; None takes each session's from the user's config.toml
+    # (codex_config.session_wire), as the CLI does without --target.
+    target: str | None = "responses"
     select: frozenset[str] | None = None  # rule names or codes; None means the default set
     ignore: frozenset[str] = field(default_factory=frozenset)
     unsafe_fixes: bool = False

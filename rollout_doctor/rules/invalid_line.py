@@ -108,11 +108,13 @@ def _fix_for(model: Rollout, line: int) -> Fix | None:
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
     model = ctx.model
-    if model.has_bom and model.kind(0) is not LineKind.INVALID:
+    first = model.own_start
+    if model.has_bom and model.kind(first) is not LineKind.INVALID:
         yield Diagnostic(
-            NAME, CODE, 0, "line 1 starts with a byte order mark; Codex cannot read the session_meta after it",
+            NAME, CODE, first, f"line {first + 1} starts with a byte order mark; Codex cannot read the session_meta "
+                               "after it",
             None, Fix("drop the byte order mark", Applicability.SAFE,
-                      (Edit.replace(0, model.content(0), "byte order mark dropped"),)),
+                      (Edit.replace(first, model.content(first), "byte order mark dropped"),)),
         )
     line = model.kinds.find(LineKind.INVALID)  # bytearray.find: no Python loop over a million lines
     while line >= 0:

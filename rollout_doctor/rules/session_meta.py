@@ -26,7 +26,7 @@ from collections.abc import Iterator
 
 from rollout_doctor.facts import LineKind, Meta
 from rollout_doctor.fixes import TOP, Applicability, Edit, Fix
-from rollout_doctor.model import thread_id_from_name
+from rollout_doctor.codex_home import thread_id_from_name
 from rollout_doctor.rules.base import Context, Diagnostic
 
 CODE = "RD202"
@@ -41,8 +41,8 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
     model = ctx.model
     first = model.first_meaningful_line
     if first is None:
-        if not any(k == LineKind.INVALID for k in model.kinds):
-            yield Diagnostic(NAME, CODE, 0, "the file holds no records; Codex refuses an empty session file")
+        if LineKind.INVALID not in model.kinds[model.own_start:]:
+            yield Diagnostic(NAME, CODE, model.own_start, "the file holds no records; Codex refuses an empty session file")
         return
     meta = model.meta
     if meta is None:

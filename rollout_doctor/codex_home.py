@@ -1,0 +1,79 @@
+"""Where Codex keeps sessions, and what a rollout's file name says.
+
+A Codex home (``$CODEX_HOME``, default ``~/.codex``) holds ``sessions/YYYY/MM/DD/`` and a flat
+``archived_sessions/``. A rollout is named ``rollout-<local time>-<thread uuid>.jsonl`` (``.jsonl.zst``
+when compressed, 2026 releases), or ``rollout-<time>-<thread uuid>_<rollout uuid>.jsonl`` for the
+files 0.171.0 writes when a thread is reverted. The thread uuid is what ``codex resume`` takes; the
+*rollout id* names one file: the uuid after ``_`` in a revert branch, else the thread uuid. Codex keys
+a file's SQLite projection rows and a child's ``history_base.thread_id`` by the rollout id (both seen
+with 0.171.0's ``thread/revert``: rows under the branch's uuid, ``history_base`` naming the original
+file by its thread uuid).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+SESSIONS = "sessions"
+ARCHIVED = "archived_sessions"
+SESSION_ROOTS = (SESSIONS, ARCHIVED)
+CONFIG = "config.toml"
+SESSION_INDEX = "session_index.jsonl"
+
+UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+ROLLOUT_NAME = re.compile(
+    rf"^rollout-(?P<ts>\d{{4}}-\d{{2}}-\d{{2}}T\d{{2}}-\d{{2}}-\d{{2}})-(?P<thread>{UUID})"
+    rf"(?:_(?P<rollout>{UUID}))?\.jsonl(?:\.zst)?$"
+)
+
+
+def configured_home() -> Path:
+    """``$CODEX_HOME``, else ``~/.codex``."""
+    return Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex").expanduser()
+
+
+def default_roots() -> list[Path]:
+    home = configured_home()
+    return [home / SESSIONS, home / ARCHIVED]
+
+
+def home_of(rollout: Path) -> Path | None:
+    """The Codex home holding ``rollout`` (the parent of the ``sessions`` or ``archived_sessions``
+    folder it sits in, symbolic links resolved), or None for a file outside any home."""
+    for folder in Path(os.path.realpath(rollout)).parents:
+        if folder.name in SESSION_ROOTS:
+            return folder.parent
+    return None
+
+
+def is_rollout_name(name: str) -> bool:
+    """Named like a rollout: ``rollout-*.jsonl`` or ``rollout-*.jsonl.zst`` (what discovery takes)."""
+    return name.startswith("rollout-") and name.endswith((".jsonl", ".jsonl.zst"))
+
+
+@dataclass(frozen=True)
+class RolloutName:
+    thread_id: str
+    rollout_id: str
+    timestamp: str
+
+    @property
+    def is_branch(self) -> bool:
+        """A revert branch (0.171.0): a second file of the same thread."""
+        return self.rollout_id != self.thread_id
+
+
+def parse_name(path: Path | str) -> RolloutName | None:
+    match = ROLLOUT_NAME.match(os.path.basename(path))
+    if match is None:
+        return None
+    thread = match["thread"].lower()
+    return RolloutName(thread, (match["rollout"] or thread).lower(), match["ts"])
+
+
+def thread_id_from_name(path: Path) -> str | None:
+    name = parse_name(path)
+    return name.thread_id if name else None
