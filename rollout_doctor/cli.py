@@ -167,14 +167,14 @@ def fix(
     return exit_code(reports, fixing=True, dry_run=dry_run)
 
 
-def _complete_interrupted(err) -> None:  # type: ignore[no-untyped-def]
+def _complete_interrupted(err, everything: bool = False) -> None:  # type: ignore[no-untyped-def]
     """Finish what a killed fix or undo left half-done (store/__init__.py), and say so."""
     from rich.markup import escape
 
     from rollout_doctor import store
     from rollout_doctor.codex_state import forget_projections
 
-    for done in store.recover():
+    for done in store.recover(everything=everything):
         files = ", ".join(str(p) for p in done.changed) or "no file changed"
         err.print(f"rollout-doctor: an interrupted run's transaction {escape(done.journal.folder.name)}: "
                   f"{escape(done.outcome)} ({escape(files)})")
@@ -185,6 +185,9 @@ def _complete_interrupted(err) -> None:  # type: ignore[no-untyped-def]
 def undo(
     path: Annotated[Path | None, typer.Argument(help="A rollout that rollout-doctor fixed.", show_default=False)] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the backups (of PATH, or all).")] = False,
+    prune: Annotated[float | None, typer.Option("--prune", metavar="DAYS", help="Remove the backups of finished "
+                                                "fixes older than DAYS days (they can no longer be undone).",
+                                                show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Restore even if a file changed since the fix, or a "
                                                         "running process may still write to it.")] = False,
 ) -> int:
@@ -198,7 +201,16 @@ def undo(
     out = render.console()
     err = render.console(stderr=True)
     try:
-        _complete_interrupted(err)
+        _complete_interrupted(err, everything=True)
+        if prune is not None:
+            from rollout_doctor.store.transaction import prune as prune_backups
+
+            gone = prune_backups(prune)
+            for journal in gone:
+                out.print(f"removed {escape(str(journal.folder))} ({escape(journal.created)}; "
+                          f"{', '.join(escape(str(e.path)) for e in journal.entries)})")
+            out.print(f"{len(gone)} backup(s) removed")
+            return CLEAN
         if list_:
             if path:
                 found, bad = journals_of(path), []

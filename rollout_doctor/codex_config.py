@@ -82,12 +82,6 @@ def wire_of(config: dict[str, Any], provider: str) -> str:
     return "chat" if isinstance(table, dict) and table.get("wire_api") == "chat" else "responses"
 
 
-def configured_wire(home: Path | None = None) -> str:
-    """The wire of the provider ``config.toml`` selects now."""
-    config = load(home)
-    return wire_of(config, configured_provider(config))
-
-
 def session_wire(session_provider: str | None, home: Path | None = None) -> str:
     """``chat`` when the provider Codex would resume the session with, or the one it was written with,
     speaks the Chat wire; else ``responses``."""

@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from rollout_doctor.codex_home import configured_home as codex_home  # noqa: F401 - sessions.py imports it here
 from rollout_doctor.codex_home import is_rollout_name
 
 

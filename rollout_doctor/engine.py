@@ -264,7 +264,7 @@ def current_turn_start(model: Rollout) -> int:
         record = model.records.get(line)
         if isinstance(record, Item) and record.kind is ItemKind.MESSAGE and starts_user_turn(record):
             return line
-        if model.kinds[line] == LineKind.EVENT and b'"type":"task_started"' in model.raw(line)[:4096]:
+        if model.kinds[line] == LineKind.EVENT and b'"type":"task_started"' in model.head(line, 4096):
             return line
     return model.own_start
 

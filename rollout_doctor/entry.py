@@ -29,7 +29,7 @@ def split_rules(values: list[str] | None) -> frozenset[str] | None:
 
 def run_guard(session: str | None, last: bool, all_folders: bool = False, order: str = "updated",
               quiet: bool = False, target: str | None = None, select: list[str] | None = None,
-              ignore: list[str] | None = None) -> int:
+              ignore: list[str] | None = None, cwd: str | None = None) -> int:
     """Guard one session and print its receipt on stderr (stdout belongs to codex); the exit code."""
     from rollout_doctor.exitcodes import ERROR
     from rollout_doctor.guard import guard
@@ -44,10 +44,16 @@ def run_guard(session: str | None, last: bool, all_folders: bool = False, order:
     except UnknownRule as exc:
         print(f"rollout-doctor guard: {exc}", file=sys.stderr)
         return ERROR
-    result = guard(session, last, options, all_folders=all_folders, order=order)
+    from pathlib import Path
+
+    result = guard(session, last, options, all_folders=all_folders, order=order,
+                   cwd=Path(os.path.abspath(os.path.expanduser(cwd))) if cwd else None)
     if not quiet:
         print(result.receipt, file=sys.stderr)
-    return result.code
+    from rollout_doctor.store import signals
+
+    stopped = signals.pending()  # Ctrl-C while the fix was being written: finished, then stop here
+    return signals.exit_code(stopped) if stopped else result.code
 
 
 def guard_parser():  # type: ignore[no-untyped-def]
@@ -86,7 +92,8 @@ def pre_resume(codex_args: list[str]) -> int:
     request = resume_request(codex_args[1:] if codex_args[:1] == ["--"] else codex_args)
     if request is None:
         return 0
-    return run_guard(request.session, request.last, request.all_folders)
+    # `codex -C DIR resume --last` resumes DIR's newest session: the guard looks where Codex looks.
+    return run_guard(request.session, request.last, request.all_folders, cwd=request.cd)
 
 
 class _Deferred(Exception):

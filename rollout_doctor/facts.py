@@ -179,6 +179,7 @@ class Invalid:
     line: int
     reason: str
     needs_timestamp: bool = False  # a whole record that only lacks the timestamp Codex requires
+    oversized: bool = False  # longer than lines.LINE_LIMIT: never read whole (lines.iter_blocks)
 
 
 Record = Item | Meta | Compacted | Event | Invalid

@@ -404,7 +404,8 @@ class Shape:
         start = model.own_start
         invalid = {line - start: model.offsets[line + 1] - model.offsets[line] for line in model.own_lines
                    if model.kinds[line] == LineKind.INVALID}
-        had_meta = model.meta is not None or any(b'"session_meta"' in model.raw(line + start) for line in invalid)
+        had_meta = model.meta is not None or any(b'"session_meta"' in model.head(line + start, 1 << 16)
+                                                 for line in invalid)
         return cls(had_meta, model.size - model.offsets[start], invalid)
 
 

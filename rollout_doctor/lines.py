@@ -18,6 +18,14 @@ from typing import BinaryIO
 
 CHUNK = 1 << 20
 ZSTD_SUFFIX = ".zst"
+# A line longer than this is not read whole: it is reported as one Codex cannot use and its bytes stay
+# on disk. No Codex release writes one (tool outputs are truncated, a compacted history is bounded by
+# the context window); a run of NUL bytes or a binary file named like a rollout would otherwise take
+# memory in proportion (2 GiB of NULs took 6 GiB before this limit).
+LINE_LIMIT = 64 << 20
+# Compressed bytes given to the zstd decompressor at a time: a block can expand 32768-fold (RLE), so this
+# bounds what one call returns to 32 MiB, whatever the file (a "zstd bomb" otherwise fills memory).
+ZSTD_FEED = 1 << 10
 
 
 def is_compressed(path: Path) -> bool:
@@ -55,14 +63,16 @@ def decompress_whole_frames(src: BinaryIO, dst: BinaryIO) -> None:
 
     decompressor = zstandard.ZstdDecompressor()
     frame, fed = decompressor.decompressobj(), False
-    while chunk := src.read(CHUNK):
-        while chunk:
-            fed = True
-            dst.write(frame.decompress(chunk))
-            if not frame.eof:
-                break
-            chunk = frame.unused_data
-            frame, fed = decompressor.decompressobj(), False
+    while block := src.read(CHUNK):
+        for at in range(0, len(block), ZSTD_FEED):
+            chunk = block[at : at + ZSTD_FEED]
+            while chunk:
+                fed = True
+                dst.write(frame.decompress(chunk))
+                if not frame.eof:
+                    break
+                chunk = frame.unused_data
+                frame, fed = decompressor.decompressobj(), False
     if fed:
         raise zstandard.ZstdError("the compressed data ends in the middle of a zstd frame (a truncated .zst)")
 
@@ -150,11 +160,13 @@ class Spliced:
             source.close()
 
 
-def iter_blocks(source: Source, start: int = 0, end: int | None = None) -> Iterator[tuple[int, bytearray, int]]:
+def iter_blocks(source: Source, start: int = 0, end: int | None = None,
+                limit: int = LINE_LIMIT) -> Iterator[tuple[int, bytearray | None, int]]:
     """Yield ``(base, buffer, length)``: ``buffer[:length]`` holds whole lines of the file from offset
     ``base`` (only the last block of the file may end without a newline). The buffer is reused and valid
-    only until the next block is asked for; it grows to hold the longest line, no further. A block is
-    what ``model.index_range`` validates in one call (rollout_doctor.fastfacts)."""
+    only until the next block is asked for; it grows to hold the longest line, up to ``limit``. A line
+    longer than that comes as ``(base, None, length)``, its bytes never held: the scan only looks for
+    its end. A block is what ``model.index_range`` validates in one call (rollout_doctor.fastfacts)."""
     end = source.size if end is None else end
     buf = bytearray(CHUNK)
     view = memoryview(buf)
@@ -178,8 +190,13 @@ def iter_blocks(source: Source, start: int = 0, end: int | None = None) -> Itera
         whole = buf.rfind(b"\n", 0, filled) + 1
         if whole:
             yield base, buf, whole
+        elif filled == len(buf) and len(buf) >= limit:  # a line past the limit: find its end, keep nothing
+            stop = _line_end(source, base + filled, end)
+            yield base, None, stop - base
+            base, filled = stop, 0
+            continue
         elif filled == len(buf):  # one line fills the buffer: a bigger one takes it whole
-            bigger = bytearray(2 * len(buf))
+            bigger = bytearray(min(2 * len(buf), max(limit, len(buf))))
             bigger[:filled] = buf[:filled]
             buf, view = bigger, memoryview(bigger)
             continue
@@ -187,6 +204,19 @@ def iter_blocks(source: Source, start: int = 0, end: int | None = None) -> Itera
         if tail and whole:
             buf[:tail] = buf[whole:filled]  # same length: allowed while earlier views are still held
         base, filled = base + whole, tail
+
+
+def _line_end(source: Source, pos: int, end: int) -> int:
+    """The offset just after the next newline at or after ``pos`` (``end`` if there is none)."""
+    while pos < end:
+        chunk = source.read(pos, min(CHUNK, end - pos))
+        if not chunk:
+            return pos
+        at = chunk.find(b"\n")
+        if at >= 0:
+            return pos + at + 1
+        pos += len(chunk)
+    return end
 
 
 def split_terminator(line: bytes) -> tuple[bytes, bytes]:

@@ -26,7 +26,7 @@ import orjson
 from rollout_doctor.codex_home import thread_id_from_name
 from rollout_doctor.facts import BOM, Compacted, Invalid, LineKind, Meta, Record, describe_invalid, line_facts
 from rollout_doctor.lineage import Cut
-from rollout_doctor.lines import Source, Spliced, iter_blocks, split_terminator
+from rollout_doctor.lines import LINE_LIMIT, Source, Spliced, iter_blocks, split_terminator
 
 if TYPE_CHECKING:
     from rollout_doctor.fastfacts import BlockFacts  # imported where indexing starts: msgspec, simdjson
@@ -129,7 +129,17 @@ class Rollout:
         return content[len(BOM) :] if line in self.bom_lines else content
 
     def terminator(self, line: int) -> bytes:
-        return split_terminator(self.raw(line))[1]
+        start, end = self.offsets[line], self.offsets[line + 1]
+        return split_terminator(self.source.read(max(start, end - 2), min(2, end - start)))[1]
+
+    def head(self, line: int, length: int) -> bytes:
+        """The first ``length`` bytes of a line: enough to recognise it without reading all of a long one."""
+        start = self.offsets[line]
+        return self.source.read(start, min(length, self.offsets[line + 1] - start))
+
+    def oversized(self, line: int) -> bool:
+        record = self.records.get(line)
+        return isinstance(record, Invalid) and record.oversized
 
     def parsed(self, line: int) -> Any:
         return orjson.loads(self.content(line))
@@ -324,6 +334,12 @@ def _index_range(source: Source, start: int, end: int, size: int) -> Part:
     store = _Store(part)
     offsets_append = part.offsets.append
     for base, buf, length in iter_blocks(source, start, end):
+        if buf is None:  # a line past lines.LINE_LIMIT: never read, Codex cannot use it either
+            offsets_append(base)
+            store.add((LineKind.INVALID, None, Invalid(len(part.kinds), f"longer than {LINE_LIMIT >> 20} MiB "
+                                                                        f"({length:,} bytes); not read",
+                                                      oversized=True)))
+            continue
         view = memoryview(buf)
         find = buf.find
         first = len(part.kinds)  # the block's first line

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import BinaryIO
 
 from rollout_doctor.fixes import Piece
+from rollout_doctor.lines import CHUNK
 from rollout_doctor.model import Rollout
 
 
@@ -18,16 +19,17 @@ def write_pieces(model: Rollout, pieces: list[Piece], out: BinaryIO) -> None:
     last = len(pieces) - 1
     for n, piece in enumerate(pieces):
         if piece.origin is not None and piece.content is None and piece.ordinal is None:
-            raw = model.raw(piece.origin)
-            if n < last and not raw.endswith(b"\n"):
-                raw += default_terminator
-            out.write(raw)
+            start, end = model.offsets[piece.origin], model.offsets[piece.origin + 1]
+            for at in range(start, end, CHUNK):  # a long line is copied a piece at a time, never held whole
+                out.write(model.source.read(at, min(CHUNK, end - at)))
+            if n < last and end > start and model.source.read(end - 1, 1) != b"\n":
+                out.write(default_terminator)
             continue
         content = piece.content if piece.content is not None else model.content(piece.origin)  # type: ignore[arg-type]
         if piece.ordinal is not None:
             content = set_ordinal(content, piece.ordinal)
             if piece.origin == first and piece.content is None and model.has_bom:
-                content = model.raw(first)[:3] + content
+                content = model.head(first, 3) + content
         terminator = model.terminator(piece.origin) if piece.origin is not None else default_terminator
         if n < last and not terminator:
             terminator = default_terminator

@@ -48,7 +48,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from rollout_doctor.discovery import codex_home
+from rollout_doctor.codex_home import configured_home as codex_home
+from rollout_doctor.lines import open_regular
 
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # rollout-<local time>-<thread uuid>[_<rollout uuid>].jsonl[.zst]
@@ -65,7 +66,6 @@ INDEX = "session_index.jsonl"
 STATE_DB = "state_5.sqlite"
 BACKFILL_WINDOW_MS = 1000  # see _backfilled_ms
 STATE_DB_TIMEOUT = 1.0  # seconds to wait for a Codex holding a lock (a reader of a WAL database rarely waits)
-DEFAULT_PROVIDER = "openai"  # Codex's model_provider when config.toml names none
 HEAD_BYTES = 1 << 16  # enough for a session_meta line, whose base_instructions can be long
 TAIL_BYTES = 1 << 20  # the first window searched from the end for the latest turn_context
 
@@ -163,36 +163,11 @@ def find_by_name_or_id(session: str, home: Path | None = None) -> Rollout:
     return find_by_id(thread_id, home)
 
 
-def _config(home: Path | None) -> dict[str, object]:
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10: no TOML reader in the standard library; use Codex's defaults
-        return {}
-    try:
-        return tomllib.loads(((home or codex_home()) / "config.toml").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
 def configured_provider(home: Path | None = None) -> str:
-    """The ``model_provider`` Codex would use: the active profile's, else the top-level key, else openai.
+    """The ``model_provider`` Codex would use (codex_config.configured_provider)."""
+    from rollout_doctor import codex_config
 
-    Command-line overrides (``-c model_provider=…``, ``--profile``) are not seen here."""
-    config = _config(home)
-    profiles, name = config.get("profiles"), config.get("profile")
-    profile = profiles.get(name) if isinstance(profiles, dict) and isinstance(name, str) else None
-    for table in (profile, config):
-        if isinstance(table, dict) and isinstance(table.get("model_provider"), str):
-            return table["model_provider"]
-    return DEFAULT_PROVIDER
-
-
-def configured_wire(home: Path | None = None) -> str:
-    """``chat`` when the configured provider's ``wire_api`` is chat (0.77.0 and earlier accept it),
-    else ``responses``, the only wire 2026 releases speak."""
-    providers = _config(home).get("model_providers")
-    table = providers.get(configured_provider(home)) if isinstance(providers, dict) else None
-    return "chat" if isinstance(table, dict) and table.get("wire_api") == "chat" else "responses"
+    return codex_config.configured_provider(codex_config.load(home or codex_home()))
 
 
 @dataclass(frozen=True)
@@ -217,18 +192,9 @@ def _meta_of(first_line: bytes) -> _Head | None:
 
 
 def _open_quietly(path: Path) -> BinaryIO:
-    """``path`` opened for reading without updating its access time where the system allows it
-    (``O_NOATIME``: Linux, files this user owns): looking for a session leaves the rollouts' times
-    as they were, as ``fix`` and ``guard`` do."""
-    plain = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
-    quiet = plain | getattr(os, "O_NOATIME", 0)
-    try:
-        fd = os.open(path, quiet)
-    except PermissionError:
-        if quiet == plain:
-            raise
-        fd = os.open(path, plain)  # O_NOATIME on a file of another user
-    return os.fdopen(fd, "rb")
+    """``path`` opened for reading, a regular file only, without moving its access time where the
+    system allows it (lines.open_regular): looking for a session leaves the rollouts' times as they were."""
+    return os.fdopen(open_regular(path), "rb")
 
 
 def _first_line(path: Path) -> bytes:

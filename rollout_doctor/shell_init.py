@@ -5,7 +5,9 @@ line to ``rollout-doctor pre-resume -- ARGS``, which reads it the way Codex's ar
 (``resume_request`` below) and guards that session; every other ``codex`` command starts with no
 Python in the way. Then the real ``codex`` runs with the arguments untouched. By default the guard
 never stands in the way (Codex may still resume what the guard could not fix); with
-``ROLLOUT_DOCTOR_STRICT`` set in the environment a non-zero guard stops the resume.
+``ROLLOUT_DOCTOR_STRICT`` set in the environment a non-zero guard stops the resume. Ctrl-C during the
+guard (an exit of 128 and more: a signal) always stops it: the user asked to stop. The guard's status is
+taken with ``||`` so that a shell running under ``set -e`` does not end the function before codex runs.
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ _POSIX = """\
 codex() {{
     case " $* " in
         *" resume "*)
-            command rollout-doctor pre-resume -- "$@"
-            local rd_status=$?
+            local rd_status=0
+            command rollout-doctor pre-resume -- "$@" || rd_status=$?
+            if [ "$rd_status" -ge 128 ]; then
+                return "$rd_status"
+            fi
             if [ "$rd_status" -ne 0 ] && [ -n "${{ROLLOUT_DOCTOR_STRICT:-}}" ]; then
                 return "$rd_status"
             fi
@@ -38,6 +43,9 @@ function codex --wraps codex --description 'codex, guarded by rollout-doctor bef
     if contains -- resume $argv
         command rollout-doctor pre-resume -- $argv
         set -l rd_status $status
+        if test $rd_status -ge 128
+            return $rd_status
+        end
         if test $rd_status -ne 0; and set -q ROLLOUT_DOCTOR_STRICT
             return $rd_status
         end
@@ -69,6 +77,7 @@ class ResumeRequest:
     last: bool
     all_folders: bool
     exec_mode: bool
+    cd: str | None = None  # `-C DIR` / `--cd DIR`: the folder Codex runs in, which --last matches
 
 
 def resume_request(argv: list[str]) -> ResumeRequest | None:
@@ -78,6 +87,7 @@ def resume_request(argv: list[str]) -> ResumeRequest | None:
     path: list[str] = []  # subcommands seen: [], ["exec"], ["resume"], ["exec", "resume"]
     session: str | None = None
     last = all_folders = False
+    cd: str | None = None
     for word in words:
         if word == "--":
             rest = list(words)
@@ -87,7 +97,11 @@ def resume_request(argv: list[str]) -> ResumeRequest | None:
         if word in STOP_OPTIONS:
             return None
         if word.startswith("-") and word != "-":
-            if word in VALUE_OPTIONS:
+            if word in ("-C", "--cd"):
+                cd = next(words, None)
+            elif word.startswith("--cd="):
+                cd = word[len("--cd="):]
+            elif word in VALUE_OPTIONS:
                 next(words, None)
             elif path[-1:] == ["resume"] and word == "--last":
                 last = True
@@ -106,7 +120,7 @@ def resume_request(argv: list[str]) -> ResumeRequest | None:
     if path[-1:] != ["resume"]:
         return None
     if last:
-        return ResumeRequest(None, True, all_folders, path[0] == "exec")
+        return ResumeRequest(None, True, all_folders, path[0] == "exec", cd)
     if session is None:
         return None
-    return ResumeRequest(session, False, False, path[0] == "exec")
+    return ResumeRequest(session, False, False, path[0] == "exec", cd)

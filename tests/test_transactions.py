@@ -21,7 +21,8 @@ from tests.support.safety import cli_env, leftovers
 from tests.support.threads import Home, break_before_fork, copy_thread, history_base, last_ordinal, lines_of
 
 # The steps of a two-file commit, in order; "checked" and "replaced" happen once per file.
-STEPS = ["tmp-written", "backed-up", "checked#1", "replaced#1", "checked#2", "replaced#2", "committed"]
+STEPS = ["tmp-written", "backed-up", "checked#1", "swapped#1", "replaced#1", "checked#2", "swapped#2", "replaced#2",
+         "committed"]
 STOP_AT = """
 import os, signal, sys
 from rollout_doctor.store import files
@@ -91,7 +92,7 @@ def test_killed_at_each_step_the_next_run_completes_the_thread(
     assert done.returncode == -signal.SIGKILL
     parent, child = scene.state()
     assert parent in (old[0], new[0]) and child in (old[1], new[1]), "no file torn"
-    before_replace = STEPS.index(step) < STEPS.index("replaced#1")
+    before_replace = STEPS.index(step) < STEPS.index("swapped#1")
     assert (parent, child) == old if before_replace else parent == new[0]
     # The next run completes the transaction (or finds nothing to complete), then fixes what is left.
     assert scene.main(monkeypatch, "fix", str(scene.home.sessions)) == 0

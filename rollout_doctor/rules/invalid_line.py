@@ -98,6 +98,9 @@ def _fix_for(model: Rollout, line: int) -> Fix | None:
     record = model.records.get(line)
     if isinstance(record, Invalid) and record.needs_timestamp:
         return _restore_timestamp(model, line)
+    if isinstance(record, Invalid) and record.oversized:
+        # Never read, so nothing says it holds no record: removing it is a person's call.
+        return Fix(f"remove line {line + 1}, which was too long to read", Applicability.UNSAFE, (Edit.delete(line),))
     kept = salvage(model.content(line))
     if kept:
         terminator = model.terminator(line) or b"\n"

@@ -44,7 +44,7 @@ def _records(model: Rollout) -> Iterator[tuple[int, int | None | bool, bool]]:
     renumbering cannot reach into a damaged line, and invalid-line's fix runs first (phase 0), after
     which the next pass judges the salvaged records like any other."""
     for line, kind in enumerate(model.kinds):
-        if kind == LineKind.INVALID:
+        if kind == LineKind.INVALID and not model.oversized(line):
             for record in salvage(model.content(line)):
                 ordinal = orjson.loads(record).get("ordinal")
                 yield line, ordinal if type(ordinal) is int else None if ordinal is None else False, True

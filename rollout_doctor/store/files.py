@@ -23,7 +23,8 @@ KEPT_PREFIX = ".rollout-doctor-kept-"
 NAME_MAX = 255  # bytes in one file name on the file systems Codex homes live on
 
 # Test seam: called with the name of each step of a commit ("tmp-written", "backed-up", "checked",
-# "replaced", "committed"; "replaced" once per file of a transaction). Tests set it to kill the process,
+# "swapped" (just after os.replace), "replaced", "committed"; the middle three once per file of a
+# transaction). Tests set it to kill the process,
 # send it a signal, or write to the rollout at that moment; it is None in every normal run.
 STAGE_HOOK: Callable[[str], None] | None = None
 
@@ -254,6 +255,7 @@ def replace_checked(path: Path, tmp: Path, expected: FileState, keep: bool = Fal
         if (at_path.st_dev, at_path.st_ino) != (checked.st_dev, checked.st_ino):
             raise RefusedToWrite(f"{path}: was replaced by another program since it was read; not replaced")
         os.replace(tmp, path)
+        stage("swapped")
         # `codex resume --last` (and `guard --last`) pick the session with the newest modification time:
         # a rewrite must not make an old session the newest (seen with 0.169.0 and 0.171.0).
         os.utime(path, ns=(expected.atime_ns or checked.st_atime_ns, expected.mtime_ns))

@@ -97,6 +97,21 @@ def _regular(path: Path) -> os.stat_result:
     return st
 
 
+def _writable_by_intent(path: Path, like: os.stat_result, force: bool) -> list[str]:
+    """A rollout with no write permission for anyone was made read-only on purpose (Codex itself could
+    not append to it): refused unless ``force``, which keeps the mode. One with other hard links keeps
+    its bytes under those names: said, not refused (Codex never links a rollout)."""
+    warnings = []
+    if not stat.S_IMODE(like.st_mode) & 0o222:
+        if not force:
+            raise RefusedToWrite(f"{path}: read-only (mode {stat.S_IMODE(like.st_mode):04o}); someone made it so, "
+                                 "so it is not rewritten (--force rewrites it and keeps the mode)")
+        warnings.append(f"{path}: read-only (mode {stat.S_IMODE(like.st_mode):04o}), rewritten because of --force")
+    if like.st_nlink > 1:
+        warnings.append(f"{path}: has {like.st_nlink - 1} other hard link(s); they keep the bytes it had, since "
+                        "the rewrite gives the name a new file")
+    return warnings
+
 def commit(changes: list[Change], force: bool = False, command: str = "fix") -> Written:
     """Replace every file of ``changes`` with its new version, together, after backing each up.
 
@@ -108,6 +123,7 @@ def commit(changes: list[Change], force: bool = False, command: str = "fix") -> 
     for real in reals:
         ensure_not_live(real, force)  # refuse before writing anything; --force's warnings come below
     likes = [_regular(real) for real in reals]
+    notes = [w for real, like in zip(reals, likes) for w in _writable_by_intent(real, like, force)]
     temps: list[Path] = []
     folder: Path | None = None
     done: list[int] = []  # the files replaced so far
@@ -127,7 +143,7 @@ def commit(changes: list[Change], force: bool = False, command: str = "fix") -> 
             stage("backed-up")
             # Again, now that the slow part is done: a Codex may have opened a session meanwhile.
             live = {real: ensure_not_live(real, force) for real in reals}
-            written = Written(journal)
+            written = Written(journal, notes)
             _replace_all(journal, reals, temps, changes, live, written, done)
     except BaseException:
         for tmp in temps:
@@ -486,6 +502,28 @@ def _drop_temps(journal: Journal) -> None:
         if entry.tmp:
             (entry.path.parent / entry.tmp).unlink(missing_ok=True)
             entry.tmp = None
+
+
+def prune(older_than_days: float, now: float | None = None) -> list[Journal]:
+    """Remove the finished transactions (undone, or committed and kept) created more than
+    ``older_than_days`` ago; an unfinished one is never removed. What was removed."""
+    import calendar
+    import time
+
+    now = time.time() if now is None else now
+    removed = []
+    good, _bad = journals()
+    for journal in good:
+        if journal.state in (PREPARED, RESTORING):
+            continue
+        try:
+            created = calendar.timegm(time.strptime(journal.created, "%Y-%m-%dT%H:%M:%SZ"))
+        except ValueError:
+            continue
+        if now - created > older_than_days * 86400:
+            shutil.rmtree(journal.folder, ignore_errors=True)
+            removed.append(journal)
+    return removed
 
 
 def transaction_of_state(journal: Journal) -> str:
