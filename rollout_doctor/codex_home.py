@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,3 +78,24 @@ def parse_name(path: Path | str) -> RolloutName | None:
 def thread_id_from_name(path: Path) -> str | None:
     name = parse_name(path)
     return name.thread_id if name else None
+
+
+def iter_rollouts(folder: Path, recursive: bool = True) -> Iterator[os.DirEntry[str]]:
+    """Files named like rollouts (the full pattern) under ``folder``, regular files or links to them;
+    folders reached through links are not entered, and what cannot be read is passed over (looking a
+    session up, unlike discovery.py, reports nothing)."""
+    stack = [str(folder)]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if recursive:
+                        stack.append(entry.path)
+                elif ROLLOUT_NAME.match(entry.name) and entry.is_file():
+                    yield entry
+            except OSError:
+                continue

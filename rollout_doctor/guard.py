@@ -42,7 +42,6 @@ def _first_problem(problems: list[Diagnostic]) -> str:
 def guard(session: str | None, last: bool, options: Options, all_folders: bool = False,
           order: str = "updated", home: Path | None = None, cwd: Path | None = None) -> GuardResult:
     from rollout_doctor.engine import check_file
-    from rollout_doctor.fixer import fix_files
 
     try:
         rollout: Rollout = resolve(session, last, all_folders, home, cwd, order=order)
@@ -60,6 +59,7 @@ def guard(session: str | None, last: bool, options: Options, all_folders: bool =
     if not any(applicable(d.fix, options.unsafe_fixes) for d in checked.diagnostics):
         return GuardResult(PROBLEMS, f"{label}: not resumable, and no safe fix solves it: "
                                      f"{_first_problem(checked.diagnostics)}; see `{PREFIX} check {path}`", path)
+    from rollout_doctor.fixer import fix_files  # only now: a clean session is the everyday path
     from rollout_doctor.store import recover
 
     recover()  # a transaction a killed run left half-done is completed before another starts

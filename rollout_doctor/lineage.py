@@ -130,25 +130,6 @@ def _head_bytes(path: Path) -> bytes:
         return bytes(out)
 
 
-def _rollouts_in(folder: Path, recursive: bool) -> Iterator[Path]:
-    """Rollout-named regular files under ``folder``; folders reached through links are not entered."""
-    stack = [str(folder)]
-    while stack:
-        try:
-            entries = list(os.scandir(stack.pop()))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    if recursive:
-                        stack.append(entry.path)
-                elif codex_home.is_rollout_name(entry.name) and entry.is_file():
-                    yield Path(entry.path)
-            except OSError:
-                continue
-
-
 @dataclass
 class _Place:
     """Where parents and children of a file are looked up: a Codex home (``sessions/`` then
@@ -160,7 +141,7 @@ class _Place:
 
     def files(self) -> Iterator[Path]:
         for folder, recursive in self.roots:
-            yield from _rollouts_in(folder, recursive)
+            yield from (Path(entry.path) for entry in codex_home.iter_rollouts(folder, recursive))
 
     def find(self, rollout_id: str) -> Path | None:
         if self.by_rollout_id is None:

@@ -48,19 +48,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from rollout_doctor.codex_home import ARCHIVED, ROLLOUT_NAME, SESSIONS, iter_rollouts
+from rollout_doctor.codex_home import SESSION_INDEX as INDEX
+from rollout_doctor.codex_home import UUID as UUID_PATTERN
 from rollout_doctor.codex_home import configured_home as codex_home
 from rollout_doctor.lines import open_regular
 
-UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-# rollout-<local time>-<thread uuid>[_<rollout uuid>].jsonl[.zst]
-NAME = re.compile(
-    r"^rollout-(?P<ts>\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2})-"
-    r"(?P<thread>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
-    r"(?:_[0-9a-fA-F-]{36})?\.jsonl(?:\.zst)?$"
-)
-SESSIONS = "sessions"
-ARCHIVED = "archived_sessions"
-INDEX = "session_index.jsonl"
+UUID = re.compile(rf"^{UUID_PATTERN}$")
+NAME = ROLLOUT_NAME  # rollout-<local time>-<thread uuid>[_<rollout uuid>].jsonl[.zst]
 # Codex 2026's thread database (0.169.0, 0.171.0): ``threads`` holds, per thread, rollout_path, cwd,
 # model_provider, archived and updated_at_ms; ``backfill_state`` says whether it was built from the files.
 STATE_DB = "state_5.sqlite"
@@ -86,21 +81,7 @@ def is_uuid(text: str) -> bool:
 
 
 def _rollout_files(folder: Path) -> Iterator[os.DirEntry[str]]:
-    """Rollout files under ``folder``, recursively; folders reached through symlinks are not entered."""
-    stack = [str(folder)]
-    while stack:
-        try:
-            entries = list(os.scandir(stack.pop()))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-                elif entry.name.startswith("rollout-") and NAME.match(entry.name) and entry.is_file():
-                    yield entry
-            except OSError:
-                continue
+    return iter_rollouts(folder)
 
 
 def _prefer_plain(entries: list[os.DirEntry[str]]) -> list[os.DirEntry[str]]:

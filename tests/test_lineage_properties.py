@@ -26,6 +26,7 @@ from rollout_doctor.fixer import fix_files
 from rollout_doctor.rules import Options
 from rollout_doctor.store import restore
 from tests.cases import Case, Renderer
+from tests.support.threads import renumber
 from tests.test_properties import consistent, item
 
 ORDINAL = re.compile(rb'"ordinal":(\d+)')
@@ -51,17 +52,6 @@ def render(items: list[tuple], tags: Tags) -> list[bytes]:
     return [tags.tag(line) + b"\n" for line in data.rstrip(b"\n").split(b"\n")]
 
 
-def ordinals_from(lines: list[bytes], start: int) -> list[bytes]:
-    out, n = [], start
-    for line in lines:
-        if ORDINAL.search(line):
-            out.append(ORDINAL.sub(b'"ordinal":%d' % n, line, count=1))
-            n += 1
-        else:
-            out.append(line)
-    return out
-
-
 def as_child(lines: list[bytes], parent_id: str, parent: list[bytes], cut: int, own_id: str) -> list[bytes]:
     """``lines`` (a rendered session) made a fork of ``parent`` cut before its line ``cut``, as Codex
     writes one: a session_meta with history_base, ordinals continuing from the cut."""
@@ -71,7 +61,7 @@ def as_child(lines: list[bytes], parent_id: str, parent: list[bytes], cut: int, 
     meta["payload"].update(id=own_id, forked_from_id=parent_id, forked_from_ordinal_exclusive=ordinal,
                            history_base={"thread_id": parent_id, "end_ordinal_exclusive": ordinal,
                                          "end_byte_offset": offset})
-    return ordinals_from([orjson.dumps(meta) + b"\n", *lines[1:]], ordinal)
+    return renumber([orjson.dumps(meta) + b"\n", *lines[1:]], ordinal)
 
 
 lineages = st.fixed_dictionaries({

@@ -17,9 +17,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from rollout_doctor.cli import main
 from rollout_doctor.store import journal as store_journal
 from rollout_doctor.store.journal import COMMITTED, RESTORED
+from tests.support.cli import isolate, run
 from tests.support.safety import (
     BROKEN,
     can_drop,
@@ -44,16 +44,8 @@ sys.exit(main(sys.argv[3:]))
 
 @pytest.fixture(autouse=True)
 def private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("ROLLOUT_DOCTOR_HOME", str(tmp_path / "state"))
-    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "codex-home"))
-    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    isolate(tmp_path, monkeypatch)
     return tmp_path / "state"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def broken(tmp_path: Path) -> Path:
@@ -198,7 +190,7 @@ def test_a_full_store_after_the_replace_says_what_was_written(
     with monkeypatch.context() as patch:  # and the reverse: undo did its work, the record of it fails
         assert run(capsys, "fix", str(path))[0] == 0
         patch.setattr(store_journal.Journal, "save", full_when_done)
-        code, out, err = run(capsys, "undo", str(path))
+        code, _out, err = run(capsys, "undo", str(path))
         assert code == 0 and "could not be marked restored" in err and path.read_bytes() == original
 
 

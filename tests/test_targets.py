@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from rollout_doctor.cli import main
+from tests.support.cli import isolate, run
 from tests.support.safety import REAL, holding
 
 CHAT_STUCK = next((REAL / "0.77.0-chat-parallel-calls").glob("rollout-*.jsonl"))  # openai/codex#8479
@@ -20,16 +20,8 @@ CLEAN = next((REAL / "0.169.0-responses-single-call").glob("rollout-*.jsonl"))
 
 @pytest.fixture(autouse=True)
 def private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("ROLLOUT_DOCTOR_HOME", str(tmp_path / "state"))
-    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "codex-home"))
-    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    isolate(tmp_path, monkeypatch)
     return tmp_path / "codex-home"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def install(home: Path, source: Path) -> Path:
@@ -97,9 +89,9 @@ def test_a_fix_that_would_remove_the_session_meta_is_held_back(tmp_path: Path,
     meta, rest = data.split(b"\n", 1)
     path = tmp_path / INTERRUPTED.name
     path.write_bytes(meta[: len(meta) // 2] + b"\x00\x00\n" + rest)  # the meta line is torn and unreadable
-    code, result = 0, None
     code, out, _ = run(capsys, "fix", "--format", "json", str(path))
     result = orjson.loads(out)
+    assert code == 1
     assert result["files"][0]["fix"]["written"] is False and path.read_bytes().startswith(meta[: len(meta) // 2])
 
 

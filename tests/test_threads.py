@@ -12,8 +12,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from rollout_doctor.cli import main
 from tests.support.breakers import BREAKERS, Lines
+from tests.support.cli import isolate, run
 from tests.support.threads import (
     Home,
     break_before_fork,
@@ -31,19 +31,11 @@ SCENARIOS = ["0.169.0-fork", "0.171.0-fork", "0.171.0-fork-of-fork", "0.171.0-re
 
 @pytest.fixture(autouse=True)
 def private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ROLLOUT_DOCTOR_HOME", str(tmp_path / "state"))
-    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "codex-home"))
-    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
+    isolate(tmp_path, monkeypatch)
 
 
 def report(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict]:  # type: ignore[type-arg]
-    code, out, err = run(capsys, *argv, "--format", "json")
+    code, out, _err = run(capsys, *argv, "--format", "json")
     return code, orjson.loads(out)
 
 

@@ -6,7 +6,6 @@ stopped at a named step (store.files.STAGE_HOOK) by SIGKILL, SIGINT (Ctrl-C) or 
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import pytest
 from rollout_doctor.cli import main
 from tests.support.breakers import BREAKERS
 from tests.support.safety import cli_env, leftovers
-from tests.support.threads import Home, break_before_fork, copy_thread, history_base, last_ordinal, lines_of
+from tests.support.threads import Home, break_before_fork, copy_thread, last_ordinal
 
 # The steps of a two-file commit, in order; "checked" and "replaced" happen once per file.
 STEPS = ["tmp-written", "backed-up", "checked#1", "swapped#1", "replaced#1", "checked#2", "swapped#2", "replaced#2",
@@ -119,7 +118,7 @@ def test_a_transaction_cut_short_rolls_back_when_its_temporary_files_are_gone(
 def test_a_transaction_cut_short_rolls_forward_from_its_temporary_files(
         tmp_path: Path, versions: tuple[tuple[bytes, bytes], tuple[bytes, bytes]],
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    old, new = versions
+    _old, new = versions
     scene = Scene(tmp_path)
     assert scene.run("replaced#1", "SIGKILL").returncode == -signal.SIGKILL
     assert scene.main(monkeypatch, "undo", "--list") == 0

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from rollout_doctor.codex_home import thread_id_from_name
 from rollout_doctor.facts import LineKind, Meta
 from rollout_doctor.fixes import TOP, Applicability, Edit, Fix
-from rollout_doctor.codex_home import thread_id_from_name
 from rollout_doctor.rules.base import Context, Diagnostic
 
 CODE = "RD202"

@@ -58,7 +58,8 @@ from typing import Any
 _HOME = {"FileState": "files", "RefusedToWrite": "files", "WriteError": "files", "Change": "transaction",
          "Restored": "transaction", "Written": "transaction", "commit": "transaction", "recover": "transaction",
          "restore": "transaction"}
-__all__ = sorted(_HOME)
+__all__ = ["Change", "FileState", "RefusedToWrite", "Restored", "WriteError", "Written", "commit", "recover",
+           "restore"]
 
 
 def __getattr__(name: str) -> Any:

@@ -41,13 +41,13 @@ from rollout_doctor.store.journal import (
     Journal,
     Unreadable,
     backup_root,
-    unfinished,
     copy_name,
     make_private_root,
     new_folder,
     now_text,
     path_text,
     scan,
+    unfinished,
 )
 
 
