@@ -163,7 +163,11 @@ def print_summary(out: Console, reports: list[FileReport], unsafe: bool, fixing:
         if recoverable:
             parts.append(f"with `--unsafe-fixes`, {recoverable} call(s) get the output an event recorded "
                          "instead of 'aborted'")
-        no_fix = sum(1 for d in diagnostics if d.fix is None)
+        inherited = sum(1 for d in diagnostics if d.fix is None and d.path is not None)
+        if inherited:
+            parts.append(f"{inherited} live in the session a fork continues (fixing that session fixes them in "
+                         "the fork too)")
+        no_fix = sum(1 for d in diagnostics if d.fix is None and d.path is None)
         if no_fix:
             parts.append(f"{no_fix} have no automatic fix (`rollout-doctor rule NAME` explains each)")
         out.print("; ".join(parts) + ".")
