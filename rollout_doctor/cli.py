@@ -171,14 +171,12 @@ def _complete_interrupted(err, everything: bool = False) -> None:  # type: ignor
     """Finish what a killed fix or undo left half-done (store/__init__.py), and say so."""
     from rich.markup import escape
 
-    from rollout_doctor import store
-    from rollout_doctor.codex_state import forget_projections
+    from rollout_doctor.fixer import complete_interrupted
 
-    for done in store.recover(everything=everything):
+    for done in complete_interrupted(everything):
         files = ", ".join(str(p) for p in done.changed) or "no file changed"
         err.print(f"rollout-doctor: an interrupted run's transaction {escape(done.journal.folder.name)}: "
                   f"{escape(done.outcome)} ({escape(files)})")
-        forget_projections(done.changed, done.journal.folder)
 
 
 @app.command()

@@ -574,3 +574,15 @@ def _commit(members: list[Member], force: bool) -> None:
                                    f"({report.codex_history.error}); Codex will log projection warnings")
     unplaced = [w for w in written.warnings if not any(str(_real(m.path)) in w for m in members)]
     members[0].report.warnings.extend(unplaced)
+
+
+def complete_interrupted(everything: bool = False) -> list:  # type: ignore[type-arg]
+    """Finish what a killed fix or undo left half-done (store/__init__.py) and forget Codex's projection
+    of every file it had written (the killed run never did); what was completed."""
+    from rollout_doctor.codex_state import forget_projections
+    from rollout_doctor.store import recover
+
+    done = recover(everything=everything)
+    for completed in done:
+        forget_projections(completed.changed, completed.journal.folder)
+    return done

@@ -59,10 +59,9 @@ def guard(session: str | None, last: bool, options: Options, all_folders: bool =
     if not any(applicable(d.fix, options.unsafe_fixes) for d in checked.diagnostics):
         return GuardResult(PROBLEMS, f"{label}: not resumable, and no safe fix solves it: "
                                      f"{_first_problem(checked.diagnostics)}; see `{PREFIX} check {path}`", path)
-    from rollout_doctor.fixer import fix_files  # only now: a clean session is the everyday path
-    from rollout_doctor.store import recover
+    from rollout_doctor.fixer import complete_interrupted, fix_files  # only now: a clean session is the everyday path
 
-    recover()  # a transaction a killed run left half-done is completed before another starts
+    complete_interrupted()  # a transaction a killed run left half-done is completed before another starts
     reports = list(fix_files([path], options, want_diff=False))
     fixed = next(r for r in reports if r.path == path)
     children = [r for r in reports if r is not fixed and r.written]

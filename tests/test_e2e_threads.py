@@ -404,3 +404,47 @@ def test_a_broken_history_base_is_found_and_mended(release: str, how: str,
     assert not any(r.refusal for r in d.after.requests) and complaints(d.after.run) == [], d.after.run.describe()
     texts = json.dumps(d.after.requests[0].input)
     assert "first prompt" in texts, "the child is sent its parent's history again"
+
+
+# --- a transaction killed half-way, completed by the next run, resumed by the real client ---------------
+
+
+KILL_AT = """
+import os, signal, sys
+from rollout_doctor.store import files
+from rollout_doctor.cli import main
+seen = []
+def hook(name):
+    seen.append(name)
+    if name == "swapped":  # the parent replaced, its fork not yet: the thread is inconsistent on disk
+        os.kill(os.getpid(), signal.SIGKILL)
+files.STAGE_HOOK = hook
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@codex
+@pytest.mark.parametrize("release", RELEASES)
+def test_a_fix_killed_between_parent_and_fork_is_completed_and_both_resume(
+        release: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("ROLLOUT_DOCTOR_HOME", str(tmp_path / "rollout-doctor"))
+    with LoopbackServer() as server:
+        home, parent, _broken = broken_parent(tmp_path, server, release, "orphan-call")
+        assert home.run(release, *exec_args("fork", thread_id(parent))).returncode == 0
+        (child,) = [p for p in home.rollouts() if p != parent]
+        before = snapshot(parent, child)
+        killed = subprocess.run([sys.executable, "-c", KILL_AT, "fix", str(home.sessions)], capture_output=True,
+                                text=True, timeout=120, check=False, env={**os.environ})
+        assert killed.returncode == -9
+        assert parent.read_bytes() != before[parent] and child.read_bytes() == before[child], "half-written"
+        code, text = doctor("fix", str(home.sessions))  # completes the transaction, then finds nothing to do
+        assert code == 0 and "interrupted run's transaction" in text and "committed" in text, text
+        for session in (parent, child):
+            resumed = resume(home, server, release, thread_id(session), "after the interrupted fix")
+            assert resumed.run.returncode == 0, resumed.run.describe()
+            assert not any(r.refusal for r in resumed.requests) and contract(resumed) == []
+            assert complaints(resumed.run) == [], resumed.run.describe()

@@ -415,7 +415,9 @@ def _same_file(entry: Entry, path: Path) -> bool:
 class Recovered:
     journal: Journal
     outcome: str  # "committed", "rolled back", "restored", "abandoned", or why it was left alone
-    changed: list[Path] = field(default_factory=list)  # files whose bytes the completion changed
+    # Files whose bytes differ from what Codex last saw of them: every file of a transaction that got as
+    # far as replacing one (the killed run never reset their projections; codex_state.py).
+    changed: list[Path] = field(default_factory=list)
 
 
 def recover(alive: Callable[[int], bool] = tempfiles.pid_alive, everything: bool = False) -> list[Recovered]:
@@ -454,21 +456,20 @@ def _complete(journal: Journal) -> Recovered:
     if strange:
         return Recovered(journal, "left as it is: changed since the interrupted run: " + ", ".join(strange)
                          + f" (`rollout-doctor undo --force` restores from {journal.folder})")
+    every = [e.path for e in journal.entries]
     if journal.state == RESTORING:
-        changed = []
         with signals.deferred():
             for entry, done in zip(journal.entries, before):
                 if not done:
                     _restore_entry(journal, entry, FileState.of(entry.path), force=False)
-                    changed.append(entry.path)
             journal.state = RESTORED
             journal.save()
-        return Recovered(journal, "restored", changed)
+        return Recovered(journal, "restored", every)
     if all(after):
         journal.state = COMMITTED
         _drop_temps(journal)
         journal.save()
-        return Recovered(journal, "committed")
+        return Recovered(journal, "committed", every)
     if all(before):
         _drop_temps(journal)
         journal.state = ABANDONED
@@ -476,25 +477,22 @@ def _complete(journal: Journal) -> Recovered:
         return Recovered(journal, "abandoned")
     pending = [e for e, done in zip(journal.entries, after) if not done]
     temps = {e.path: e.path.parent / e.tmp for e in pending if e.tmp}
-    changed = []
     with signals.deferred():
         if len(temps) == len(pending) and all(t.is_file() and _sha_of(t) == e.sha256_after
                                               for e, t in zip(pending, temps.values())):
             for entry in pending:
                 replace_checked(entry.path, temps[entry.path], FileState.of(entry.path))
-                changed.append(entry.path)
             journal.state = COMMITTED
             outcome = "committed"
         else:
             for entry, done in zip(journal.entries, after):
                 if done:
                     _restore_entry(journal, entry, FileState.of(entry.path), force=False)
-                    changed.append(entry.path)
             journal.state = ROLLED_BACK
             outcome = "rolled back"
         _drop_temps(journal)
         journal.save()
-    return Recovered(journal, outcome, changed)
+    return Recovered(journal, outcome, every)
 
 
 def _drop_temps(journal: Journal) -> None:
