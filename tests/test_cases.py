@@ -17,9 +17,9 @@ from typing import Any
 import orjson
 import pytest
 
-from rollout_doctor.engine import check_file, fix_file
-from rollout_doctor.fixes import applicable
-from rollout_doctor.rules import Diagnostic, Options
+from rollout_doctor.core.check import check_file, fix_file
+from rollout_doctor.core.fixes import applicable
+from rollout_doctor.formats.codex.rules import Diagnostic, Options
 from rollout_doctor.store import restore
 from tests.case_specs import CASES
 from tests.cases import GENERATIONS, ROOT, Case, rollout_name
@@ -42,7 +42,7 @@ def diagnostic_row(d: Diagnostic) -> dict[str, Any]:
 
 
 def sent_history(path: Path) -> list[dict[str, Any]]:
-    """The items Codex would send, rebuilt independently of rollout_doctor.history, for the shapes the
+    """The items Codex would send, rebuilt independently of rollout_doctor.formats.codex.history, for the shapes the
     cases use: the newest replacement_history replaces what came before; a rollback of N turns cuts at
     the Nth-last user message that is not injected context (``<...>`` markup)."""
     items: list[dict[str, Any]] = []
@@ -146,7 +146,7 @@ def test_case(case: Case, generation: str, tmp_path: Path) -> None:
 
 
 def test_every_rule_has_a_case_in_every_generation_it_applies_to() -> None:
-    from rollout_doctor.rules import RULES
+    from rollout_doctor.formats.codex.rules import RULES
 
     covered = {(c.rule, g) for c in CASES for g in c.generations}
     for rule in RULES:

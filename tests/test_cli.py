@@ -11,9 +11,9 @@ import jsonschema
 import orjson
 import pytest
 
-from rollout_doctor.rules import RULES
+from rollout_doctor.formats.codex.rules import RULES
 
-from rollout_doctor.cli import main
+from rollout_doctor.cli.app import main
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT / "fixtures" / "real"
@@ -48,7 +48,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def report_schema() -> dict:
-    return orjson.loads(resources.files("rollout_doctor").joinpath("schema/report.schema.json").read_bytes())
+    return orjson.loads(resources.files("rollout_doctor").joinpath("core/schema/report.schema.json").read_bytes())
 
 
 def json_report(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict]:

@@ -1,4 +1,4 @@
-"""rollout_doctor.codex_state without a Codex binary: finding the database, backing it up, deleting one
+"""rollout_doctor.formats.codex.projection without a Codex binary: finding the database, backing it up, deleting one
 thread's projection rows and nothing else, and never raising. tests/test_e2e_paginated.py shows with
 the real 0.169.0 why the rows are deleted."""
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from rollout_doctor import codex_state
-from rollout_doctor.codex_state import codex_home_of, forget_projection, history_database
+from rollout_doctor.formats.codex import projection as codex_state
+from rollout_doctor.formats.codex.projection import codex_home_of, forget_projection, history_database
 
 THREAD = "01a1fe9f-a2fa-7091-8dab-b019fa49b280"
 OTHER = "01a1fe9f-b3b8-72e0-abeb-763088c87467"
@@ -133,7 +133,7 @@ def test_a_busy_database_gives_an_error_not_an_exception(tmp_path: Path, monkeyp
 def test_undo_forgets_the_projection_of_the_fixed_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     """A resume between fix and undo leaves Codex projecting the fixed bytes; undo must forget them too."""
-    from rollout_doctor.cli import main
+    from rollout_doctor.cli.app import main
 
     monkeypatch.setenv("ROLLOUT_DOCTOR_HOME", str(tmp_path / "state"))
     home, elsewhere = make_home(tmp_path)

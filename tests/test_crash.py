@@ -24,8 +24,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from rollout_doctor.cli import main
-from rollout_doctor.discovery import discover
+from rollout_doctor.cli.app import main
+from rollout_doctor.core.discovery import discover
 from tests.support.safety import BROKEN, cli_command, cli_env, leftovers, real, rollout_bytes
 
 STAGES = ("tmp-written", "backed-up", "checked", "replaced", "committed")
@@ -33,7 +33,7 @@ KILL_AT_STAGE = """
 import os, signal, sys
 from rollout_doctor.store import files as writer
 from rollout_doctor.store.transaction import journals_of
-from rollout_doctor.cli import main
+from rollout_doctor.cli.app import main
 writer.STAGE_HOOK = lambda name: os.kill(os.getpid(), signal.SIGKILL) if name == sys.argv[1] else None
 sys.exit(main(sys.argv[2:]))
 """

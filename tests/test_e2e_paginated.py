@@ -1,5 +1,5 @@
 """Paginated rollouts (Codex 0.169.0 and 0.171.0) and Codex's SQLite thread history: the experiment behind
-rollout_doctor/codex_state.py, kept as tests so that it can be rerun against the real binary.
+rollout_doctor/formats/codex/projection.py, kept as tests so that it can be rerun against the real binary.
 
 The setting is the usual one: the user resumed the broken session before reaching for the doctor, so
 `thread_history_1.sqlite` already holds Codex's projection of the file (rows keyed by ordinal and byte
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from rollout_doctor import fixer
-from rollout_doctor.codex_state import forget_projection
+from rollout_doctor.core import fixer
+from rollout_doctor.formats.codex.projection import forget_projection
 from tests.support.breakers import BREAKERS, Lines
 from tests.support.codex_run import CodexHome, CodexRun, real_fixture, session_id_of
 from tests.support.e2e import (

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from rollout_doctor.codex_home import parse_name
+from rollout_doctor.formats.codex.home import parse_name
 from tests.support.breakers import BREAKERS, Broken
 from tests.support.codex_run import CodexHome, CodexRun, read_jsonl
 from tests.support.e2e import complaints, doctor, ordinals
@@ -412,7 +412,7 @@ def test_a_broken_history_base_is_found_and_mended(release: str, how: str,
 KILL_AT = """
 import os, signal, sys
 from rollout_doctor.store import files
-from rollout_doctor.cli import main
+from rollout_doctor.cli.app import main
 seen = []
 def hook(name):
     seen.append(name)

@@ -1,4 +1,4 @@
-"""The indexing fast path (rollout_doctor.fastfacts) answers as the reference, facts.line_facts, does.
+"""The indexing fast path (rollout_doctor.formats.codex.fastfacts) answers as the reference, facts.line_facts, does.
 
 For any line content:
 
@@ -30,9 +30,10 @@ import pytest
 from hypothesis import HealthCheck, example, find, given, settings
 from hypothesis import strategies as st
 
-from rollout_doctor import fastfacts, lines
-from rollout_doctor import model as model_module
-from rollout_doctor.facts import (
+from rollout_doctor.formats.codex import fastfacts
+from rollout_doctor.core import lines
+from rollout_doctor.core import model as model_module
+from rollout_doctor.formats.codex.facts import (
     BOM,
     CODEX_MAX_DEPTH,
     EVENT_TYPES_READ,
@@ -46,8 +47,8 @@ from rollout_doctor.facts import (
     describe_invalid,
     line_facts,
 )
-from rollout_doctor.fastfacts import block_valid, fast_facts
-from rollout_doctor.model import ORDINAL_ABSENT, ORDINAL_NOT_INT, read_rollout
+from rollout_doctor.formats.codex.fastfacts import block_valid, fast_facts
+from rollout_doctor.core.model import ORDINAL_ABSENT, ORDINAL_NOT_INT, read_rollout
 from tests.support.models import model_state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -803,7 +804,7 @@ def test_check_file_on_a_small_session_does_not_import_the_fast_path(tmp_path: P
     """`check FILE` runs before every resume: on a small session, importing msgspec and simdjson would
     cost more than they save, so a fresh process must not."""
     path = written(tmp_path, b"".join(GOOD[:20]) + b"\n")
-    code = ("import sys; from rollout_doctor.entry import main; code = main(['check', sys.argv[1]]); "
+    code = ("import sys; from rollout_doctor.cli.entry import main; code = main(['check', sys.argv[1]]); "
             "sys.stdout.flush(); print('IMPORTED', sorted(m for m in ('msgspec', 'simdjson') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, check=True,
                           env={**os.environ, "NO_COLOR": "1"})

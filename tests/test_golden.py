@@ -20,7 +20,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from rollout_doctor.cli import main
+from rollout_doctor.cli.app import main
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
@@ -82,7 +82,7 @@ def test_json_reports_of_every_fixture_are_unchanged(command: str, quiet_home: P
 
 
 def test_text_of_every_command_is_unchanged(quiet_home: Path) -> None:
-    from rollout_doctor.rules import RULES
+    from rollout_doctor.formats.codex.rules import RULES
 
     texts = [run(quiet_home, "rules")]
     texts += [run(quiet_home, "rule", rule.code) for rule in RULES]

@@ -21,9 +21,9 @@ import zstandard
 from rollout_doctor.store import files as writer
 from rollout_doctor.store import restore
 from rollout_doctor.store.transaction import journals_of
-from rollout_doctor.cli import app
-from rollout_doctor.entry import guard_parser, main
-from rollout_doctor.shell_init import ResumeRequest, resume_request, wrapper
+from rollout_doctor.cli.app import app
+from rollout_doctor.cli.entry import guard_parser, main
+from rollout_doctor.formats.codex.shell import ResumeRequest, resume_request, wrapper
 from tests.support.codex_bin import codex_binary
 from tests.support.codex_run import CodexHome, real_fixture, session_id_of
 from tests.support.loopback import LoopbackServer, say
@@ -359,7 +359,7 @@ def test_the_fast_parser_and_the_typer_command_take_the_same_options(capsys: pyt
 
 
 def test_the_typer_guard_command_runs_the_same_guard(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from rollout_doctor.cli import main as typer_main
+    from rollout_doctor.cli.app import main as typer_main
 
     install(home, INTERRUPTED_OLD)
     assert typer_main(["guard", "--ignore", "orphan-call", session_id_of(INTERRUPTED_OLD)]) == 0
@@ -401,7 +401,7 @@ def test_the_bash_wrapper_makes_the_8479_session_resume_on_real_codex(
 
 
 def test_ctrl_c_in_a_fast_path_answers_130_without_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
-    from rollout_doctor import entry
+    from rollout_doctor.cli import entry
 
     def interrupted(_args: list[str]) -> int:
         raise KeyboardInterrupt

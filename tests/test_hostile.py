@@ -15,7 +15,7 @@ import pytest
 
 from rollout_doctor.store import files as writer
 from rollout_doctor.store.transaction import journals_of
-from rollout_doctor.cli import main
+from rollout_doctor.cli.app import main
 from tests.hostile import CASES, ENVELOPE, Case, big_cases
 from tests.support.safety import HOSTILE, real
 
@@ -156,7 +156,7 @@ def test_big_hostile_files(capsys: pytest.CaptureFixture[str], tmp_path: Path, b
 def test_a_bug_is_reported_as_one_not_as_a_problem_with_the_file(capsys: pytest.CaptureFixture[str],
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The engine's catch-all keeps a run over many files going, but says when it caught a bug."""
-    from rollout_doctor.rules import RULES, session_meta
+    from rollout_doctor.formats.codex.rules import RULES, session_meta
 
     def broken(_ctx: object) -> None:
         raise KeyError("a bug")

@@ -1,6 +1,6 @@
 """The fast read path gives exactly what the plain one gives.
 
-* A file indexed in byte ranges by several workers (rollout_doctor.parallel) and put back together has
+* A file indexed in byte ranges by several workers (rollout_doctor.core.parallel) and put back together has
   the same model, and so the same diagnostics, as the file read whole, wherever the ranges are cut.
 * A folder checked by a pool of processes reports what a loop over check_file reports, in order.
 * The view-based line scanner splits like the copying one, whatever the buffer size.
@@ -20,11 +20,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from rollout_doctor import facts, lines, parallel
-from rollout_doctor.engine import check_file, check_model
-from rollout_doctor.lines import Source
-from rollout_doctor.model import Rollout, assemble, index_range, read_rollout
-from rollout_doctor.rules import Options
+from rollout_doctor.formats.codex import facts
+from rollout_doctor.core import lines
+from rollout_doctor.core import parallel
+from rollout_doctor.core.check import check_file, check_model
+from rollout_doctor.core.lines import Source
+from rollout_doctor.core.model import Rollout, assemble, index_range, read_rollout
+from rollout_doctor.formats.codex.rules import Options
 from tests.support.models import model_state
 
 THREAD = "01a1fe9f-a2fa-7091-8dab-b019fa49b280"
@@ -311,8 +313,8 @@ def test_a_models_records_are_lean(tmp_path: Path) -> None:
 def test_the_fast_check_parser_and_the_typer_command_take_the_same_options() -> None:
     import typer.main
 
-    from rollout_doctor.cli import app
-    from rollout_doctor.entry import check_parser
+    from rollout_doctor.cli.app import app
+    from rollout_doctor.cli.entry import check_parser
 
     command = typer.main.get_command(app).commands["check"]  # type: ignore[attr-defined]
     typer_options = {opt for param in command.params for opt in param.opts if opt.startswith("-")} - {"-h", "--help"}
@@ -333,8 +335,8 @@ def test_check_answers_the_same_with_and_without_typer(
 ) -> None:
     """entry.py parses check itself to skip typer's start-up; typer takes over anything it cannot
     parse, so the output and the exit code are typer's own either way."""
-    from rollout_doctor import entry
-    from rollout_doctor.cli import main as typer_main
+    from rollout_doctor.cli import entry
+    from rollout_doctor.cli.app import main as typer_main
 
     paths = [str(p) for p in _folder(tmp_path, 3)]
     fast = entry.main(["check", *args, *paths])

@@ -11,10 +11,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from rollout_doctor.engine import check_file, fix_file
-from rollout_doctor.model import read_rollout
-from rollout_doctor.recover import _Result, format_output, output_events, recover_output, truncate_middle
-from rollout_doctor.rules import Options
+from rollout_doctor.core.check import check_file, fix_file
+from rollout_doctor.core.model import read_rollout
+from rollout_doctor.formats.codex.recover import _Result, format_output, output_events, recover_output, truncate_middle
+from rollout_doctor.formats.codex.rules import Options
 from tests.support.codex_run import CodexHome, real_fixture, response_items, session_id_of
 from tests.support.loopback import LoopbackServer, judge_responses_input, say
 from tests.support.scenarios import NEW, OLD, PAGINATED
@@ -141,7 +141,7 @@ def with_event(source: Path, drop_output: bool, event: dict, tmp_path: Path) -> 
 
 def recovered_text(path: Path) -> str | list | None:
     with read_rollout(path) as model:
-        from rollout_doctor.facts import Item
+        from rollout_doctor.formats.codex.facts import Item
 
         call = next(r for r in model.records.values() if isinstance(r, Item) and r.type == "function_call")
         found = recover_output(model, call, model.parsed(call.line)["payload"], output_events(model))

@@ -25,12 +25,13 @@ import orjson
 import pytest
 import zstandard
 
-from rollout_doctor import liveness, tempfiles
+from rollout_doctor.store import liveness
+from rollout_doctor.store import tempfiles
 from rollout_doctor.store import files as writer
 from rollout_doctor.store.journal import state_home
 from rollout_doctor.store.transaction import journals_of
-from rollout_doctor.cli import main
-from rollout_doctor.discovery import discover
+from rollout_doctor.cli.app import main
+from rollout_doctor.core.discovery import discover
 from tests.support.safety import (
     BROKEN,
     BROKEN_PAGINATED,

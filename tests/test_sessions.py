@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from rollout_doctor.sessions import (
+from rollout_doctor.formats.codex.sessions import (
     SessionNotFound,
     configured_provider,
     find_by_id,
@@ -441,7 +441,7 @@ def test_last_picks_what_real_codex_0770_resumes(
 def test_the_latest_turn_context_is_found_from_the_end_of_a_long_session(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rollout_doctor import sessions
+    from rollout_doctor.formats.codex import sessions
 
     monkeypatch.setattr(sessions, "TAIL_BYTES", 64)  # windows smaller than one line: every growth step runs
     here = tmp_path / "here"

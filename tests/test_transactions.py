@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from rollout_doctor.cli import main
+from rollout_doctor.cli.app import main
 from tests.support.breakers import BREAKERS
 from tests.support.safety import cli_env, leftovers
 from tests.support.threads import Home, break_before_fork, copy_thread, last_ordinal
@@ -25,7 +25,7 @@ STEPS = ["tmp-written", "backed-up", "checked#1", "swapped#1", "replaced#1", "ch
 STOP_AT = """
 import os, signal, sys
 from rollout_doctor.store import files
-from rollout_doctor.cli import main
+from rollout_doctor.cli.app import main
 want, count = sys.argv[1].split("#") if "#" in sys.argv[1] else (sys.argv[1], "1")
 sig = getattr(signal, sys.argv[2])
 seen = {}

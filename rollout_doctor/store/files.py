@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from rollout_doctor import liveness, tempfiles
-from rollout_doctor.lines import is_compressed, open_regular
+from rollout_doctor.store import liveness
+from rollout_doctor.store import tempfiles
+from rollout_doctor.core.lines import is_compressed, open_regular
 
 CHUNK = 1 << 20
 # Name of a hard link that keeps the replaced original reachable when --force rewrote a rollout a live

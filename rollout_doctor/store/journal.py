@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from rollout_doctor import codex_home
+from rollout_doctor.formats.codex import home as codex_home
 from rollout_doctor.store.files import WriteError, fsync_dir, suffix_of
 
 JOURNAL = "journal.json"

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rollout_doctor import tempfiles
-from rollout_doctor.lines import is_compressed, open_regular
+from rollout_doctor.store import tempfiles
+from rollout_doctor.core.lines import is_compressed, open_regular
 from rollout_doctor.store import signals
 from rollout_doctor.store.files import (
     CHUNK,

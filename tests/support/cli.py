@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rollout_doctor.cli import main
+from rollout_doctor.cli.app import main
 
 
 def isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rollout_doctor.cli import main as doctor_main
+from rollout_doctor.cli.app import main as doctor_main
 from tests.support.codex_run import CodexHome, CodexRun
 from tests.support.scenarios import OLD, PAGINATED, SCENARIOS
 

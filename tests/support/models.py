@@ -1,8 +1,8 @@
-"""Comparing line indexes (rollout_doctor.model) in tests."""
+"""Comparing line indexes (rollout_doctor.core.model) in tests."""
 
 from __future__ import annotations
 
-from rollout_doctor.model import Rollout
+from rollout_doctor.core.model import Rollout
 
 
 def model_state(model: Rollout) -> tuple[object, ...]:

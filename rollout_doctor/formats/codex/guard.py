@@ -1,0 +1,86 @@
+"""The pre-resume guard: find one session's rollout, apply the safe fixes, say in one line what happened.
+
+It is what runs before every ``codex resume``, so it does the least it can: a clean session costs one
+read and one check (no hashing, no temporary files); only a session with something a safe fix solves
+goes through ``engine.fix_file``, with its backup, atomic replace and refusal when the file changed
+under it. No terminal library is imported: the receipt is plain text for the caller to print.
+
+Exit codes (the project's meanings, README "Exit codes"):
+0 the session is resumable (clean, or clean after the safe fixes);
+1 problems remain that no safe fix solves (the receipt names the first);
+2 the session could not be found or read, or a usage error;
+3 refused to write: the file changed while it was being fixed (a running Codex appending to it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rollout_doctor.core.exitcodes import CLEAN, ERROR, PROBLEMS, REFUSED
+from rollout_doctor.core.fixes import applicable
+from rollout_doctor.formats.codex.rules import Diagnostic, Options
+from rollout_doctor.formats.codex.sessions import Rollout, SessionNotFound, resolve
+
+PREFIX = "rollout-doctor"
+
+
+@dataclass(frozen=True)
+class GuardResult:
+    code: int
+    receipt: str
+    path: Path | None = None
+
+
+def _first_problem(problems: list[Diagnostic]) -> str:
+    d = problems[0]
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    where = f"line {d.line + 1}" if d.path is None else f"line {d.line + 1} of {d.path}"
+    return f"{d.code} {d.rule} at {where}: {d.message}{more}"
+
+
+def guard(session: str | None, last: bool, options: Options, all_folders: bool = False,
+          order: str = "updated", home: Path | None = None, cwd: Path | None = None) -> GuardResult:
+    from rollout_doctor.core.check import check_file
+
+    try:
+        rollout: Rollout = resolve(session, last, all_folders, home, cwd, order=order)
+    except SessionNotFound as exc:
+        return GuardResult(ERROR, f"{PREFIX}: {exc}")
+    path = rollout.path
+    checked = check_file(path, options)
+    label = f"{PREFIX}: session {rollout.thread_id}"
+    if checked.error:
+        return GuardResult(ERROR, f"{label}: cannot read it: {checked.error}", path)
+    if checked.cli_version:
+        label += f" (Codex {checked.cli_version})"
+    if not checked.diagnostics:
+        return GuardResult(CLEAN, f"{label}: ready to resume", path)
+    if not any(applicable(d.fix, options.unsafe_fixes) for d in checked.diagnostics):
+        return GuardResult(PROBLEMS, f"{label}: not resumable, and no safe fix solves it: "
+                                     f"{_first_problem(checked.diagnostics)}; see `{PREFIX} check {path}`", path)
+    from rollout_doctor.core.fixer import complete_interrupted, fix_files  # only now: a clean session is the everyday path
+
+    complete_interrupted()  # a transaction a killed run left half-done is completed before another starts
+    reports = list(fix_files([path], options, want_diff=False))
+    fixed = next(r for r in reports if r.path == path)
+    children = [r for r in reports if r is not fixed and r.written]
+    if fixed.refused:
+        return GuardResult(REFUSED, f"{label}: not fixed: {fixed.refused}", path)
+    if fixed.error:
+        return GuardResult(ERROR, f"{label}: not fixed: {fixed.error}", path)
+    if fixed.held:
+        return GuardResult(PROBLEMS, f"{label}: not fixed: {fixed.held}", path)
+    # Judge the file as written, under its own name: the fix loop checks its passes under temporary
+    # names, where a rule comparing session_meta.id with the file name has nothing to compare.
+    after = check_file(path, options)
+    remaining = after.diagnostics if not after.error else fixed.remaining or []
+    rules = ", ".join(sorted({d.rule for d in fixed.diagnostics if applicable(d.fix, options.unsafe_fixes)}))
+    solved = len(fixed.diagnostics) - len(remaining)
+    undo = f"undo: `{PREFIX} undo {path}`"
+    if children:
+        undo += f"; {len(children)} fork(s) of it rewritten with it"
+    if remaining:
+        return GuardResult(PROBLEMS, f"{label}: fixed {solved} problem(s) ({rules}; {undo}), but still not "
+                                     f"resumable: {_first_problem(remaining)}", path)
+    return GuardResult(CLEAN, f"{label}: fixed {solved} problem(s) ({rules}); ready to resume; {undo}", path)

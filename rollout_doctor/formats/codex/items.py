@@ -1,0 +1,126 @@
+"""Lines rollout-doctor writes itself: the cancelled output Codex would synthesize, and ordinals.
+
+The cancelled output is exactly what Codex's ``ensure_call_outputs_present`` inserts in memory after a
+call with no output (codex-rs/core/src/context_manager/normalize.rs; 0.5x through 0.169.0): the output
+type that answers the call type, the text ``aborted``, and, when the call carries an item ``id``, the
+deterministic output id ``<prefix>_<uuid5>`` Codex derives from it. Writing the same item Codex would
+send anyway means the model sees nothing new; the file simply stops depending on in-memory patching.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import orjson
+
+from rollout_doctor.core import jsonspan
+from rollout_doctor.formats.codex.facts import LineKind
+from rollout_doctor.core.fixes import Piece
+from rollout_doctor.core.model import ORDINAL_ABSENT, ORDINAL_NOT_INT, Rollout
+
+ABORTED = "aborted"
+# synthetic_output_id namespace in codex-rs/core/src/context_manager/normalize.rs (2026). Confirmed with
+# the real 0.169.0: the item it sends for a function_call and a custom_tool_call without output is
+# {"type", "id": "fco_"/"ctco_" + uuid5(this, "<prefix>:<call item id>"), "call_id", "output": "aborted"},
+# equal to ours key for key (tests/test_e2e_resume.py). 0.77.0 sends no id (its calls carry none).
+SYNTHETIC_ID_NAMESPACE = uuid.UUID("90d38d3e-6a5b-4d52-bfe2-2f1e634bfac4")
+OUTPUT_ID_PREFIX = {
+    "function_call": "fco",
+    "local_shell_call": "fco",
+    "custom_tool_call": "ctco",
+    "tool_search_call": "tso",
+}
+
+
+def synthetic_output_id(prefix: str, call_item_id: Any) -> str | None:
+    if not isinstance(call_item_id, str) or not call_item_id:
+        return None
+    return f"{prefix}_{uuid.uuid5(SYNTHETIC_ID_NAMESPACE, f'{prefix}:{call_item_id}')}"
+
+
+def output_payload(call: dict[str, Any], output: Any = ABORTED) -> dict[str, Any]:
+    """The output item answering ``call`` (a call payload), keys in serde's order."""
+    call_type = call["type"]
+    out_type = {"custom_tool_call": "custom_tool_call_output", "tool_search_call": "tool_search_output"}.get(
+        call_type, "function_call_output"
+    )
+    payload: dict[str, Any] = {"type": out_type}
+    item_id = synthetic_output_id(OUTPUT_ID_PREFIX.get(call_type, "fco"), call.get("id"))
+    if item_id:
+        payload["id"] = item_id
+    payload["call_id"] = call["call_id"]
+    if out_type == "tool_search_output":
+        payload.update(status="completed", execution="client", tools=[])
+    else:
+        payload["output"] = output
+    return payload
+
+
+def envelope_like(model: Rollout, like_line: int, payload: dict[str, Any] | orjson.Fragment) -> bytes:
+    """A response_item line in the generation of ``model``, timestamped like ``like_line``."""
+    if model.generation == "legacy":
+        return orjson.dumps(payload)
+    timestamp = None
+    try:
+        neighbour = model.parsed(like_line)
+        timestamp = neighbour.get("timestamp") if isinstance(neighbour, dict) else None
+    except orjson.JSONDecodeError:
+        pass
+    line: dict[str, Any] = {"timestamp": timestamp if isinstance(timestamp, str) else _now()}
+    if model.generation == "paginated":
+        line["ordinal"] = 0  # set by renumbering once the line has its place
+    line["type"] = "response_item"
+    line["payload"] = payload
+    return orjson.dumps(line)
+
+
+def _now() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def set_ordinal(content: bytes, ordinal: int) -> bytes:
+    """``content`` with its top-level ordinal set, other bytes untouched; added after the timestamp
+    (where Codex 0.169.0 writes it) when missing."""
+    replaced = jsonspan.replace(content, ("ordinal",), str(ordinal).encode())
+    if replaced is not None:
+        return replaced
+    return jsonspan.insert_member(content, "ordinal", str(ordinal).encode(), after="timestamp")
+
+
+def renumber(model: Rollout, pieces: list[Piece], start: int) -> None:
+    """Make ordinals strictly increase by one from ``pieces[start]`` on, in place.
+
+    Lines Codex cannot read (blank, invalid) are left alone: they carry no ordinal it would see.
+    Renumbering is half of what a paginated fix needs with Codex 0.169.0; the other half is forgetting
+    Codex's projection of the thread (codex_state.py, which records the experiment)."""
+    previous: int | None = None
+    for piece in pieces[:start]:
+        value = _piece_ordinal(model, piece)
+        if value is not None:
+            previous = value
+    for piece in pieces[start:]:
+        if piece.origin is not None and model.kinds[piece.origin] in (LineKind.BLANK, LineKind.INVALID):
+            continue
+        # A fork's first record continues its parent's numbering (0.169.0, 0.171.0): from the inherited
+        # lines before it in the model, or from its history_base when the parent could not be read.
+        expected = model.first_ordinal if previous is None else previous + 1
+        if _piece_ordinal(model, piece) != expected:
+            piece.ordinal = expected  # applied by the writer as it streams the line
+        previous = expected
+
+
+def _piece_ordinal(model: Rollout, piece: Piece) -> int | None:
+    if piece.ordinal is not None:
+        return piece.ordinal
+    if piece.content is not None:
+        try:
+            value = orjson.loads(piece.content).get("ordinal")
+        except (orjson.JSONDecodeError, AttributeError):
+            return None
+        return value if type(value) is int else None
+    assert piece.origin is not None
+    value = model.ordinals[piece.origin]
+    return None if value in (ORDINAL_ABSENT, ORDINAL_NOT_INT) else value

@@ -1,0 +1,92 @@
+"""Two calls sharing one call_id.
+
+What it checks: a call whose call_id an earlier call in the history already used. Replayed lines
+(the same call written twice) and providers that number calls per turn (``call_0`` in every turn)
+both leave this.
+
+Why it breaks a resume: call ids must be unique in a request; the API cannot tell which output answers
+which call. Codex 0.169.0 passes both calls through unchanged. A replayed pair also repeats the item
+``id`` that 2026 releases send (``fc_…``), which the API refuses as ``Duplicate item found with id fc_…``
+(its wording, as reported in github/app#541 and continuedev/continue#10200); a reused id pairs two outputs
+with one id, refused as ``Duplicate function_call_output for call_id …`` (NousResearch/hermes-agent#102629).
+
+Example::
+
+    {"type":"response_item","payload":{"type":"function_call","call_id":"call_0","arguments":"{\"cmd\":\"ls\"}",...}}
+    {"type":"response_item","payload":{"type":"function_call_output","call_id":"call_0",...}}
+    {"type":"response_item","payload":{"type":"function_call","call_id":"call_0","arguments":"{\"cmd\":\"pwd\"}",...}}
+
+Fix (safe): when the later call repeats the earlier one exactly (and its output, if any, repeats the
+earlier output), remove the repeat. Otherwise give the later call, and the output paired with it, a new
+unique call id (``<id>-rd<N>``); the model never reads ids, so what it is told does not change. The API
+refuses a call_id longer than 64 characters ("string too long … maximum length 64"), and Codex 0.77.0,
+0.169.0 and 0.171.0 send ids as written, so the new id keeps within 64: the old id is cut as much as the
+suffix needs (a 64-character ``call_…`` becomes its first 60 characters and ``-rd2``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rollout_doctor.formats.codex.fixbuilder import FixBuilder
+from rollout_doctor.core.fixes import Applicability
+from rollout_doctor.formats.codex.history import Defect
+from rollout_doctor.formats.codex.rules.base import Context, Diagnostic
+
+CODE = "RD105"
+NAME = "duplicate-call-id"
+SUMMARY = "two tool calls sharing one call_id"
+FIX_SAFETY = "safe: removes an exact repeat, or renames the later call and its output"
+
+
+# The API refuses a longer call_id ("string too long … maximum length 64"; FORMAT.md). Codex passes ids
+# through as written (0.77.0, 0.169.0 and 0.171.0 sent two 64-character ones, tests/test_e2e_shapes.py, and
+# a 68-character one, seen once).
+CALL_ID_MAX = 64
+
+
+def fresh_id(base: str, taken: set[str]) -> str:
+    """``<base>-rd<N>`` with the smallest N >= 2 not taken, ``base`` cut short if the whole would pass
+    CALL_ID_MAX characters (an id already too long comes out within it)."""
+    n = 2
+    while True:
+        suffix = f"-rd{n}"
+        candidate = base[: CALL_ID_MAX - len(suffix)] + suffix
+        if candidate not in taken:
+            return candidate
+        n += 1
+
+
+def check(ctx: Context) -> Iterator[Diagnostic]:
+    taken = {i.call_id for i in ctx.history if i.call_id}
+    for finding in ctx.replay.of(Defect.DUPLICATE_CALL_ID):
+        call, first = finding.item, finding.anchor
+        assert first is not None and finding.call_id is not None
+        output = finding.related[0] if finding.related else None
+        builder = FixBuilder(ctx.model)
+        first_output = next((o for c, o in _pairs(ctx) if c is first), None)
+        repeat = builder.same_item(call, first) and (
+            output is None or (first_output is not None and builder.same_item(output, first_output))
+        )
+        if repeat:
+            builder.delete(call)
+            if output is not None:
+                builder.delete(output)
+            title = f"remove the repeated call at {call.where}" + (f" and its output at {output.where}" if output else "")
+        else:
+            new_id = fresh_id(finding.call_id, taken)
+            taken.add(new_id)
+            builder.set_field(call, "call_id", new_id, "call id renamed")
+            if output is not None:
+                builder.set_field(output, "call_id", new_id, "call id renamed")
+            title = f"rename the call at {call.where}" + (f" and its output at {output.where}" if output else "") + f" to {new_id}"
+        yield Diagnostic(
+            NAME, CODE, call.line,
+            f"{call.type} at {call.where} reuses call_id {finding.call_id} of the call at {first.where}",
+            finding.call_id, builder.build(title, Applicability.SAFE),
+        )
+
+
+def _pairs(ctx: Context) -> list[tuple[object, object]]:
+    history = ctx.replay.history
+    return [(history[c], history[o]) for c, o in ctx.replay.pairs]

@@ -1,0 +1,131 @@
+"""A line that is not a JSON object: torn by a crash, garbage, NUL bytes, or a stray byte order mark.
+
+What it checks: every non-blank line must be one JSON object, in UTF-8. A crash mid-write leaves a
+torn line (Codex appends its next record after a newline, or glued onto the torn one:
+openai/codex#24425); a crash on some file systems leaves a run of NUL bytes; editors add a byte order
+mark, after which Codex cannot read the ``session_meta`` line at all (#28139).
+
+Why it breaks a resume: Codex skips lines it cannot parse, silently, so whatever they held is gone from
+the history; a record glued onto a torn line is lost with it; and a byte order mark makes the session
+unreadable.
+
+Example::
+
+    {"timestamp":"2026-01-05T10:00:00.000Z","type":"response_it
+
+A record of a known type with no string ``timestamp`` is skipped the same way: Codex's ``RolloutLine``
+requires one.
+
+Fix (safe): remove the line. When whole records are glued into it (after torn bytes, or two records
+with no newline between them), keep each of them on a line of its own and drop only the damaged bytes;
+a byte order mark is simply dropped. A record that only lacks its timestamp gets the one of the
+readable line before it (unsafe: the model then sees a record Codex has been skipping). Removed bytes stay
+recoverable with ``rollout-doctor undo``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import orjson
+
+from rollout_doctor.core import jsonspan
+from rollout_doctor.formats.codex.facts import Invalid, LineKind, classify
+from rollout_doctor.core.fixes import Applicability, Edit, Fix
+from rollout_doctor.core.model import Rollout
+from rollout_doctor.formats.codex.rules.base import Context, Diagnostic
+
+CODE = "RD201"
+NAME = "invalid-line"
+SUMMARY = "a line that is not a JSON object (torn, garbage, NUL bytes, byte order mark)"
+FIX_SAFETY = ("safe: removes bytes Codex ignores, keeping any whole record glued after them; "
+              "unsafe: restores a missing timestamp")
+PHASE = 0  # a salvaged record may be the output a call is missing: repair lines before pairing
+
+RECORD_START = b'{"timestamp":'
+
+
+def _is_object(data: bytes) -> bool:
+    """A record Codex can read, by the classifier's own verdict: a line it calls invalid (too deep, a
+    payload that is not an object) must never be "salvaged" whole, or the fix loop would never settle."""
+    return classify(data, 0).kind not in (LineKind.INVALID, LineKind.BLANK)
+
+
+def salvage(content: bytes) -> list[bytes]:
+    """The complete records on a damaged line, in order: a torn prefix and NUL padding are dropped,
+    every whole record is kept (two records glued together come out as two)."""
+    starts = [0]
+    at = content.find(RECORD_START, 1)
+    while at > 0:
+        starts.append(at)
+        at = content.find(RECORD_START, at + 1)
+    records: list[bytes] = []
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(content)
+        segment = content[start:end].strip(b"\x00")
+        if segment and _is_object(segment):
+            records.append(segment)
+        elif n + 1 < len(starts) and _is_object(content[start:].strip(b"\x00")):
+            # A record holding the marker text inside a string: the rest of the line is one record.
+            records.append(content[start:].strip(b"\x00"))
+            break
+    return records
+
+
+def _timestamp_before(model: Rollout, line: int) -> str | None:
+    for earlier in range(line - 1, -1, -1):
+        if model.kinds[earlier] in (LineKind.INVALID, LineKind.BLANK):
+            continue
+        value = model.parsed(earlier).get("timestamp")
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _restore_timestamp(model: Rollout, line: int) -> Fix | None:
+    """Give a record that only lacks its timestamp the one of the readable line before it."""
+    timestamp = _timestamp_before(model, line)
+    if timestamp is None:
+        return None
+    content = model.content(line)
+    value = orjson.dumps(timestamp)
+    repaired = jsonspan.replace(content, ("timestamp",), value) or jsonspan.insert_member(content, "timestamp", value)
+    return Fix(f"give line {line + 1} the timestamp of the line before it, so Codex reads it again",
+               Applicability.UNSAFE, (Edit.replace(line, repaired, "timestamp restored"),))
+
+
+def _fix_for(model: Rollout, line: int) -> Fix | None:
+    record = model.records.get(line)
+    if isinstance(record, Invalid) and record.needs_timestamp:
+        return _restore_timestamp(model, line)
+    if isinstance(record, Invalid) and record.oversized:
+        # Never read, so nothing says it holds no record: removing it is a person's call.
+        return Fix(f"remove line {line + 1}, which was too long to read", Applicability.UNSAFE, (Edit.delete(line),))
+    kept = salvage(model.content(line))
+    if kept:
+        terminator = model.terminator(line) or b"\n"
+        return Fix(f"keep the {len(kept)} whole record(s) on line {line + 1}, drop the damaged bytes",
+                   Applicability.SAFE, (Edit.replace(line, terminator.join(kept), "damaged bytes dropped"),))
+    return Fix(f"remove line {line + 1}", Applicability.SAFE, (Edit.delete(line),))
+
+
+def check(ctx: Context) -> Iterator[Diagnostic]:
+    model = ctx.model
+    first = model.own_start
+    if model.has_bom and model.kind(first) is not LineKind.INVALID:
+        yield Diagnostic(
+            NAME, CODE, first, f"line {first + 1} starts with a byte order mark; Codex cannot read the session_meta "
+                               "after it",
+            None, Fix("drop the byte order mark", Applicability.SAFE,
+                      (Edit.replace(first, model.content(first), "byte order mark dropped"),)),
+        )
+    line = model.kinds.find(LineKind.INVALID)  # bytearray.find: no Python loop over a million lines
+    while line >= 0:
+        record = model.records.get(line)
+        reason = record.reason if isinstance(record, Invalid) else "not a JSON object"
+        fix = _fix_for(model, line)
+        message = f"line {line + 1} is {reason}" if reason.startswith(("a JSON", "torn")) else f"line {line + 1}: {reason}"
+        if fix is not None and fix.note_is("damaged bytes dropped"):
+            message += "; whole records are glued into it"
+        yield Diagnostic(NAME, CODE, line, message, None, fix)
+        line = model.kinds.find(LineKind.INVALID, line + 1)

@@ -1,0 +1,40 @@
+"""An output recorded before its call.
+
+What it checks: an output whose call appears later in the history, with no output of its own after it.
+Parallel tool calls racing the writer, or a hand edit, leave this shape.
+
+Why it breaks a resume: Codex 0.169.0 sends the items in file order, and the API requires the call
+first: ``No tool call found for function call output with call_id …`` (the error of openai/codex#17630).
+
+Example::
+
+    {"type":"response_item","payload":{"type":"function_call_output","call_id":"call_A",...}}
+    {"type":"response_item","payload":{"type":"function_call","call_id":"call_A",...}}
+
+Fix (safe): move the output to just after its call; no byte of it changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rollout_doctor.formats.codex.fixbuilder import move_fix
+from rollout_doctor.formats.codex.history import Defect
+from rollout_doctor.formats.codex.rules.base import Context, Diagnostic
+
+CODE = "RD103"
+NAME = "misplaced-output"
+SUMMARY = "a tool output recorded before its call"
+FIX_SAFETY = "safe: moves the output after its call, unchanged"
+
+
+def check(ctx: Context) -> Iterator[Diagnostic]:
+    for finding in ctx.replay.of(Defect.MISPLACED_OUTPUT):
+        output, call = finding.item, finding.anchor
+        assert call is not None
+        fix = move_fix(ctx.model, output, call, f"move the output at {output.where} after its call at {call.where}")
+        yield Diagnostic(
+            NAME, CODE, output.line,
+            f"{output.type} at {output.where} comes before its call at {call.where}",
+            finding.call_id, fix,
+        )

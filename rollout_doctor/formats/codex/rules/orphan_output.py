@@ -1,0 +1,58 @@
+"""An output whose call is nowhere in the history, or that names no call at all.
+
+What it checks: a ``function_call_output``, ``custom_tool_call_output`` or client-side
+``tool_search_output`` whose call_id matches no call in the history Codex would send (the call may have
+been lost to a crash, a rollback or a compaction that dropped it); and a function or custom tool output
+with no ``call_id`` (absent or null) or an empty one, or a client-side tool search output with an empty
+one. A server-side ``tool_search_output`` (``"execution": "server"``) is never an orphan, whatever its
+call_id, nor is a tool search output with no call_id: Codex's ``remove_orphan_outputs`` keeps both, and
+0.169.0 and 0.171.0 send them as written (0.77.0 knows no tool search items and sends none).
+
+Why it breaks a resume: the Responses API refuses an output whose call it cannot find with ``No tool
+call found for function call output with call_id call_…``; on the Chat wire, ``messages with role 'tool'
+must be a response to a preceeding message with 'tool_calls'``. Released Codex drops such outputs in
+memory (logging ``Orphan function call output for call id``) on every request; clients that replay the
+file as it is hit the error (openai/codex#17630, "No tool call found for function call output with
+call_id", labelled tool-calls). An output with no call_id answers nothing either, which is why this rule
+reports it rather than ``bad-output-shape``: no rewrite of its ``output`` could make it answer a call.
+Codex 0.77.0 cannot read the line (``call_id`` is a required string) and skips it; 0.169.0 and 0.171.0
+skip a custom tool output without one but send a function output without one to the API as it is, with
+no ``call_id``, which the API requires. An empty call_id is read and dropped as an orphan by all three.
+(Seen by resuming hand-made rollouts with 0.77.0, 0.169.0 and 0.171.0: ``tests/test_e2e_shapes.py``.)
+
+Example::
+
+    {"type":"response_item","payload":{"type":"function_call_output","call_id":"call_gone","output":"..."}}
+    {"type":"response_item","payload":{"type":"function_call_output","output":"..."}}
+
+Fix (safe): remove the line (or the element of a compacted history). Codex already drops it before
+every request, or the API would refuse it; the bytes stay recoverable with ``rollout-doctor undo``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rollout_doctor.formats.codex.fixbuilder import FixBuilder
+from rollout_doctor.core.fixes import Applicability
+from rollout_doctor.formats.codex.history import Defect
+from rollout_doctor.formats.codex.rules.base import Context, Diagnostic
+
+CODE = "RD102"
+NAME = "orphan-output"
+SUMMARY = "a tool output whose call is nowhere in the history, or that names none"
+FIX_SAFETY = "safe: removes an output Codex drops before every request anyway"
+
+
+def check(ctx: Context) -> Iterator[Diagnostic]:
+    found = [(f.item, f.call_id, "answers a call that is not in the history")
+             for f in ctx.replay.of(Defect.ORPHAN_OUTPUT)]
+    found += [(item, None, f"{item.call_id_problem}, so it answers no call")
+              for item in ctx.history if item.call_id_problem is not None]
+    for output, call_id, why in sorted(found, key=lambda f: (f[0].line, f[0].index or 0)):
+        builder = FixBuilder(ctx.model)
+        builder.delete(output)
+        yield Diagnostic(
+            NAME, CODE, output.line, f"{output.type} at {output.where} {why}",
+            call_id, builder.build(f"remove the orphan output at {output.where}", Applicability.SAFE),
+        )
