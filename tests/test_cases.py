@@ -17,9 +17,9 @@ from typing import Any
 import orjson
 import pytest
 
-from rollout_doctor.core.check import check_file, fix_file
+from rollout_doctor.formats.codex import check_file, fix_file
 from rollout_doctor.core.fixes import applicable
-from rollout_doctor.formats.codex.rules import Diagnostic, Options
+from rollout_doctor.core.rules import Diagnostic, Options
 from rollout_doctor.store import restore
 from tests.case_specs import CASES
 from tests.cases import GENERATIONS, ROOT, Case, rollout_name

@@ -48,7 +48,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 def report_schema() -> dict:
-    return orjson.loads(resources.files("rollout_doctor").joinpath("core/schema/report.schema.json").read_bytes())
+    return orjson.loads(resources.files("rollout_doctor").joinpath("cli/schema/report.schema.json").read_bytes())
 
 
 def json_report(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict]:

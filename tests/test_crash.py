@@ -26,6 +26,7 @@ import pytest
 
 from rollout_doctor.cli.app import main
 from rollout_doctor.core.discovery import discover
+from rollout_doctor.formats.codex import CODEX
 from tests.support.safety import BROKEN, cli_command, cli_env, leftovers, real, rollout_bytes
 
 STAGES = ("tmp-written", "backed-up", "checked", "replaced", "committed")
@@ -67,7 +68,7 @@ class Scene:
         data = self.path.read_bytes()
         assert data in (original, fixed), f"torn: {len(data)} bytes, neither the original nor the fixed version"
         assert self.path.stat().st_mode & 0o777 == 0o640
-        assert [f.path for f in discover([self.folder])] == [self.path], "a temporary file looks like a session"
+        assert [f.path for f in discover([self.folder], [CODEX])] == [self.path], "a temporary file looks like a session"
         return "original" if data == original else "fixed"
 
     def recover(self, original: bytes, fixed: bytes, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from rollout_doctor.core import fixer
+from rollout_doctor.formats.codex.format import CodexFormat
 from rollout_doctor.formats.codex.projection import forget_projection
 from tests.support.breakers import BREAKERS, Lines
 from tests.support.codex_run import CodexHome, CodexRun, real_fixture, session_id_of
@@ -161,7 +161,7 @@ def test_renumbering_without_the_reset_makes_codex_warn_and_leaves_stale_rows(
     resumed_once: Resumable, doctor_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state = resumed_once
-    monkeypatch.setattr(fixer, "forget_projection", lambda *args: None)
+    monkeypatch.setattr(CodexFormat, "after_write", lambda self, *args: None)
     assert fix(state.rollout)["codex_history"] is None
     run = state.resume("second try")
     assert run.returncode == 0, run.describe()
@@ -181,7 +181,7 @@ def test_a_move_that_keeps_line_lengths_goes_unnoticed_even_without_the_reset(
     """Why the reset is not strictly needed for every fix, and is done anyway: here the moved lines are
     response items (not projected), their ordinals keep their digit count, so no stored offset moves."""
     state = resumed_once
-    monkeypatch.setattr(fixer, "forget_projection", lambda *args: None)
+    monkeypatch.setattr(CodexFormat, "after_write", lambda self, *args: None)
     fix(state.rollout)
     run = state.resume("second try")
     assert run.returncode == 0 and complaints(run) == [], run.describe()
@@ -194,7 +194,7 @@ def test_neither_renumbering_nor_reset_repeats_an_ordinal_and_codex_warns(
     resumed_once: Resumable, doctor_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     state = resumed_once
-    monkeypatch.setattr(fixer, "forget_projection", lambda *args: None)
+    monkeypatch.setattr(CodexFormat, "after_write", lambda self, *args: None)
     fix(state.rollout)
     # Undo the renumbering: the inserted output repeats its call's ordinal, later lines keep theirs.
     lines = Lines(state.rollout.read_bytes())

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rollout_doctor.cli.entry import main
-from rollout_doctor.formats.codex.rules import lookup
+from rollout_doctor.formats.codex.rules import REGISTRY
 from tests.support.codex_run import real_fixture
 from tests.support.scenarios import NEW, OLD
 
@@ -28,7 +28,7 @@ UPSTREAM = {
 
 @pytest.mark.parametrize(("rule", "reports"), UPSTREAM.items())
 def test_each_rule_names_its_upstream_reports(rule: str, reports: list[str]) -> None:
-    doc = lookup(rule).doc
+    doc = REGISTRY.lookup(rule).doc
     assert [r for r in reports if r not in doc] == []
 
 
@@ -111,7 +111,7 @@ def test_the_json_report_carries_the_recoverable_alternative(folder: Path, capsy
 
     _code, out = run(capsys, "check", "--format", "json", str(folder))
     report = orjson.loads(out)
-    schema = orjson.loads(resources.files("rollout_doctor").joinpath("core/schema/report.schema.json").read_bytes())
+    schema = orjson.loads(resources.files("rollout_doctor").joinpath("cli/schema/report.schema.json").read_bytes())
     jsonschema.validate(report, schema)
     orphans = [d for f in report["files"] for d in f["diagnostics"] if d["rule"] == "orphan-call"]
     pairs = sorted((d["fix"]["applicability"], d["alternative"]["applicability"] if d["alternative"] else "-")

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 
 from rollout_doctor.formats.codex import fastfacts
 from rollout_doctor.core import lines
-from rollout_doctor.core import model as model_module
+from rollout_doctor.formats.codex import indexing
 from rollout_doctor.formats.codex.facts import (
     BOM,
     CODEX_MAX_DEPTH,
@@ -48,7 +48,8 @@ from rollout_doctor.formats.codex.facts import (
     line_facts,
 )
 from rollout_doctor.formats.codex.fastfacts import block_valid, fast_facts
-from rollout_doctor.core.model import ORDINAL_ABSENT, ORDINAL_NOT_INT, read_rollout
+from rollout_doctor.formats.codex.rollout import read_rollout
+from rollout_doctor.core.index import ORDINAL_ABSENT, ORDINAL_NOT_INT
 from tests.support.models import model_state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -794,9 +795,9 @@ def test_a_mixed_file_reads_as_the_reference(tmp_path: Path, monkeypatch: pytest
 @pytest.mark.parametrize("pays", [True, False])
 def test_both_ways_of_indexing_read_as_the_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                      pays: bool) -> None:
-    """A small file in a process that has not imported fastfacts is indexed by line_facts alone
-    (model.fast_path_pays); either way the model is the reference's."""
-    monkeypatch.setattr(model_module, "fast_path_pays", lambda size: pays)
+    """A small file in a process that has not loaded the fast path is indexed by line_facts alone
+    (indexing.fast_path_pays); either way the model is the reference's."""
+    monkeypatch.setattr(indexing, "fast_path_pays", lambda size: pays)
     assert_reads_as_reference(written(tmp_path, _mixed_file()))
 
 

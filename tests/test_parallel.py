@@ -23,10 +23,13 @@ from hypothesis import strategies as st
 from rollout_doctor.formats.codex import facts
 from rollout_doctor.core import lines
 from rollout_doctor.core import parallel
-from rollout_doctor.core.check import check_file, check_model
+from rollout_doctor.formats.codex import check_file, check_model
 from rollout_doctor.core.lines import Source
-from rollout_doctor.core.model import Rollout, assemble, index_range, read_rollout
-from rollout_doctor.formats.codex.rules import Options
+from rollout_doctor.formats.codex.rollout import Rollout, read_rollout
+from rollout_doctor.core.index import index_range
+from rollout_doctor.core.model import build
+from rollout_doctor.formats.codex import CODEX
+from rollout_doctor.core.rules import Options
 from tests.support.models import model_state
 
 THREAD = "01a1fe9f-a2fa-7091-8dab-b019fa49b280"
@@ -126,15 +129,15 @@ def test_ranges_cut_at_any_line_give_the_model_and_diagnostics_of_the_whole(
     size = len(data)
     for cut in starts:  # every line start, and the end of the file
         with Source.open(path) as source:
-            parts = [index_range(source, 0, cut, size), index_range(source, cut, size, size)]
+            parts = [index_range(CODEX.lines, source, 0, cut, size), index_range(CODEX.lines, source, cut, size, size)]
         with _joined(path, parts) as joined:
             assert model_state(joined) == expected, f"cut at byte {cut}"
             assert check_model(joined, options) == diagnostics, f"cut at byte {cut}"
     if len(starts) > 3:  # and in three
         a, b = starts[1], starts[len(starts) // 2]
         with Source.open(path) as source:
-            parts = [index_range(source, 0, a, size), index_range(source, a, b, size),
-                     index_range(source, b, size, size)]
+            parts = [index_range(CODEX.lines, source, 0, a, size), index_range(CODEX.lines, source, a, b, size),
+                     index_range(CODEX.lines, source, b, size, size)]
         with _joined(path, parts) as joined:
             assert model_state(joined) == expected
 
@@ -202,7 +205,7 @@ def test_a_pool_reports_what_a_loop_over_the_files_reports_in_order(
     monkeypatch.setattr(parallel, "SPLIT_BYTES", 60_000)
     monkeypatch.setattr(parallel, "RANGE_BYTES", 7_000)
     done: list[int] = []
-    got = list(parallel.check_files(paths, Options(), jobs=2, progress=done.append))
+    got = list(parallel.check_files([(p, CODEX) for p in paths], Options(), jobs=2, progress=done.append))
     assert [r.path for r in got] == paths
     assert [(r.diagnostics, r.error, r.generation, r.cli_version) for r in got] == [
         (r.diagnostics, r.error, r.generation, r.cli_version) for r in expected]
@@ -214,7 +217,7 @@ _VICTIM: list[Path] = []
 
 
 def _dying_run(task: tuple) -> tuple:  # module level: the pool pickles it by name
-    if task[0] == "file" and task[2] in _VICTIM:
+    if task[0] == "file" and task[3] in _VICTIM:
         os._exit(9)  # as the kernel's OOM killer would end it
     return _real_run(task)
 
@@ -228,7 +231,7 @@ def test_a_killed_worker_loses_no_report(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(parallel, "MIN_POOL_BYTES", {"fork": 0, "spawn": 0})
     monkeypatch.setattr(parallel, "_run", _dying_run)
     monkeypatch.setattr(sys.modules[__name__], "_VICTIM", [paths[2]])
-    got = list(parallel.check_files(paths, Options(), jobs=2))
+    got = list(parallel.check_files([(p, CODEX) for p in paths], Options(), jobs=2))
     assert [(r.path, r.diagnostics, r.error) for r in got] == [(r.path, r.diagnostics, r.error) for r in expected]
 
 
@@ -349,4 +352,4 @@ def test_check_answers_the_same_with_and_without_typer(
 
 def _joined(path: Path, parts: list) -> Rollout:  # type: ignore[type-arg]
     source = Source.open(path)
-    return assemble(path, [(source, part, path) for part in parts])
+    return build(CODEX, path, [(source, part, path) for part in parts])  # type: ignore[return-value]

@@ -32,6 +32,7 @@ from rollout_doctor.store.journal import state_home
 from rollout_doctor.store.transaction import journals_of
 from rollout_doctor.cli.app import main
 from rollout_doctor.core.discovery import discover
+from rollout_doctor.formats.codex import CODEX
 from tests.support.safety import (
     BROKEN,
     BROKEN_PAGINATED,
@@ -347,7 +348,7 @@ def test_force_rewrites_a_live_rollout_after_saying_what_it_risks(capsys: pytest
     # What the process wrote after the rewrite is not lost: it is in the kept original.
     assert kept.read_bytes().endswith(b'{"late":"line"}\n')
     assert path.read_bytes() == expected
-    assert [f.path for f in discover([path.parent])] == [path]  # the kept file is not a session
+    assert [f.path for f in discover([path.parent], [CODEX])] == [path]  # the kept file is not a session
 
 
 def test_undo_leaves_a_live_rollout_alone_unless_forced(capsys: pytest.CaptureFixture[str],
@@ -432,7 +433,7 @@ def test_temp_files_of_killed_runs_are_swept_by_the_next_fix(capsys: pytest.Capt
     fresh = leftover(f".rollout-doctor-{gone}-new.tmp", 0)  # could be a run on another machine
     live = leftover(".rollout-doctor-1-live.tmp", 11 * 60)  # its pid is alive
     kept = leftover(".rollout-doctor-kept-something", 25 * 3600)  # what --force kept: never swept
-    assert sorted(f.path.name for f in discover([folder])) == [path.name]  # none looks like a session
+    assert sorted(f.path.name for f in discover([folder], [CODEX])) == [path.name]  # none looks like a session
     assert run(capsys, "check", str(folder))[0] == 1
     assert stale.exists(), "check writes nothing, not even a sweep"
     assert run(capsys, "fix", str(folder))[0] == 0
@@ -541,7 +542,7 @@ def test_a_scan_never_follows_a_link_out_of_its_folder_or_into_a_loop(tmp_path: 
     (root / "rollout-2026-01-01T00-00-00-00000000-0000-0000-0000-000000000000.jsonl").symlink_to(outside)
     (root / "rollout-2026-01-01T00-00-00-11111111-1111-1111-1111-111111111111.jsonl").symlink_to(inside)
     (root / "rollout-2026-01-01T00-00-00-22222222-2222-2222-2222-222222222222.jsonl").symlink_to(root / "nowhere")
-    found = list(discover([root]))
+    found = list(discover([root], [CODEX]))
     assert [f.error for f in found] == [None]
     assert [os.path.realpath(f.path) for f in found] == [str(inside)]
 

@@ -57,13 +57,14 @@ def _split(values: list[str] | None) -> frozenset[str] | None:
 
 
 def _options(target: Target | None, select: list[str] | None, ignore: list[str] | None, unsafe: bool = False):  # type: ignore[no-untyped-def]
-    from rollout_doctor.formats.codex.rules import Options, UnknownRule, resolve
+    from rollout_doctor.core.rules import Options, UnknownRule
+    from rollout_doctor.formats.codex.rules import REGISTRY
 
     options = Options(target=target.value if target else None, select=_split(select), ignore=_split(ignore) or frozenset(),
                       unsafe_fixes=unsafe)
     try:
-        resolve(options.select)
-        resolve(options.ignore)
+        REGISTRY.resolve(options.select)
+        REGISTRY.resolve(options.ignore)
     except UnknownRule as exc:
         raise typer.BadParameter(str(exc)) from None
     return options
@@ -130,7 +131,6 @@ def fix(
             sweep_folder(folder)  # temporary files a killed fix left next to the sessions
     # The diff is only shown with --diff or --dry-run and in JSON; on a 1 GB rollout it is ~200 MB.
     want_diff = diff or dry_run or format is Format.json
-    readable = [f.path for f in found_all if not f.error]
     interrupted: int | None = None  # the signal that stopped the run
 
     def show(report) -> None:  # type: ignore[no-untyped-def]
@@ -148,15 +148,19 @@ def fix(
         for found in found_all:
             if found.error:
                 show(_missing_report(found))
-        for report in fix_files(readable, options, dry_run=dry_run, want_diff=want_diff, force=force):
-            show(report)
-            interrupted = signals.pending()
+        for fmt in dict.fromkeys(f.format for f in found_all if not f.error):
+            paths_of = [f.path for f in found_all if not f.error and f.format is fmt]
+            for report in fix_files(fmt, paths_of, options, dry_run=dry_run, want_diff=want_diff, force=force):
+                show(report)
+                interrupted = signals.pending()
+                if interrupted:
+                    break
             if interrupted:
                 break
     except KeyboardInterrupt as exc:
         interrupted = getattr(exc, "signum", signal.SIGINT)
     if format is Format.json:
-        from rollout_doctor.core.report import report_json
+        from rollout_doctor.cli.json_report import report_json
 
         _emit_json(report_json(reports, unsafe=unsafe_fixes, fixing=True, interrupted=interrupted is not None))
     else:
@@ -172,8 +176,9 @@ def _complete_interrupted(err, everything: bool = False) -> None:  # type: ignor
     from rich.markup import escape
 
     from rollout_doctor.core.fixer import complete_interrupted
+    from rollout_doctor.formats import known
 
-    for done in complete_interrupted(everything):
+    for done in complete_interrupted(known(), everything):
         files = ", ".join(str(p) for p in done.changed) or "no file changed"
         err.print(f"rollout-doctor: an interrupted run's transaction {escape(done.journal.folder.name)}: "
                   f"{escape(done.outcome)} ({escape(files)})")
@@ -194,7 +199,7 @@ def undo(
 
     from rollout_doctor import store
     from rollout_doctor.cli import render
-    from rollout_doctor.formats.codex.projection import forget_projections
+    from rollout_doctor.formats import known
     from rollout_doctor.store.transaction import journals, journals_of, transaction_of_state
 
     out = render.console()
@@ -258,7 +263,8 @@ def undo(
     # A resume after the fix made Codex (0.169.0, 0.171.0) project the fixed bytes; the restored ones
     # differ, so that projection is stale in the same way a fix leaves it (codex_state.py), and is forgotten.
     changed = [where for where in restored.files if where not in restored.already]
-    for reset in forget_projections(changed, journal.folder):
+    resets = [reset for fmt in known() for where in changed if (reset := fmt.after_write(where, journal.folder))]
+    for reset in resets:
         if reset.error:
             err.print(f"rollout-doctor: warning: Codex's thread history of {escape(reset.thread_id)} could not be "
                       f"reset ({escape(reset.error)}); Codex will log projection warnings")
@@ -287,10 +293,11 @@ def rules(format: FormatOpt = Format.text) -> int:
 def rule(name: Annotated[str, typer.Argument(help="A rule name (orphan-call) or code (RD101).")]) -> int:
     """Explain a rule: what it checks, why it breaks a resume, an example, its fix safety."""
     from rollout_doctor.cli import render
-    from rollout_doctor.formats.codex.rules import UnknownRule, lookup
+    from rollout_doctor.core.rules import UnknownRule
+    from rollout_doctor.formats.codex.rules import REGISTRY
 
     try:
-        found = lookup(name)
+        found = REGISTRY.lookup(name)
     except UnknownRule as exc:
         raise typer.BadParameter(str(exc)) from None
     render.print_rule(render.console(), found)

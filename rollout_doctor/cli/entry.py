@@ -33,14 +33,15 @@ def run_guard(session: str | None, last: bool, all_folders: bool = False, order:
     """Guard one session and print its receipt on stderr (stdout belongs to codex); the exit code."""
     from rollout_doctor.core.exitcodes import ERROR
     from rollout_doctor.formats.codex.guard import guard
-    from rollout_doctor.formats.codex.rules import Options, UnknownRule, resolve
+    from rollout_doctor.core.rules import Options, UnknownRule
+    from rollout_doctor.formats.codex.rules import REGISTRY
 
     # No --target: each session's wire from config.toml (codex_config.session_wire).
     options = Options(target=target, select=split_rules(select),
                       ignore=split_rules(ignore) or frozenset())
     try:
-        resolve(options.select)
-        resolve(options.ignore)
+        REGISTRY.resolve(options.select)
+        REGISTRY.resolve(options.ignore)
     except UnknownRule as exc:
         print(f"rollout-doctor guard: {exc}", file=sys.stderr)
         return ERROR
@@ -119,7 +120,8 @@ def check_parser():  # type: ignore[no-untyped-def]
 
 def fast_check(args: list[str]) -> int | None:
     """``check`` without typer (rollout_doctor.cli.scan says why); None to let typer take the arguments."""
-    from rollout_doctor.formats.codex.rules import Options, UnknownRule, resolve
+    from rollout_doctor.core.rules import Options, UnknownRule
+    from rollout_doctor.formats.codex.rules import REGISTRY
 
     try:
         ns = check_parser().parse_args(args)
@@ -128,8 +130,8 @@ def fast_check(args: list[str]) -> int | None:
     options = Options(target=ns.target, select=split_rules(ns.select),
                       ignore=split_rules(ns.ignore) or frozenset())
     try:
-        resolve(options.select)
-        resolve(options.ignore)
+        REGISTRY.resolve(options.select)
+        REGISTRY.resolve(options.ignore)
     except UnknownRule:
         return None  # typer's usage error says so
     from rollout_doctor.cli.scan import run_check

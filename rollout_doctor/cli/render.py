@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from rollout_doctor.core.check import Change, FileReport
+from rollout_doctor.core.reports import Change, FileReport
 from rollout_doctor.core.fixes import Applicability, applicable
 from rollout_doctor.formats.codex.rules import RULES, Diagnostic, Rule
 
@@ -147,7 +147,7 @@ def print_summary(out: Console, reports: list[FileReport], unsafe: bool, fixing:
                 out.print(f"[bold red]refused:[/] {escape(r.refused)}")
             elif r.backup:
                 out.print(f"[dim]backup of {escape(display_path(r.path))}: {escape(str(r.backup))}[/]")
-            reset = r.codex_history
+            reset = r.index_reset
             if reset is not None and reset.error is None:
                 out.print(f"[dim]Codex's thread history of {reset.thread_id} reset ({reset.rows} rows in "
                           f"{escape(str(reset.database))}; Codex rebuilds it at the next resume); "

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from rollout_doctor.formats.codex.rules.base import Options
+from rollout_doctor.core.rules import Options
 
 
 def targets(paths: list[Path] | None) -> list:  # type: ignore[type-arg]
@@ -31,7 +31,9 @@ def targets(paths: list[Path] | None) -> list:  # type: ignore[type-arg]
         print(f"rollout-doctor: no rollouts: {searched} do not exist (CODEX_HOME={configured_home()}; set CODEX_HOME "
               "or give a path)", file=sys.stderr)
         return []
-    found = list(discover(roots))
+    from rollout_doctor.formats import known
+
+    found = list(discover(roots, known()))
     if not found:
         print(f"rollout-doctor: no rollouts (rollout-*.jsonl or .jsonl.zst) under {', '.join(map(str, roots))}",
               file=sys.stderr)
@@ -55,7 +57,7 @@ def emit_json(payload: object) -> None:
 
 
 def missing_report(found):  # type: ignore[no-untyped-def]
-    from rollout_doctor.core.check import FileReport
+    from rollout_doctor.core.reports import FileReport
 
     return FileReport(found.path, error=found.error)
 
@@ -72,11 +74,12 @@ def run_check(paths: list[Path] | None, options: Options, json: bool) -> int:
     if not found_all:
         return ERROR
     readable = [f.path for f in found_all if not f.error]
+    files = [(f.path, f.format) for f in found_all if not f.error]
     # A session a running Codex is writing is in progress, not a patient: its turn is not judged.
     live = {path: describe(holders) for path, holders in writers_of(readable).items()}
     with scan_progress(readable, not json) as bar:
         # Every core, biggest files first; reports still come back in order (rollout_doctor.core.parallel).
-        checked = check_files(readable, options, progress=bar.advance if bar else None, live=live)
+        checked = check_files(files, options, progress=bar.advance if bar else None, live=live)
         for found in found_all:
             report = missing_report(found) if found.error else next(checked)
             reports.append(report)
@@ -88,7 +91,7 @@ def run_check(paths: list[Path] | None, options: Options, json: bool) -> int:
                 out = out or render.console()
                 render.print_diagnostics(out, report, report.diagnostics, False)
     if json:
-        from rollout_doctor.core.report import report_json
+        from rollout_doctor.cli.json_report import report_json
 
         emit_json(report_json(reports, unsafe=False, fixing=False))
     else:

@@ -1,41 +1,43 @@
-"""Finding the rollout files to look at.
+"""Finding the session files to look at, and which format each is in.
 
 A folder is walked without ever leaving it: symbolic links to folders are not followed, folders
 already seen (by device and inode: bind mounts can loop too) are not entered twice, and a linked
 file is taken only when it resolves inside the folder being scanned. Whatever cannot be read is
 reported and skipped, and the walk goes on; so is an entry named like a rollout that is not a regular
-file (a FIFO would block a read forever). As in Codex, a plain ``.jsonl`` wins over a ``.jsonl.zst`` of
+file (a FIFO would block a read forever). A plain ``.jsonl`` wins over a ``.jsonl.zst`` of
 the same session. Files rollout-doctor itself leaves (``.rollout-doctor-*``) never match: they neither
 start with ``rollout-`` nor end in ``.jsonl``.
 
-A file given by name is taken only if it is a rollout: named like one, or its first readable record
-is a session_meta (or a legacy header). Anything else (``config.toml``, notes) is reported and never
-touched: its lines would all be "invalid lines" whose removal is a fix.
+A file given by name is taken only if a format owns it: it is named like one of its session files, or
+its first record says it is one (``Format.owns_content``). Anything else (``config.toml``, notes) is
+reported and never touched: its lines would all be "invalid lines" whose removal is a fix.
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rollout_doctor.formats.codex.home import is_rollout_name
+if TYPE_CHECKING:
+    from rollout_doctor.core.format import Format
 
 
 @dataclass(frozen=True)
 class Found:
     path: Path
     error: str | None = None
-
+    format: Format | None = None  # whose session file it is (None with an error)
 
 
 def _reason(path: Path, exc: OSError) -> str:
     return f"{path}: {exc.strerror or exc}"
 
 
-def discover(paths: list[Path]) -> Iterator[Found]:
+def discover(paths: list[Path], formats: Sequence[Format]) -> Iterator[Found]:
     seen: set[Path] = set()
     for path in paths:
         try:
@@ -44,7 +46,7 @@ def discover(paths: list[Path]) -> Iterator[Found]:
             yield Found(path, _reason(path, exc))
             continue
         if stat.S_ISDIR(st.st_mode):
-            for found in _walk(path):
+            for found in _walk(path, formats):
                 key = Path(os.path.realpath(found.path)) if found.error is None else found.path
                 if key not in seen:
                     seen.add(key)
@@ -53,18 +55,17 @@ def discover(paths: list[Path]) -> Iterator[Found]:
             key = Path(os.path.realpath(path))
             if key not in seen:
                 seen.add(key)
-                yield Found(path) if is_rollout(path) else Found(path, f"{path}: not a Codex rollout (neither named "
-                                                                        "rollout-*.jsonl nor starting with a "
-                                                                        "session_meta); left as it is")
+                fmt = owner(path, formats)
+                yield Found(path, format=fmt) if fmt is not None else Found(path, not_ours(path, formats))
         else:
             yield Found(path, f"{path}: not a regular file")
 
 
-def _walk(root: Path) -> Iterator[Found]:
+def _walk(root: Path, formats: Sequence[Format]) -> Iterator[Found]:
     real_root = Path(os.path.realpath(root))
     stack = [root]
     visited: set[tuple[int, int]] = set()
-    files: list[Path] = []
+    files: list[tuple[Path, Format]] = []
     errors: list[Found] = []
     while stack:
         folder = stack.pop()
@@ -81,29 +82,33 @@ def _walk(root: Path) -> Iterator[Found]:
             try:
                 if entry.is_dir(follow_symlinks=False):
                     stack.append(Path(entry.path))
-                elif is_rollout_name(entry.name) and _taken(entry, real_root):
-                    files.append(Path(entry.path))
-                elif is_rollout_name(entry.name) and not entry.is_symlink() and not entry.is_file(follow_symlinks=False):
-                    errors.append(Found(Path(entry.path), f"{entry.path}: named like a rollout but not a regular file; "
-                                                          "skipped"))
+                    continue
+                fmt = next((f for f in formats if f.owns_name(entry.name)), None)
+                if fmt is not None and _taken(entry, real_root):
+                    files.append((Path(entry.path), fmt))
+                elif fmt is not None and not entry.is_symlink() and not entry.is_file(follow_symlinks=False):
+                    errors.append(Found(Path(entry.path), f"{entry.path}: named like a {fmt.file_noun} but not a "
+                                                          "regular file; skipped"))
             except OSError as exc:
                 errors.append(Found(Path(entry.path), _reason(Path(entry.path), exc)))
-    plain = {str(f) for f in files if f.name.endswith(".jsonl")}
-    for path in sorted(files):
+    plain = {str(f) for f, _fmt in files if f.name.endswith(".jsonl")}
+    for path, fmt in sorted(files, key=lambda found: found[0]):
         if path.name.endswith(".zst") and str(path)[: -len(".zst")] in plain:
             continue
-        yield Found(path)
+        yield Found(path, format=fmt)
     yield from errors
 
 
-def is_rollout(path: Path) -> bool:
-    """Named like a rollout, or holding one: its first readable record is a session_meta or a legacy
-    header (lineage.read_head reads a few lines, decompressing a .zst)."""
-    if is_rollout_name(path.name):
-        return True
-    from rollout_doctor.formats.codex.lineage import read_head
+def owner(path: Path, formats: Sequence[Format]) -> Format | None:
+    """The format a file given by name belongs to: by its name, else by its first records."""
+    by_name = next((f for f in formats if f.owns_name(path.name)), None)
+    return by_name or next((f for f in formats if f.owns_content(path)), None)
 
-    return read_head(path) is not None
+
+def not_ours(path: Path, formats: Sequence[Format]) -> str:
+    if len(formats) == 1:
+        return formats[0].not_ours(path)
+    return f"{path}: not a session file of {', '.join(f.session_noun for f in formats)}; left as it is"
 
 
 def _taken(entry: os.DirEntry[str], real_root: Path) -> bool:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the engine is heavy; commands that only need the codes must not import it
-    from rollout_doctor.core.check import FileReport
+    from rollout_doctor.core.reports import FileReport
 
 CLEAN = 0  # nothing left to report
 PROBLEMS = 1  # problems remain (or, with --dry-run, a fix would change the file)

@@ -8,16 +8,15 @@ is a plain positional read and memory stays flat whatever the size of the sessio
 
 from __future__ import annotations
 
-import errno
 import os
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from rollout_doctor.store.reading import ZSTD_SUFFIX, is_compressed, open_regular
+
 CHUNK = 1 << 20
-ZSTD_SUFFIX = ".zst"
 # A line longer than this is not read whole: it is reported as one Codex cannot use and its bytes stay
 # on disk. No Codex release writes one (tool outputs are truncated, a compacted history is bounded by
 # the context window); a run of NUL bytes or a binary file named like a rollout would otherwise take
@@ -26,32 +25,6 @@ LINE_LIMIT = 64 << 20
 # Compressed bytes given to the zstd decompressor at a time: a block can expand 32768-fold (RLE), so this
 # bounds what one call returns to 32 MiB, whatever the file (a "zstd bomb" otherwise fills memory).
 ZSTD_FEED = 1 << 10
-
-
-def is_compressed(path: Path) -> bool:
-    return path.name.endswith(ZSTD_SUFFIX)
-
-
-NOATIME = getattr(os, "O_NOATIME", 0)
-
-
-def open_regular(path: Path | str) -> int:
-    """Open for reading, refusing anything but a regular file: a FIFO or a device named like a
-    rollout would block a read forever or never end.
-
-    Reading leaves the access time alone where the system allows it (O_NOATIME: Linux, files this user
-    owns): rollout-doctor keeps a session's times as they were (a fix puts them back after writing)."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(path, flags | NOATIME)
-    except PermissionError:
-        if not NOATIME:
-            raise
-        fd = os.open(path, flags)  # someone else's file: O_NOATIME is refused, read it all the same
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise OSError(errno.EINVAL, "not a regular file")
-    return fd
 
 
 def decompress_whole_frames(src: BinaryIO, dst: BinaryIO) -> None:

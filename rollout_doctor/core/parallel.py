@@ -17,13 +17,20 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rollout_doctor.core.check import FileReport, check_file, error_message
+from rollout_doctor.core.check import check_file
+from rollout_doctor.core.errors import error_message
+from rollout_doctor.core.index import Part, index_range
 from rollout_doctor.core.lines import Source, is_compressed
-from rollout_doctor.core.model import Part, Rollout, assemble, index_range
-from rollout_doctor.formats.codex.rules import Options
+from rollout_doctor.core.model import Model, build
+from rollout_doctor.core.reports import FileReport
+from rollout_doctor.core.rules import Options
+
+if TYPE_CHECKING:
+    from rollout_doctor.core.format import Format
 
 SPLIT_BYTES = 64 << 20  # a plain file this big is indexed by several workers, one range each
 RANGE_BYTES = 32 << 20  # ...in ranges this long: more ranges than workers keeps each worker's share small
@@ -50,11 +57,14 @@ def _size(path: Path) -> int:
         return 0  # check_file reports the error
 
 
-def check_files(paths: list[Path], options: Options, jobs: int | None = None,
+def check_files(files: Sequence[tuple[Path, Format]], options: Options, jobs: int | None = None,
                 progress: Progress | None = None, live: dict[Path, str] | None = None) -> Iterator[FileReport]:
-    """``check_file`` for each path, in order, on up to ``jobs`` processes (default: every CPU). ``live``
-    names the running Codex that holds a path, for the paths some process holds."""
+    """``check_file`` for each file (a path and its format), in order, on up to ``jobs`` processes
+    (default: every CPU). ``live`` names the running client that holds a path, for the paths some
+    process holds."""
     live = live or {}
+    paths = [path for path, _fmt in files]
+    formats = [fmt for _path, fmt in files]
     sizes = [_size(p) for p in paths]
     jobs = jobs or available_cpus()
     method = _start_method()
@@ -62,17 +72,17 @@ def check_files(paths: list[Path], options: Options, jobs: int | None = None,
     # rules, so workers indexing its ranges would add their own memory to it (on a 1 GB rollout, from
     # under 100 MiB to 160 MiB in all) to save a third of the time at best.
     if jobs < 2 or len(paths) < 2 or sum(sizes) < MIN_POOL_BYTES[method]:
-        for path, size in zip(paths, sizes):
-            report = check_file(path, options, live=live.get(path))
+        for (path, fmt), size in zip(files, sizes):
+            report = check_file(fmt, path, options, live=live.get(path))
             if progress:
                 progress(size)
             yield report
         return
-    yield from _pooled(paths, sizes, options, jobs, method, progress, live)
+    yield from _pooled(paths, formats, sizes, options, jobs, method, progress, live)
 
 
-def _pooled(paths: list[Path], sizes: list[int], options: Options, jobs: int, method: str,
-            progress: Progress | None, live: dict[Path, str]) -> Iterator[FileReport]:
+def _pooled(paths: list[Path], formats: list[Format], sizes: list[int], options: Options, jobs: int,
+            method: str, progress: Progress | None, live: dict[Path, str]) -> Iterator[FileReport]:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
@@ -80,18 +90,20 @@ def _pooled(paths: list[Path], sizes: list[int], options: Options, jobs: int, me
     tasks: list[tuple[int, tuple]] = []  # (bytes of work, task)
     ranges: dict[int, list[tuple[int, int]]] = {}
     for n, (path, size) in enumerate(zip(paths, sizes)):
-        # A fork is read with its parents' history (engine.check_file), which ranges of its own file alone
+        # A fork is read with its parents' history (check.check_file), which ranges of its own file alone
         # cannot give; a live file's turn in flight is judged on the whole file too.
-        if size >= SPLIT_BYTES and not is_compressed(path) and path not in live and not _continues_another(path):
+        fmt = formats[n]
+        if (size >= SPLIT_BYTES and not is_compressed(path) and path not in live
+                and not fmt.continues_another(path)):
             try:
                 ranges[n] = split(path, max(jobs, -(-size // RANGE_BYTES)))
             except OSError:
                 pass  # unreadable: check_file reports it as usual
         if n in ranges:
-            tasks.extend((end - start, ("range", n, k, path, start, end, size))
+            tasks.extend((end - start, ("range", n, k, fmt, path, start, end, size))
                          for k, (start, end) in enumerate(ranges[n]))
         else:
-            tasks.append((size, ("file", n, path, options, live.get(path))))
+            tasks.append((size, ("file", n, fmt, path, options, live.get(path))))
     tasks.sort(key=lambda t: -t[0])  # the longest first, so that it does not start last
     parts: dict[int, dict[int, Part | str]] = {n: {} for n in ranges}
     done: dict[int, FileReport] = {}
@@ -114,8 +126,8 @@ def _pooled(paths: list[Path], sizes: list[int], options: Options, jobs: int, me
                     parts[n][k] = result[3]
                     work = ranges[n][k][1] - ranges[n][k][0]
                     if len(parts[n]) == len(ranges[n]):
-                        done[n] = _check_ranges(paths[n], [parts[n][i] for i in range(len(ranges[n]))],
-                                                sizes[n], options)
+                        done[n] = _check_ranges(formats[n], paths[n],
+                                                [parts[n][i] for i in range(len(ranges[n]))], options)
                         del parts[n]
                 if progress:
                     progress(work)
@@ -133,19 +145,12 @@ def _pooled(paths: list[Path], sizes: list[int], options: Options, jobs: int, me
             if n in done:
                 yield done.pop(n)
                 continue
-            report = check_file(paths[n], options, live=live.get(paths[n]))
+            report = check_file(formats[n], paths[n], options, live=live.get(paths[n]))
             if progress:
                 progress(sizes[n])
             yield report
     finally:
         pool.shutdown(cancel_futures=True)
-
-
-def _continues_another(path: Path) -> bool:
-    from rollout_doctor.formats.codex.lineage import read_head
-
-    meta = read_head(path)
-    return meta is not None and meta.history_base is not None
 
 
 def split(path: Path, count: int) -> list[tuple[int, int]]:
@@ -178,29 +183,29 @@ def _line_start_after(source: Source, offset: int, size: int) -> int:
 def _run(task: tuple) -> tuple:
     """One task in a worker: check a whole file, or index one range of a big one."""
     if task[0] == "file":
-        _, n, path, options, live = task
-        return "file", n, check_file(path, options, live=live)
-    _, n, k, path, start, end, size = task
+        _, n, fmt, path, options, live = task
+        return "file", n, check_file(fmt, path, options, live=live)
+    _, n, k, fmt, path, start, end, size = task
     try:
         with Source.open(path) as source:
             if source.size < end:
                 raise OSError(f"{path}: the file shrank while it was read")
-            return "range", n, k, index_range(source, start, end, size)
+            return "range", n, k, index_range(fmt.lines, source, start, end, size)
     except Exception as exc:  # noqa: BLE001 - becomes the file's one-line error, as in check_file
         return "range", n, k, error_message(path, exc)
 
 
-def _check_ranges(path: Path, parts: list[Part | str], size: int, options: Options) -> FileReport:
+def _check_ranges(fmt: Format, path: Path, parts: list[Part | str], options: Options) -> FileReport:
     errors = [p for p in parts if isinstance(p, str)]
     if errors:
         return FileReport(path, error=errors[0])
 
-    def read(_: Path) -> Rollout:
+    def read(_: Path) -> Model:
         source = Source.open(path)
         try:
-            return assemble(path, [(source, part, path) for part in parts])  # type: ignore[misc]
+            return build(fmt, path, [(source, part, path) for part in parts])  # type: ignore[misc]
         except BaseException:
             source.close()
             raise
 
-    return check_file(path, options, read=read)
+    return check_file(fmt, path, options, read=read)

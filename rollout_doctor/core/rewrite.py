@@ -1,4 +1,4 @@
-"""Streaming a planned version of a rollout: untouched lines are copied byte for byte."""
+"""Streaming a planned version of a session file: untouched lines are copied byte for byte."""
 
 from __future__ import annotations
 
@@ -6,14 +6,12 @@ from typing import BinaryIO
 
 from rollout_doctor.core.fixes import Piece
 from rollout_doctor.core.lines import CHUNK
-from rollout_doctor.core.model import Rollout
+from rollout_doctor.core.model import Model
 
 
-def write_pieces(model: Rollout, pieces: list[Piece], out: BinaryIO) -> None:
+def write_pieces(model: Model, pieces: list[Piece], out: BinaryIO) -> None:
     """Write ``pieces`` (the plan's pieces from ``model.own_start`` on: a fork's inherited lines are
     its parents', never written here) as the new version of the file."""
-    from rollout_doctor.formats.codex.items import set_ordinal  # synth imports fixes; keep this module light
-
     first = model.own_start
     default_terminator = (model.terminator(first) if len(model) > first and model.terminator(first) else b"\n")
     last = len(pieces) - 1
@@ -27,7 +25,7 @@ def write_pieces(model: Rollout, pieces: list[Piece], out: BinaryIO) -> None:
             continue
         content = piece.content if piece.content is not None else model.content(piece.origin)  # type: ignore[arg-type]
         if piece.ordinal is not None:
-            content = set_ordinal(content, piece.ordinal)
+            content = model.with_ordinal(content, piece.ordinal)
             if piece.origin == first and piece.content is None and model.has_bom:
                 content = model.head(first, 3) + content
         terminator = model.terminator(piece.origin) if piece.origin is not None else default_terminator

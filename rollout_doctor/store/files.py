@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from rollout_doctor.store import liveness
 from rollout_doctor.store import tempfiles
-from rollout_doctor.core.lines import is_compressed, open_regular
+from rollout_doctor.store.reading import is_compressed, open_regular
 
 CHUNK = 1 << 20
 # Name of a hard link that keeps the replaced original reachable when --force rewrote a rollout a live
@@ -212,7 +212,7 @@ def ensure_not_live(path: Path, force: bool) -> list[str]:
     who = liveness.describe(holders)
     if not force:
         raise RefusedToWrite(
-            f"{path}: a running process may still write to it: {who}. Not modified: finish that Codex session "
+            f"{path}: a running process may still write to it: {who}. Not modified: finish that session "
             "first, or use --force (what that process writes afterwards then goes to the replaced file, not to "
             "the session)"
         )

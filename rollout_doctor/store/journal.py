@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from rollout_doctor.formats.codex import home as codex_home
+from rollout_doctor.store import places
 from rollout_doctor.store.files import WriteError, fsync_dir, suffix_of
 
 JOURNAL = "journal.json"
@@ -54,20 +54,14 @@ def state_home() -> Path:
     return base / "rollout-doctor"
 
 
-def session_stores(paths: list[Path]) -> list[Path]:
-    """Folders Codex searches for sessions: those of $CODEX_HOME and of the homes ``paths`` sit in."""
-    homes = [codex_home.configured_home(), *(home for p in paths if (home := codex_home.home_of(p)) is not None)]
-    return [Path(os.path.realpath(home / name)) for home in dict.fromkeys(homes) for name in codex_home.SESSION_ROOTS]
-
-
 def backup_root(paths: list[Path] | None = None) -> Path:
-    """The folder holding every backup; refuses one that lies where Codex looks for sessions."""
+    """The folder holding every backup; refuses one that lies where a client looks for sessions."""
     root = state_home()
     real = Path(os.path.realpath(root))
-    for store in session_stores(paths or []):
+    for store, client in places.session_stores(paths or []).items():
         if real == store or store in real.parents:
             raise WriteError(
-                f"backups would go to {root}, inside {store}, where Codex looks for sessions; "
+                f"backups would go to {root}, inside {store}, where {client} looks for sessions; "
                 "set ROLLOUT_DOCTOR_HOME (or XDG_STATE_HOME) to a folder outside it"
             )
     return root / "backups"

@@ -6,7 +6,8 @@ turn ran a slow command (tests/test_safety.py repeats it):
 
 * 0.77.0 holds the rollout open ``O_WRONLY|O_APPEND`` (``/proc/PID/fdinfo`` flags ``02102001``);
 * 0.169.0 holds it ``O_RDWR|O_APPEND`` (``02102002``), and also holds an exclusive ``flock`` on
-  ``$CODEX_HOME/thread-writer-locks/<thread id>.lock``, open for as long as it has the thread loaded.
+  ``$CODEX_HOME/thread-writer-locks/<thread id>.lock``, open for as long as it has the thread loaded
+  (the format names such lock files: places.writer_locks).
 
 So a process counts as a writer when it has the rollout open with write access, or has the thread's
 writer-lock file open. On Linux every ``/proc/PID/fd`` entry is compared by device and inode (names
@@ -23,11 +24,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from rollout_doctor.formats.codex import home as codex_home
-from rollout_doctor.formats.codex.home import thread_id_from_name
+from rollout_doctor.store import places
 
 PROC = Path("/proc")
-LOCK_DIR = "thread-writer-locks"  # 0.169.0; absent in 0.77.0
 COMMAND_WIDTH = 100
 
 
@@ -59,20 +58,6 @@ def method() -> str:
     return "none"
 
 
-def codex_homes_of(path: Path) -> list[Path]:
-    """The Codex homes a rollout may belong to: the one it sits in, and $CODEX_HOME."""
-    homes = [home for home in (codex_home.home_of(path),) if home is not None]
-    homes.append(codex_home.configured_home())
-    return list(dict.fromkeys(homes))
-
-
-def lock_files_of(path: Path) -> list[Path]:
-    thread = thread_id_from_name(path)
-    if thread is None:
-        return []
-    return [p for home in codex_homes_of(path) if (p := home / LOCK_DIR / f"{thread}.lock").is_file()]
-
-
 def writers(path: Path) -> list[Holder]:
     """Processes that hold ``path`` open for writing or hold its thread's writer lock."""
     return writers_of([path]).get(path, [])
@@ -81,7 +66,7 @@ def writers(path: Path) -> list[Holder]:
 def writers_of(paths: list[Path]) -> dict[Path, list[Holder]]:
     """``writers`` for many files at once: one pass over /proc (or one lsof), whatever their number.
     Only the files some process holds are in the answer."""
-    locks = {path: lock_files_of(path) for path in paths}
+    locks = {path: places.writer_locks(path) for path in paths}
     how = method()
     if how == "proc":
         try:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rollout_doctor.store import tempfiles
-from rollout_doctor.core.lines import is_compressed, open_regular
+from rollout_doctor.store.reading import is_compressed, open_regular
 from rollout_doctor.store import signals
 from rollout_doctor.store.files import (
     CHUNK,
@@ -366,7 +366,7 @@ def restore(path: Path, force: bool = False) -> Restored:
                if state is not None and state.sha256 not in (entry.sha256_after, entry.sha256_before)]
     if changed and not force:
         raise RefusedToWrite(
-            f"{changed[0]}: changed since rollout-doctor fixed it (Codex appended to it?); undo would lose those "
+            f"{changed[0]}: changed since rollout-doctor fixed it (did its client append to it?); undo would lose those "
             "changes. Use --force to restore anyway (the current bytes are saved next to the backup first)"
             + (f"; this fix also wrote {len(targets) - 1} other file(s), restored together" if len(targets) > 1 else ""))
     for where in [w for (_e, w), s in zip(targets, states) if s is not None]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rollout_doctor.core.model import Rollout
+from rollout_doctor.formats.codex.rollout import Rollout
 
 
 def model_state(model: Rollout) -> tuple[object, ...]:

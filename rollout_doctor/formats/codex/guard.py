@@ -42,13 +42,14 @@ def _first_problem(problems: list[Diagnostic]) -> str:
 def guard(session: str | None, last: bool, options: Options, all_folders: bool = False,
           order: str = "updated", home: Path | None = None, cwd: Path | None = None) -> GuardResult:
     from rollout_doctor.core.check import check_file
+    from rollout_doctor.formats.codex.format import CODEX
 
     try:
         rollout: Rollout = resolve(session, last, all_folders, home, cwd, order=order)
     except SessionNotFound as exc:
         return GuardResult(ERROR, f"{PREFIX}: {exc}")
     path = rollout.path
-    checked = check_file(path, options)
+    checked = check_file(CODEX, path, options)
     label = f"{PREFIX}: session {rollout.thread_id}"
     if checked.error:
         return GuardResult(ERROR, f"{label}: cannot read it: {checked.error}", path)
@@ -61,8 +62,8 @@ def guard(session: str | None, last: bool, options: Options, all_folders: bool =
                                      f"{_first_problem(checked.diagnostics)}; see `{PREFIX} check {path}`", path)
     from rollout_doctor.core.fixer import complete_interrupted, fix_files  # only now: a clean session is the everyday path
 
-    complete_interrupted()  # a transaction a killed run left half-done is completed before another starts
-    reports = list(fix_files([path], options, want_diff=False))
+    complete_interrupted([CODEX])  # a transaction a killed run left half-done is completed before another starts
+    reports = list(fix_files(CODEX, [path], options, want_diff=False))
     fixed = next(r for r in reports if r.path == path)
     children = [r for r in reports if r is not fixed and r.written]
     if fixed.refused:
@@ -73,7 +74,7 @@ def guard(session: str | None, last: bool, options: Options, all_folders: bool =
         return GuardResult(PROBLEMS, f"{label}: not fixed: {fixed.held}", path)
     # Judge the file as written, under its own name: the fix loop checks its passes under temporary
     # names, where a rule comparing session_meta.id with the file name has nothing to compare.
-    after = check_file(path, options)
+    after = check_file(CODEX, path, options)
     remaining = after.diagnostics if not after.error else fixed.remaining or []
     rules = ", ".join(sorted({d.rule for d in fixed.diagnostics if applicable(d.fix, options.unsafe_fixes)}))
     solved = len(fixed.diagnostics) - len(remaining)

@@ -18,7 +18,7 @@ from enum import Enum
 from itertools import accumulate
 
 from rollout_doctor.formats.codex.facts import CHAT_MESSAGE_TYPES, Compacted, Event, Item, ItemKind, LineKind
-from rollout_doctor.core.model import Rollout
+from rollout_doctor.formats.codex.rollout import Rollout
 
 # Input a broker holds while calls are pending. System-role messages are never sent (Codex's
 # record_items drops them), so they cannot break anything.

@@ -99,3 +99,27 @@ def iter_rollouts(folder: Path, recursive: bool = True) -> Iterator[os.DirEntry[
                     yield entry
             except OSError:
                 continue
+
+
+LOCK_DIR = "thread-writer-locks"  # 0.169.0 holds <home>/thread-writer-locks/<thread id>.lock; absent in 0.77.0
+
+
+def homes_of(path: Path) -> list[Path]:
+    """The Codex homes a rollout may belong to: the one it sits in, and $CODEX_HOME."""
+    homes = [home for home in (home_of(path),) if home is not None]
+    homes.append(configured_home())
+    return list(dict.fromkeys(homes))
+
+
+def session_stores(paths: list[Path]) -> list[Path]:
+    """Folders Codex searches for sessions: those of $CODEX_HOME and of the homes ``paths`` sit in."""
+    homes = [configured_home(), *(home for p in paths if (home := home_of(p)) is not None)]
+    return [Path(os.path.realpath(home / name)) for home in dict.fromkeys(homes) for name in SESSION_ROOTS]
+
+
+def writer_locks(path: Path) -> list[Path]:
+    """The writer-lock files of the rollout's thread that exist (store/liveness.py reads who holds them)."""
+    thread = thread_id_from_name(path)
+    if thread is None:
+        return []
+    return [p for home in homes_of(path) if (p := home / LOCK_DIR / f"{thread}.lock").is_file()]

@@ -17,7 +17,8 @@ import orjson
 from rollout_doctor.core import jsonspan
 from rollout_doctor.formats.codex.facts import LineKind
 from rollout_doctor.core.fixes import Piece
-from rollout_doctor.core.model import ORDINAL_ABSENT, ORDINAL_NOT_INT, Rollout
+from rollout_doctor.formats.codex.rollout import Rollout
+from rollout_doctor.core.index import ORDINAL_ABSENT, ORDINAL_NOT_INT
 
 ABORTED = "aborted"
 # synthetic_output_id namespace in codex-rs/core/src/context_manager/normalize.rs (2026). Confirmed with

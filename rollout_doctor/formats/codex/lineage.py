@@ -20,8 +20,8 @@ What was seen with the real binaries (tests/test_lineage.py and tests/test_e2e_t
   renumbered from 0 they make 0.171.0 skip every line ("skipping duplicate or regressed rollout
   ordinal during projection").
 
-This module only finds files and reads their first record; model.py builds the history of a chain
-(``read_rollout(path, prefix=…)``) and rules/history_base.py judges the cut.
+This module only finds files and reads their first record; core/model.py builds the history of a
+chain (``read_model``) and rules/history_base.py judges the cut.
 """
 
 from __future__ import annotations
@@ -33,53 +33,12 @@ from pathlib import Path
 
 from rollout_doctor.formats.codex import home as codex_home
 from rollout_doctor.formats.codex.facts import BOM, HistoryBase, LineKind, Meta, line_facts
-from rollout_doctor.core.lines import ZSTD_SUFFIX, is_compressed, open_regular
+from rollout_doctor.formats.codex.rollout import cut_of
+from rollout_doctor.core.thread import Ancestry, Cut, Segment
+from rollout_doctor.store.reading import ZSTD_SUFFIX, is_compressed, open_regular
 
 HEAD_LIMIT = 64 << 20  # a session_meta line longer than this is not read (Codex's own limit is lower)
 MAX_DEPTH = 64  # forks of forks; a longer chain is reported, not followed (a cycle is caught before)
-
-
-@dataclass(frozen=True)
-class Cut:
-    """Where a child's inherited history ends in its parent: the bytes before ``end_byte_offset``
-    (whole lines only), whose records carry ordinals below ``end_ordinal_exclusive``."""
-
-    end_byte_offset: int
-    end_ordinal_exclusive: int
-
-
-@dataclass(frozen=True)
-class Segment:
-    """One file of a thread's chain and the cut that ends its part (None for the file itself)."""
-
-    path: Path
-    rollout_id: str | None
-    cut: Cut | None = None
-
-
-@dataclass
-class Ancestry:
-    """A file and the files it continues, the root first: ``segments[-1]`` is the file itself.
-
-    ``problem`` says why the chain stops short of a file without ``history_base`` (the parent is
-    missing, the ``history_base`` is malformed, a cycle): the history Codex would send is then unknown,
-    and Codex refuses to resume."""
-
-    segments: list[Segment]
-    problem: str | None = None
-    meta: Meta | None = None  # the file's own session_meta, as read from its first record
-
-    @property
-    def path(self) -> Path:
-        return self.segments[-1].path
-
-    @property
-    def parents(self) -> list[Segment]:
-        return self.segments[:-1]
-
-    @property
-    def is_child(self) -> bool:
-        return self.meta is not None and self.meta.history_base is not None
 
 
 def read_head(path: Path) -> Meta | None:
@@ -216,24 +175,28 @@ class Lineages:
         while current is not None and current.history_base is not None:
             base: HistoryBase = current.history_base
             if base.problem is not None or base.rollout_id is None:
-                return Ancestry(segments, base.problem or "history_base has no thread_id", meta)
+                return Ancestry(segments, base.problem or "history_base has no thread_id")
             if len(segments) > MAX_DEPTH:
-                return Ancestry(segments, f"the chain of parents is longer than {MAX_DEPTH} files", meta)
+                return Ancestry(segments, f"the chain of parents is longer than {MAX_DEPTH} files")
             parent = self.place_of(segments[0].path).find(base.rollout_id.lower())
             if parent is None:
                 home = codex_home.home_of(segments[0].path)
                 where = (f"sessions/ or archived_sessions/ of {home}" if home is not None
                          else "the folder of this file (which lies outside any Codex home)")
-                return Ancestry(segments, f"its parent rollout {base.rollout_id} is not in {where}", meta)
+                return Ancestry(segments, f"its parent rollout {base.rollout_id} is not in {where}")
             real = Path(os.path.realpath(parent))
             if real in seen:
-                return Ancestry(segments, f"its chain of parents loops back to {parent}", meta)
+                return Ancestry(segments, f"its chain of parents loops back to {parent}")
             seen.add(real)
             assert base.end_byte_offset is not None and base.end_ordinal_exclusive is not None
             segments.insert(0, Segment(parent, base.rollout_id.lower(),
                                        Cut(base.end_byte_offset, base.end_ordinal_exclusive)))
             current = self.head(parent)
-        return Ancestry(segments, None, meta)
+        return Ancestry(segments, None)
+
+    def declared_cut(self, path: Path) -> Cut | None:
+        meta = self.head(path)
+        return cut_of(meta.history_base if meta is not None else None)
 
     def children(self, path: Path) -> list[Path]:
         """The files whose history_base names ``path`` (forks and revert branches of it)."""
@@ -262,3 +225,15 @@ class Lineages:
                     out.append(child)
                     queue.append(child)
         return out
+
+
+def cut_problem(cut: Cut, parent_size: int, parent: Path) -> str | None:
+    """Why Codex cannot use a history_base's cut at all (seen with 0.171.0, see above)."""
+    if cut.end_ordinal_exclusive <= 0:
+        return "its history_base ends before the parent's session_meta (end_ordinal_exclusive 0)"
+    if cut.end_byte_offset > parent_size:
+        return (f"its history_base ends at byte {cut.end_byte_offset}, past the end of {parent} "
+                f"({parent_size} bytes): the parent changed after the fork")
+    if cut.end_byte_offset < 0:
+        return f"its history_base ends at byte {cut.end_byte_offset}"
+    return None

@@ -38,9 +38,9 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 
+from rollout_doctor.core.format import IndexReset as ProjectionReset
 from rollout_doctor.formats.codex import home as codex_home
 
 # thread_history_1.sqlite in 0.169.0; a later schema would get a new number, as state_5 did.
@@ -52,16 +52,10 @@ PROJECTION_TABLES = ("thread_items", "thread_turns", "thread_realtime_items", CU
 BUSY_TIMEOUT = 5.0  # seconds to wait for a Codex writing the same database
 
 
-@dataclass(frozen=True)
-class ProjectionReset:
-    """What ``forget_projection`` did: which database, where its backup went, how many rows it deleted;
-    or, when it could not, why (the rollout itself is already fixed by then)."""
-
-    database: Path
-    thread_id: str
-    backup: Path | None = None
-    rows: int = 0
-    error: str | None = None
+def reset_failed(rollout: Path, database: Path, thread_id: str, error: str) -> ProjectionReset:
+    return ProjectionReset(database, thread_id, error=error,
+                           warning=f"{rollout} was fixed, but Codex's thread history of it could not be reset "
+                                   f"({error}); Codex will log projection warnings")
 
 
 def codex_home_of(rollout: Path) -> Path | None:
@@ -151,7 +145,7 @@ def forget_projection(rollout: Path, thread_id: str, backup_folder: Path) -> Pro
     except (OSError, sqlite3.Error) as exc:
         if "backup" in locals():
             backup.unlink(missing_ok=True)
-        return ProjectionReset(database, thread_id, error=f"{database}: {exc}")
+        return reset_failed(rollout, database, thread_id, f"{database}: {exc}")
     return ProjectionReset(database, thread_id, backup, deleted)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import orjson
 
 from rollout_doctor.formats.codex.facts import PREVIEW_CHARS, LineKind, item_facts, nested_deeper_than_codex_reads
-from rollout_doctor.core.model import Rollout
+from rollout_doctor.formats.codex.rollout import Rollout
 
 PARSE_LIMIT = 4 << 20  # bigger lines are summarised from their first bytes only
 

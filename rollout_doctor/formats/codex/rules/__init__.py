@@ -17,11 +17,11 @@ from rollout_doctor.formats.codex.rules import (
     schema,
     session_meta,
 )
-from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, Options, Rule
+from rollout_doctor.core.rules import Registry, UnknownRule
+from rollout_doctor.formats.codex.rules.base import TARGETS, Context, Diagnostic, Options, Rule
 
-RULES: tuple[Rule, ...] = tuple(
-    Rule.from_module(module)
-    for module in (
+REGISTRY = Registry(
+    (
         orphan_call,
         orphan_output,
         misplaced_output,
@@ -35,42 +35,9 @@ RULES: tuple[Rule, ...] = tuple(
         ordinal_order,
         history_base,
         schema,
-    )
+    ),
+    TARGETS,
 )
-BY_KEY: dict[str, Rule] = {**{r.name: r for r in RULES}, **{r.code.lower(): r for r in RULES}}
+RULES: tuple[Rule, ...] = REGISTRY.rules
 
-
-class UnknownRule(ValueError):
-    pass
-
-
-def lookup(key: str) -> Rule:
-    try:
-        return BY_KEY[key.strip().lower()]
-    except KeyError:
-        raise UnknownRule(f"unknown rule {key!r}; `rollout-doctor rules` lists them") from None
-
-
-def resolve(keys: frozenset[str] | None) -> set[str]:
-    """Rule names for --select/--ignore values; ALL means every rule."""
-    if keys is None:
-        return set()
-    names: set[str] = set()
-    for key in keys:
-        if key.strip().upper() == "ALL":
-            names |= {r.name for r in RULES}
-        else:
-            names.add(lookup(key).name)
-    return names
-
-
-def active_rules(options: Options) -> list[Rule]:
-    selected = resolve(options.select) if options.select is not None else {r.name for r in RULES if r.default}
-    ignored = resolve(options.ignore)
-    return [
-        r for r in RULES
-        if r.name in selected and r.name not in ignored and (r.target is None or r.target == options.target)
-    ]
-
-
-__all__ = ["RULES", "Context", "Diagnostic", "Options", "Rule", "UnknownRule", "active_rules", "lookup"]
+__all__ = ["REGISTRY", "RULES", "Context", "Diagnostic", "Options", "Rule", "UnknownRule"]

@@ -36,7 +36,8 @@ from collections.abc import Iterator
 
 from rollout_doctor.core import jsonspan
 from rollout_doctor.core.fixes import Applicability, Edit, Fix
-from rollout_doctor.core.model import Link, Rollout
+from rollout_doctor.formats.codex.rollout import Rollout
+from rollout_doctor.core.model import Link
 from rollout_doctor.formats.codex.rules.base import Context, Diagnostic
 
 CODE = "RD205"
@@ -45,6 +46,7 @@ SUMMARY = "a fork or revert branch whose history_base does not point at its pare
 FIX_SAFETY = ("safe: moves the cut to the line and ordinal boundary its bytes name; unsafe: to the record its "
               "ordinal names when the offset is past the parent's end")
 PHASE = 0  # the cut decides which history the other rules judge
+FOLLOWS_PARENT = True  # a child rewritten with its parent gets its new cut from this rule
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
@@ -121,7 +123,7 @@ def _by_ordinal(model: Rollout, link: Link) -> Fix | None:
     fork, neither need be the record the fork continued from)."""
     if link.cut.end_byte_offset <= link.parent_size or link.cut.end_ordinal_exclusive <= 0:
         return None
-    from rollout_doctor.core.model import read_rollout
+    from rollout_doctor.formats.codex.rollout import read_rollout
 
     try:
         with read_rollout(link.parent) as parent:

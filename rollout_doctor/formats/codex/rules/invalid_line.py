@@ -32,7 +32,7 @@ import orjson
 from rollout_doctor.core import jsonspan
 from rollout_doctor.formats.codex.facts import Invalid, LineKind, classify
 from rollout_doctor.core.fixes import Applicability, Edit, Fix
-from rollout_doctor.core.model import Rollout
+from rollout_doctor.formats.codex.rollout import Rollout
 from rollout_doctor.formats.codex.rules.base import Context, Diagnostic
 
 CODE = "RD201"

@@ -26,7 +26,7 @@ import orjson
 
 from rollout_doctor.formats.codex.facts import LineKind
 from rollout_doctor.core.fixes import Applicability, Edit, Fix
-from rollout_doctor.core.model import Rollout
+from rollout_doctor.formats.codex.rollout import Rollout
 from rollout_doctor.formats.codex.rules.base import Context, Diagnostic
 from rollout_doctor.formats.codex.rules.invalid_line import salvage
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from rollout_doctor.core.check import Change, FileReport
+from rollout_doctor.core.reports import Change, FileReport
 from rollout_doctor.core.fixes import Applicability, applicable
-from rollout_doctor.formats.codex.rules import Diagnostic
+from rollout_doctor.core.rules import Diagnostic
 
 VERSION = 1
 
@@ -36,7 +36,7 @@ def change_json(c: Change) -> dict[str, Any]:
 
 
 def history_json(report: FileReport) -> dict[str, Any] | None:
-    reset = report.codex_history
+    reset = report.index_reset
     if reset is None:
         return None
     return {"database": str(reset.database), "thread_id": reset.thread_id,

@@ -1,0 +1,54 @@
+"""What a run finds out about one file: the report every command fills in and every output prints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rollout_doctor.core.fixes import Applicability, Fix, applicable
+from rollout_doctor.core.format import IndexReset
+from rollout_doctor.core.rules import Diagnostic
+from rollout_doctor.core.thread import ThreadInfo
+
+
+@dataclass
+class Change:
+    """One line of the diff between the original and the fixed file."""
+
+    kind: str  # "insert", "remove", "move", "modify"
+    old_line: int | None  # 1-based, in the original
+    new_line: int | None  # 1-based, in the result
+    summary: str
+    note: str = ""
+
+
+@dataclass
+class FileReport:
+    path: Path
+    diagnostics: list[Diagnostic] = field(default_factory=list)  # what check found (before any fix)
+    remaining: list[Diagnostic] | None = None  # after fixing; None for a plain check
+    applied: list[Fix] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    generation: str | None = None
+    cli_version: str | None = None
+    error: str | None = None
+    refused: str | None = None
+    warnings: list[str] = field(default_factory=list)  # e.g. what --force risked
+    written: bool = False
+    backup: Path | None = None  # the transaction's folder in the backup store
+    index_reset: IndexReset | None = None  # the client's own index of the session, dropped after a write
+    passes: int = 0
+    thread: ThreadInfo | None = None
+    target: str | None = None  # the wire it was judged for
+    role: str = "requested"  # "child": not asked about, rewritten because a parent it continues was
+    in_progress: str | None = None  # a running client holds it: who (its in-flight turn is not judged)
+    held: str | None = None  # why safe fixes were not written (they would remove the header or most of the file)
+    interrupted: bool = False  # a signal arrived while it was being written; the run stopped after it
+
+    @property
+    def problems(self) -> list[Diagnostic]:
+        return self.diagnostics if self.remaining is None else self.remaining
+
+    def held_back(self, unsafe: bool) -> list[Diagnostic]:
+        return [d for d in self.problems if d.fix is not None and not applicable(d.fix, unsafe)
+                and d.fix.applicability is Applicability.UNSAFE]

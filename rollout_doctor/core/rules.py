@@ -1,0 +1,168 @@
+"""What a rule is, what it reports, and the registry a format keeps its rules in.
+
+A rule is a module (yamllint's shape): its docstring is its documentation, upper-case constants are
+its metadata, and ``check(context)`` yields what it finds. ``Rule.from_module`` reads the metadata and
+refuses a module that misspells one (``PHAES = 0`` must not silently mean "phase 1"); ``Registry``
+refuses two rules that share a code or a name. The engine (check.py) stamps each diagnostic with the
+code and name of the rule that produced it, so a rule cannot report under another's name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from rollout_doctor.core.fixes import Fix
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    rule: str  # stamped by the engine (``Rule.run``); a rule leaves it empty
+    code: str
+    line: int  # 0-based; reports print line + 1
+    message: str
+    call_id: str | None = None
+    fix: Fix | None = None
+    # A fix that would change what the model is told, offered in place of a safe ``fix``: the rule
+    # makes it ``fix`` under --unsafe-fixes; reports count it as what --unsafe-fixes would do.
+    alternative: Fix | None = None
+    # A fork's problem in the history it inherits: the parent file ``line`` is in (None: this file).
+    path: Path | None = None
+
+
+def found(line: int, message: str, call_id: str | None = None, fix: Fix | None = None,
+          alternative: Fix | None = None) -> Diagnostic:
+    """A diagnostic as a rule yields it: the engine fills in the rule's code and name."""
+    return Diagnostic("", "", line, message, call_id, fix, alternative)
+
+
+@dataclass
+class Options:
+    # The wire: a name in the format's ``targets``; None lets the format decide per session (Codex:
+    # the provider's wire in the user's config.toml), as the CLI does without --target.
+    target: str | None = "responses"
+    select: frozenset[str] | None = None  # rule names or codes; None means the default set
+    ignore: frozenset[str] = field(default_factory=frozenset)
+    unsafe_fixes: bool = False
+
+
+Check = Callable[[Any], Iterator[Diagnostic]]
+
+REQUIRED = object()
+# Metadata a rule module may set, with its default.
+METADATA: dict[str, object] = {
+    "CODE": REQUIRED,
+    "NAME": REQUIRED,
+    "SUMMARY": REQUIRED,
+    "FIX_SAFETY": REQUIRED,
+    "DEFAULT": True,  # run without --select
+    "TARGET": None,  # only for this wire
+    "PHASE": 1,
+    # Its diagnostics follow a parent's change by construction (a child's pointer into its parent):
+    # rewriting a child it was not asked about for them is expected, not a new problem.
+    "FOLLOWS_PARENT": False,
+}
+_CODE = re.compile(r"[A-Z]{2}\d{3}")
+_NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+
+
+class RuleDefinitionError(TypeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    summary: str
+    doc: str
+    fix_safety: str
+    check: Check
+    default: bool = True
+    target: str | None = None
+    # Fixes of a lower phase are applied, and the file checked again, before any of a higher phase:
+    # repairing lines (phase 0) changes which items the history holds, so pairing fixes must wait.
+    phase: int = 1
+    follows_parent: bool = False
+
+    @classmethod
+    def from_module(cls, module: ModuleType) -> Rule:
+        where = module.__name__
+        declared = {name for name in vars(module) if name.isupper() and not name.startswith("_")}
+        misspelt = sorted(name for name in declared - set(METADATA)
+                          if difflib.get_close_matches(name, METADATA, n=1, cutoff=0.75))
+        if misspelt:
+            raise RuleDefinitionError(f"{where}: {', '.join(misspelt)} looks like misspelt rule metadata "
+                                      f"(known: {', '.join(METADATA)})")
+        missing = [name for name, default in METADATA.items() if default is REQUIRED and name not in declared]
+        if missing or not callable(getattr(module, "check", None)):
+            raise RuleDefinitionError(f"{where}: a rule needs {', '.join(missing or ['check'])}")
+        meta = {name: getattr(module, name, default) for name, default in METADATA.items()}
+        if not _CODE.fullmatch(meta["CODE"]) or not _NAME.fullmatch(meta["NAME"]):  # type: ignore[arg-type]
+            raise RuleDefinitionError(f"{where}: code {meta['CODE']!r} or name {meta['NAME']!r} is malformed")
+        if not (module.__doc__ or "").strip():
+            raise RuleDefinitionError(f"{where}: the module docstring is the rule's documentation; it has none")
+        return cls(code=meta["CODE"], name=meta["NAME"], summary=meta["SUMMARY"],  # type: ignore[arg-type]
+                   doc=inspect.cleandoc(module.__doc__ or ""), fix_safety=meta["FIX_SAFETY"],  # type: ignore[arg-type]
+                   check=module.check, default=meta["DEFAULT"], target=meta["TARGET"],  # type: ignore[arg-type]
+                   phase=meta["PHASE"], follows_parent=meta["FOLLOWS_PARENT"])  # type: ignore[arg-type]
+
+    def run(self, context: object) -> Iterator[Diagnostic]:
+        """The rule's findings, each stamped with its code and name."""
+        for d in self.check(context):
+            yield Diagnostic(self.name, self.code, d.line, d.message, d.call_id, d.fix, d.alternative, d.path)
+
+
+class UnknownRule(ValueError):
+    pass
+
+
+class Registry:
+    """A format's rules, in the order they are documented and run."""
+
+    def __init__(self, modules: Iterable[ModuleType], targets: tuple[str, ...]) -> None:
+        self.rules: tuple[Rule, ...] = tuple(Rule.from_module(m) for m in modules)
+        self.targets = targets
+        self.by_key: dict[str, Rule] = {}
+        for rule in self.rules:
+            for key in (rule.name, rule.code.lower()):
+                if key in self.by_key:
+                    raise RuleDefinitionError(f"two rules are called {key!r}")
+                self.by_key[key] = rule
+            if rule.target is not None and rule.target not in targets:
+                raise RuleDefinitionError(f"{rule.name}: TARGET {rule.target!r} is not one of {targets}")
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(self.rules)
+
+    def lookup(self, key: str) -> Rule:
+        try:
+            return self.by_key[key.strip().lower()]
+        except KeyError:
+            raise UnknownRule(f"unknown rule {key!r}; `rollout-doctor rules` lists them") from None
+
+    def resolve(self, keys: Iterable[str] | None) -> set[str]:
+        """Rule names for --select/--ignore values; ALL means every rule."""
+        names: set[str] = set()
+        for key in keys or ():
+            if key.strip().upper() == "ALL":
+                names |= {r.name for r in self.rules}
+            else:
+                names.add(self.lookup(key).name)
+        return names
+
+    def active(self, options: Options) -> list[Rule]:
+        selected = (self.resolve(options.select) if options.select is not None
+                    else {r.name for r in self.rules if r.default})
+        ignored = self.resolve(options.ignore)
+        return [r for r in self.rules if r.name in selected and r.name not in ignored
+                and (r.target is None or r.target == options.target)]
+
+    def phase(self, name: str) -> int:
+        return self.by_key[name].phase

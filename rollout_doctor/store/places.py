@@ -1,0 +1,40 @@
+"""Where the clients whose files the store writes keep what the store must respect.
+
+The store knows no format, yet it must not put backups where a client looks for sessions (they would
+be listed, resumed, picked by "resume the last"), and it must see a live client's writer lock before it
+replaces a file. Each format registers a ``Places`` when it is imported (formats/codex/format.py);
+the store asks all of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Places:
+    name: str
+    client: str  # "Codex", in messages
+    # The folders a client searches for sessions: those of its configured home and of the homes the
+    # given files sit in.
+    session_stores: Callable[[list[Path]], list[Path]]
+    # Lock files a running client holds while it may write the given file.
+    writer_locks: Callable[[Path], list[Path]]
+
+
+_registered: dict[str, Places] = {}
+
+
+def register(places: Places) -> None:
+    _registered[places.name] = places
+
+
+def session_stores(paths: list[Path]) -> dict[Path, str]:
+    """Every registered client's session folders, each with the client's name."""
+    return {store: places.client for places in _registered.values() for store in places.session_stores(paths)}
+
+
+def writer_locks(path: Path) -> list[Path]:
+    return [lock for places in _registered.values() for lock in places.writer_locks(path)]
