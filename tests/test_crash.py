@@ -33,7 +33,7 @@ STAGES = ("tmp-written", "backed-up", "checked", "replaced", "committed")
 KILL_AT_STAGE = """
 import os, signal, sys
 from rollout_doctor.store import files as writer
-from rollout_doctor.store.transaction import journals_of
+from rollout_doctor.store.backups import journals_of
 from rollout_doctor.cli.app import main
 writer.STAGE_HOOK = lambda name: os.kill(os.getpid(), signal.SIGKILL) if name == sys.argv[1] else None
 sys.exit(main(sys.argv[2:]))

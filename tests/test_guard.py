@@ -20,7 +20,7 @@ import zstandard
 
 from rollout_doctor.store import files as writer
 from rollout_doctor.store import restore
-from rollout_doctor.store.transaction import journals_of
+from rollout_doctor.store.backups import journals_of
 from rollout_doctor.cli.app import app
 from rollout_doctor.cli.entry import guard_parser, main
 from rollout_doctor.formats.codex.shell import ResumeRequest, resume_request, wrapper

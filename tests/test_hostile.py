@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from rollout_doctor.store import files as writer
-from rollout_doctor.store.transaction import journals_of
+from rollout_doctor.store.backups import journals_of
 from rollout_doctor.cli.app import main
 from tests.hostile import CASES, ENVELOPE, Case, big_cases
 from tests.support.safety import HOSTILE, real

@@ -28,8 +28,8 @@ import zstandard
 from rollout_doctor.store import liveness
 from rollout_doctor.store import tempfiles
 from rollout_doctor.store import files as writer
-from rollout_doctor.store.journal import state_home
-from rollout_doctor.store.transaction import journals_of
+from rollout_doctor.store.location import state_home
+from rollout_doctor.store.backups import journals_of
 from rollout_doctor.cli.app import main
 from rollout_doctor.core.discovery import discover
 from rollout_doctor.formats.codex import CODEX

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import zstandard
 
+from rollout_doctor.formats.codex.session_files import configured_provider
 from rollout_doctor.formats.codex.sessions import (
     SessionNotFound,
-    configured_provider,
     find_by_id,
     find_by_name_or_id,
     find_last,
@@ -441,9 +441,9 @@ def test_last_picks_what_real_codex_0770_resumes(
 def test_the_latest_turn_context_is_found_from_the_end_of_a_long_session(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rollout_doctor.formats.codex import sessions
+    from rollout_doctor.formats.codex import session_files
 
-    monkeypatch.setattr(sessions, "TAIL_BYTES", 64)  # windows smaller than one line: every growth step runs
+    monkeypatch.setattr(session_files, "TAIL_BYTES", 64)  # windows smaller than one line: every growth step runs
     here = tmp_path / "here"
     here.mkdir()
     path = install(home, SINGLE, mtime=1_800_000_000)
@@ -454,8 +454,8 @@ def test_the_latest_turn_context_is_found_from_the_end_of_a_long_session(
     lines[turn] = json.dumps(line, separators=(",", ":")).encode() + b"\n"
     path.write_bytes(b"".join(lines) + b"x" * 300)  # a torn tail after it
     os.utime(path, (1_800_000_000,) * 2)
-    assert sessions._latest_turn_cwd_of_file(path) == str(here)
+    assert session_files.latest_turn_cwd_of_file(path) == str(here)
     assert find_last(home, here).path == path
     line["payload"]["cwd"] = "/elsewhere"
     path.write_bytes(b"".join(lines[:turn]) + json.dumps(line, separators=(",", ":")).encode() + b"\n")
-    assert sessions._latest_turn_cwd_of_file(path) == "/elsewhere"
+    assert session_files.latest_turn_cwd_of_file(path) == "/elsewhere"

@@ -81,12 +81,9 @@ def check_files(files: Sequence[tuple[Path, Format]], options: Options, jobs: in
     yield from _pooled(paths, formats, sizes, options, jobs, method, progress, live)
 
 
-def _pooled(paths: list[Path], formats: list[Format], sizes: list[int], options: Options, jobs: int,
-            method: str, progress: Progress | None, live: dict[Path, str]) -> Iterator[FileReport]:
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
-
+def _tasks(paths: list[Path], formats: list[Format], sizes: list[int], options: Options, jobs: int,
+           live: dict[Path, str]) -> tuple[list[tuple[int, tuple]], dict[int, list[tuple[int, int]]]]:  # type: ignore[type-arg]
+    """One task per file, or one per range of a big one: (bytes of work, task); and the ranges."""
     tasks: list[tuple[int, tuple]] = []  # (bytes of work, task)
     ranges: dict[int, list[tuple[int, int]]] = {}
     for n, (path, size) in enumerate(zip(paths, sizes)):
@@ -104,6 +101,16 @@ def _pooled(paths: list[Path], formats: list[Format], sizes: list[int], options:
                          for k, (start, end) in enumerate(ranges[n]))
         else:
             tasks.append((size, ("file", n, fmt, path, options, live.get(path))))
+    return tasks, ranges
+
+
+def _pooled(paths: list[Path], formats: list[Format], sizes: list[int], options: Options, jobs: int,
+            method: str, progress: Progress | None, live: dict[Path, str]) -> Iterator[FileReport]:
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    tasks, ranges = _tasks(paths, formats, sizes, options, jobs, live)
     tasks.sort(key=lambda t: -t[0])  # the longest first, so that it does not start last
     parts: dict[int, dict[int, Part | str]] = {n: {} for n in ranges}
     done: dict[int, FileReport] = {}

@@ -130,6 +130,8 @@ class Registry:
         self.rules: tuple[Rule, ...] = tuple(Rule.from_module(m) for m in modules)
         self.targets = targets
         self.by_key: dict[str, Rule] = {}
+        # Which rules run is decided once per selection, not on every pass of the fix loop.
+        self._active: dict[tuple[frozenset[str] | None, frozenset[str], str | None], list[Rule]] = {}
         for rule in self.rules:
             for key in (rule.name, rule.code.lower()):
                 if key in self.by_key:
@@ -158,11 +160,14 @@ class Registry:
         return names
 
     def active(self, options: Options) -> list[Rule]:
-        selected = (self.resolve(options.select) if options.select is not None
-                    else {r.name for r in self.rules if r.default})
-        ignored = self.resolve(options.ignore)
-        return [r for r in self.rules if r.name in selected and r.name not in ignored
-                and (r.target is None or r.target == options.target)]
+        key = (options.select, frozenset(options.ignore), options.target)
+        if key not in self._active:
+            selected = (self.resolve(options.select) if options.select is not None
+                        else {r.name for r in self.rules if r.default})
+            ignored = self.resolve(options.ignore)
+            self._active[key] = [r for r in self.rules if r.name in selected and r.name not in ignored
+                                 and (r.target is None or r.target == options.target)]
+        return self._active[key]
 
     def phase(self, name: str) -> int:
         return self.by_key[name].phase

@@ -2,14 +2,21 @@
 
 A *transaction* replaces one or more rollouts together: a session and, when a fix changes its history
 before the point where a fork or a revert branch continues it, every such child (their
-``history_base`` must keep pointing at the same record; lineage.py). It knows no rollout format.
+``history_base`` must keep pointing at the same record; core/thread.py). It knows no session format:
+where a client looks for sessions and which lock files a live client holds come from the formats
+(places.py).
+
+Modules: transaction.py (commit), files.py (a file's state, temporary copies, the checked replace),
+copies.py, putback.py, journal.py and journal_reader.py (the journal, and reading it back as untrusted
+input), location.py (where backups live), recovery.py (completing a killed run), undo.py, backups.py
+(listing and pruning), liveness.py, signals.py, tempfiles.py, reading.py.
 
 **Commit**, in this order (store/transaction.py ``commit``):
 
 1. *Preflight.* Every path is resolved (a symlinked rollout: its target is written, the link kept),
    must be a regular file, and must not be held open for writing by a running process (liveness.py;
    ``--force`` rewrites it anyway and keeps the replaced inode reachable beside it, or refuses when it
-   cannot). The backup store must not lie where Codex looks for sessions.
+   cannot). The backup store must not lie where a client looks for sessions.
 2. *Temporary files.* Each new version is written beside its rollout as ``.rollout-doctor-<pid>-….tmp``
    (never taken for a session), fsynced, and given the original's owner, group, mode and extended
    attributes; a rollout whose owner or group cannot be kept is refused.
@@ -31,14 +38,14 @@ before the point where a fork or a revert branch continues it, every such child 
    *A refusal or an error on any file:* the files already replaced get their originals back from the
    copies, the journal says ``rolled-back``, and nothing is reported as written.
    *Killed here:* some files hold their new bytes, some their old, and the journal says ``prepared``.
-   The next ``fix``, ``guard`` or ``undo`` completes it (``recover``): forward, from the temporary
+   The next ``fix``, ``guard`` or ``undo`` completes it (recovery.py ``recover``): forward, from the temporary
    files, when all of them are still there; else back, from the copies. Either way the thread is
    whole again: its old state or its new one.
 5. *Record.* The journal says ``committed``. *Killed, or the disk fills, before this:* every file holds
    its new bytes, and the next run records the journal as committed; the report says the files were
    written, with a warning.
 
-**Undo** (``restore``) puts back every file of the newest committed transaction that wrote a path, found
+**Undo** (undo.py ``restore``) puts back every file of the newest committed transaction that wrote a path, found
 by that path, or by the inode the fix gave it when Codex has since moved the file (archived it); never
 by bytes alone, so a copy of a session cannot use up the original's backup. Each file must still hold
 the bytes the fix wrote (``--force`` first saves what it holds in the transaction's folder). The
@@ -47,7 +54,7 @@ journal says ``restoring`` while the files go back (a killed undo is finished by
 
 **The store is untrusted input.** A journal that is not JSON, names a relative path or a path with NUL
 bytes, a hash that is not one, a copy that is missing: each is reported in one line naming the folder,
-and every other backup stays usable (store/journal.py).
+and every other backup stays usable (store/journal_reader.py).
 """
 
 from importlib import import_module
@@ -56,8 +63,8 @@ from typing import Any
 # Loaded on first use (PEP 562): `check` runs before every resume and imports this package for its
 # signal handling only; the writing half is hashlib, shutil and the backup store.
 _HOME = {"FileState": "files", "RefusedToWrite": "files", "WriteError": "files", "Change": "transaction",
-         "Restored": "transaction", "Written": "transaction", "commit": "transaction", "recover": "transaction",
-         "restore": "transaction"}
+         "Restored": "undo", "Written": "transaction", "commit": "transaction", "recover": "recovery",
+         "restore": "undo"}
 __all__ = ["Change", "FileState", "RefusedToWrite", "Restored", "WriteError", "Written", "commit", "recover",
            "restore"]
 

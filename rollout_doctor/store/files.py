@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from rollout_doctor.store import liveness
-from rollout_doctor.store import tempfiles
+from rollout_doctor.store import liveness, tempfiles
+from rollout_doctor.store.copies import CHUNK, sha256_fd
 from rollout_doctor.store.reading import is_compressed, open_regular
 
-CHUNK = 1 << 20
 # Name of a hard link that keeps the replaced original reachable when --force rewrote a rollout a live
 # process was writing: what it writes afterwards lands there. Hidden, and not a rollout-*.jsonl name.
 KEPT_PREFIX = ".rollout-doctor-kept-"
@@ -70,25 +69,6 @@ class FileState:
 
     def matches(self, st: os.stat_result) -> bool:
         return (st.st_size, st.st_mtime_ns) == (self.size, self.mtime_ns) and (not self.ino or st.st_ino == self.ino)
-
-
-def sha256_fd(fd: int) -> str:
-    digest = hashlib.sha256()
-    offset = 0
-    while True:
-        data = os.pread(fd, CHUNK, offset)
-        if not data:
-            return digest.hexdigest()
-        digest.update(data)
-        offset += len(data)
-
-
-def sha256_of(path: Path) -> str:
-    fd = open_regular(path)  # never a FIFO or a device: either would block or never end
-    try:
-        return sha256_fd(fd)
-    finally:
-        os.close(fd)
 
 
 def fsync_dir(path: Path) -> None:

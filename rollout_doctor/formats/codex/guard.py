@@ -20,7 +20,7 @@ from pathlib import Path
 from rollout_doctor.core.exitcodes import CLEAN, ERROR, PROBLEMS, REFUSED
 from rollout_doctor.core.fixes import applicable
 from rollout_doctor.formats.codex.rules import Diagnostic, Options
-from rollout_doctor.formats.codex.sessions import Rollout, SessionNotFound, resolve
+from rollout_doctor.formats.codex.sessions import Session, SessionNotFound, resolve
 
 PREFIX = "rollout-doctor"
 
@@ -45,7 +45,7 @@ def guard(session: str | None, last: bool, options: Options, all_folders: bool =
     from rollout_doctor.formats.codex.format import CODEX
 
     try:
-        rollout: Rollout = resolve(session, last, all_folders, home, cwd, order=order)
+        rollout: Session = resolve(session, last, all_folders, home, cwd, order=order)
     except SessionNotFound as exc:
         return GuardResult(ERROR, f"{PREFIX}: {exc}")
     path = rollout.path

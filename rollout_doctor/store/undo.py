@@ -1,0 +1,100 @@
+"""Undo: every file of the newest committed transaction that wrote a path, put back byte for byte.
+
+See store/__init__.py for the protocol."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rollout_doctor.store import signals
+from rollout_doctor.store.backups import journals_of
+from rollout_doctor.store.copies import copy_private, sha256_of
+from rollout_doctor.store.files import FileState, RefusedToWrite, describe_os_error, ensure_not_live
+from rollout_doctor.store.journal import (
+    COMMITTED,
+    RESTORED,
+    RESTORING,
+    Entry,
+    Journal,
+    now_text,
+    path_text,
+)
+from rollout_doctor.store.putback import restore_entry
+from rollout_doctor.store.reading import is_compressed
+
+
+@dataclass(frozen=True)
+class Restored:
+    journal: Journal
+    files: list[Path] = field(default_factory=list)  # where each entry's file is now (Codex may have moved it)
+    already: list[Path] = field(default_factory=list)  # files that already held the original bytes
+    saved: dict[Path, Path] = field(default_factory=dict)  # --force: where the bytes an undo replaced went
+    warnings: list[str] = field(default_factory=list)
+
+
+def restore(path: Path, force: bool = False) -> Restored:
+    """Put back every file of the newest transaction that wrote ``path`` and has not been undone."""
+    candidates = [j for j in journals_of(path) if j.state == COMMITTED]
+    if not candidates:
+        raise LookupError(f"{path}: no backup to restore (`rollout-doctor undo --list` shows them all)")
+    journal = candidates[-1]
+    moved = {entry.path: Path(os.path.realpath(path)) for entry in journal.entries
+             if entry.path != Path(os.path.realpath(path)) and same_file(entry, path)}
+    targets = [(entry, moved.get(entry.path, entry.path)) for entry in journal.entries]
+    for entry, _where in targets:
+        copy = journal.copy_of(entry)
+        if not copy.is_file() or sha256_of(copy) != entry.sha256_before:
+            raise RefusedToWrite(f"{copy}: the backup of {path_text(entry.path)} does not match its journal; "
+                                 "nothing restored")
+    states: list[FileState | None] = []
+    for entry, where in targets:
+        try:
+            states.append(FileState.of(where))
+        except FileNotFoundError:
+            states.append(None)
+    changed = [where for (entry, where), state in zip(targets, states)
+               if state is not None and state.sha256 not in (entry.sha256_after, entry.sha256_before)]
+    if changed and not force:
+        raise RefusedToWrite(
+            f"{changed[0]}: changed since rollout-doctor fixed it (did its client append to it?); undo would lose those "
+            "changes. Use --force to restore anyway (the current bytes are saved next to the backup first)"
+            + (f"; this fix also wrote {len(targets) - 1} other file(s), restored together" if len(targets) > 1 else ""))
+    for where in [w for (_e, w), s in zip(targets, states) if s is not None]:
+        ensure_not_live(where, force)  # refuse before anything is touched
+    saved: dict[Path, Path] = {}
+    for n, ((entry, where), state) in enumerate(zip(targets, states)):
+        if where in changed:
+            name = f"replaced-by-undo-{now_text().replace(':', '')}-{n}{'.jsonl.zst' if is_compressed(where) else '.jsonl'}"
+            if copy_private(where, journal.folder / name) != state.sha256:  # type: ignore[union-attr]
+                raise RefusedToWrite(f"{where}: changed while it was being saved; not restored")
+            saved[where] = journal.folder / name
+    journal.state = RESTORING
+    journal.extra["restoring_at"] = now_text()
+    journal.save()
+    warnings: list[str] = []
+    already: list[Path] = []
+    with signals.deferred():
+        for (entry, where), state in zip(targets, states):
+            if state is not None and state.sha256 == entry.sha256_before:
+                already.append(where)
+                continue
+            moved_entry = Entry(**{**entry.__dict__, "path": where})
+            warnings.extend(restore_entry(journal, moved_entry, state, force))
+        journal.state = RESTORED
+        journal.extra.update(restored_at=now_text(), saved_by_undo={path_text(k): v.name for k, v in saved.items()})
+        try:
+            journal.save()
+        except OSError as exc:
+            warnings.append(f"the backup journal {journal.folder} could not be marked restored "
+                            f"({describe_os_error(exc)}); the files are restored and the next run records it")
+    return Restored(journal, [where for _entry, where in targets], already, saved, warnings)
+
+
+def same_file(entry: Entry, path: Path) -> bool:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return bool(entry.ino_after) and (entry.dev, entry.ino_after) == (st.st_dev, st.st_ino)

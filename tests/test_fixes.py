@@ -1,0 +1,99 @@
+"""The pure core of fixing, as tables: ``plan`` (edits -> the pieces of the new file) and
+``select_compatible`` (which fixes of one pass may be applied together).
+
+Each table pairs an edit that changes nothing with one that changes something, in the manner of
+ruff's fix tests: a no-op must be recognised as one (``changed`` is False, so the loop stops and
+nothing is written), and a real change must come out exactly."""
+
+from __future__ import annotations
+
+import pytest
+
+from rollout_doctor.core.fixes import TOP, Applicability, Edit, Fix, Op, plan, select_compatible
+
+
+def layout(line_count: int, edits: list[Edit]) -> tuple[list[str], bool, int | None]:
+    """The new file as short labels: ``3`` for original line 3 kept as it is, ``3=x`` for line 3 with new
+    content ``x``, ``+x`` for a new line ``x``; whether it changed; where renumbering starts."""
+    result = plan(line_count, edits)
+    labels = []
+    for piece in result.pieces:
+        if piece.origin is None:
+            labels.append("+" + (piece.content or b"").decode())
+        elif piece.content is not None:
+            labels.append(f"{piece.origin}={piece.content.decode()}")
+        else:
+            labels.append(str(piece.origin))
+    return labels, result.changed, result.renumber_from
+
+
+KEPT = ["0", "1", "2", "3"]
+
+# (what, edits, the new file, changed, renumber_from)
+PLAN_CASES = [
+    ("nothing", [], KEPT, False, None),
+    ("delete: a line", [Edit.delete(1)], ["0", "2", "3"], True, None),
+    ("move: after the line before it (no-op)", [Edit.move_after(2, 1)], KEPT, False, None),
+    ("move: to a later place", [Edit.move_after(0, 2)], ["1", "2", "0", "3"], True, None),
+    ("move to the top: the first line (no-op)", [Edit.move_after(0, TOP)], KEPT, False, None),
+    ("move to the top: a later line", [Edit.move_after(2, TOP)], ["2", "0", "1", "3"], True, None),
+    ("move: several to one anchor keep their order", [Edit.move_after(3, 0), Edit.move_after(1, 0)],
+     ["0", "1", "3", "2"], True, None),
+    ("insert: after a line", [Edit.insert_after(0, b"x", "n")], ["0", "+x", "1", "2", "3"], True, None),
+    ("insert: at the top", [Edit.insert_after(TOP, b"x", "n")], ["+x", "0", "1", "2", "3"], True, None),
+    ("insert: two at one anchor keep their order",
+     [Edit.insert_after(1, b"x", "n"), Edit.insert_after(1, b"y", "n")], ["0", "1", "+x", "+y", "2", "3"], True, None),
+    ("insert and move at one anchor: the new line first",
+     [Edit.move_after(3, 0), Edit.insert_after(0, b"x", "n")], ["0", "+x", "3", "1", "2"], True, None),
+    ("replace: a line's content", [Edit.replace(2, b"x")], ["0", "1", "2=x", "3"], True, None),
+    ("replace and move: the moved line carries its new content",
+     [Edit.replace(1, b"x"), Edit.move_after(1, 3)], ["0", "2", "3", "1=x"], True, None),
+    ("renumber: from a line", [Edit.renumber_from(2)], KEPT, True, 2),
+    ("renumber: after a deletion, counted in the new file", [Edit.delete(0), Edit.renumber_from(2)],
+     ["1", "2", "3"], True, 1),
+]
+
+
+@pytest.mark.parametrize(("edits", "expected", "changed", "renumber_from"),
+                         [case[1:] for case in PLAN_CASES], ids=[case[0] for case in PLAN_CASES])
+def test_plan(edits: list[Edit], expected: list[str], changed: bool, renumber_from: int | None) -> None:
+    assert layout(4, edits) == (expected, changed, renumber_from)
+
+
+def test_plan_of_an_empty_file_with_an_insertion() -> None:
+    assert layout(0, [Edit.insert_after(TOP, b"x", "n")]) == (["+x"], True, None)
+
+
+def fix(name: str, *edits: Edit) -> Fix:
+    return Fix(name, Applicability.SAFE, tuple(edits))
+
+
+A = fix("a", Edit.delete(1))
+B = fix("b", Edit.insert_after(3, b"x", "n"))
+
+# (what, fixes in the order found, the names kept)
+SELECT_CASES = [
+    ("disjoint fixes are all kept", [A, B], ["a", "b"]),
+    ("the same fix found twice is kept once", [A, A], ["a"]),
+    ("a fix touching a line another touches waits", [A, fix("c", Edit.replace(1, b"y"))], ["a"]),
+    ("a fix anchored on a line another touches waits", [A, fix("c", Edit.insert_after(1, b"y", "n"))], ["a"]),
+    ("a fix touching a line another is anchored on waits", [B, fix("c", Edit.move_after(3, 0))], ["b"]),
+    ("two fixes anchored on one line are both kept",
+     [fix("c", Edit.insert_after(2, b"y", "n")), fix("d", Edit.insert_after(2, b"z", "n"))], ["c", "d"]),
+    ("one renumbering a pass", [fix("r", Edit.renumber_from(0)), fix("s", Edit.renumber_from(2))], ["r"]),
+    ("the first of two conflicting fixes wins, whichever it is", [fix("c", Edit.replace(1, b"y")), A], ["c"]),
+]
+
+
+@pytest.mark.parametrize(("fixes", "kept"), [case[1:] for case in SELECT_CASES], ids=[c[0] for c in SELECT_CASES])
+def test_select_compatible(fixes: list[Fix], kept: list[str]) -> None:
+    assert [f.title for f in select_compatible(fixes)] == kept
+
+
+def test_the_fixes_kept_together_plan_as_each_would_alone() -> None:
+    """What makes fixes compatible: applying them in one plan gives what applying them one at a time
+    would (for disjoint lines)."""
+    kept = select_compatible([A, B])
+    together = layout(4, [e for f in kept for e in f.edits])
+    assert together == (["0", "2", "3", "+x"], True, None)
+    assert all(e.op in (Op.DELETE, Op.INSERT) for f in kept for e in f.edits)
