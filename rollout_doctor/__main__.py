@@ -1,3 +1,3 @@
-from rollout_doctor.cli.entry import run
+from rollout_doctor.cli.main import run
 
 run()

@@ -1,44 +1,41 @@
-"""Every rule case in fixtures/cases: the diagnostics, the fixed file, and the promises fixes keep.
+"""Every rule case in tests/cases/<rule>.toml: the diagnostics, the fixed file, and the promises fixes keep.
 
 For each case and generation:
 * ``check`` reports exactly the expected diagnostics (rule, line, call id, fix applicability);
-* ``fix`` produces exactly ``fixed.jsonl``, or writes nothing when none is expected;
+* ``fix`` produces exactly the expected fixed file, or writes nothing when none is expected;
 * the fixed file checks clean of everything a safe fix could fix, and its history keeps the broker
   contract as judged independently (tests/support/judge.py) when no pairing problem remains;
 * fixing the fixed file changes nothing; ``undo`` gives back the input byte for byte.
+The same cases, rendered, are the files of fixtures/cases (``python scripts/render_cases.py``).
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-from rollout_doctor.formats.codex import check_file, fix_file
 from rollout_doctor.core.fixes import applicable
-from rollout_doctor.core.rules import Diagnostic, Options
+from rollout_doctor.formats.codex import check_file, fix_file
+from rollout_doctor.formats.codex.rules import RULES
 from rollout_doctor.store import restore
-from tests.case_specs import CASES
-from tests.cases import GENERATIONS, ROOT, Case, rollout_name
+from tests.support.case_files import (
+    DATA,
+    GENERATIONS,
+    CaseFileError,
+    RuleCase,
+    case_of,
+    load_all,
+    rendered_tree,
+    tree_on_disk,
+)
+from tests.support.case_run import diagnostic_row, options_of, run_case
 from tests.support.judge import broker_contract_violations
 
-PAIRING_RULES = {"orphan-call", "orphan-output", "misplaced-output", "interleaved-message",
-                 "duplicate-call-id", "duplicate-output", "bad-output-shape", "chat-adjacency"}
-
-
-def options_of(case: Case) -> Options:
-    select = case.options.get("select")
-    return Options(target=case.options.get("target", "responses"),
-                   select=frozenset(select) if select else None,
-                   unsafe_fixes=case.options.get("unsafe_fixes", False))
-
-
-def diagnostic_row(d: Diagnostic) -> dict[str, Any]:
-    return {"rule": d.rule, "line": d.line + 1, "call_id": d.call_id,
-            "fix": d.fix.applicability.value if d.fix else None, "message": d.message}
+CASES = load_all([rule.name for rule in RULES])
+PAIRING_RULES = {rule.name for rule in RULES if rule.category == "pairing"}
 
 
 def sent_history(path: Path) -> list[dict[str, Any]]:
@@ -93,106 +90,83 @@ def all_cases() -> list[Any]:
     ]
 
 
-def run_case(case: Case, generation: str, tmp_path: Path) -> tuple[list[Diagnostic], Any, bytes, Path]:
-    source = case.folder(generation) / rollout_name(case, generation)
-    work = tmp_path / source.name
-    shutil.copyfile(source, work)
-    options = options_of(case)
-    checked = check_file(work, options)
-    assert checked.error is None, checked.error
-    fixed = fix_file(work, options)
-    assert fixed.error is None and fixed.refused is None, (fixed.error, fixed.refused)
-    return checked.diagnostics, fixed, source.read_bytes(), work
-
-
 @pytest.fixture(autouse=True)
 def private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROLLOUT_DOCTOR_HOME", str(tmp_path / "state"))
 
 
 @pytest.mark.parametrize(("case", "generation"), all_cases())
-def test_case(case: Case, generation: str, tmp_path: Path) -> None:
-    folder = case.folder(generation)
-    expected = orjson.loads((folder / "expected.json").read_bytes())
-    diagnostics, fixed, original, work = run_case(case, generation, tmp_path)
+def test_case(case: RuleCase, generation: str, tmp_path: Path) -> None:
+    expected = case.expected[generation]
+    run = run_case(case, generation, case.input(generation), tmp_path)
 
-    assert [diagnostic_row(d) for d in diagnostics] == expected["diagnostics"]
+    assert [diagnostic_row(d) for d in run.diagnostics] == expected.diagnostics
 
-    expected_file = folder / "fixed.jsonl"
-    if expected_file.exists():
-        assert fixed.written
-        assert work.read_bytes() == expected_file.read_bytes()
+    fixed = case.fixed(generation)
+    if fixed is not None:
+        assert run.fixed.written
+        assert run.work.read_bytes() == fixed
     else:
-        assert not fixed.written and fixed.backup is None
-        assert work.read_bytes() == original
+        assert not run.fixed.written and run.fixed.backup is None
+        assert run.work.read_bytes() == run.original
 
     options = options_of(case)
-    after = check_file(work, options)
-    assert [diagnostic_row(d) for d in after.diagnostics] == expected["remaining"]
+    after = check_file(run.work, options)
+    assert [diagnostic_row(d) for d in after.diagnostics] == expected.remaining
     assert not [d for d in after.diagnostics if applicable(d.fix, options.unsafe_fixes)], "fixed => clean"
 
-    again = fix_file(work, options)
+    again = fix_file(run.work, options)
     assert not again.written, "fixing twice is fixing once"
 
-    if not {d["rule"] for d in expected["remaining"]} & PAIRING_RULES:
-        history = sent_history(work)
+    if not {d["rule"] for d in expected.remaining} & PAIRING_RULES:
+        history = sent_history(run.work)
         assert broker_contract_violations(history) == []
         if options.target == "chat":
             assert chat_adjacency_violations(history) == []
 
-    if fixed.written:
-        restore(work)
-        assert work.read_bytes() == original
+    if run.fixed.written:
+        restore(run.work)
+        assert run.work.read_bytes() == run.original
 
 
 def test_every_rule_has_a_case_in_every_generation_it_applies_to() -> None:
-    from rollout_doctor.formats.codex.rules import RULES
-
-    covered = {(c.rule, g) for c in CASES for g in c.generations}
     for rule in RULES:
-        generations = ("paginated",) if rule.name in ("ordinal-order", "history-base") else GENERATIONS
-        if rule.name in ("schema", "session-meta", "chat-adjacency", "invalid-line"):
-            generations = ("envelope",)
-        for generation in generations:
-            assert (rule.name, generation) in covered, f"no case for {rule.name} in {generation}"
+        covered = {g for c in CASES if c.rule == rule.name for g in c.generations}
+        applies = set(rule.generations or GENERATIONS)
+        if rule.default:
+            assert applies <= covered, f"no case for {rule.name} in {sorted(applies - covered)}"
+        else:  # an opt-in rule is asked for by name: a case in one generation shows it works
+            assert applies & covered, f"no case for {rule.name}"
 
 
-def test_case_inputs_are_rendered_from_the_specs() -> None:
-    """The committed inputs are what tests/case_specs.py renders (run `python -m tests.cases`)."""
-    from tests.cases import Renderer
-
+def test_each_rule_file_holds_cases_of_that_rule() -> None:
+    """A rule's file holds cases it reports on (and some about its fixes' side effects); the clean file
+    holds cases no rule reports on."""
+    assert sorted(p.stem for p in DATA.glob("*.toml")) == sorted(["clean", *(rule.name for rule in RULES)])
+    reported: dict[str, set[str]] = {}
     for case in CASES:
-        for generation in case.generations:
-            committed = (case.folder(generation) / rollout_name(case, generation)).read_bytes()
-            assert committed == Renderer(case, generation).render(), f"{case.rule}/{case.name}/{generation}"
+        rows = [row for g in case.generations for row in case.expected[g].diagnostics]
+        reported.setdefault(case.rule, set()).update(row["rule"] for row in rows)
+    assert reported.pop("clean") == set()
+    assert [name for name, rules in reported.items() if name not in rules] == []
 
 
-def update_expectations(cases: list[Case]) -> None:
-    """Rewrite expected.json and fixed.jsonl from the current code, for review."""
-    import os
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ["ROLLOUT_DOCTOR_HOME"] = str(Path(tmp) / "state")
-        for case in cases:
-            for generation in case.generations:
-                folder = case.folder(generation)
-                work_dir = Path(tmp) / case.rule / case.name / generation
-                work_dir.mkdir(parents=True)
-                diagnostics, fixed, _original, work = run_case(case, generation, work_dir)
-                remaining = check_file(work, options_of(case)).diagnostics
-                expected = {
-                    "about": case.about,
-                    "options": case.options,
-                    "diagnostics": [diagnostic_row(d) for d in diagnostics],
-                    "remaining": [diagnostic_row(d) for d in remaining],
-                }
-                (folder / "expected.json").write_bytes(orjson.dumps(expected, option=orjson.OPT_INDENT_2) + b"\n")
-                target = folder / "fixed.jsonl"
-                if fixed.written:
-                    shutil.copyfile(work, target)
-                elif target.exists():
-                    target.unlink()
+@pytest.mark.parametrize("entry", [
+    {"name": "n", "itmes": []},
+    {"name": "n", "items": [{"usr": "hi"}]},
+    {"name": "n", "items": [{"call": "call_A", "kidn": "custom"}]},
+    {"name": "n", "items": ["contxt"]},
+    {"name": "n", "generations": ["envelope"], "items": [], "legacy": {}},
+    {"name": "n", "items": [], "envelope": {"diagnostic": []}},
+], ids=["case key", "item", "item option", "item word", "generation", "expectation key"])
+def test_a_misspelt_data_file_fails_loudly(entry: dict[str, Any]) -> None:
+    with pytest.raises(CaseFileError):
+        case_of("orphan-call", entry)
 
 
-assert ROOT.name == "cases"
+def test_the_fixtures_are_rendered_from_the_data_files() -> None:
+    """fixtures/cases holds exactly what the data files render (`python scripts/render_cases.py`)."""
+    expected, committed = rendered_tree(CASES), tree_on_disk()
+    assert sorted(set(committed) - set(expected)) == [], "stray files: rerun scripts/render_cases.py"
+    assert sorted(set(expected) - set(committed)) == [], "missing files: rerun scripts/render_cases.py"
+    assert [str(path) for path in expected if expected[path] != committed[path]] == []

@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from rollout_doctor.cli.entry import main as entry_main
+from rollout_doctor.cli.main import main as entry_main
 from tests.support.breakers import BREAKERS
 from tests.support.codex_run import CodexHome, session_id_of
 from tests.support.e2e import doctor

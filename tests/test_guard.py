@@ -22,7 +22,8 @@ from rollout_doctor.store import files as writer
 from rollout_doctor.store import restore
 from rollout_doctor.store.backups import journals_of
 from rollout_doctor.cli.app import app
-from rollout_doctor.cli.entry import guard_parser, main
+from rollout_doctor.cli.fastpath import parser_for
+from rollout_doctor.cli.main import main
 from rollout_doctor.formats.codex.shell import ResumeRequest, resume_request, wrapper
 from tests.support.codex_bin import codex_binary
 from tests.support.codex_run import CodexHome, real_fixture, session_id_of
@@ -203,7 +204,7 @@ def test_quiet_prints_nothing(home: Path, capsys: pytest.CaptureFixture[str]) ->
 
 def test_the_console_script_ends_with_its_receipt_whether_it_fixed_or_not(home: Path) -> None:
     """In its own process, as a shell hook runs it: a clean session ends with the quick exit
-    (entry.run), a fixed one with Python's own; either way the whole receipt is out and the exit code
+    (cli/main.py, run), a fixed one with Python's own; either way the whole receipt is out and the exit code
     is the guard's, with stdout block-buffered as a user's is."""
     env = {**os.environ}
     env.pop("PYTHONUNBUFFERED", None)
@@ -352,7 +353,7 @@ def test_the_fast_parser_and_the_typer_command_take_the_same_options(capsys: pyt
 
     command = typer.main.get_command(app).commands["guard"]  # type: ignore[attr-defined]
     typer_options = {opt for param in command.params for opt in param.opts if opt.startswith("-")} - {"-h", "--help"}
-    fast_options = {opt for action in guard_parser()._actions for opt in action.option_strings}
+    fast_options = {opt for action in parser_for("guard")._actions for opt in action.option_strings}
     assert typer_options == fast_options
     assert main(["guard", "--help"]) == 0
     assert "--order" in capsys.readouterr().out, "help comes from the typer command"
@@ -401,12 +402,12 @@ def test_the_bash_wrapper_makes_the_8479_session_resume_on_real_codex(
 
 
 def test_ctrl_c_in_a_fast_path_answers_130_without_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
-    from rollout_doctor.cli import entry
+    from rollout_doctor.cli import fastpath
 
     def interrupted(_args: list[str]) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(entry, "fast_guard", interrupted)
-    monkeypatch.setattr(entry, "pre_resume", interrupted)
-    assert entry.main(["guard", "--last"]) == 130
-    assert entry.main(["pre-resume", "resume"]) == 130
+    monkeypatch.setattr(fastpath, "fast_guard", interrupted)
+    monkeypatch.setattr(fastpath, "pre_resume", interrupted)
+    assert main(["guard", "--last"]) == 130
+    assert main(["pre-resume", "resume"]) == 130

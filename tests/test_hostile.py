@@ -13,7 +13,6 @@ from pathlib import Path
 import orjson
 import pytest
 
-from rollout_doctor.store import files as writer
 from rollout_doctor.store.backups import journals_of
 from rollout_doctor.cli.app import main
 from tests.hostile import CASES, ENVELOPE, Case, big_cases
@@ -156,25 +155,23 @@ def test_big_hostile_files(capsys: pytest.CaptureFixture[str], tmp_path: Path, b
 def test_a_bug_is_reported_as_one_not_as_a_problem_with_the_file(capsys: pytest.CaptureFixture[str],
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The engine's catch-all keeps a run over many files going, but says when it caught a bug."""
-    from rollout_doctor.formats.codex.rules import RULES, session_meta
+    from rollout_doctor.formats.codex.rules import REGISTRY
 
     def broken(_ctx: object) -> None:
         raise KeyError("a bug")
 
-    rule = next(r for r in RULES if r.name == session_meta.NAME)
-    object.__setattr__(rule, "check", broken)  # a frozen dataclass: monkeypatch.setattr cannot
-    try:
-        first, second = CASES[0].path, real(ENVELOPE)
-        code = main(["check", str(first), str(second)])
-        out = capsys.readouterr().out
-        assert code == 2
-        assert f"{first}: internal error, please report it" in out and "KeyError" in out
-        assert out.count("internal error") == 2  # both files were still checked
-        monkeypatch.setenv("ROLLOUT_DOCTOR_DEBUG", "1")
-        with pytest.raises(KeyError):
-            main(["check", str(first)])
-    finally:
-        object.__setattr__(rule, "check", session_meta.check)
+    rule = next(r for r in REGISTRY if r.default and r.target is None)  # one that runs on every file
+    monkeypatch.setattr(REGISTRY, "rules", tuple(r._replace(check=broken) if r is rule else r for r in REGISTRY))
+    monkeypatch.setattr(REGISTRY, "_active", {})  # the selections decided before the patch
+    first, second = CASES[0].path, real(ENVELOPE)
+    code = main(["check", str(first), str(second)])
+    out = capsys.readouterr().out
+    assert code == 2
+    assert f"{first}: internal error, please report it" in out and "KeyError" in out
+    assert out.count("internal error") == 2  # both files were still checked
+    monkeypatch.setenv("ROLLOUT_DOCTOR_DEBUG", "1")
+    with pytest.raises(KeyError):
+        main(["check", str(first)])
 
 
 def test_a_file_name_that_is_not_utf8(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

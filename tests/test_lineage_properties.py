@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from rollout_doctor.formats.codex import fix_files
 from rollout_doctor.core.rules import Options
 from rollout_doctor.store import restore
-from tests.cases import Case, Renderer
+from tests.support.rollouts import Case, Renderer
 from tests.support.threads import renumber
 from tests.test_properties import consistent, item
 

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from rollout_doctor.formats.codex import facts
+from rollout_doctor.formats.codex import classify, contextual, nesting, previews, records
 from rollout_doctor.core import lines
 from rollout_doctor.core import parallel
 from rollout_doctor.formats.codex import check_file, check_model
@@ -102,7 +102,7 @@ def rollouts(draw: st.DrawFn) -> bytes:
     if draw(st.booleans()):
         data = data[: draw(st.integers(0, len(data)))]  # torn anywhere, even inside the last line
     if draw(st.integers(0, 7)) == 0:
-        data = facts.BOM + data
+        data = classify.BOM + data
     return data
 
 
@@ -273,10 +273,10 @@ def test_split_ranges_start_at_line_starts_and_cover_the_file(tmp_path: Path) ->
 @example(" " * 5000 + "x" * 100)
 def test_previews_from_a_head_are_the_previews_of_the_whole(text: str) -> None:
     collapsed = " ".join(text.split())
-    expected = collapsed if len(collapsed) <= facts.PREVIEW_CHARS else collapsed[: facts.PREVIEW_CHARS - 1] + "…"
-    assert facts._preview(text) == expected
-    assert facts._head(text, 64) == text.lstrip()[:64]
-    assert facts._tail(text, 64) == text.rstrip()[-64:]
+    expected = collapsed if len(collapsed) <= previews.PREVIEW_CHARS else collapsed[: previews.PREVIEW_CHARS - 1] + "…"
+    assert previews.preview(text) == expected
+    assert contextual.text_head(text, 64) == text.lstrip()[:64]
+    assert contextual.text_tail(text, 64) == text.rstrip()[-64:]
 
 
 @settings(max_examples=200, deadline=None)
@@ -291,11 +291,11 @@ def test_the_nesting_rule_on_parsed_lines_agrees_with_the_byte_scan(
         value = [value] if wrap == "[" or n % 2 else {"k": value}
     content = orjson.dumps({"timestamp": "2026-01-05T10:00:00.000Z", "type": "event_msg",
                             "payload": {"type": "token_count", "v": value}})
-    kind, _ordinal, record = facts.line_facts(content, 0)
-    deep = facts.nested_deeper_than_codex_reads(content)
-    assert (kind is facts.LineKind.INVALID) == deep
-    assert deep == (isinstance(record, facts.Invalid) and "nested more than" in record.reason)
-    assert deep == (depth + 1 > facts.CODEX_MAX_DEPTH)
+    kind, _ordinal, record = classify.line_facts(content, 0)
+    deep = nesting.nested_deeper_than_codex_reads(content)
+    assert (kind is records.LineKind.INVALID) == deep
+    assert deep == (isinstance(record, records.Invalid) and "nested more than" in record.reason)
+    assert deep == (depth + 1 > nesting.CODEX_MAX_DEPTH)
 
 
 def test_a_models_records_are_lean(tmp_path: Path) -> None:
@@ -310,18 +310,18 @@ def test_a_models_records_are_lean(tmp_path: Path) -> None:
     with read_rollout(path) as model:
         assert sorted(model.records) == [0, 2]
         assert model.records[2].preview == "" and model.records[2].role == "user"  # type: ignore[union-attr]
-    assert facts.item_facts(lines_[2]["payload"], 2).preview == "hello"  # type: ignore[union-attr]
+    assert classify.item_facts(lines_[2]["payload"], 2).preview == "hello"  # type: ignore[union-attr]
 
 
 def test_the_fast_check_parser_and_the_typer_command_take_the_same_options() -> None:
     import typer.main
 
     from rollout_doctor.cli.app import app
-    from rollout_doctor.cli.entry import check_parser
+    from rollout_doctor.cli.fastpath import parser_for
 
     command = typer.main.get_command(app).commands["check"]  # type: ignore[attr-defined]
     typer_options = {opt for param in command.params for opt in param.opts if opt.startswith("-")} - {"-h", "--help"}
-    fast_options = {opt for action in check_parser()._actions for opt in action.option_strings}
+    fast_options = {opt for action in parser_for("check")._actions for opt in action.option_strings}
     assert typer_options == fast_options
 
 
@@ -336,13 +336,13 @@ def test_the_fast_check_parser_and_the_typer_command_take_the_same_options() -> 
 def test_check_answers_the_same_with_and_without_typer(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]
 ) -> None:
-    """entry.py parses check itself to skip typer's start-up; typer takes over anything it cannot
+    """fastpath.py parses check itself to skip typer's start-up; typer takes over anything it cannot
     parse, so the output and the exit code are typer's own either way."""
-    from rollout_doctor.cli import entry
     from rollout_doctor.cli.app import main as typer_main
+    from rollout_doctor.cli.main import main
 
     paths = [str(p) for p in _folder(tmp_path, 3)]
-    fast = entry.main(["check", *args, *paths])
+    fast = main(["check", *args, *paths])
     fast_out = capsys.readouterr()
     slow = typer_main(["check", *args, *paths])
     slow_out = capsys.readouterr()

@@ -24,7 +24,7 @@ from rollout_doctor.formats.codex import check_file, fix_file
 from rollout_doctor.core.fixes import applicable
 from rollout_doctor.core.rules import Options
 from rollout_doctor.store import restore
-from tests.cases import (
+from tests.support.rollouts import (
     Case,
     Renderer,
     assistant,

@@ -141,7 +141,7 @@ def with_event(source: Path, drop_output: bool, event: dict, tmp_path: Path) -> 
 
 def recovered_text(path: Path) -> str | list | None:
     with read_rollout(path) as model:
-        from rollout_doctor.formats.codex.facts import Item
+        from rollout_doctor.formats.codex.records import Item
 
         call = next(r for r in model.records.values() if isinstance(r, Item) and r.type == "function_call")
         found = recover_output(model, call, model.parsed(call.line)["payload"], output_events(model))

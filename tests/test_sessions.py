@@ -454,8 +454,8 @@ def test_the_latest_turn_context_is_found_from_the_end_of_a_long_session(
     lines[turn] = json.dumps(line, separators=(",", ":")).encode() + b"\n"
     path.write_bytes(b"".join(lines) + b"x" * 300)  # a torn tail after it
     os.utime(path, (1_800_000_000,) * 2)
-    assert session_files.latest_turn_cwd_of_file(path) == str(here)
+    assert session_files.latest_of_file(path, session_files.latest_turn_cwd) == str(here)
     assert find_last(home, here).path == path
     line["payload"]["cwd"] = "/elsewhere"
     path.write_bytes(b"".join(lines[:turn]) + json.dumps(line, separators=(",", ":")).encode() + b"\n")
-    assert session_files.latest_turn_cwd_of_file(path) == "/elsewhere"
+    assert session_files.latest_of_file(path, session_files.latest_turn_cwd) == "/elsewhere"

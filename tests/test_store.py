@@ -35,7 +35,7 @@ from tests.support.safety import (
 STOP_AT = """
 import os, signal, sys
 from rollout_doctor.store import files
-from rollout_doctor.cli.entry import main
+from rollout_doctor.cli.main import main
 sig = getattr(signal, sys.argv[2])
 files.STAGE_HOOK = lambda name: os.kill(os.getpid(), sig) if name == sys.argv[1] else None
 sys.exit(main(sys.argv[3:]))
@@ -309,7 +309,7 @@ def test_a_fifo_config_toml_does_not_hang_the_guard(tmp_path: Path) -> None:
 BOUNDED = """
 import resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[1]) << 20,) * 2)
-from rollout_doctor.cli.entry import main
+from rollout_doctor.cli.main import main
 sys.exit(main(sys.argv[2:]))
 """
 

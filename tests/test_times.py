@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from rollout_doctor.cli.entry import main
+from rollout_doctor.cli.main import main
 from tests.support.breakers import BREAKERS
 from tests.support.codex_run import real_fixture, session_id_of
 from tests.support.e2e import doctor

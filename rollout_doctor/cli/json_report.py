@@ -5,11 +5,12 @@ Field names and meanings do not change within a version; new fields may be added
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from typing import Any
 
-from rollout_doctor.core.reports import Change, FileReport
 from rollout_doctor.core.fixes import Applicability, applicable
+from rollout_doctor.core.reports import Change, FileReport
 from rollout_doctor.core.rules import Diagnostic
 
 VERSION = 1
@@ -108,6 +109,13 @@ def summary(reports: list[FileReport], unsafe: bool, fixing: bool) -> dict[str, 
         out["remaining"] = sum(len(r.remaining or []) for r in reports)
         out["held_back"] = sum(len(r.held_back(unsafe)) for r in reports)
     return out
+
+
+def emit_json(payload: object) -> None:
+    """Print ``payload`` on stdout, indented, as every command's --format json does."""
+    import orjson
+
+    sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
 def report_json(reports: list[FileReport], unsafe: bool, fixing: bool, interrupted: bool = False) -> dict[str, Any]:

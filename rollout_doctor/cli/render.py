@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from rollout_doctor.core.reports import Change, FileReport
 from rollout_doctor.core.fixes import Applicability, applicable
+from rollout_doctor.core.reports import Change, FileReport
 from rollout_doctor.formats.codex.rules import RULES, Diagnostic, Rule
 
 MARKS = {
@@ -116,62 +116,14 @@ def change_line(change: Change) -> str:
 def print_summary(out: Console, reports: list[FileReport], unsafe: bool, fixing: bool, dry_run: bool) -> None:
     diagnostics = [d for r in reports for d in r.diagnostics]
     errors = [r for r in reports if r.error]
-    with_problems = [r for r in reports if r.diagnostics]
     if len(reports) > 1 or diagnostics or errors:
         out.print()
     if len(reports) > 1 and diagnostics:
         out.print(rule_table(reports))
-    safe = sum(1 for d in diagnostics if applicable(d.fix, False))
-    unsafe_only = sum(1 for d in diagnostics if d.fix is not None and d.fix.applicability is Applicability.UNSAFE)
-    recoverable = sum(1 for d in diagnostics if d.alternative is not None)
     if fixing:
-        written = sum(1 for r in reports if r.written)
-        changed = sum(1 for r in reports if r.changes)
-        remaining = sum(len(r.remaining or []) for r in reports)
-        held = sum(len(r.held_back(unsafe)) for r in reports)
-        verb = f"would change {changed}" if dry_run else f"fixed {written}"
-        line = f"{len(reports)} file(s) checked, {verb} file(s); {remaining} problem(s) remain"
-        if held:
-            line += f" ({held} with an unsafe fix held back: rerun with --unsafe-fixes)"
-        out.print(line + ".")
-        if recoverable and not unsafe and dry_run:
-            out.print(f"{recoverable} call(s) would get 'aborted' although an event recorded what the tool printed; "
-                      "`--unsafe-fixes` writes that instead.")
-        elif recoverable and not unsafe:
-            out.print(f"{recoverable} call(s) got 'aborted' although an event recorded what the tool printed; "
-                      "to write that instead: `rollout-doctor undo FILE`, then `rollout-doctor fix --unsafe-fixes FILE`.")
-        refused_shown: set[str] = set()
-        for r in reports:
-            if r.refused and r.refused not in refused_shown:
-                refused_shown.add(r.refused)
-                out.print(f"[bold red]refused:[/] {escape(r.refused)}")
-            elif r.backup:
-                out.print(f"[dim]backup of {escape(display_path(r.path))}: {escape(str(r.backup))}[/]")
-            reset = r.index_reset
-            if reset is not None and reset.error is None:
-                out.print(f"[dim]Codex's thread history of {reset.thread_id} reset ({reset.rows} rows in "
-                          f"{escape(str(reset.database))}; Codex rebuilds it at the next resume); "
-                          f"database backup: {escape(str(reset.backup))}[/]")
+        _print_fixed(out, reports, unsafe, dry_run)
     elif diagnostics:
-        unreadable = f", {len(errors)} unreadable" if errors else ""
-        out.print(f"Scanned {len(reports)} file(s): {len(with_problems)} session(s) with {len(diagnostics)} "
-                  f"problem(s){unreadable}.")
-        safe_files = sum(1 for r in reports if any(applicable(d.fix, False) for d in r.diagnostics))
-        parts = [f"`rollout-doctor fix` would fix {safe} of them in {safe_files} file(s)"]
-        if unsafe_only:
-            parts.append(f"{unsafe_only} more need `--unsafe-fixes` (they change what the model is told)")
-        if recoverable:
-            parts.append(f"with `--unsafe-fixes`, {recoverable} call(s) get the output an event recorded "
-                         "instead of 'aborted'")
-        inherited = sum(1 for d in diagnostics if d.fix is None and d.path is not None)
-        if inherited:
-            parts.append(f"{inherited} live in the session a fork continues (fixing that session fixes them in "
-                         "the fork too)")
-        no_fix = sum(1 for d in diagnostics if d.fix is None and d.path is None)
-        if no_fix:
-            parts.append(f"{no_fix} have no automatic fix (`rollout-doctor rule NAME` explains each)")
-        out.print("; ".join(parts) + ".")
-        out.print(f"[dim]Codex releases of the files with problems: {escape(releases(with_problems))}.[/]")
+        _print_found(out, reports)
     elif not errors and any(r.in_progress for r in reports):
         live = sum(1 for r in reports if r.in_progress)
         out.print(f"No problems found in {len(reports)} file(s); {live} in progress (a running Codex writes them, "
@@ -182,9 +134,68 @@ def print_summary(out: Console, reports: list[FileReport], unsafe: bool, fixing:
         out.print(f"[red]{len(errors)} file(s) could not be read.[/]")
 
 
+def _print_fixed(out: Console, reports: list[FileReport], unsafe: bool, dry_run: bool) -> None:
+    recoverable = sum(1 for r in reports for d in r.diagnostics if d.alternative is not None)
+    written = sum(1 for r in reports if r.written)
+    changed = sum(1 for r in reports if r.changes)
+    remaining = sum(len(r.remaining or []) for r in reports)
+    held = sum(len(r.held_back(unsafe)) for r in reports)
+    verb = f"would change {changed}" if dry_run else f"fixed {written}"
+    line = f"{len(reports)} file(s) checked, {verb} file(s); {remaining} problem(s) remain"
+    if held:
+        line += f" ({held} with an unsafe fix held back: rerun with --unsafe-fixes)"
+    out.print(line + ".")
+    if recoverable and not unsafe and dry_run:
+        out.print(f"{recoverable} call(s) would get 'aborted' although an event recorded what the tool printed; "
+                  "`--unsafe-fixes` writes that instead.")
+    elif recoverable and not unsafe:
+        out.print(f"{recoverable} call(s) got 'aborted' although an event recorded what the tool printed; "
+                  "to write that instead: `rollout-doctor undo FILE`, then `rollout-doctor fix --unsafe-fixes FILE`.")
+    refused_shown: set[str] = set()
+    for r in reports:
+        if r.refused and r.refused not in refused_shown:
+            refused_shown.add(r.refused)
+            out.print(f"[bold red]refused:[/] {escape(r.refused)}")
+        elif r.backup:
+            out.print(f"[dim]backup of {escape(display_path(r.path))}: {escape(str(r.backup))}[/]")
+        reset = r.index_reset
+        if reset is not None and reset.error is None:
+            out.print(f"[dim]Codex's thread history of {reset.thread_id} reset ({reset.rows} rows in "
+                      f"{escape(str(reset.database))}; Codex rebuilds it at the next resume); "
+                      f"database backup: {escape(str(reset.backup))}[/]")
+
+
+def _print_found(out: Console, reports: list[FileReport]) -> None:
+    diagnostics = [d for r in reports for d in r.diagnostics]
+    errors = [r for r in reports if r.error]
+    with_problems = [r for r in reports if r.diagnostics]
+    unreadable = f", {len(errors)} unreadable" if errors else ""
+    out.print(f"Scanned {len(reports)} file(s): {len(with_problems)} session(s) with {len(diagnostics)} "
+              f"problem(s){unreadable}.")
+    safe = sum(1 for d in diagnostics if applicable(d.fix, False))
+    safe_files = sum(1 for r in reports if any(applicable(d.fix, False) for d in r.diagnostics))
+    parts = [f"`rollout-doctor fix` would fix {safe} of them in {safe_files} file(s)"]
+    unsafe_only = sum(1 for d in diagnostics if d.fix is not None and d.fix.applicability is Applicability.UNSAFE)
+    if unsafe_only:
+        parts.append(f"{unsafe_only} more need `--unsafe-fixes` (they change what the model is told)")
+    recoverable = sum(1 for d in diagnostics if d.alternative is not None)
+    if recoverable:
+        parts.append(f"with `--unsafe-fixes`, {recoverable} call(s) get the output an event recorded "
+                     "instead of 'aborted'")
+    inherited = sum(1 for d in diagnostics if d.fix is None and d.path is not None)
+    if inherited:
+        parts.append(f"{inherited} live in the session a fork continues (fixing that session fixes them in "
+                     "the fork too)")
+    no_fix = sum(1 for d in diagnostics if d.fix is None and d.path is None)
+    if no_fix:
+        parts.append(f"{no_fix} have no automatic fix (`rollout-doctor rule NAME` explains each)")
+    out.print("; ".join(parts) + ".")
+    out.print(f"[dim]Codex releases of the files with problems: {escape(releases(with_problems))}.[/]")
+
+
 def _fix_column(diagnostics: list[Diagnostic]) -> str:
     kinds = sorted({"none" if d.fix is None else d.fix.applicability.value for d in diagnostics},
-                   key=["safe", "unsafe", "display-only", "none"].index)
+                   key=["safe", "unsafe", "none"].index)
     text = "/".join(kinds)
     recoverable = sum(1 for d in diagnostics if d.alternative is not None)
     if recoverable:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -76,7 +75,7 @@ def located(model: Model, d: Diagnostic) -> Diagnostic:
         message = f"inherited: {message}"
         if d.fix is not None and fix is None:
             message += " (fixing the parent fixes it here too)"
-    return replace(d, line=line, path=where, message=message, fix=fix, alternative=alternative)
+    return d._replace(line=line, path=where, message=message, fix=fix, alternative=alternative)
 
 
 def own_fix(model: Model, fix: Fix | None) -> Fix | None:

@@ -17,7 +17,6 @@ from enum import Enum
 class Applicability(str, Enum):
     SAFE = "safe"
     UNSAFE = "unsafe"
-    DISPLAY_ONLY = "display-only"
 
 
 class Op(str, Enum):

@@ -9,13 +9,12 @@ The engine takes a ``Format`` as an argument wherever it needs one; it never imp
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from rollout_doctor.core.model import Model
-    from rollout_doctor.core.rules import Diagnostic, Options, Registry
+    from rollout_doctor.core.rules import Options, Registry
     from rollout_doctor.core.thread import Ancestry, Cut, ThreadInfo
 
 # What indexing keeps of one line: its kind (a small int the format defines), its ordinal (an int,
@@ -68,14 +67,11 @@ class Threads(Protocol):
 
     def children(self, path: Path) -> list[Path]: ...
 
-    def descendants(self, path: Path) -> list[Path]: ...
-
     def declared_cut(self, path: Path) -> Cut | None:
         """The cut a file declares into its parent, when it declares a usable one."""
 
 
-@dataclass(frozen=True)
-class IndexReset:
+class IndexReset(NamedTuple):
     """A client's own index of a session (Codex: its SQLite thread history), dropped after a write
     so that the client rebuilds it from the file."""
 

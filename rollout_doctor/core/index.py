@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rollout_doctor.core.lines import LINE_LIMIT, Source, Spliced, iter_blocks
+from rollout_doctor.core.lines import Source, Spliced, iter_blocks
 
 if TYPE_CHECKING:
     from rollout_doctor.core.format import BlockFacts, Classifier, Facts, FastPath

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from rollout_doctor.store.reading import ZSTD_SUFFIX, is_compressed, open_regular
+from rollout_doctor.store.reading import is_compressed, open_regular
 
 CHUNK = 1 << 20
 # A line longer than this is not read whole: it is reported as one Codex cannot use and its bytes stay
@@ -70,7 +70,9 @@ class Source:
         fd = open_regular(path)
         if not is_compressed(path):
             return cls(path, False, fd)
-        from rollout_doctor.store.tempfiles import scratch_dir  # named so a later run can sweep it if we are killed
+        from rollout_doctor.store.tempfiles import (
+            scratch_dir,  # named so a later run can sweep it if we are killed
+        )
 
         try:
             tmpdir = str(scratch_dir("zst"))
@@ -139,7 +141,7 @@ def iter_blocks(source: Source, start: int = 0, end: int | None = None,
     ``base`` (only the last block of the file may end without a newline). The buffer is reused and valid
     only until the next block is asked for; it grows to hold the longest line, up to ``limit``. A line
     longer than that comes as ``(base, None, length)``, its bytes never held: the scan only looks for
-    its end. A block is what ``model.index_range`` validates in one call (rollout_doctor.formats.codex.fastfacts)."""
+    its end. A block is what ``index.index_range`` hands a format's fast path whole."""
     end = source.size if end is None else end
     buf = bytearray(CHUNK)
     view = memoryview(buf)

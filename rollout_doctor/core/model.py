@@ -18,7 +18,7 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import orjson
 
@@ -32,8 +32,7 @@ if TYPE_CHECKING:
 
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):
     """What was found at one cut while the chain was read (a format's rule judges it)."""
 
     parent: Path
@@ -46,8 +45,7 @@ class Link:
     problem: str | None = None  # why the client cannot use this cut at all (then no line of it is inherited)
 
 
-@dataclass(frozen=True)
-class FileSpan:
+class FileSpan(NamedTuple):
     path: Path
     first: int  # the model line of the file's line 0
     count: int

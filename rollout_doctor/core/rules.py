@@ -3,26 +3,25 @@
 A rule is a module (yamllint's shape): its docstring is its documentation, upper-case constants are
 its metadata, and ``check(context)`` yields what it finds. ``Rule.from_module`` reads the metadata and
 refuses a module that misspells one (``PHAES = 0`` must not silently mean "phase 1"); ``Registry``
-refuses two rules that share a code or a name. The engine (check.py) stamps each diagnostic with the
+refuses two rules that share a code or a name, and metadata outside the format's own vocabulary (its
+wires, categories and generations). The engine (check.py) stamps each diagnostic with the
 code and name of the rule that produced it, so a rule cannot report under another's name.
 """
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 from rollout_doctor.core.fixes import Fix
 
 
-@dataclass(frozen=True)
-class Diagnostic:
+class Diagnostic(NamedTuple):
     rule: str  # stamped by the engine (``Rule.run``); a rule leaves it empty
     code: str
     line: int  # 0-based; reports print line + 1
@@ -61,12 +60,17 @@ METADATA: dict[str, object] = {
     "NAME": REQUIRED,
     "SUMMARY": REQUIRED,
     "FIX_SAFETY": REQUIRED,
+    "CATEGORY": REQUIRED,  # what the rule judges, one of the format's categories (Codex: pairing, structure)
     "DEFAULT": True,  # run without --select
     "TARGET": None,  # only for this wire
     "PHASE": 1,
     # Its diagnostics follow a parent's change by construction (a child's pointer into its parent):
     # rewriting a child it was not asked about for them is expected, not a new problem.
     "FOLLOWS_PARENT": False,
+    # The generations of file (Model.generation) it can find a problem in; None: all. The rule's check
+    # decides; this says where its test cases must be.
+    "GENERATIONS": None,
+    "UPSTREAM": (),  # the upstream reports its documentation cites ("#16255": openai/codex's)
 }
 _CODE = re.compile(r"[A-Z]{2}\d{3}")
 _NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
@@ -76,8 +80,7 @@ class RuleDefinitionError(TypeError):
     pass
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     code: str
     name: str
     summary: str
@@ -90,33 +93,57 @@ class Rule:
     # repairing lines (phase 0) changes which items the history holds, so pairing fixes must wait.
     phase: int = 1
     follows_parent: bool = False
+    category: str = ""
+    generations: tuple[str, ...] | None = None
+    upstream: tuple[str, ...] = ()
 
     @classmethod
     def from_module(cls, module: ModuleType) -> Rule:
         where = module.__name__
         declared = {name for name in vars(module) if name.isupper() and not name.startswith("_")}
-        misspelt = sorted(name for name in declared - set(METADATA)
-                          if difflib.get_close_matches(name, METADATA, n=1, cutoff=0.75))
+        misspelt = sorted(name for name in declared - set(METADATA) if any(_near(name, m) for m in METADATA))
         if misspelt:
             raise RuleDefinitionError(f"{where}: {', '.join(misspelt)} looks like misspelt rule metadata "
                                       f"(known: {', '.join(METADATA)})")
         missing = [name for name, default in METADATA.items() if default is REQUIRED and name not in declared]
         if missing or not callable(getattr(module, "check", None)):
             raise RuleDefinitionError(f"{where}: a rule needs {', '.join(missing or ['check'])}")
-        meta = {name: getattr(module, name, default) for name, default in METADATA.items()}
-        if not _CODE.fullmatch(meta["CODE"]) or not _NAME.fullmatch(meta["NAME"]):  # type: ignore[arg-type]
+        meta: dict[str, Any] = {name: getattr(module, name, default) for name, default in METADATA.items()}
+        if not _CODE.fullmatch(meta["CODE"]) or not _NAME.fullmatch(meta["NAME"]):
             raise RuleDefinitionError(f"{where}: code {meta['CODE']!r} or name {meta['NAME']!r} is malformed")
+        for name in ("GENERATIONS", "UPSTREAM"):
+            value = meta[name]
+            if not (value is None and name == "GENERATIONS") and not _strings(value):
+                raise RuleDefinitionError(f"{where}: {name} must be a tuple of strings, not {value!r}")
         if not (module.__doc__ or "").strip():
             raise RuleDefinitionError(f"{where}: the module docstring is the rule's documentation; it has none")
-        return cls(code=meta["CODE"], name=meta["NAME"], summary=meta["SUMMARY"],  # type: ignore[arg-type]
-                   doc=inspect.cleandoc(module.__doc__ or ""), fix_safety=meta["FIX_SAFETY"],  # type: ignore[arg-type]
-                   check=module.check, default=meta["DEFAULT"], target=meta["TARGET"],  # type: ignore[arg-type]
-                   phase=meta["PHASE"], follows_parent=meta["FOLLOWS_PARENT"])  # type: ignore[arg-type]
+        return cls(code=meta["CODE"], name=meta["NAME"], summary=meta["SUMMARY"],
+                   doc=inspect.cleandoc(module.__doc__), fix_safety=meta["FIX_SAFETY"], check=module.check,
+                   default=meta["DEFAULT"], target=meta["TARGET"], phase=meta["PHASE"],
+                   follows_parent=meta["FOLLOWS_PARENT"], category=meta["CATEGORY"],
+                   generations=meta["GENERATIONS"], upstream=meta["UPSTREAM"])
 
     def run(self, context: object) -> Iterator[Diagnostic]:
         """The rule's findings, each stamped with its code and name."""
         for d in self.check(context):
             yield Diagnostic(self.name, self.code, d.line, d.message, d.call_id, d.fix, d.alternative, d.path)
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, tuple) and all(isinstance(v, str) for v in value)
+
+
+def _near(a: str, b: str) -> bool:
+    """Within two edits of each other (PHAES, CATEGROY, TARGETS): a misspelling, not another name.
+    difflib would do, but costs a millisecond to import on every `check FILE`."""
+    if abs(len(a) - len(b)) > 2 or a == b:
+        return False
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
+    return row[-1] <= 2 or sorted(a) == sorted(b)
 
 
 class UnknownRule(ValueError):
@@ -126,7 +153,8 @@ class UnknownRule(ValueError):
 class Registry:
     """A format's rules, in the order they are documented and run."""
 
-    def __init__(self, modules: Iterable[ModuleType], targets: tuple[str, ...]) -> None:
+    def __init__(self, modules: Iterable[ModuleType], targets: tuple[str, ...], categories: tuple[str, ...],
+                 generations: tuple[str, ...]) -> None:
         self.rules: tuple[Rule, ...] = tuple(Rule.from_module(m) for m in modules)
         self.targets = targets
         self.by_key: dict[str, Rule] = {}
@@ -139,6 +167,10 @@ class Registry:
                 self.by_key[key] = rule
             if rule.target is not None and rule.target not in targets:
                 raise RuleDefinitionError(f"{rule.name}: TARGET {rule.target!r} is not one of {targets}")
+            if rule.category not in categories:
+                raise RuleDefinitionError(f"{rule.name}: CATEGORY {rule.category!r} is not one of {categories}")
+            if not set(rule.generations or ()) <= set(generations):
+                raise RuleDefinitionError(f"{rule.name}: GENERATIONS {rule.generations} are not among {generations}")
 
     def __iter__(self) -> Iterator[Rule]:
         return iter(self.rules)

@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Cut:
+class Cut(NamedTuple):
     """Where a child's inherited history ends in its parent: the bytes before ``end_byte_offset``
     (whole lines only), whose records carry ordinals below ``end_ordinal_exclusive``."""
 
@@ -24,8 +24,7 @@ class Cut:
     end_ordinal_exclusive: int
 
 
-@dataclass(frozen=True)
-class Segment:
+class Segment(NamedTuple):
     """One file of a thread's chain and the cut that ends its part (None for the file itself)."""
 
     path: Path
@@ -53,8 +52,7 @@ class Ancestry:
         return self.segments[:-1]
 
 
-@dataclass(frozen=True)
-class Inherited:
+class Inherited(NamedTuple):
     """One parent's part of a chain: its complete lines before ``cut.end_byte_offset``, read from
     ``read`` (the file itself, or the version a fix has planned for it) and reported as ``shown``."""
 
@@ -67,8 +65,7 @@ class Inherited:
         return self.read or self.shown
 
 
-@dataclass(frozen=True)
-class ThreadInfo:
+class ThreadInfo(NamedTuple):
     """Which thread a file belongs to and the files whose history it continues (root first)."""
 
     thread_id: str | None

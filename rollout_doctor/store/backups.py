@@ -13,11 +13,11 @@ from rollout_doctor.store.journal import (
     RESTORED,
     RESTORING,
     ROLLED_BACK,
-    Entry,
     Journal,
 )
 from rollout_doctor.store.journal_reader import Unreadable, scan
 from rollout_doctor.store.location import backup_root
+from rollout_doctor.store.runs import Run, group
 
 
 def journals() -> tuple[list[Journal], list[Unreadable]]:
@@ -47,35 +47,54 @@ def journals_of(path: Path) -> list[Journal]:
             and any(e.ino_after and (e.dev, e.ino_after) == identity for e in j.entries)]
 
 
-def entry_for(journal: Journal, path: Path) -> Entry:
-    real = Path(os.path.realpath(path))
-    for entry in journal.entries:
-        if entry.path == real:
-            return entry
-    st = os.stat(real)
-    return next(e for e in journal.entries if (e.dev, e.ino_after) == (st.st_dev, st.st_ino))
+def runs() -> list[Run]:
+    """Every run that wrote something, oldest first (undo --list, --last-run)."""
+    good, _bad = journals()
+    return group(good)
 
 
-def prune(older_than_days: float, now: float | None = None) -> list[Journal]:
-    """Remove the finished transactions (undone, or committed and kept) created more than
-    ``older_than_days`` ago; an unfinished one is never removed. What was removed."""
+def journals_under(folder: Path) -> list[Journal]:
+    """The transactions that wrote a file inside ``folder``, oldest first."""
+    real = Path(os.path.realpath(folder))
+    good, _bad = journals()
+    return [j for j in good if any(real in e.path.parents for e in j.entries)]
+
+
+def size() -> int:
+    """The bytes the backup store takes."""
+    total = 0
+    for folder, _dirs, files in os.walk(backup_root()):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(folder, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def prune(older_than_days: float | None = None, keep: int | None = None, now: float | None = None) -> list[Journal]:
+    """Remove finished transactions (undone, or committed and kept): those created more than
+    ``older_than_days`` ago, and those of every run but the newest ``keep``. An unfinished one is never
+    removed. What was removed."""
     import calendar
     import time
 
     now = time.time() if now is None else now
-    removed = []
-    good, _bad = journals()
-    for journal in good:
-        if journal.state in (PREPARED, RESTORING):
-            continue
-        try:
-            created = calendar.timegm(time.strptime(journal.created, "%Y-%m-%dT%H:%M:%SZ"))
-        except ValueError:
-            continue
-        if now - created > older_than_days * 86400:
-            shutil.rmtree(journal.folder, ignore_errors=True)
-            removed.append(journal)
-    return removed
+    finished = [r for r in runs() if all(j.state not in (PREPARED, RESTORING) for j in r.journals)]
+    doomed: list[Journal] = []
+    if keep is not None:
+        doomed.extend(j for r in finished[: max(0, len(finished) - keep)] for j in r.journals)
+    if older_than_days is not None:
+        for journal in (j for r in finished for j in r.journals if j not in doomed):
+            try:
+                created = calendar.timegm(time.strptime(journal.created, "%Y-%m-%dT%H:%M:%SZ"))
+            except ValueError:
+                continue
+            if now - created > older_than_days * 86400:
+                doomed.append(journal)
+    for journal in doomed:
+        shutil.rmtree(journal.folder, ignore_errors=True)
+    return doomed
 
 
 def describe_state(journal: Journal) -> str:

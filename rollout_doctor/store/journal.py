@@ -86,6 +86,12 @@ class Journal:
     command: str = "fix"
     legacy: bool = False  # a one-file manifest of an earlier release, kept in its own format
     extra: dict[str, Any] = field(default_factory=dict)  # what the journal holds beyond this reader's fields
+    run: str = ""  # the invocation that wrote it (runs.current_run); empty before 2026-11
+
+    @property
+    def run_id(self) -> str:
+        """The run it belongs to: a `fix` over a folder commits one transaction per thread, all one run."""
+        return self.run or self.id
 
     @property
     def id(self) -> str:
@@ -96,7 +102,8 @@ class Journal:
 
     def json(self) -> dict[str, Any]:
         return {**self.extra, "version": VERSION, "state": self.state, "created": self.created, "pid": self.pid,
-                "command": self.command, "files": [e.json() for e in self.entries]}
+                "command": self.command, **({"run": self.run} if self.run else {}),
+                "files": [e.json() for e in self.entries]}
 
     def save(self) -> None:
         """Write the journal atomically (temporary file, fsync, rename, fsync the folder). While it is

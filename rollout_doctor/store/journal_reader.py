@@ -129,8 +129,10 @@ def _read_v3(folder: Path) -> Journal:
     created = data.get("created") if isinstance(data.get("created"), str) else "?"
     pid = data.get("pid") if type(data.get("pid")) is int else 0
     command = data.get("command") if isinstance(data.get("command"), str) else "fix"
-    extra = {k: v for k, v in data.items() if k not in ("version", "state", "created", "pid", "command", "files")}
-    return Journal(folder, state, created, entries, pid, command, extra=extra)
+    run = data.get("run") if isinstance(data.get("run"), str) else ""
+    extra = {k: v for k, v in data.items() if k not in ("version", "state", "created", "pid", "command", "files",
+                                                         "run")}
+    return Journal(folder, state, created, entries, pid, command, extra=extra, run=run)
 
 
 def _read_legacy(folder: Path) -> Journal:

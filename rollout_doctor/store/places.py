@@ -9,12 +9,11 @@ the store asks all of them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Places:
+class Places(NamedTuple):
     name: str
     client: str  # "Codex", in messages
     # The folders a client searches for sessions: those of its configured home and of the homes the

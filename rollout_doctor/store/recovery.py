@@ -33,7 +33,7 @@ class Recovered:
     journal: Journal
     outcome: str  # "committed", "rolled back", "restored", "abandoned", or why it was left alone
     # Files whose bytes differ from what Codex last saw of them: every file of a transaction that got as
-    # far as replacing one (the killed run never reset their projections; codex_state.py).
+    # far as replacing one (the killed run never told the client; Format.after_recover does).
     changed: list[Path] = field(default_factory=list)
 
 

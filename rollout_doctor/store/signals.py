@@ -26,11 +26,6 @@ def pending() -> int | None:
     return _pending
 
 
-def clear() -> None:
-    global _pending
-    _pending = None
-
-
 @contextmanager
 def deferred() -> Iterator[None]:
     """Note the signals in ``DEFERRED`` instead of acting on them, for the duration."""

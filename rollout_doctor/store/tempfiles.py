@@ -45,10 +45,6 @@ def scratch_dir(kind: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{kind}-{os.getpid()}-"))
 
 
-def is_session_tmp(name: str) -> bool:
-    return _SESSION_TMP.match(name) is not None
-
-
 def pid_alive(pid: int) -> bool:
     if pid <= 0:
         return False

@@ -37,6 +37,7 @@ from rollout_doctor.store.journal import (
 from rollout_doctor.store.location import backup_root, make_private_root, new_folder
 from rollout_doctor.store.putback import regular_stat, restore_entry
 from rollout_doctor.store.reading import is_compressed
+from rollout_doctor.store.runs import current_run
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ def prepare(folder: Path, changes: list[Change], reals: list[Path], likes: list[
                 uid=like.st_uid, gid=like.st_gid, atime_ns=change.before.atime_ns or like.st_atime_ns,
                 mtime_ns=change.before.mtime_ns, dev=tmp_state.st_dev, ino_after=tmp_state.st_ino,
                 tmp=tmp.name, role=change.role))
-        journal = Journal(folder, PREPARED, now_text(), entries, os.getpid(), command)
+        journal = Journal(folder, PREPARED, now_text(), entries, os.getpid(), command, run=current_run())
         journal.save()
         fsync_dir(folder.parent)
     except OSError as exc:

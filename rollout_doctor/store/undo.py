@@ -23,6 +23,7 @@ from rollout_doctor.store.journal import (
 )
 from rollout_doctor.store.putback import restore_entry
 from rollout_doctor.store.reading import is_compressed
+from rollout_doctor.store.runs import Run
 
 
 @dataclass(frozen=True)
@@ -39,37 +40,23 @@ def restore(path: Path, force: bool = False) -> Restored:
     candidates = [j for j in journals_of(path) if j.state == COMMITTED]
     if not candidates:
         raise LookupError(f"{path}: no backup to restore (`rollout-doctor undo --list` shows them all)")
-    journal = candidates[-1]
-    moved = {entry.path: Path(os.path.realpath(path)) for entry in journal.entries
-             if entry.path != Path(os.path.realpath(path)) and same_file(entry, path)}
-    targets = [(entry, moved.get(entry.path, entry.path)) for entry in journal.entries]
-    for entry, _where in targets:
-        copy = journal.copy_of(entry)
-        if not copy.is_file() or sha256_of(copy) != entry.sha256_before:
-            raise RefusedToWrite(f"{copy}: the backup of {path_text(entry.path)} does not match its journal; "
-                                 "nothing restored")
-    states: list[FileState | None] = []
-    for entry, where in targets:
-        try:
-            states.append(FileState.of(where))
-        except FileNotFoundError:
-            states.append(None)
+    return restore_transaction(candidates[-1], force, via=path)
+
+
+def restore_run(run: Run, force: bool = False) -> list[Restored]:
+    """Put back every transaction of a run that has not been undone, newest first (a later transaction
+    of the run may have rewritten a file an earlier one wrote)."""
+    return [restore_transaction(j, force) for j in reversed(run.journals) if j.state == COMMITTED]
+
+
+def restore_transaction(journal: Journal, force: bool = False, via: Path | None = None) -> Restored:
+    """Put back every file of one committed transaction. ``via``: the path the user named, which may be
+    where the client has since moved one of its files (recognised by the inode the fix gave it)."""
+    targets = _targets(journal, via)
+    states = _check_backups_and_files(journal, targets, force)
     changed = [where for (entry, where), state in zip(targets, states)
                if state is not None and state.sha256 not in (entry.sha256_after, entry.sha256_before)]
-    if changed and not force:
-        raise RefusedToWrite(
-            f"{changed[0]}: changed since rollout-doctor fixed it (did its client append to it?); undo would lose those "
-            "changes. Use --force to restore anyway (the current bytes are saved next to the backup first)"
-            + (f"; this fix also wrote {len(targets) - 1} other file(s), restored together" if len(targets) > 1 else ""))
-    for where in [w for (_e, w), s in zip(targets, states) if s is not None]:
-        ensure_not_live(where, force)  # refuse before anything is touched
-    saved: dict[Path, Path] = {}
-    for n, ((entry, where), state) in enumerate(zip(targets, states)):
-        if where in changed:
-            name = f"replaced-by-undo-{now_text().replace(':', '')}-{n}{'.jsonl.zst' if is_compressed(where) else '.jsonl'}"
-            if copy_private(where, journal.folder / name) != state.sha256:  # type: ignore[union-attr]
-                raise RefusedToWrite(f"{where}: changed while it was being saved; not restored")
-            saved[where] = journal.folder / name
+    saved = _save_what_undo_replaces(journal, targets, states, changed)
     journal.state = RESTORING
     journal.extra["restoring_at"] = now_text()
     journal.save()
@@ -90,6 +77,55 @@ def restore(path: Path, force: bool = False) -> Restored:
             warnings.append(f"the backup journal {journal.folder} could not be marked restored "
                             f"({describe_os_error(exc)}); the files are restored and the next run records it")
     return Restored(journal, [where for _entry, where in targets], already, saved, warnings)
+
+
+def _targets(journal: Journal, via: Path | None) -> list[tuple[Entry, Path]]:
+    """Each entry and where its file is now."""
+    moved: dict[Path, Path] = {}
+    if via is not None:
+        real = Path(os.path.realpath(via))
+        moved = {e.path: real for e in journal.entries if e.path != real and same_file(e, via)}
+    return [(entry, moved.get(entry.path, entry.path)) for entry in journal.entries]
+
+
+def _check_backups_and_files(journal: Journal, targets: list[tuple[Entry, Path]],
+                             force: bool) -> list[FileState | None]:
+    """Each file's state now (None: missing), after refusing what undo must not do: a backup that does
+    not match its journal, a file changed since the fix (unless ``force``), a file a live process holds."""
+    for entry, _where in targets:
+        copy = journal.copy_of(entry)
+        if not copy.is_file() or sha256_of(copy) != entry.sha256_before:
+            raise RefusedToWrite(f"{copy}: the backup of {path_text(entry.path)} does not match its journal; "
+                                 "nothing restored")
+    states: list[FileState | None] = []
+    for _entry, where in targets:
+        try:
+            states.append(FileState.of(where))
+        except FileNotFoundError:
+            states.append(None)
+    changed = [where for (entry, where), state in zip(targets, states)
+               if state is not None and state.sha256 not in (entry.sha256_after, entry.sha256_before)]
+    if changed and not force:
+        raise RefusedToWrite(
+            f"{changed[0]}: changed since rollout-doctor fixed it (did its client append to it?); undo would lose "
+            "those changes. Use --force to restore anyway (the current bytes are saved next to the backup first)"
+            + (f"; this fix also wrote {len(targets) - 1} other file(s), restored together" if len(targets) > 1 else ""))
+    for where in [w for (_e, w), s in zip(targets, states) if s is not None]:
+        ensure_not_live(where, force)  # refuse before anything is touched
+    return states
+
+
+def _save_what_undo_replaces(journal: Journal, targets: list[tuple[Entry, Path]], states: list[FileState | None],
+                             changed: list[Path]) -> dict[Path, Path]:
+    """--force over a file changed since the fix: its current bytes, kept in the transaction's folder."""
+    saved: dict[Path, Path] = {}
+    for n, ((_entry, where), state) in enumerate(zip(targets, states)):
+        if where in changed:
+            name = f"replaced-by-undo-{now_text().replace(':', '')}-{n}{'.jsonl.zst' if is_compressed(where) else '.jsonl'}"
+            if copy_private(where, journal.folder / name) != state.sha256:  # type: ignore[union-attr]
+                raise RefusedToWrite(f"{where}: changed while it was being saved; not restored")
+            saved[where] = journal.folder / name
+    return saved
 
 
 def same_file(entry: Entry, path: Path) -> bool:

@@ -19,8 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from rollout_doctor.formats.codex import home as codex_home
 from rollout_doctor.core.lines import open_regular
+from rollout_doctor.formats.codex import home as codex_home
 
 DEFAULT_PROVIDER = "openai"  # Codex's model_provider when config.toml names none
 CONFIG_LIMIT = 1 << 20

@@ -14,9 +14,9 @@ from typing import Any
 import orjson
 
 from rollout_doctor.core import jsonspan
-from rollout_doctor.formats.codex.facts import Item
 from rollout_doctor.core.fixes import Applicability, Edit, Fix, plan
 from rollout_doctor.formats.codex.items import envelope_like
+from rollout_doctor.formats.codex.records import Item
 
 REPLACEMENT_PATH = ("payload", "replacement_history")
 

@@ -117,8 +117,8 @@ class CodexFormat:
     def current_turn_start(self, model: Model) -> int:
         """The last ``task_started`` event or real user message (0.77.0 to 0.171.0 write both as a turn
         begins)."""
-        from rollout_doctor.formats.codex.facts import Item, ItemKind, LineKind
         from rollout_doctor.formats.codex.history import starts_user_turn
+        from rollout_doctor.formats.codex.records import Item, ItemKind, LineKind
 
         for line in range(len(model) - 1, model.own_start - 1, -1):
             record = model.records.get(line)

@@ -2,7 +2,7 @@
 
 It is what runs before every ``codex resume``, so it does the least it can: a clean session costs one
 read and one check (no hashing, no temporary files); only a session with something a safe fix solves
-goes through ``engine.fix_file``, with its backup, atomic replace and refusal when the file changed
+goes through ``core.fixer.fix_files``, with its backup, atomic replace and refusal when the file changed
 under it. No terminal library is imported: the receipt is plain text for the caller to print.
 
 Exit codes (the project's meanings, README "Exit codes"):
@@ -60,7 +60,10 @@ def guard(session: str | None, last: bool, options: Options, all_folders: bool =
     if not any(applicable(d.fix, options.unsafe_fixes) for d in checked.diagnostics):
         return GuardResult(PROBLEMS, f"{label}: not resumable, and no safe fix solves it: "
                                      f"{_first_problem(checked.diagnostics)}; see `{PREFIX} check {path}`", path)
-    from rollout_doctor.core.fixer import complete_interrupted, fix_files  # only now: a clean session is the everyday path
+    from rollout_doctor.core.fixer import (  # only now: a clean session is the everyday path
+        complete_interrupted,
+        fix_files,
+    )
 
     complete_interrupted([CODEX])  # a transaction a killed run left half-done is completed before another starts
     reports = list(fix_files(CODEX, [path], options, want_diff=False))

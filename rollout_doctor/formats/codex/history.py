@@ -1,23 +1,24 @@
-"""What Codex would send, and a broker's replay of it.
+"""What Codex would send, and what a broker replaying it knows.
 
 ``effective_history`` rebuilds the item list the way Codex does on resume: the newest ``compacted``
 line carrying ``replacement_history`` replaces everything before it, a ``compacted`` line without one
 keeps only the user messages, and ``thread_rolled_back`` drops the last N user turns.
 
-``replay`` then plays that list through a broker that keeps a registry of pending calls: it pairs each
-output with its call (first in, first out per call id), and records every way the list breaks the
-contract (FORMAT.md, "The contract a correct message broker keeps"). The pairing rules each report one
-kind of finding; computing them together keeps them consistent with one another.
+``replay`` then plays that list through a broker that keeps a registry of pending calls. It records
+facts, not verdicts: which output answers which call, which calls are pending at each point, and the
+call ids whose items are anything but one call followed by its one output. Each pairing rule (rules/)
+decides what in these facts breaks the contract (docs/codex-format.md, "The contract a correct message broker
+keeps"); sharing one replay keeps them agreeing about which output answers which call.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from enum import Enum
+from dataclasses import dataclass
+from functools import cached_property
 from itertools import accumulate
 
-from rollout_doctor.formats.codex.facts import CHAT_MESSAGE_TYPES, Compacted, Event, Item, ItemKind, LineKind
+from rollout_doctor.formats.codex.records import Compacted, Event, Item, ItemKind, LineKind
 from rollout_doctor.formats.codex.rollout import Rollout
 
 # Input a broker holds while calls are pending. System-role messages are never sent (Codex's
@@ -65,137 +66,83 @@ def effective_history(model: Rollout) -> list[Item]:
     return items
 
 
-class Defect(Enum):
-    ORPHAN_CALL = "orphan-call"
-    ORPHAN_OUTPUT = "orphan-output"
-    MISPLACED_OUTPUT = "misplaced-output"
-    INTERLEAVED_MESSAGE = "interleaved-message"
-    DUPLICATE_CALL_ID = "duplicate-call-id"
-    DUPLICATE_OUTPUT = "duplicate-output"
-    CHAT_ADJACENCY = "chat-adjacency"
-
-
 @dataclass
-class Finding:
-    defect: Defect
-    item: Item
-    call_id: str | None
-    # The item the fix anchors on: the call an output moves after, the output a message moves after,
-    # the first call or output a duplicate repeats.
-    anchor: Item | None = None
-    # Items the finding involves besides `item` (pending calls, the output paired with a duplicate call).
-    related: list[Item] = field(default_factory=list)
+class CallGroup:
+    """The calls and outputs of one call id, when they are anything but one call then its output.
+    Positions are indexes into the history."""
+
+    call_id: str
+    calls: list[int]
+    outputs: list[int]
+    # Call -> the output a broker pairs with it: an output answers the oldest call of its id still
+    # waiting; one recorded while none waits, before the id's first call, answers the first call left
+    # unanswered at the end (so it may come before its call). Outputs not in it answer no call.
+    answers: dict[int, int]
+
+    def answered_in_order(self, call: int) -> int | None:
+        """The output answering ``call`` when it comes after it."""
+        output = self.answers.get(call)
+        return output if output is not None and output > call else None
 
 
 @dataclass
 class Replay:
+    """What a broker replaying the history knows; the pairing rules judge it."""
+
     history: list[Item]
-    findings: list[Finding]
-    pairs: list[tuple[int, int]]  # (call position, output position) in history, output after call
+    # (call, output) for every call answered after it, in the order the broker first saw each call id.
+    pairs: list[tuple[int, int]]
+    groups: list[CallGroup]  # the call ids whose items are not simply one call then its output
 
-    def of(self, defect: Defect) -> list[Finding]:
-        return [f for f in self.findings if f.defect is defect]
+    @cached_property
+    def pending_after(self) -> list[int]:
+        """How many calls are waiting for their output just after each position."""
+        delta = [0] * len(self.history)
+        for call, output in self.pairs:
+            delta[call] += 1
+            delta[output] -= 1
+        return list(accumulate(delta))
+
+    def waiting_at(self, pos: int) -> list[Item]:
+        """The calls recorded before ``pos`` whose output comes after it, in ``pairs`` order."""
+        return [self.history[c] for c, o in self.pairs if c < pos < o]
 
 
-def replay(history: list[Item], chat: bool = False) -> Replay:
-    findings: list[Finding] = []
-    pairs: list[tuple[int, int]] = []
-    groups: dict[str, list[int]] = defaultdict(list)
+def replay(history: list[Item]) -> Replay:
+    """Pair every output with the call it answers, per call id (ids that are absent or empty pair nothing)."""
+    positions: dict[str, list[int]] = defaultdict(list)
     for pos, item in enumerate(history):
         if item.kind in (ItemKind.CALL, ItemKind.OUTPUT) and item.call_id:
-            groups[item.call_id].append(pos)
-
-    # Positions whose output will sit right after its call once fixed (misplaced outputs).
-    for call_id, positions in groups.items():
-        if len(positions) == 2:  # the usual call and its output, in that order: nothing to find
-            call, output = positions
+            positions[item.call_id].append(pos)
+    pairs: list[tuple[int, int]] = []
+    groups: list[CallGroup] = []
+    for call_id, group in positions.items():
+        if len(group) == 2:  # the usual call and its output, in that order: nothing more to know
+            call, output = group
             if history[call].kind is ItemKind.CALL and history[output].kind is ItemKind.OUTPUT:
                 pairs.append((call, output))
                 continue
-        calls = [p for p in positions if history[p].kind is ItemKind.CALL]
-        queue: list[int] = []
-        early: list[int] = []
-        paired_output: dict[int, int] = {}
-        last_answered: int | None = None
-        for pos in positions:
-            item = history[pos]
-            if item.kind is ItemKind.CALL:
-                queue.append(pos)
-            elif queue:
-                call = queue.pop(0)
-                paired_output[call] = pos
-                pairs.append((call, pos))
-                last_answered = pos
-            elif not calls:
-                findings.append(Finding(Defect.ORPHAN_OUTPUT, item, call_id))
-            elif pos > calls[0]:
-                findings.append(Finding(Defect.DUPLICATE_OUTPUT, item, call_id, anchor=history[last_answered]
-                                        if last_answered is not None else None))
-            else:
-                early.append(pos)
-        for pos in early:
-            if queue:
-                call = queue.pop(0)
-                findings.append(Finding(Defect.MISPLACED_OUTPUT, history[pos], call_id, anchor=history[call]))
-                paired_output[call] = pos
-            else:
-                # An output before a call that has its own output later: an extra answer.
-                first_output = paired_output.get(calls[0])
-                findings.append(Finding(Defect.DUPLICATE_OUTPUT, history[pos], call_id,
-                                        anchor=history[first_output] if first_output is not None else None))
-        for call in calls[1:]:
-            output = paired_output.get(call)
-            findings.append(Finding(Defect.DUPLICATE_CALL_ID, history[call], call_id, anchor=history[calls[0]],
-                                    related=[history[output]] if output is not None else []))
-        if calls and calls[0] in queue:
-            findings.append(Finding(Defect.ORPHAN_CALL, history[calls[0]], call_id))
-
-    findings.extend(_interleaved(history, pairs))
-    if chat:
-        findings.extend(_chat_adjacency(history, pairs))
-    findings.sort(key=lambda f: (f.item.line, f.item.index or 0, f.defect.value))
-    return Replay(history, findings, sorted(pairs))
+        answered = _broker(history, call_id, group)
+        pairs.extend((c, o) for c, o in answered.answers.items() if c < o)
+        groups.append(answered)
+    return Replay(history, pairs, groups)
 
 
-def _interleaved(history: list[Item], pairs: list[tuple[int, int]]) -> list[Finding]:
-    """Input messages recorded while a call was pending, each with the output after which a broker
-    would have released it: the first point where no call is pending any more."""
-    if not pairs:
-        return []
-    delta = [0] * len(history)
-    for call, output in pairs:
-        delta[call] += 1
-        delta[output] -= 1
-    open_after = list(accumulate(delta))  # calls pending just after each position
-    release: list[int | None] = [None] * len(history)  # the first position from here with none pending
-    next_zero: int | None = None
-    for pos in range(len(history) - 1, -1, -1):
-        if not open_after[pos]:
-            next_zero = pos
-        release[pos] = next_zero
-    findings = []
-    for pos, item in enumerate(history):
-        if not open_after[pos] or not is_input_message(item):
-            continue
-        target = release[pos]
-        pending = [history[c] for c, o in pairs if c < pos < o]
-        if target is None or not pending:
-            continue
-        findings.append(Finding(Defect.INTERLEAVED_MESSAGE, item, pending[0].call_id, anchor=history[target],
-                                related=pending))
-    return findings
-
-
-def _chat_adjacency(history: list[Item], pairs: list[tuple[int, int]]) -> list[Finding]:
-    """Calls whose output is not the next chat message after them. Input messages in between are the
-    interleaved-message rule's business, so they alone do not count here."""
-    findings = []
-    for call, output in pairs:
-        between = [
-            history[p] for p in range(call + 1, output)
-            if history[p].type in CHAT_MESSAGE_TYPES and not is_input_message(history[p])
-        ]
-        if between:
-            findings.append(Finding(Defect.CHAT_ADJACENCY, history[call], history[call].call_id,
-                                    anchor=history[output], related=between))
-    return findings
+def _broker(history: list[Item], call_id: str, positions: list[int]) -> CallGroup:
+    """How a broker pairs the calls and outputs of one id (see ``CallGroup.answers``)."""
+    calls = [p for p in positions if history[p].kind is ItemKind.CALL]
+    outputs = [p for p in positions if history[p].kind is ItemKind.OUTPUT]
+    waiting: list[int] = []
+    early: list[int] = []
+    answers: dict[int, int] = {}
+    for pos in positions:
+        if history[pos].kind is ItemKind.CALL:
+            waiting.append(pos)
+        elif waiting:
+            answers[waiting.pop(0)] = pos
+        elif calls and pos < calls[0]:
+            early.append(pos)
+    for pos in early:
+        if waiting:
+            answers[waiting.pop(0)] = pos
+    return CallGroup(call_id, calls, outputs, answers)

@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 SESSIONS = "sessions"
 ARCHIVED = "archived_sessions"
@@ -55,16 +55,10 @@ def is_rollout_name(name: str) -> bool:
     return name.startswith("rollout-") and name.endswith((".jsonl", ".jsonl.zst"))
 
 
-@dataclass(frozen=True)
-class RolloutName:
+class RolloutName(NamedTuple):
     thread_id: str
     rollout_id: str
     timestamp: str
-
-    @property
-    def is_branch(self) -> bool:
-        """A revert branch (0.171.0): a second file of the same thread."""
-        return self.rollout_id != self.thread_id
 
 
 def parse_name(path: Path | str) -> RolloutName | None:

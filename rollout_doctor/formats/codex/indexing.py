@@ -1,5 +1,5 @@
-"""How the engine indexes a Codex rollout: the reference classifier (facts.py) and its fast path
-(fastfacts.py), which read their fields from one table, so they cannot disagree."""
+"""How the engine indexes a Codex rollout: the reference classifier (classify.py) and its fast path
+(classify_fast.py), which read their fields from one table (fields.py), so they cannot disagree."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 
 from rollout_doctor.core.format import Facts, FastPath
 from rollout_doctor.core.lines import LINE_LIMIT
-from rollout_doctor.formats.codex.facts import Compacted, Invalid, LineKind, describe_invalid, line_facts
+from rollout_doctor.formats.codex.classify import describe_invalid, line_facts
+from rollout_doctor.formats.codex.records import Compacted, Invalid, LineKind
 
 # Below this, a process that has not loaded the fast path yet indexes with the reference alone: importing
 # msgspec and simdjson (17 ms) costs more than they save on a small file, and `check FILE` runs before
@@ -18,13 +19,13 @@ FAST_PATH_BYTES = 16 << 20
 _fast: FastPath | None = None
 
 
-class _FastFacts:
-    """fastfacts.py as core's ``FastPath`` (read through the module, so that tests can patch it)."""
+class _FastPath:
+    """classify_fast.py as core's ``FastPath`` (read through the module, so that tests can patch it)."""
 
     def __init__(self) -> None:
-        from rollout_doctor.formats.codex import fastfacts
+        from rollout_doctor.formats.codex import classify_fast
 
-        self.module = fastfacts
+        self.module = classify_fast
 
     @property
     def line_limit(self) -> int:
@@ -44,7 +45,7 @@ def load_fast_path() -> FastPath:
     """The fast path, loaded once per process (tests load it to exercise it on small files)."""
     global _fast
     if _fast is None:
-        _fast = _FastFacts()  # type: ignore[assignment]
+        _fast = _FastPath()  # type: ignore[assignment]
     return _fast  # type: ignore[return-value]
 
 

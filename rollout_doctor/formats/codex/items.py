@@ -15,10 +15,10 @@ from typing import Any
 import orjson
 
 from rollout_doctor.core import jsonspan
-from rollout_doctor.formats.codex.facts import LineKind
 from rollout_doctor.core.fixes import Piece
-from rollout_doctor.formats.codex.rollout import Rollout
 from rollout_doctor.core.index import ORDINAL_ABSENT, ORDINAL_NOT_INT
+from rollout_doctor.formats.codex.records import LineKind
+from rollout_doctor.formats.codex.rollout import Rollout
 
 ABORTED = "aborted"
 # synthetic_output_id namespace in codex-rs/core/src/context_manager/normalize.rs (2026). Confirmed with
@@ -96,7 +96,7 @@ def renumber(model: Rollout, pieces: list[Piece], start: int) -> None:
 
     Lines Codex cannot read (blank, invalid) are left alone: they carry no ordinal it would see.
     Renumbering is half of what a paginated fix needs with Codex 0.169.0; the other half is forgetting
-    Codex's projection of the thread (codex_state.py, which records the experiment)."""
+    Codex's projection of the thread (projection.py, which records the experiment)."""
     previous: int | None = None
     for piece in pieces[:start]:
         value = _piece_ordinal(model, piece)

@@ -2,7 +2,7 @@
 
 Codex 0.169.0 and 0.171.0 write a fork (``codex exec fork``, ``/fork``) as a new rollout whose
 ``session_meta.history_base`` names the parent's file (``thread_id``: the parent's rollout id, see
-codex_home.py) and a cut: ``end_byte_offset`` and ``end_ordinal_exclusive``. 0.171.0 writes the same
+home.py) and a cut: ``end_byte_offset`` and ``end_ordinal_exclusive``. 0.171.0 writes the same
 for every ``thread/revert``. The file holds no copy of the parent's history: what the model is sent is
 the parent's records before the cut, then the file's own, recursively for forks of forks.
 
@@ -31,10 +31,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rollout_doctor.formats.codex import home as codex_home
-from rollout_doctor.formats.codex.facts import BOM, HistoryBase, LineKind, Meta, line_facts
-from rollout_doctor.formats.codex.rollout import cut_of
 from rollout_doctor.core.thread import Ancestry, Cut, Segment
+from rollout_doctor.formats.codex import home as codex_home
+from rollout_doctor.formats.codex.classify import BOM, line_facts
+from rollout_doctor.formats.codex.records import HistoryBase, LineKind, Meta
+from rollout_doctor.formats.codex.rollout import cut_of
 from rollout_doctor.store.reading import ZSTD_SUFFIX, is_compressed, open_regular
 
 HEAD_LIMIT = 64 << 20  # a session_meta line longer than this is not read (Codex's own limit is lower)
@@ -211,20 +212,6 @@ class Lineages:
     def _parent_is(self, child: Path, parent: Path) -> bool:
         ancestry = self.ancestry(child)
         return len(ancestry.segments) >= 2 and Path(os.path.realpath(ancestry.segments[-2].path)) == parent
-
-    def descendants(self, path: Path) -> list[Path]:
-        """Children, their children and so on, parents before their children."""
-        out: list[Path] = []
-        queue = [path]
-        seen = {Path(os.path.realpath(path))}
-        while queue:
-            for child in self.children(queue.pop(0)):
-                real = Path(os.path.realpath(child))
-                if real not in seen:
-                    seen.add(real)
-                    out.append(child)
-                    queue.append(child)
-        return out
 
 
 def cut_problem(cut: Cut, parent_size: int, parent: Path) -> str | None:

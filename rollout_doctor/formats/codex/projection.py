@@ -21,14 +21,14 @@ that had already been resumed once, so that the projection existed (tests/test_e
   Codex rebuilds the projection from the first line, with no warning, the resumed turn is projected,
   and the rebuilt rows of the lines the fix did not touch are identical to the ones it had.
 
-So ``fix`` renumbers (synth.renumber) and then calls ``forget_projection``. A thread with no rows (an
+So ``fix`` renumbers (items.renumber) and then calls ``forget_projection``. A thread with no rows (an
 envelope rollout, which 0.169.0 does not project, or a session never resumed by a 2026 release) is left
 alone and no backup is made. The rows are derived data: Codex rebuilds them from the rollout, so
 deleting them loses nothing; a copy of just those rows goes into the transaction's backup folder, so
 that a person can compare or put them back (a copy of the whole database, hundreds of MB in a busy
 home, for each fix was what rollout-doctor 0.1 did).
 
-Rows are keyed by the rollout id of the file (codex_home.py): for a 0.171.0 revert branch
+Rows are keyed by the rollout id of the file (home.py): for a 0.171.0 revert branch
 ``rollout-…-<thread>_<rollout>.jsonl`` that is the uuid after ``_``, not the thread id in its
 session_meta (seen in thread_history_1.sqlite after a ``thread/revert``).
 """
@@ -150,7 +150,7 @@ def forget_projection(rollout: Path, thread_id: str, backup_folder: Path) -> Pro
 
 
 def projection_key(rollout: Path) -> str | None:
-    """The id Codex files a rollout's projection rows under: its rollout id (codex_home.py), else the
+    """The id Codex files a rollout's projection rows under: its rollout id (home.py), else the
     session_meta id of a file whose name says nothing."""
     name = codex_home.parse_name(rollout)
     if name is not None:

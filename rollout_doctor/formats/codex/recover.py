@@ -55,14 +55,12 @@ from typing import Any
 
 import orjson
 
-from rollout_doctor.formats.codex.facts import Event, Item
+from rollout_doctor.formats.codex.records import Event, Item
 from rollout_doctor.formats.codex.rollout import Rollout
 
 DEFAULT_TOKEN_BUDGET = 10_000  # unified exec's default max_output_tokens, and the 0.169.0 turn policy
 BYTES_PER_TOKEN = 4  # Codex's approx_token_count
 UNIFIED_TOOLS = frozenset({"exec_command", "write_stdin"})
-SHELL_TOOLS = frozenset({"shell", "shell_command", "container.exec", "local_shell"})
-PATCH_TOOLS = frozenset({"apply_patch"})
 
 
 @dataclass(frozen=True)

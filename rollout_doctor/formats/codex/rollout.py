@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from rollout_doctor.core.model import Model
 from rollout_doctor.core.thread import Cut, Inherited
-from rollout_doctor.formats.codex.facts import Invalid, LineKind, Meta
+from rollout_doctor.formats.codex.records import Invalid, LineKind, Meta
 
 if TYPE_CHECKING:
     from rollout_doctor.core.fixes import Piece

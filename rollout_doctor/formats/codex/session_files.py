@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from rollout_doctor.formats.codex.home import configured_home as codex_home
 from rollout_doctor.store.reading import open_regular
@@ -21,8 +20,7 @@ class SessionNotFound(LookupError):
     """No rollout answers the request; the message says what was looked for, and where."""
 
 
-@dataclass(frozen=True)
-class Session:
+class Session(NamedTuple):
     path: Path
     thread_id: str
     archived: bool = False
@@ -48,8 +46,7 @@ def configured_provider(home: Path | None = None) -> str:
     return codex_config.configured_provider(codex_config.load(home or codex_home()))
 
 
-@dataclass(frozen=True)
-class Head:
+class Head(NamedTuple):
     cwd: str | None
     provider: str | None
 
@@ -71,7 +68,7 @@ def meta_of(first_line: bytes) -> Head | None:
 
 def open_quietly(path: Path) -> BinaryIO:
     """``path`` opened for reading, a regular file only, without moving its access time where the
-    system allows it (lines.open_regular): looking for a session leaves the rollouts' times as they were."""
+    system allows it (store/reading.py): looking for a session leaves the rollouts' times as they were."""
     return os.fdopen(open_regular(path), "rb")
 
 
@@ -155,10 +152,6 @@ def latest_of_file(path: Path, find: Callable[[bytes], object]) -> object:
                 window *= 4
     except OSError:
         return None
-
-
-def latest_turn_cwd_of_file(path: Path) -> str | None:
-    return latest_of_file(path, latest_turn_cwd)  # type: ignore[return-value]
 
 
 class Tail:

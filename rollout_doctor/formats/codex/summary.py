@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import orjson
 
-from rollout_doctor.formats.codex.facts import PREVIEW_CHARS, LineKind, item_facts, nested_deeper_than_codex_reads
+from rollout_doctor.formats.codex.classify import item_facts
+from rollout_doctor.formats.codex.nesting import nested_deeper_than_codex_reads
+from rollout_doctor.formats.codex.previews import PREVIEW_CHARS
 from rollout_doctor.formats.codex.rollout import Rollout
 
 PARSE_LIMIT = 4 << 20  # bigger lines are summarised from their first bytes only
@@ -19,7 +21,7 @@ def _shorten(text: str, width: int = PREVIEW_CHARS) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def summarize_bytes(content: bytes, line_type_hint: LineKind | None = None) -> str:
+def summarize_bytes(content: bytes) -> str:
     if not content.strip():
         return "(blank)"
     size = len(content)

@@ -89,9 +89,6 @@ class ToyThreads:
     def children(self, path: Path) -> list[Path]:
         return []
 
-    def descendants(self, path: Path) -> list[Path]:
-        return []
-
     def declared_cut(self, path: Path) -> Cut | None:
         return None
 
@@ -113,7 +110,7 @@ class ToyFormat:
     def __init__(self) -> None:
         from tests.support.toy import orphan_call
 
-        self.rules = Registry([orphan_call], ("only",))
+        self.rules = Registry([orphan_call], ("only",), ("pairing",), ("toy",))
         self.targets = self.rules.targets
 
     def owns_name(self, name: str) -> bool:

@@ -14,6 +14,7 @@ CODE = "TY001"
 NAME = "toy-orphan-call"
 SUMMARY = "A call with no output."
 FIX_SAFETY = "safe: a cancelled output"
+CATEGORY = "pairing"
 
 
 def check(ctx: Any) -> Iterator[Diagnostic]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rollout_doctor.core.rules import Registry, UnknownRule
 from rollout_doctor.formats.codex.rules import (
     bad_output_shape,
     chat_adjacency,
@@ -17,8 +18,15 @@ from rollout_doctor.formats.codex.rules import (
     schema,
     session_meta,
 )
-from rollout_doctor.core.rules import Registry, UnknownRule
-from rollout_doctor.formats.codex.rules.base import TARGETS, Context, Diagnostic, Options, Rule
+from rollout_doctor.formats.codex.rules.base import (
+    CATEGORIES,
+    GENERATIONS,
+    TARGETS,
+    Context,
+    Diagnostic,
+    Options,
+    Rule,
+)
 
 REGISTRY = Registry(
     (
@@ -36,7 +44,9 @@ REGISTRY = Registry(
         history_base,
         schema,
     ),
-    TARGETS,
+    targets=TARGETS,
+    categories=CATEGORIES,
+    generations=GENERATIONS,
 )
 RULES: tuple[Rule, ...] = REGISTRY.rules
 

@@ -52,21 +52,22 @@ from typing import Any
 
 import orjson
 
-from rollout_doctor.formats.codex.facts import (
+from rollout_doctor.core.fixes import Applicability, Fix
+from rollout_doctor.formats.codex.fixbuilder import FixBuilder
+from rollout_doctor.formats.codex.output_shapes import (
     IMAGE_DETAILS,
     NEWER_OUTPUT_CONTENT_TYPES,
     NEWER_OUTPUT_RELEASE,
-    Item,
     output_shape,
 )
-from rollout_doctor.formats.codex.fixbuilder import FixBuilder
-from rollout_doctor.core.fixes import Applicability, Fix
-from rollout_doctor.formats.codex.rules.base import Context, Diagnostic
+from rollout_doctor.formats.codex.records import Item
+from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, found
 
 CODE = "RD107"
 NAME = "bad-output-shape"
 SUMMARY = "a tool output in a shape Codex drops"
 FIX_SAFETY = "unsafe: rewrites what Codex cannot read (output_text as input_text), else the output as text"
+CATEGORY = "pairing"  # a line Codex drops leaves its call unanswered
 
 _VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 
@@ -167,5 +168,5 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
                        f"(0.169.0 and 0.171.0 read it), and {_why_older(ctx)}")
         else:
             continue
-        yield Diagnostic(NAME, CODE, item.line, f"{item.type} at {item.where}: {message}", item.call_id,
-                         _fix(ctx, item, payload, older))
+        yield found(item.line, f"{item.type} at {item.where}: {message}", item.call_id,
+                    _fix(ctx, item, payload, older))

@@ -26,25 +26,35 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rollout_doctor.formats.codex.fixbuilder import move_fix
-from rollout_doctor.formats.codex.history import Defect
-from rollout_doctor.formats.codex.rules.base import Context, Diagnostic
+from rollout_doctor.formats.codex.history import Replay, is_input_message
+from rollout_doctor.formats.codex.records import CHAT_MESSAGE_TYPES, Item
+from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, found, position
 
 CODE = "RD108"
 NAME = "chat-adjacency"
 SUMMARY = "a tool call not followed at once by its output (Chat wire)"
 FIX_SAFETY = "safe: moves the output directly after its call, unchanged"
 TARGET = "chat"
+CATEGORY = "pairing"
+UPSTREAM = ("#8479",)
+
+
+def separated(replay: Replay) -> list[tuple[Item, Item, list[Item]]]:
+    """(call, output, the chat messages between them) for each call whose output is not the next chat
+    message after it, in file order. Input messages in between are the interleaved-message rule's
+    business, so they alone do not count here."""
+    history = replay.history
+    found_apart = []
+    for call, output in replay.pairs:
+        between = [history[p] for p in range(call + 1, output)
+                   if history[p].type in CHAT_MESSAGE_TYPES and not is_input_message(history[p])]
+        if between:
+            found_apart.append((history[call], history[output], between))
+    return sorted(found_apart, key=lambda apart: position(apart[0]))
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
-    for finding in ctx.replay.of(Defect.CHAT_ADJACENCY):
-        call, output = finding.item, finding.anchor
-        assert output is not None
-        between = finding.related[0]
+    for call, output, between in separated(ctx.replay):
         fix = move_fix(ctx.model, output, call, f"move the output at {output.where} directly after its call")
-        yield Diagnostic(
-            NAME, CODE, call.line,
-            f"{call.type} at {call.where} is followed by {between.type} at {between.where}, "
-            f"not by its output at {output.where}",
-            finding.call_id, fix,
-        )
+        yield found(call.line, f"{call.type} at {call.where} is followed by {between[0].type} at "
+                               f"{between[0].where}, not by its output at {output.where}", call.call_id, fix)

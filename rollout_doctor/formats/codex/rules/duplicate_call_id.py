@@ -27,19 +27,23 @@ suffix needs (a 64-character ``call_…`` becomes its first 60 characters and ``
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
+from rollout_doctor.core.fixes import Applicability, Fix
 from rollout_doctor.formats.codex.fixbuilder import FixBuilder
-from rollout_doctor.core.fixes import Applicability
-from rollout_doctor.formats.codex.history import Defect
-from rollout_doctor.formats.codex.rules.base import Context, Diagnostic
+from rollout_doctor.formats.codex.history import Replay
+from rollout_doctor.formats.codex.records import Item
+from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, found, position
 
 CODE = "RD105"
 NAME = "duplicate-call-id"
 SUMMARY = "two tool calls sharing one call_id"
 FIX_SAFETY = "safe: removes an exact repeat, or renames the later call and its output"
+CATEGORY = "pairing"
+UPSTREAM = ("github/app#541", "hermes-agent#102629", "continue#10200")
 
 
-# The API refuses a longer call_id ("string too long … maximum length 64"; FORMAT.md). Codex passes ids
+# The API refuses a longer call_id ("string too long … maximum length 64"; docs/codex-format.md). Codex passes ids
 # through as written (0.77.0, 0.169.0 and 0.171.0 sent two 64-character ones, tests/test_e2e_shapes.py, and
 # a 68-character one, seen once).
 CALL_ID_MAX = 64
@@ -57,36 +61,59 @@ def fresh_id(base: str, taken: set[str]) -> str:
         n += 1
 
 
+class Reuse(NamedTuple):
+    """A call that reuses the call id of an earlier one, with the outputs that answer each."""
+
+    call: Item
+    output: Item | None
+    first: Item
+    first_output: Item | None
+
+
+def reused_ids(replay: Replay) -> list[Reuse]:
+    """Every call after the first of its call id, in file order. The first call's output counts only
+    when it comes after that call (an earlier one is misplaced-output's)."""
+    history = replay.history
+    reuses = []
+    for group in replay.groups:
+        first = group.calls[0] if group.calls else None
+        for call in group.calls[1:]:
+            assert first is not None
+            reuses.append(Reuse(history[call], _item(history, group.answers.get(call)), history[first],
+                                _item(history, group.answered_in_order(first))))
+    return sorted(reuses, key=lambda reuse: position(reuse.call))
+
+
+def _item(history: list[Item], pos: int | None) -> Item | None:
+    return history[pos] if pos is not None else None
+
+
+def _fix(ctx: Context, reuse: Reuse, call_id: str, taken: set[str]) -> Fix:
+    """Remove an exact repeat of the first call (and of its output), else rename the later call and its
+    output."""
+    call, output = reuse.call, reuse.output
+    builder = FixBuilder(ctx.model)
+    repeat = builder.same_item(call, reuse.first) and (
+        output is None or (reuse.first_output is not None and builder.same_item(output, reuse.first_output))
+    )
+    and_output = f" and its output at {output.where}" if output else ""
+    if repeat:
+        builder.delete(call)
+        if output is not None:
+            builder.delete(output)
+        return builder.build(f"remove the repeated call at {call.where}{and_output}", Applicability.SAFE)
+    new_id = fresh_id(call_id, taken)
+    taken.add(new_id)
+    builder.set_field(call, "call_id", new_id, "call id renamed")
+    if output is not None:
+        builder.set_field(output, "call_id", new_id, "call id renamed")
+    return builder.build(f"rename the call at {call.where}{and_output} to {new_id}", Applicability.SAFE)
+
+
 def check(ctx: Context) -> Iterator[Diagnostic]:
     taken = {i.call_id for i in ctx.history if i.call_id}
-    for finding in ctx.replay.of(Defect.DUPLICATE_CALL_ID):
-        call, first = finding.item, finding.anchor
-        assert first is not None and finding.call_id is not None
-        output = finding.related[0] if finding.related else None
-        builder = FixBuilder(ctx.model)
-        first_output = next((o for c, o in _pairs(ctx) if c is first), None)
-        repeat = builder.same_item(call, first) and (
-            output is None or (first_output is not None and builder.same_item(output, first_output))
-        )
-        if repeat:
-            builder.delete(call)
-            if output is not None:
-                builder.delete(output)
-            title = f"remove the repeated call at {call.where}" + (f" and its output at {output.where}" if output else "")
-        else:
-            new_id = fresh_id(finding.call_id, taken)
-            taken.add(new_id)
-            builder.set_field(call, "call_id", new_id, "call id renamed")
-            if output is not None:
-                builder.set_field(output, "call_id", new_id, "call id renamed")
-            title = f"rename the call at {call.where}" + (f" and its output at {output.where}" if output else "") + f" to {new_id}"
-        yield Diagnostic(
-            NAME, CODE, call.line,
-            f"{call.type} at {call.where} reuses call_id {finding.call_id} of the call at {first.where}",
-            finding.call_id, builder.build(title, Applicability.SAFE),
-        )
-
-
-def _pairs(ctx: Context) -> list[tuple[object, object]]:
-    history = ctx.replay.history
-    return [(history[c], history[o]) for c, o in ctx.replay.pairs]
+    for reuse in reused_ids(ctx.replay):
+        call, call_id = reuse.call, reuse.call.call_id
+        assert call_id is not None
+        message = f"{call.type} at {call.where} reuses call_id {call_id} of the call at {reuse.first.where}"
+        yield found(call.line, message, call_id, _fix(ctx, reuse, call_id, taken))

@@ -36,9 +36,10 @@ from collections.abc import Iterator
 
 from rollout_doctor.core import jsonspan
 from rollout_doctor.core.fixes import Applicability, Edit, Fix
-from rollout_doctor.formats.codex.rollout import Rollout
 from rollout_doctor.core.model import Link
-from rollout_doctor.formats.codex.rules.base import Context, Diagnostic
+from rollout_doctor.formats.codex.records import HistoryBase
+from rollout_doctor.formats.codex.rollout import Rollout
+from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, found
 
 CODE = "RD205"
 NAME = "history-base"
@@ -47,6 +48,8 @@ FIX_SAFETY = ("safe: moves the cut to the line and ordinal boundary its bytes na
               "ordinal names when the offset is past the parent's end")
 PHASE = 0  # the cut decides which history the other rules judge
 FOLLOWS_PARENT = True  # a child rewritten with its parent gets its new cut from this rule
+CATEGORY = "structure"
+GENERATIONS = ("paginated",)  # forks and revert branches exist since 0.169.0, which paginates
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
@@ -56,45 +59,46 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
     if meta is None or base is None:
         return
     if base.problem is not None:
-        yield Diagnostic(NAME, CODE, meta.line, f"session_meta: {base.problem}; Codex cannot resume the session")
+        yield found(meta.line, f"session_meta: {base.problem}; Codex cannot resume the session")
         return
     if model.chain_problem is not None:
-        yield Diagnostic(NAME, CODE, meta.line, f"this session continues another one, but {model.chain_problem}; "
-                                                "Codex refuses to resume it (missing source rollout)")
+        yield found(meta.line, f"this session continues another one, but {model.chain_problem}; "
+                               "Codex refuses to resume it (missing source rollout)")
         return
     if not model.links:
         return
     for link in model.links[:-1]:
         if link.problem is not None:
-            yield Diagnostic(NAME, CODE, meta.line, f"the history it inherits is broken further up the chain: "
-                                                    f"{link.problem}; fix that file first")
+            yield found(meta.line, f"the history it inherits is broken further up the chain: "
+                                   f"{link.problem}; fix that file first")
             return
     link = model.links[-1]
     if link.problem is not None:
-        yield Diagnostic(NAME, CODE, meta.line, f"{link.problem}; Codex refuses to resume the session",
-                         fix=_by_ordinal(model, link))
+        yield found(meta.line, f"{link.problem}; Codex refuses to resume the session",
+                    fix=_by_ordinal(model, link))
         return
     if link.last_ordinal is None:
-        yield Diagnostic(NAME, CODE, meta.line, f"{link.parent} has no paginated record before the cut; Codex "
-                                                "refuses to resume the session (source rollout is not paginated)")
+        yield found(meta.line, f"{link.parent} has no paginated record before the cut; Codex "
+                               "refuses to resume the session (source rollout is not paginated)")
         return
     want = (link.end, link.last_ordinal + 1)
-    have = (base.end_byte_offset, base.end_ordinal_exclusive)
-    if have == want:
-        return
+    if (base.end_byte_offset, base.end_ordinal_exclusive) != want:
+        fix = _retarget(model, *want, title=f"set history_base to byte {want[0]}, ordinal {want[1]}",
+                        applicability=Applicability.SAFE)
+        yield found(meta.line, _cut_problem(link, base, want), fix=fix)
+
+
+def _cut_problem(link: Link, base: HistoryBase, want: tuple[int, int]) -> str:
+    """Why a readable cut ``base`` is not where the parent's records end (``want``: byte, ordinal)."""
     if link.end != base.end_byte_offset and link.cut.end_byte_offset == base.end_byte_offset:
-        problem = (f"history_base ends at byte {base.end_byte_offset} of the parent, inside a line (the parent "
-                   "changed after the fork, or the cut was written mid-line); Codex drops that partial line")
-    elif link.cut.end_byte_offset == base.end_byte_offset:
-        problem = (f"history_base says the inherited history ends before ordinal {base.end_ordinal_exclusive}, "
-                   f"but the parent's records before byte {link.end} end at ordinal {link.last_ordinal}")
-    else:
-        problem = (f"history_base points at byte {base.end_byte_offset}, ordinal {base.end_ordinal_exclusive} of the "
-                   f"parent, which is being rewritten: the same record will end at byte {want[0]}, ordinal "
-                   f"{want[1] - 1}")
-    fix = _retarget(model, *want, title=f"set history_base to byte {want[0]}, ordinal {want[1]}",
-                    applicability=Applicability.SAFE)
-    yield Diagnostic(NAME, CODE, meta.line, problem, fix=fix)
+        return (f"history_base ends at byte {base.end_byte_offset} of the parent, inside a line (the parent "
+                "changed after the fork, or the cut was written mid-line); Codex drops that partial line")
+    if link.cut.end_byte_offset == base.end_byte_offset:
+        return (f"history_base says the inherited history ends before ordinal {base.end_ordinal_exclusive}, "
+                f"but the parent's records before byte {link.end} end at ordinal {link.last_ordinal}")
+    return (f"history_base points at byte {base.end_byte_offset}, ordinal {base.end_ordinal_exclusive} of "
+            f"the parent, which is being rewritten: the same record will end at byte {want[0]}, ordinal "
+            f"{want[1] - 1}")
 
 
 def _retarget(model: Rollout, offset: int, ordinal: int, title: str, applicability: Applicability) -> Fix | None:

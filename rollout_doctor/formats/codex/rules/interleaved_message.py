@@ -24,23 +24,49 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rollout_doctor.formats.codex.fixbuilder import move_fix
-from rollout_doctor.formats.codex.history import Defect
-from rollout_doctor.formats.codex.rules.base import Context, Diagnostic
+from rollout_doctor.formats.codex.history import Replay, is_input_message
+from rollout_doctor.formats.codex.records import Item
+from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, found, position
 
 CODE = "RD104"
 NAME = "interleaved-message"
 SUMMARY = "an input message recorded while a tool call was pending"
 FIX_SAFETY = "safe: moves the message after the outputs, as a broker would have held it"
+CATEGORY = "pairing"
+
+
+def release_points(pending_after: list[int]) -> list[int | None]:
+    """For each position, the first position from there on after which no call is pending: where a
+    broker would release input it held (None: calls are still pending at the end)."""
+    release: list[int | None] = [None] * len(pending_after)
+    next_free: int | None = None
+    for pos in range(len(pending_after) - 1, -1, -1):
+        if not pending_after[pos]:
+            next_free = pos
+        release[pos] = next_free
+    return release
+
+
+def held_messages(replay: Replay) -> Iterator[tuple[Item, list[Item], Item]]:
+    """(message, the calls it arrived during, the item after which a broker would have released it)
+    for each input message recorded while calls were pending, in history order."""
+    if not replay.pairs:
+        return
+    pending_after = replay.pending_after
+    release = release_points(pending_after)
+    for pos, item in enumerate(replay.history):
+        if not pending_after[pos] or not is_input_message(item):
+            continue
+        target = release[pos]
+        waiting = replay.waiting_at(pos)
+        if target is not None and waiting:
+            yield item, waiting, replay.history[target]
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
-    for finding in ctx.replay.of(Defect.INTERLEAVED_MESSAGE):
-        message, release = finding.item, finding.anchor
-        assert release is not None
-        pending = ", ".join(c.call_id or "?" for c in finding.related)
-        fix = move_fix(ctx.model, message, release, f"move the message at {message.where} after {release.where}")
-        yield Diagnostic(
-            NAME, CODE, message.line,
-            f"{message.role} message at {message.where} arrived while {pending} waited for output",
-            finding.call_id, fix,
-        )
+    for message, waiting, release in sorted(held_messages(ctx.replay), key=lambda held: position(held[0])):
+        pending = ", ".join(c.call_id or "?" for c in waiting)
+        title = f"move the message at {message.where} after {release.where}"
+        fix = move_fix(ctx.model, message, release, title)
+        yield found(message.line, f"{message.role} message at {message.where} arrived while {pending} waited "
+                                  "for output", waiting[0].call_id, fix)

@@ -30,10 +30,11 @@ from collections.abc import Iterator
 import orjson
 
 from rollout_doctor.core import jsonspan
-from rollout_doctor.formats.codex.facts import Invalid, LineKind, classify
 from rollout_doctor.core.fixes import Applicability, Edit, Fix
+from rollout_doctor.formats.codex.records import Invalid, LineKind
 from rollout_doctor.formats.codex.rollout import Rollout
-from rollout_doctor.formats.codex.rules.base import Context, Diagnostic
+from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, found
+from rollout_doctor.formats.codex.salvage import salvage
 
 CODE = "RD201"
 NAME = "invalid-line"
@@ -41,35 +42,8 @@ SUMMARY = "a line that is not a JSON object (torn, garbage, NUL bytes, byte orde
 FIX_SAFETY = ("safe: removes bytes Codex ignores, keeping any whole record glued after them; "
               "unsafe: restores a missing timestamp")
 PHASE = 0  # a salvaged record may be the output a call is missing: repair lines before pairing
-
-RECORD_START = b'{"timestamp":'
-
-
-def _is_object(data: bytes) -> bool:
-    """A record Codex can read, by the classifier's own verdict: a line it calls invalid (too deep, a
-    payload that is not an object) must never be "salvaged" whole, or the fix loop would never settle."""
-    return classify(data, 0).kind not in (LineKind.INVALID, LineKind.BLANK)
-
-
-def salvage(content: bytes) -> list[bytes]:
-    """The complete records on a damaged line, in order: a torn prefix and NUL padding are dropped,
-    every whole record is kept (two records glued together come out as two)."""
-    starts = [0]
-    at = content.find(RECORD_START, 1)
-    while at > 0:
-        starts.append(at)
-        at = content.find(RECORD_START, at + 1)
-    records: list[bytes] = []
-    for n, start in enumerate(starts):
-        end = starts[n + 1] if n + 1 < len(starts) else len(content)
-        segment = content[start:end].strip(b"\x00")
-        if segment and _is_object(segment):
-            records.append(segment)
-        elif n + 1 < len(starts) and _is_object(content[start:].strip(b"\x00")):
-            # A record holding the marker text inside a string: the rest of the line is one record.
-            records.append(content[start:].strip(b"\x00"))
-            break
-    return records
+CATEGORY = "structure"
+UPSTREAM = ("#24425", "#28139")
 
 
 def _timestamp_before(model: Rollout, line: int) -> str | None:
@@ -113,12 +87,9 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
     model = ctx.model
     first = model.own_start
     if model.has_bom and model.kind(first) is not LineKind.INVALID:
-        yield Diagnostic(
-            NAME, CODE, first, f"line {first + 1} starts with a byte order mark; Codex cannot read the session_meta "
-                               "after it",
-            None, Fix("drop the byte order mark", Applicability.SAFE,
-                      (Edit.replace(first, model.content(first), "byte order mark dropped"),)),
-        )
+        yield found(first, f"line {first + 1} starts with a byte order mark; Codex cannot read the session_meta after it",
+                    fix=Fix("drop the byte order mark", Applicability.SAFE,
+                            (Edit.replace(first, model.content(first), "byte order mark dropped"),)))
     line = model.kinds.find(LineKind.INVALID)  # bytearray.find: no Python loop over a million lines
     while line >= 0:
         record = model.records.get(line)
@@ -127,5 +98,5 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
         message = f"line {line + 1} is {reason}" if reason.startswith(("a JSON", "torn")) else f"line {line + 1}: {reason}"
         if fix is not None and fix.note_is("damaged bytes dropped"):
             message += "; whole records are glued into it"
-        yield Diagnostic(NAME, CODE, line, message, None, fix)
+        yield found(line, message, fix=fix)
         line = model.kinds.find(LineKind.INVALID, line + 1)

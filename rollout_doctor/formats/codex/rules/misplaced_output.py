@@ -19,22 +19,29 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rollout_doctor.formats.codex.fixbuilder import move_fix
-from rollout_doctor.formats.codex.history import Defect
-from rollout_doctor.formats.codex.rules.base import Context, Diagnostic
+from rollout_doctor.formats.codex.history import Replay
+from rollout_doctor.formats.codex.records import Item
+from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, found, position
 
 CODE = "RD103"
 NAME = "misplaced-output"
 SUMMARY = "a tool output recorded before its call"
 FIX_SAFETY = "safe: moves the output after its call, unchanged"
+CATEGORY = "pairing"
+UPSTREAM = ("#17630",)
+
+
+def outputs_before_their_call(replay: Replay) -> list[tuple[Item, Item]]:
+    """(output, call) for each output that answers a call recorded after it, in file order."""
+    history = replay.history
+    early = [(history[output], history[call]) for g in replay.groups
+             for call, output in g.answers.items() if output < call]
+    return sorted(early, key=lambda pair: position(pair[0]))
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
-    for finding in ctx.replay.of(Defect.MISPLACED_OUTPUT):
-        output, call = finding.item, finding.anchor
-        assert call is not None
-        fix = move_fix(ctx.model, output, call, f"move the output at {output.where} after its call at {call.where}")
-        yield Diagnostic(
-            NAME, CODE, output.line,
-            f"{output.type} at {output.where} comes before its call at {call.where}",
-            finding.call_id, fix,
-        )
+    for output, call in outputs_before_their_call(ctx.replay):
+        title = f"move the output at {output.where} after its call at {call.where}"
+        fix = move_fix(ctx.model, output, call, title)
+        yield found(output.line, f"{output.type} at {output.where} comes before its call at {call.where}",
+                    call.call_id, fix)

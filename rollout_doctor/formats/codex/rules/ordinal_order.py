@@ -24,16 +24,20 @@ from collections.abc import Iterator
 
 import orjson
 
-from rollout_doctor.formats.codex.facts import LineKind
 from rollout_doctor.core.fixes import Applicability, Edit, Fix
+from rollout_doctor.formats.codex.records import LineKind
 from rollout_doctor.formats.codex.rollout import Rollout
-from rollout_doctor.formats.codex.rules.base import Context, Diagnostic
-from rollout_doctor.formats.codex.rules.invalid_line import salvage
+from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, found
+from rollout_doctor.formats.codex.salvage import salvage
 
 CODE = "RD203"
 NAME = "ordinal-order"
 SUMMARY = "paginated ordinals that repeat, go back, jump or are missing"
 FIX_SAFETY = "safe: renumbers ordinals from the first bad record, touching only the ordinal"
+CATEGORY = "structure"
+GENERATIONS = ("paginated",)  # the only rollouts with ordinals (0.169.0 on)
+UPSTREAM = ("#45150", "#40630", "#41566", "#44432")
+
 
 def _records(model: Rollout) -> Iterator[tuple[int, int | None | bool, bool]]:
     """(line, ordinal, glued) for each record Codex reads or invalid-line will salvage, in file order.
@@ -64,7 +68,7 @@ def _in_sequence(model: Rollout) -> bool:
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
     model = ctx.model
-    if model.generation != "paginated" or _in_sequence(model):
+    if model.generation not in GENERATIONS or _in_sequence(model):
         return
     previous: int | None = None
     for line, ordinal, glued in _records(model):
@@ -82,7 +86,7 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
             problem = f"has ordinal {ordinal}: it skips from {previous}"
         if problem:
             fix = Fix(f"renumber ordinals from line {line + 1}", Applicability.SAFE, (Edit.renumber_from(line),))
-            yield Diagnostic(NAME, CODE, line, f"line {line + 1} {problem}", None, fix)
+            yield found(line, f"line {line + 1} {problem}", fix=fix)
         # Judge each record against its neighbour so one break is reported once, not on every later line.
         if type(ordinal) is int:
             previous = ordinal

@@ -33,31 +33,41 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from rollout_doctor.core.fixes import Applicability, Fix
 from rollout_doctor.formats.codex.fixbuilder import FixBuilder
-from rollout_doctor.core.fixes import Applicability
-from rollout_doctor.formats.codex.history import Defect
-from rollout_doctor.formats.codex.recover import output_events, recover_output
-from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, item_label
+from rollout_doctor.formats.codex.history import Replay
 from rollout_doctor.formats.codex.items import output_payload
+from rollout_doctor.formats.codex.records import Item
+from rollout_doctor.formats.codex.recover import output_events, recover_output
+from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, found, item_label, position
 
 CODE = "RD101"
 NAME = "orphan-call"
 SUMMARY = "a tool call with no output after it"
 FIX_SAFETY = "safe: inserts the 'aborted' output Codex would synthesize in memory anyway"
+CATEGORY = "pairing"
+UPSTREAM = ("#16255", "#29773")
+
+
+def orphan_calls(replay: Replay) -> list[Item]:
+    """The first call of each call id that no output answers. A later call of the id left unanswered
+    is a repeat of it: duplicate-call-id's."""
+    calls = [replay.history[g.calls[0]] for g in replay.groups if g.calls and g.calls[0] not in g.answers]
+    return sorted(calls, key=position)
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
-    findings = ctx.replay.of(Defect.ORPHAN_CALL)
-    events = output_events(ctx.model) if findings else {}
-    for finding in findings:
-        call = finding.item
+    calls = orphan_calls(ctx.replay)
+    events = output_events(ctx.model) if calls else {}
+    for call in calls:
         call_payload = FixBuilder(ctx.model).payload(call)
         message = (f"{item_label(call)} at {call.where} never got an output; the API refuses the history "
                    "as written (Codex patches it with 'aborted' in memory, on every request)")
         cancelled = FixBuilder(ctx.model)
         payload = output_payload(call_payload)
         cancelled.insert_after(call, payload, "cancelled output")
-        fix = cancelled.build(f"insert a cancelled {payload['type']} after {call.where}", Applicability.SAFE)
+        fix: Fix | None = cancelled.build(f"insert a cancelled {payload['type']} after {call.where}",
+                                          Applicability.SAFE)
         alternative = None
         recovered = recover_output(ctx.model, call, call_payload, events)
         if recovered is not None:
@@ -70,4 +80,4 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
                         f"{recovered.event_line + 1} (--unsafe-fixes writes it instead of 'aborted')")
             if ctx.options.unsafe_fixes:
                 fix, alternative = alternative, None
-        yield Diagnostic(NAME, CODE, call.line, message, finding.call_id, fix, alternative)
+        yield found(call.line, message, call.call_id, fix, alternative)

@@ -33,26 +33,32 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rollout_doctor.formats.codex.fixbuilder import FixBuilder
 from rollout_doctor.core.fixes import Applicability
-from rollout_doctor.formats.codex.history import Defect
-from rollout_doctor.formats.codex.rules.base import Context, Diagnostic
+from rollout_doctor.formats.codex.fixbuilder import FixBuilder
+from rollout_doctor.formats.codex.records import Item
+from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, found, position
 
 CODE = "RD102"
 NAME = "orphan-output"
 SUMMARY = "a tool output whose call is nowhere in the history, or that names none"
 FIX_SAFETY = "safe: removes an output Codex drops before every request anyway"
+CATEGORY = "pairing"
+UPSTREAM = ("#17630",)
+
+
+def orphan_outputs(ctx: Context) -> list[tuple[Item, str | None, str]]:
+    """(output, call id, why) for each output that can answer no call, in file order."""
+    history = ctx.replay.history
+    orphans = [(history[output], g.call_id, "answers a call that is not in the history")
+               for g in ctx.replay.groups if not g.calls for output in g.outputs]
+    orphans += [(item, None, f"{item.call_id_problem}, so it answers no call")
+                for item in ctx.history if item.call_id_problem is not None]
+    return sorted(orphans, key=lambda orphan: position(orphan[0]))
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
-    found = [(f.item, f.call_id, "answers a call that is not in the history")
-             for f in ctx.replay.of(Defect.ORPHAN_OUTPUT)]
-    found += [(item, None, f"{item.call_id_problem}, so it answers no call")
-              for item in ctx.history if item.call_id_problem is not None]
-    for output, call_id, why in sorted(found, key=lambda f: (f[0].line, f[0].index or 0)):
+    for output, call_id, why in orphan_outputs(ctx):
         builder = FixBuilder(ctx.model)
         builder.delete(output)
-        yield Diagnostic(
-            NAME, CODE, output.line, f"{output.type} at {output.where} {why}",
-            call_id, builder.build(f"remove the orphan output at {output.where}", Applicability.SAFE),
-        )
+        yield found(output.line, f"{output.type} at {output.where} {why}", call_id,
+                    builder.build(f"remove the orphan output at {output.where}", Applicability.SAFE))

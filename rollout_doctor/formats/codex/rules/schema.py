@@ -25,14 +25,15 @@ from typing import Any
 
 import orjson
 
-from rollout_doctor.formats.codex.facts import LineKind
-from rollout_doctor.formats.codex.rules.base import Context, Diagnostic
+from rollout_doctor.formats.codex.records import LineKind
+from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, found
 
 CODE = "RD204"
 NAME = "schema"
 SUMMARY = "a line that does not match the JSON Schema of its line type (opt-in)"
 FIX_SAFETY = "no fix: reports only"
 DEFAULT = False
+CATEGORY = "structure"
 
 CHECKED = frozenset({LineKind.SESSION_META, LineKind.RESPONSE_ITEM, LineKind.COMPACTED,
                      LineKind.TURN_CONTEXT, LineKind.EVENT})
@@ -70,4 +71,4 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
         validator = item_validator if legacy and kind == LineKind.RESPONSE_ITEM else line_validator
         error = jsonschema.exceptions.best_match(validator.iter_errors(value))
         if error is not None:
-            yield Diagnostic(NAME, CODE, line, f"line {line + 1}: at {_where(error)}: {error.message[:200]}")
+            yield found(line, f"line {line + 1}: at {_where(error)}: {error.message[:200]}")

@@ -24,15 +24,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rollout_doctor.formats.codex.home import thread_id_from_name
-from rollout_doctor.formats.codex.facts import LineKind, Meta
 from rollout_doctor.core.fixes import TOP, Applicability, Edit, Fix
-from rollout_doctor.formats.codex.rules.base import Context, Diagnostic
+from rollout_doctor.formats.codex.home import thread_id_from_name
+from rollout_doctor.formats.codex.records import LineKind, Meta
+from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, found
 
 CODE = "RD202"
 NAME = "session-meta"
 SUMMARY = "session_meta missing, not first, or naming another session"
 FIX_SAFETY = "safe: moves a misplaced session_meta to the top; other cases have no fix"
+CATEGORY = "structure"
+# A legacy header is what older Codex wrote; only its pairing is checked.
+GENERATIONS = ("envelope", "paginated")
 
 HISTORY_MODES = frozenset({"legacy", "paginated"})
 
@@ -42,29 +45,26 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
     first = model.first_meaningful_line
     if first is None:
         if LineKind.INVALID not in model.kinds[model.own_start:]:
-            yield Diagnostic(NAME, CODE, model.own_start, "the file holds no records; Codex refuses an empty session file")
+            yield found(model.own_start, "the file holds no records; Codex refuses an empty session file")
         return
     meta = model.meta
     if meta is None:
-        yield Diagnostic(NAME, CODE, first, "no session_meta line; Codex cannot tell which session this is")
+        yield found(first, "no session_meta line; Codex cannot tell which session this is")
         return
     if meta.legacy:
         return
     if meta.line != first:
         fix = Fix("move session_meta to the top", Applicability.SAFE, (Edit.move_after(meta.line, TOP),))
-        yield Diagnostic(NAME, CODE, meta.line, f"session_meta is on line {meta.line + 1}, not first", None, fix)
+        yield found(meta.line, f"session_meta is on line {meta.line + 1}, not first", fix=fix)
     yield from _check_fields(ctx, meta)
 
 
 def _check_fields(ctx: Context, meta: Meta) -> Iterator[Diagnostic]:
     expected = thread_id_from_name(ctx.model.name_path)
     if not isinstance(meta.id, str):
-        yield Diagnostic(NAME, CODE, meta.line, f"session_meta id is {meta.id!r}, not a uuid string")
+        yield found(meta.line, f"session_meta id is {meta.id!r}, not a uuid string")
     elif expected is not None and meta.id.lower() != expected:
-        yield Diagnostic(
-            NAME, CODE, meta.line,
-            f"session_meta id {meta.id} differs from the file name's thread id {expected}; "
-            "Codex finds the file by its name and then refuses it",
-        )
+        yield found(meta.line, f"session_meta id {meta.id} differs from the file name's thread id "
+                               f"{expected}; Codex finds the file by its name and then refuses it")
     if meta.history_mode is not None and meta.history_mode not in HISTORY_MODES:
-        yield Diagnostic(NAME, CODE, meta.line, f"unknown history_mode {meta.history_mode!r}; Codex refuses the file")
+        yield found(meta.line, f"unknown history_mode {meta.history_mode!r}; Codex refuses the file")

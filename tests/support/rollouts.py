@@ -1,29 +1,20 @@
-"""Rule cases as data: a compact spec per case, rendered into each rollout generation.
+"""Rollouts from a compact list of items, rendered in any of the three generations.
 
-Each case lives in ``fixtures/cases/<rule>/<case>/<generation>/`` as
-
-* ``rollout-<time>-<uuid>.jsonl``: the broken rollout (named so the session-meta id check runs),
-* ``expected.json``: the options, the diagnostics ``check`` reports, and what remains after ``fix``,
-* ``fixed.jsonl``: the file ``fix`` must produce (absent when ``fix`` must not write at all).
-
-``python -m tests.cases`` re-renders the inputs; ``python -m tests.cases --update`` also rewrites the
-expectations from the current code, for review in the diff (as ruff's snapshots are).
-The specs mimic the shapes real Codex writes (fixtures/real: 0.169.0 paginated, 0.77.0 envelope) and
-the legacy shape of 2025 (a bare header line, then bare items).
+A case's items (``user("run it")``, ``call("call_A")``, ``out("call_A")``, ...) are generation-free;
+``Renderer`` writes them as a legacy, envelope or paginated rollout, the way Codex does: legacy is a
+bare header line, then bare items (2025); envelope is what 0.77.0 writes; paginated is what 0.169.0
+writes (ordinals, item ids, metadata), as in fixtures/real. The rule cases (tests/cases/*.toml, read by
+tests/support/case_files.py) and the property tests build their rollouts with it.
 """
 
 from __future__ import annotations
 
-import shutil
-import sys
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import orjson
 
-ROOT = Path(__file__).resolve().parents[1] / "fixtures" / "cases"
 GENERATIONS = ("legacy", "envelope", "paginated")
 BASE_TIME = "2026-01-05T10:00:00"
 CASE_NAMESPACE = uuid.UUID("5b0c8a40-2d4c-4b8e-9a57-3f1d7c1e9b21")
@@ -39,9 +30,6 @@ class Case:
     generations: tuple[str, ...] = GENERATIONS
     options: dict[str, Any] = field(default_factory=dict)
     about: str = ""
-
-    def folder(self, generation: str) -> Path:
-        return ROOT / self.rule / self.name / generation
 
     def thread_id(self, generation: str) -> str:
         return str(uuid.uuid5(CASE_NAMESPACE, f"{self.rule}/{self.name}/{generation}"))
@@ -287,31 +275,3 @@ class Renderer:
 
 def rollout_name(case: Case, generation: str) -> str:
     return f"rollout-2026-01-05T10-00-00-{case.thread_id(generation)}.jsonl"
-
-
-def render_inputs(cases: list[Case]) -> None:
-    if ROOT.exists():
-        for stale in ROOT.glob("*/*/*/rollout-*.jsonl"):
-            stale.unlink()
-    for case in cases:
-        for generation in case.generations:
-            folder = case.folder(generation)
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / rollout_name(case, generation)).write_bytes(Renderer(case, generation).render())
-
-
-def main(argv: list[str]) -> int:
-    from tests.case_specs import CASES
-
-    if "--clean" in argv and ROOT.exists():
-        shutil.rmtree(ROOT)
-    render_inputs(CASES)
-    if "--update" in argv:
-        from tests.test_cases import update_expectations
-
-        update_expectations(CASES)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))

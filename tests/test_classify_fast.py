@@ -1,4 +1,5 @@
-"""The indexing fast path (rollout_doctor.formats.codex.fastfacts) answers as the reference, facts.line_facts, does.
+"""The indexing fast path (rollout_doctor.formats.codex.classify_fast) answers as the reference,
+classify.line_facts, does.
 
 For any line content:
 
@@ -17,6 +18,7 @@ Checked on every fixture line, on named edge cases, on mutated real lines and ge
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import os
 import re
 import subprocess
@@ -30,26 +32,24 @@ import pytest
 from hypothesis import HealthCheck, example, find, given, settings
 from hypothesis import strategies as st
 
-from rollout_doctor.formats.codex import fastfacts
 from rollout_doctor.core import lines
-from rollout_doctor.formats.codex import indexing
-from rollout_doctor.formats.codex.facts import (
-    BOM,
-    CODEX_MAX_DEPTH,
-    EVENT_TYPES_READ,
-    ITEM_TYPES_READ,
-    OUTPUT_ITEM_TYPES,
-    Event,
-    Invalid,
-    Item,
-    ItemKind,
-    LineKind,
-    describe_invalid,
-    line_facts,
-)
-from rollout_doctor.formats.codex.fastfacts import block_valid, fast_facts
-from rollout_doctor.formats.codex.rollout import read_rollout
 from rollout_doctor.core.index import ORDINAL_ABSENT, ORDINAL_NOT_INT
+from rollout_doctor.formats.codex import classify_fast, indexing
+from rollout_doctor.formats.codex.classify import BOM, describe_invalid, line_facts
+from rollout_doctor.formats.codex.classify_fast import block_valid, fast_facts
+from rollout_doctor.formats.codex.fields import (
+    ENVELOPE_FIELDS,
+    EVENT_READS,
+    INTEGER,
+    ITEM_READS,
+    JSON,
+    PAYLOAD_FIELDS,
+    STRING,
+    Fields,
+)
+from rollout_doctor.formats.codex.nesting import CODEX_MAX_DEPTH
+from rollout_doctor.formats.codex.records import OUTPUT_ITEM_TYPES, Event, Invalid, Item, ItemKind, LineKind
+from rollout_doctor.formats.codex.rollout import read_rollout
 from tests.support.models import model_state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -640,8 +640,17 @@ def test_mutated_real_lines(content: bytes) -> None:
         assert block_valid([GOOD[0], content, GOOD[-1]]) == block_valid([content])
 
 
-FIELD_NAMES = ["timestamp", "type", "payload", "ordinal", "call_id", "role", "name", "execution", "output",
-               "content", "num_turns", "item", "id", "text", "record_type"]
+
+
+def field_paths(fields: Fields, prefix: str = "") -> list[str]:
+    """Every field of ``fields``, a nested one as ``item.id``."""
+    return [path for key, json in fields.items()
+            for path in [prefix + key, *(field_paths(json, f"{prefix}{key}.") if isinstance(json, dict) else [])]]
+
+
+# The keys the table reads, at any depth, and a few the reference reads beyond it (legacy lines, content
+# items): generated objects use them as keys.
+FIELD_NAMES = sorted({path.rsplit(".", 1)[-1] for path in field_paths(ENVELOPE_FIELDS)} | {"text", "record_type"})
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**63), 2**64 - 1), st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=12), st.sampled_from(["", "user", "client", "server", "c1", CONTEXT, "input_text",
@@ -661,7 +670,7 @@ def _maybe(plausible: st.SearchStrategy[Any], odds: int = 8) -> st.SearchStrateg
     return st.integers(0, odds - 1).flatmap(lambda n: json_values if n == 1 else plausible)
 
 
-call_ids = _maybe(st.sampled_from(["c1", "c2", ""]))
+call_ids = st.sampled_from(["c1", "c2", ""])
 content_items = st.lists(st.fixed_dictionaries({"type": _maybe(st.sampled_from(["input_text", "output_text",
                                                                                    "input_image", "encrypted_content",
                                                                                    "input_audio", "weird"]))},
@@ -671,20 +680,36 @@ content_items = st.lists(st.fixed_dictionaries({"type": _maybe(st.sampled_from([
                                                          "encrypted_content": _maybe(st.just("gAAA")),
                                                          "audio_url": _maybe(st.just("data:audio/wav;base64,"))}),
                          max_size=3)
-payloads = st.fixed_dictionaries(
-    {"type": _maybe(st.sampled_from(sorted(ITEM_TYPES_READ | EVENT_TYPES_READ | {"reasoning", "token_count"})))},
-    optional={
-        "call_id": call_ids, "role": _maybe(st.sampled_from(["user", "assistant"])),
-        "name": _maybe(st.sampled_from(["shell", "apply_patch"])),
-        "execution": _maybe(st.sampled_from(["client", "server"])),
-        "output": _maybe(st.one_of(st.text(max_size=10), content_items)),
-        "content": _maybe(st.one_of(st.just(CONTEXT), content_items)),
-        "num_turns": _maybe(st.integers(0, 5)),
-        "item": _maybe(st.fixed_dictionaries({"type": _maybe(st.sampled_from(sorted(OUTPUT_ITEM_TYPES)))},
-                                             optional={"id": call_ids})),
-        "extra": json_values,
-    },
-)
+# The values a payload field should mostly have, by its path in the table. A field the table gains
+# without an entry here is drawn by its JSON type alone.
+PLAUSIBLE = {
+    "type": st.sampled_from(sorted({*ITEM_READS, *EVENT_READS, "reasoning", "token_count"})),
+    "call_id": call_ids,
+    "role": st.sampled_from(["user", "assistant"]),
+    "name": st.sampled_from(["shell", "apply_patch"]),
+    "execution": st.sampled_from(["client", "server"]),
+    "output": st.one_of(st.text(max_size=10), content_items),
+    "content": st.one_of(st.just(CONTEXT), content_items),
+    "num_turns": st.integers(0, 5),
+    "item.type": st.sampled_from(sorted(OUTPUT_ITEM_TYPES)),
+    "item.id": call_ids,
+}
+BY_TYPE = {STRING: st.one_of(st.text(max_size=6), scalars.filter(lambda v: isinstance(v, str))),
+           INTEGER: st.integers(-(2**63), 2**64 - 1), JSON: json_values}
+
+
+def table_objects(fields: Fields, prefix: str = "") -> st.SearchStrategy[dict[str, Any]]:
+    """Objects of the table's ``fields``: a ``type`` always, any other field or not, each mostly of the
+    shape it should have, and a field the table does not know."""
+    values = {key: _maybe(table_objects(json, f"{prefix}{key}.") if isinstance(json, dict)
+                          else PLAUSIBLE.get(prefix + key, BY_TYPE[json]))
+              for key, json in fields.items()}
+    required = {key: value for key, value in values.items() if key == "type"}
+    optional = {key: value for key, value in values.items() if key != "type"}
+    return st.fixed_dictionaries(required, optional={**optional, "extra": json_values})
+
+
+payloads = table_objects(PAYLOAD_FIELDS)
 
 
 @st.composite
@@ -721,6 +746,37 @@ def test_the_generators_reach_both_outcomes_that_matter() -> None:
          settings=quick)
     find(lines_as_objects, lambda v: isinstance((fast_route(orjson.dumps(v)) or (0, 0, None))[2], Item),
          settings=quick)
+
+
+def test_the_generators_draw_what_the_table_reads() -> None:
+    """Generated payloads are drawn from the table, so a field it gains is drawn too; a plausible value
+    kept for a field it no longer reads would test nothing."""
+    stale = set(PLAUSIBLE) - set(field_paths(PAYLOAD_FIELDS))
+    assert not stale, stale
+    leaves = set(_leaf_types(ENVELOPE_FIELDS))
+    assert leaves <= set(BY_TYPE), leaves - set(BY_TYPE)
+
+
+def _leaf_types(fields: Fields) -> list[str]:
+    return [leaf for json in fields.values()
+            for leaf in (_leaf_types(json) if isinstance(json, dict) else [json])]
+
+
+# --- the table itself ------------------------------------------------------------------------------------
+
+
+ROWS = [*((t, 3, row) for t, row in ITEM_READS.items()), *((t, 2, row) for t, row in EVENT_READS.items())]
+
+
+@pytest.mark.parametrize(("payload_type", "fixed", "reads"), ROWS, ids=lambda v: v if isinstance(v, str) else "")
+def test_each_row_hands_its_builder_the_fields_it_names(payload_type: str, fixed: int, reads: Any) -> None:
+    """Both paths hand a row's field values to its builder in the row's order, after (line, [index,]
+    type): the builder's parameters must be those fields, in that order (``item.id`` as ``item_id``), and
+    each field must be declared, or the fast path's Struct would not decode it."""
+    assert set(reads.fields) <= set(field_paths(PAYLOAD_FIELDS)), reads.fields
+    params = list(inspect.signature(reads.build).parameters)
+    assert params[fixed : fixed + len(reads.fields)] == [f.replace(".", "_") for f in reads.fields], params
+    assert params[fixed + len(reads.fields):] == (["json"] if fixed == 3 else []), params
 
 
 # --- 4. blocks and whole files ---------------------------------------------------------------------------
@@ -777,13 +833,13 @@ def _mixed_file() -> bytes:
 
 
 @pytest.mark.parametrize("chunk", [1 << 20, 4096, 64])
-@pytest.mark.parametrize("line_limit", [fastfacts.BLOCK_LINE_LIMIT, 1000])
+@pytest.mark.parametrize("line_limit", [classify_fast.BLOCK_LINE_LIMIT, 1000])
 def test_a_mixed_file_reads_as_the_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int,
                                              line_limit: int) -> None:
     """(d) with blocks of every size: many lines to a block, one line to a block (the buffer grows), and
     lines too long to join (BLOCK_LINE_LIMIT) left to line_facts."""
     monkeypatch.setattr(lines, "CHUNK", chunk)
-    monkeypatch.setattr(fastfacts, "BLOCK_LINE_LIMIT", line_limit)
+    monkeypatch.setattr(classify_fast, "BLOCK_LINE_LIMIT", line_limit)
     data = _mixed_file()
     assert_reads_as_reference(written(tmp_path, data))
     with read_rollout(tmp_path / NAME) as model:
@@ -805,7 +861,7 @@ def test_check_file_on_a_small_session_does_not_import_the_fast_path(tmp_path: P
     """`check FILE` runs before every resume: on a small session, importing msgspec and simdjson would
     cost more than they save, so a fresh process must not."""
     path = written(tmp_path, b"".join(GOOD[:20]) + b"\n")
-    code = ("import sys; from rollout_doctor.cli.entry import main; code = main(['check', sys.argv[1]]); "
+    code = ("import sys; from rollout_doctor.cli.main import main; code = main(['check', sys.argv[1]]); "
             "sys.stdout.flush(); print('IMPORTED', sorted(m for m in ('msgspec', 'simdjson') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, check=True,
                           env={**os.environ, "NO_COLOR": "1"})
@@ -878,7 +934,7 @@ def assert_block_agrees(contents: list[bytes], first: int) -> None:
     """block_facts says, of every line it does not defer, exactly what fast_facts says; it defers a line
     only when fast_facts would (or for a session meta or compacted line, which line_facts reads); it
     gives up on the block only when fast_facts would defer some line for its shape."""
-    block = fastfacts.block_facts(contents, first)
+    block = classify_fast.block_facts(contents, first)
     per_line = _per_line(contents, first)
     if block is None:
         assert None in per_line
@@ -904,7 +960,7 @@ def test_a_fixture_file_as_one_block_answers_as_line_by_line(path: Path) -> None
 def test_real_files_are_answered_block_wide() -> None:
     """The block path must actually take real sessions whole, or it would silently stop saving time."""
     taken = [p for p in sorted((FIXTURES / "real").glob("**/*.jsonl"))
-             if fastfacts.block_facts([c for c, _ in split_file(p.read_bytes())], 0) is not None]
+             if classify_fast.block_facts([c for c, _ in split_file(p.read_bytes())], 0) is not None]
     assert len(taken) >= 8, taken
 
 

@@ -1,0 +1,74 @@
+"""``guard`` before a resume, ``pre-resume`` (what the shell wrapper runs), and ``shell-init`` (the wrapper).
+
+The guard runs before every ``codex resume`` the shell wrapper sees, so its start-up is the user's wait:
+this module imports only the engine, and fastpath.py parses ``guard`` and ``pre-resume`` without typer.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from rollout_doctor.cli.options import UsageError, rule_options
+from rollout_doctor.core.exitcodes import CLEAN
+
+
+def guard(session: str | None, last: bool, all_folders: bool, order: str, quiet: bool, target: str | None,
+          select: list[str] | None, ignore: list[str] | None) -> int:
+    """Before a resume: find the session's rollout as Codex does, apply the safe fixes, print one line.
+
+    Exit 0 when the session is resumable, 1 when problems remain, 2 when it cannot be found or read,
+    3 when the file changed while being fixed."""
+    if last == bool(session):
+        raise UsageError("give a SESSION or --last (one of them)")
+    return run_guard(session, last, all_folders, order, quiet, target, select, ignore)
+
+
+def run_guard(session: str | None, last: bool, all_folders: bool = False, order: str = "updated",
+              quiet: bool = False, target: str | None = None, select: list[str] | None = None,
+              ignore: list[str] | None = None, cwd: str | None = None) -> int:
+    """Guard one session and print its receipt on stderr (stdout belongs to codex); the exit code."""
+    from rollout_doctor.core.exitcodes import ERROR
+    from rollout_doctor.core.rules import UnknownRule
+    from rollout_doctor.formats.codex.guard import guard as guard_session
+
+    try:
+        # No --target: each session's wire from config.toml (codex_config.session_wire).
+        options = rule_options(target, select, ignore)
+    except UnknownRule as exc:
+        print(f"rollout-doctor guard: {exc}", file=sys.stderr)
+        return ERROR
+    from pathlib import Path
+
+    result = guard_session(session, last, options, all_folders=all_folders, order=order,
+                           cwd=Path(os.path.abspath(os.path.expanduser(cwd))) if cwd else None)
+    if not quiet:
+        print(result.receipt, file=sys.stderr)
+    from rollout_doctor.store import signals
+
+    stopped = signals.pending()  # Ctrl-C while the fix was being written: finished, then stop here
+    return signals.exit_code(stopped) if stopped else result.code
+
+
+def pre_resume(codex_args: list[str]) -> int:
+    """What the shell-init wrapper runs with codex's own arguments: guard the session they resume."""
+    from rollout_doctor.formats.codex.shell import resume_request
+
+    request = resume_request(codex_args[1:] if codex_args[:1] == ["--"] else codex_args)
+    if request is None:
+        return 0
+    # `codex -C DIR resume --last` resumes DIR's newest session: the guard looks where Codex looks.
+    return run_guard(request.session, request.last, request.all_folders, cwd=request.cd)
+
+
+def shell_init(shell: str) -> int:
+    """Print a `codex` wrapper that runs `rollout-doctor guard` before `codex resume` / `codex exec resume`.
+
+    Add `eval "$(rollout-doctor shell-init bash)"` to ~/.bashrc (zsh: ~/.zshrc; fish:
+    `rollout-doctor shell-init fish | source` in ~/.config/fish/config.fish)."""
+    from rollout_doctor.formats.codex.shell import SHELLS, wrapper
+
+    if shell not in SHELLS:
+        raise UsageError(f"unknown shell {shell!r}; one of: {', '.join(SHELLS)}")
+    sys.stdout.write(wrapper(shell))
+    return CLEAN

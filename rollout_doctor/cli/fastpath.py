@@ -1,0 +1,102 @@
+"""``check``, ``guard`` and ``pre-resume`` parsed with argparse, without typer.
+
+``guard`` runs before every ``codex resume`` the shell wrapper sees, and ``check FILE`` before every
+resume a pre-resume hook sees, so their start-up is the user's wait. Importing typer (it vendors
+click) and building the app costs ~65 ms here (median of 15 cold starts, 2026-11-29), where a whole
+`check` of a small session takes ~90 ms and the guard's own work on a 5 MB session ~30 ms
+(``bench/guard.py``). The parsers here are built from the same parameter table
+as typer's commands (options.py) and call the same command functions; ``--help``, and any ``check``
+they cannot parse (a bad option, an unknown rule), go to typer, which reports it as usual.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+from rollout_doctor.cli.commands.guard import guard, pre_resume
+from rollout_doctor.cli.options import Param, UsageError, params_of
+
+if TYPE_CHECKING:
+    import argparse
+
+HELP = frozenset({"-h", "--help"})
+
+
+class Deferred(Exception):
+    """The fast parser cannot take these arguments: typer parses them (and reports any error)."""
+
+
+def run(args: list[str]) -> int | None:
+    """The exit code of a command run from here; None when typer must take the arguments."""
+    command, rest = args[:1], args[1:]
+    if command == ["pre-resume"]:
+        return pre_resume(rest)
+    if HELP & set(rest):
+        return None
+    if command == ["guard"]:
+        return fast_guard(rest)
+    if command == ["check"]:
+        return fast_check(rest)
+    return None
+
+
+def fast_guard(args: list[str]) -> int:
+    """``guard`` without typer; a bad argument gets argparse's usage message or the guard's own line."""
+    from rollout_doctor.core.exitcodes import ERROR
+
+    try:
+        values = vars(parser_for("guard").parse_args(args))
+    except SystemExit as exc:  # argparse has printed the usage error
+        return ERROR if exc.code else 0
+    try:
+        return guard(**values)
+    except UsageError as exc:
+        print(f"rollout-doctor guard: {exc}", file=sys.stderr)
+        return ERROR
+
+
+def fast_check(args: list[str]) -> int | None:
+    """``check`` without typer; None to let typer take the arguments (and report what is wrong)."""
+    from rollout_doctor.cli.commands.check import check
+    from rollout_doctor.core.rules import UnknownRule
+
+    try:
+        values = vars(parser_for("check", defer=True).parse_args(args))
+        return check(**values)  # an unknown rule is raised before anything is printed
+    except (Deferred, UnknownRule):
+        return None
+
+
+def parser_for(command: str, defer: bool = False) -> argparse.ArgumentParser:
+    """An argparse parser of ``command``'s parameters; with ``defer``, an error raises Deferred instead of
+    printing the usage and exiting."""
+    import argparse
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str):  # type: ignore[no-untyped-def]
+            if defer:
+                raise Deferred(message)
+            super().error(message)
+
+    parser = Parser(prog=f"rollout-doctor {command}", add_help=False, allow_abbrev=False)
+    for param in params_of(command):
+        parser.add_argument(*param.flags or (param.dest,), **argparse_settings(param))
+    return parser
+
+
+def argparse_settings(param: Param) -> dict[str, Any]:
+    if param.type is bool:
+        return {"dest": param.dest, "action": "store_true", "help": param.help}
+    settings: dict[str, Any] = {"default": param.default, "choices": param.choice_values(), "help": param.help}
+    if param.type is not str:
+        settings["type"] = param.type
+    if param.metavar:
+        settings["metavar"] = param.metavar
+    if param.positional:
+        settings["nargs"] = "*" if param.many else None if param.required else "?"
+    else:
+        settings["dest"] = param.dest
+        if param.many:
+            settings["action"] = "append"
+    return settings

@@ -1,0 +1,161 @@
+"""What a line of a rollout is: its kind, the payload types Codex pairs or turns into messages, and the
+record the rules read of it, whichever classifier made it.
+
+Three generations of line exist (see docs/codex-format.md): legacy bare lines (before Sept 2025), the envelope
+``{"timestamp","type","payload"}`` (0.3x onward, written by 0.77.0) and the paginated envelope with a
+top-level ``ordinal`` (2026, written by 0.169.0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+
+class LineKind(IntEnum):
+    BLANK = 0
+    INVALID = 1
+    SESSION_META = 2
+    RESPONSE_ITEM = 3
+    COMPACTED = 4
+    TURN_CONTEXT = 5
+    EVENT = 6
+    OTHER = 7
+    LEGACY_HEADER = 8
+    LEGACY_STATE = 9
+
+
+class ItemKind(IntEnum):
+    CALL = 1
+    OUTPUT = 2
+    MESSAGE = 3
+    OTHER = 4
+
+
+ENVELOPE_TYPES = {
+    "session_meta": LineKind.SESSION_META,
+    "response_item": LineKind.RESPONSE_ITEM,
+    "compacted": LineKind.COMPACTED,
+    "turn_context": LineKind.TURN_CONTEXT,
+    "event_msg": LineKind.EVENT,
+}
+
+# call payload type -> the output payload type Codex pairs with it
+CALL_OUTPUT_TYPE = {
+    "function_call": "function_call_output",
+    "custom_tool_call": "custom_tool_call_output",
+    "local_shell_call": "function_call_output",
+    "tool_search_call": "tool_search_output",
+}
+OUTPUT_TYPES = frozenset(CALL_OUTPUT_TYPE.values())
+# Items that Codex's Chat wire turns into messages of their own; the rest (reasoning, ghost snapshots,
+# web searches, compaction markers) produce none and so cannot break call/output adjacency.
+CHAT_MESSAGE_TYPES = frozenset({"message", *CALL_OUTPUT_TYPE, *OUTPUT_TYPES})
+LEGACY_ITEM_TYPES = frozenset(
+    {*CHAT_MESSAGE_TYPES, "reasoning", "web_search_call", "ghost_snapshot", "compaction"}
+)
+# item_completed items that hold a tool's result (TurnItem variants; CommandExecution and FileChange seen
+# in 0.169.0 rollouts, McpToolCall from the source); rollout_doctor.formats.codex.recover reads them.
+OUTPUT_ITEM_TYPES = frozenset({"CommandExecution", "FileChange", "McpToolCall"})
+
+
+@dataclass(slots=True)
+class Item:
+    """A ResponseItem as the pairing rules see it."""
+
+    line: int
+    index: int | None  # position inside a compacted line's replacement_history, None for a plain line
+    type: str
+    kind: ItemKind
+    role: str | None = None
+    call_id: str | None = None
+    name: str | None = None
+    output_ok: bool = True
+    output_problem: str | None = None  # why every release seen drops the line (output_ok is False)
+    # Why releases before NEWER_OUTPUT_RELEASE drop the line that 0.169.0 and 0.171.0 read (the rule decides
+    # whether the file may meet such a release).
+    old_release_problem: str | None = None
+    # Why this output can answer no call: a function or custom output with no call_id (absent or null)
+    # or an empty one, a client-side tool search output with an empty one. Codex skips the line, drops it
+    # as an orphan, or (0.169.0 and 0.171.0, for a function output) sends it with no call_id.
+    call_id_problem: str | None = None
+    preview: str = ""
+    contextual: bool = False  # a user message Codex injected itself (environment context, AGENTS.md, ...)
+
+    @property
+    def where(self) -> str:
+        if self.index is None:
+            return f"line {self.line + 1}"
+        return f"line {self.line + 1} (replacement_history[{self.index}])"
+
+
+@dataclass(slots=True)
+class Meta:
+    line: int
+    id: Any
+    history_mode: Any
+    cli_version: str | None
+    legacy: bool = False
+    model_provider: str | None = None
+    # A fork or a revert branch (Codex 0.169.0 and 0.171.0): where the parent's history this file continues
+    # ends. None when the meta has no history_base; a HistoryBase with ``problem`` set when it is malformed.
+    history_base: HistoryBase | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryBase:
+    """``session_meta.history_base``: the parent's records up to byte ``end_byte_offset`` (ordinals below
+    ``end_ordinal_exclusive``) come before this file's own. ``rollout_id`` names the parent's file: the uuid
+    after ``_`` in a revert branch's name, else its thread id (Codex calls it ``thread_id``)."""
+
+    rollout_id: str | None
+    end_ordinal_exclusive: int | None
+    end_byte_offset: int | None
+    problem: str | None = None
+
+
+@dataclass(slots=True)
+class Compacted:
+    line: int
+    replacement: list[Item] | None
+    replacement_problem: str | None = None
+
+
+@dataclass(slots=True)
+class Event:
+    line: int
+    type: str
+    num_turns: int | None = None
+    call_id: str | None = None
+
+
+@dataclass(slots=True)
+class Invalid:
+    line: int
+    reason: str
+    needs_timestamp: bool = False  # a whole record that only lacks the timestamp Codex requires
+    oversized: bool = False  # longer than lines.LINE_LIMIT: never read whole (lines.iter_blocks)
+
+
+Record = Item | Meta | Compacted | Event | Invalid
+# A line's facts as indexing keeps them (core.format.Facts): kind, ordinal and record.
+Facts = tuple[LineKind, int | None | bool, Record | None]
+
+
+@dataclass(slots=True)
+class LineFacts:
+    kind: LineKind
+    ordinal: int | None | bool  # int, None when absent, False when present but not an integer
+    record: Record | None
+
+
+_SHARED: dict[str, str] = {}
+
+
+def shared(text: str) -> str:
+    """One string object for each of the few type, role and tool names a session uses: a 1 GB rollout
+    holds some 150 000 records naming a dozen of them. Bounded, since names come from the file."""
+    if len(_SHARED) < 4096:
+        return _SHARED.setdefault(text, text)
+    return _SHARED.get(text, text)

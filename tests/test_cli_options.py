@@ -1,0 +1,106 @@
+"""One parameter table (cli/options.py) behind both parsers: typer's commands and the argparse fast path
+read the same values from the same arguments, and the fast path stays free of typer, click and rich."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rollout_doctor.cli.fastpath import parser_for
+from rollout_doctor.cli.options import PARAMS
+from rollout_doctor.formats.codex import CODEX
+
+ROOT = Path(__file__).resolve().parents[1]
+CLEAN = next((ROOT / "fixtures" / "real" / "0.77.0-responses-single-call").glob("rollout-*.jsonl"))
+
+
+def typer_values(command: str, args: list[str]) -> dict[str, Any]:
+    import typer.main
+
+    from rollout_doctor.cli.app import app
+
+    click_command = typer.main.get_command(app).commands[command]  # type: ignore[attr-defined]
+    return click_command.make_context(command, list(args)).params
+
+
+def plain(value: Any) -> Any:
+    """A parsed value as the commands receive it: an enum member by its value, no values as None."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (list, tuple)):
+        return list(value) or None
+    return value
+
+
+@pytest.mark.parametrize(("command", "args"), [
+    pytest.param("check", [], id="check-defaults"),
+    pytest.param("check", ["--format", "json", "--target", "chat", "a.jsonl", "b"], id="check-choices"),
+    pytest.param("check", ["--select", "orphan-call,RD203", "--select", "x", "--ignore", "y"], id="check-rules"),
+    pytest.param("check", ["--target=responses", "--format=text"], id="check-equals"),
+    pytest.param("guard", ["--last"], id="guard-last"),
+    pytest.param("guard", ["SESSION", "-q", "--target", "chat", "--ignore", "orphan-call"], id="guard-session"),
+    pytest.param("guard", ["--last", "--all", "--order", "created", "--quiet", "--select", "ALL"], id="guard-all"),
+])
+def test_both_parsers_read_the_same_values(command: str, args: list[str]) -> None:
+    fast = vars(parser_for(command).parse_args(args))
+    assert {name: plain(value) for name, value in fast.items()} == {
+        name: plain(value) for name, value in typer_values(command, args).items()}
+
+
+@pytest.mark.parametrize("command", ["check", "guard"])
+def test_both_parsers_give_each_option_the_same_help(command: str) -> None:
+    import typer.main
+
+    from rollout_doctor.cli.app import app
+
+    typer_help = {param.name: param.help for param in typer.main.get_command(app).commands[command].params}
+    fast_help = {action.dest: action.help for action in parser_for(command)._actions}
+    assert fast_help == typer_help
+
+
+def test_target_takes_the_formats_wires() -> None:
+    (target,) = [action for action in parser_for("check")._actions if action.dest == "target"]
+    assert tuple(target.choices) == CODEX.targets  # type: ignore[arg-type]
+    assert [param.choice_values() for param in PARAMS if param.dest == "target"] == [CODEX.targets]
+
+
+def test_each_command_function_takes_its_parameters_from_the_table() -> None:
+    """app.py refuses a command whose function's parameters are not the table's; every command has one."""
+    import typer.main
+
+    from rollout_doctor.cli.app import app
+
+    commands = typer.main.get_command(app).commands  # type: ignore[attr-defined]
+    for param in PARAMS:
+        for command in param.commands:
+            assert param.dest in {p.name for p in commands[command].params}, (command, param.dest)
+
+
+@pytest.mark.parametrize(("argv", "absent"), [
+    pytest.param(["check", "--format", "json", "{file}"], ("typer", "click", "rich"), id="check-json"),
+    pytest.param(["check", "{file}"], ("typer", "click"), id="check-text"),  # rich prints the report
+    pytest.param(["guard", "{session}"], ("typer", "click", "rich"), id="guard"),
+])
+def test_the_fast_path_imports_no_parser_or_terminal_library_it_does_not_need(
+    tmp_path: Path, argv: list[str], absent: tuple[str, ...]
+) -> None:
+    home = tmp_path / "codex-home"
+    installed = home / "sessions" / "2026" / "11" / "21" / CLEAN.name
+    installed.parent.mkdir(parents=True)
+    shutil.copyfile(CLEAN, installed)
+    session = CLEAN.stem[-36:]
+    args = [arg.format(file=installed, session=session) for arg in argv]
+    code = ("import sys; from rollout_doctor.cli.main import main; code = main(sys.argv[1:]); sys.stdout.flush(); "
+            f"print('IMPORTED', sorted(m for m in {absent!r} if m in sys.modules)); sys.exit(code)")
+    env = {**os.environ, "CODEX_HOME": str(home), "ROLLOUT_DOCTOR_HOME": str(tmp_path / "state"), "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, env=env, cwd=tmp_path,
+                          check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout.decode().rstrip().endswith("IMPORTED []"), done.stdout.decode()[-300:]
