@@ -403,11 +403,12 @@ def test_the_bash_wrapper_makes_the_8479_session_resume_on_real_codex(
 
 def test_ctrl_c_in_a_fast_path_answers_130_without_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
     from rollout_doctor.cli import fastpath
+    from rollout_doctor.cli.commands import guard
 
     def interrupted(_args: list[str]) -> int:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(fastpath, "fast_guard", interrupted)
-    monkeypatch.setattr(fastpath, "pre_resume", interrupted)
+    monkeypatch.setattr(guard, "pre_resume", interrupted)
     assert main(["guard", "--last"]) == 130
     assert main(["pre-resume", "resume"]) == 130

@@ -14,7 +14,6 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from rollout_doctor.cli.commands.guard import guard, pre_resume
 from rollout_doctor.cli.options import Param, UsageError, params_of
 
 if TYPE_CHECKING:
@@ -31,6 +30,8 @@ def run(args: list[str]) -> int | None:
     """The exit code of a command run from here; None when typer must take the arguments."""
     command, rest = args[:1], args[1:]
     if command == ["pre-resume"]:
+        from rollout_doctor.cli.commands.guard import pre_resume
+
         return pre_resume(rest)
     if HELP & set(rest):
         return None
@@ -43,6 +44,7 @@ def run(args: list[str]) -> int | None:
 
 def fast_guard(args: list[str]) -> int:
     """``guard`` without typer; a bad argument gets argparse's usage message or the guard's own line."""
+    from rollout_doctor.cli.commands.guard import guard
     from rollout_doctor.core.exitcodes import ERROR
 
     try:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from rollout_doctor.core.model import Model
+    from rollout_doctor.core.reports import IndexReset
     from rollout_doctor.core.rules import Options, Registry
     from rollout_doctor.core.thread import Ancestry, Cut, ThreadInfo
 
@@ -69,18 +70,6 @@ class Threads(Protocol):
 
     def declared_cut(self, path: Path) -> Cut | None:
         """The cut a file declares into its parent, when it declares a usable one."""
-
-
-class IndexReset(NamedTuple):
-    """A client's own index of a session (Codex: its SQLite thread history), dropped after a write
-    so that the client rebuilds it from the file."""
-
-    database: Path
-    thread_id: str
-    backup: Path | None = None
-    rows: int = 0
-    error: str | None = None  # why it could not be dropped (the file itself is already written then)
-    warning: str | None = None  # what the user should know when it could not
 
 
 class Format(Protocol):

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from rollout_doctor.core.fixes import Applicability, Fix, applicable
-from rollout_doctor.core.format import IndexReset
 from rollout_doctor.core.rules import Diagnostic
 from rollout_doctor.core.thread import ThreadInfo
+
+
+class IndexReset(NamedTuple):
+    """A client's own index of a session (Codex: its SQLite thread history), dropped after a write
+    so that the client rebuilds it from the file."""
+
+    database: Path
+    thread_id: str
+    backup: Path | None = None
+    rows: int = 0
+    error: str | None = None  # why it could not be dropped (the file itself is already written then)
+    warning: str | None = None  # what the user should know when it could not
 
 
 @dataclass

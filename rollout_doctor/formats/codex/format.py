@@ -12,7 +12,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rollout_doctor.core.format import IndexReset
 from rollout_doctor.core.rules import Diagnostic, Options, Registry
 from rollout_doctor.core.thread import Ancestry, Cut, ThreadInfo
 from rollout_doctor.formats.codex import home as codex_home
@@ -22,6 +21,7 @@ from rollout_doctor.store import places
 
 if TYPE_CHECKING:
     from rollout_doctor.core.model import Model
+    from rollout_doctor.core.reports import IndexReset
     from rollout_doctor.formats.codex.lineage import Lineages
     from rollout_doctor.formats.codex.rules.base import Context
 

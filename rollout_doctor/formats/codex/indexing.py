@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rollout_doctor.core.format import Facts, FastPath
 from rollout_doctor.core.lines import LINE_LIMIT
 from rollout_doctor.formats.codex.classify import describe_invalid, line_facts
 from rollout_doctor.formats.codex.records import Compacted, Invalid, LineKind
+
+if TYPE_CHECKING:
+    from rollout_doctor.core.format import Facts, FastPath
 
 # Below this, a process that has not loaded the fast path yet indexes with the reference alone: importing
 # msgspec and simdjson (17 ms) costs more than they save on a small file, and `check FILE` runs before

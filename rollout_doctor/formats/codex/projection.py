@@ -40,7 +40,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-from rollout_doctor.core.format import IndexReset as ProjectionReset
+from rollout_doctor.core.reports import IndexReset as ProjectionReset
 from rollout_doctor.formats.codex import home as codex_home
 
 # thread_history_1.sqlite in 0.169.0; a later schema would get a new number, as state_5 did.

@@ -14,7 +14,8 @@ from typing import Any, ClassVar
 
 import orjson
 
-from rollout_doctor.core.format import Facts, FastPath, IndexReset
+from rollout_doctor.core.format import Facts, FastPath
+from rollout_doctor.core.reports import IndexReset
 from rollout_doctor.core.model import Model
 from rollout_doctor.core.rules import Options, Registry
 from rollout_doctor.core.thread import Ancestry, Cut, Segment, ThreadInfo
