@@ -42,7 +42,7 @@ class Demo:
         print(f"[exit {code}]\n")
 
     def doctor(self, *args: str) -> None:
-        env = {**self.home.env(), "COLUMNS": "110", "PYTHONPATH": str(PROJECT_ROOT)}
+        env = {**self.home.env(), "COLUMNS": "80", "PYTHONPATH": str(PROJECT_ROOT)}
         env.pop("NO_COLOR", None)
         done = subprocess.run([sys.executable, "-m", "rollout_doctor", *args], cwd=self.home.home, env=env,
                               capture_output=True, text=True, check=False)

@@ -16,8 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.codex_run import CodexHome, read_jsonl  # noqa: E402
-from tests.support.loopback import LoopbackServer, function_call, say  # noqa: E402
+from tests.support.codex_run import CodexHome, read_jsonl
+from tests.support.loopback import LoopbackServer, function_call, say
 
 OUT = ROOT / "fixtures" / "threads"
 EXEC = ("exec", "--skip-git-repo-check", "-s", "danger-full-access")

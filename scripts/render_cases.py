@@ -49,7 +49,7 @@ def observed(case: RuleCase, generation: str, folder: Path) -> Expected:
     remaining = check_file(run.work, options_of(case)).diagnostics
     fixed = line_diff.make(run.original, run.work.read_bytes()) if run.fixed.written else None
     rows = [diagnostic_row(d) for d in run.diagnostics]
-    return Expected(rows, [diagnostic_row(d) for d in remaining], fixed)
+    return Expected(rows, [diagnostic_row(d) for d in remaining], fixed, run.verdict)
 
 
 def update(path: Path, scratch: Path) -> None:

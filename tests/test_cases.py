@@ -101,6 +101,7 @@ def test_case(case: RuleCase, generation: str, tmp_path: Path) -> None:
     run = run_case(case, generation, case.input(generation), tmp_path)
 
     assert [diagnostic_row(d) for d in run.diagnostics] == expected.diagnostics
+    assert run.verdict == expected.verdict, "the session's verdict, as check's header says it"
 
     fixed = case.fixed(generation)
     if fixed is not None:

@@ -11,9 +11,8 @@ import jsonschema
 import orjson
 import pytest
 
-from rollout_doctor.formats.codex.rules import RULES
-
 from rollout_doctor.cli.app import main
+from rollout_doctor.formats.codex.rules import RULES
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT / "fixtures" / "real"
@@ -72,7 +71,9 @@ def test_check_broken_session_exits_1_and_names_line_and_call(capsys: pytest.Cap
     path = real("0.77.0-responses-interrupted-stream")
     code, out, _ = run(capsys, "check", str(path))
     assert code == 1
-    assert ":8: RD101 orphan-call" in out and "call_7GHASf0Jy0ClQKIvekhWd1A8" in out
+    assert "  8  RD101 orphan-call [*] function_call shell at line 8 never got an output" in out
+    code, out, _ = run(capsys, "check", "--format", "full", str(path))
+    assert code == 1 and "     call_id call_7GHASf0Jy0ClQKIvekhWd1A8" in out
 
 
 def test_missing_path_exits_2_and_goes_on(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -101,8 +102,10 @@ def test_fix_dry_run_shows_diff_writes_nothing_exits_1(capsys: pytest.CaptureFix
     code, out, _ = run(capsys, "fix", "--dry-run", str(path))
     assert code == 1
     assert path.read_bytes() == before
-    assert "+         9  response_item function_call_output call_id=call_7GHASf0Jy0ClQKIvekhWd1A8 'aborted'" in out
-    assert "cancelled output" in out and "dry run" in out
+    diff = [line for line in out.splitlines() if line.startswith("  +")]
+    assert [line.split()[:3] for line in diff] == [["+", "9", "response_item"]]
+    assert "function_call_output" in diff[0] and diff[0].endswith("(cancelled output)")
+    assert "dry run: 1 line(s) would change, nothing written; then it resumes" in out
     assert not (tmp_path / "state").exists()
 
 

@@ -44,9 +44,16 @@ def plain(value: Any) -> Any:
     pytest.param("check", ["--format", "json", "--target", "chat", "a.jsonl", "b"], id="check-choices"),
     pytest.param("check", ["--select", "orphan-call,RD203", "--select", "x", "--ignore", "y"], id="check-rules"),
     pytest.param("check", ["--target=responses", "--format=text"], id="check-equals"),
+    pytest.param("check", ["--format", "full", "a.jsonl"], id="check-full"),
+    pytest.param("list", ["--stuck", "--cwd", ".", "--since", "2d", "--format", "full", "a", "b"], id="list-filters"),
+    pytest.param("list", [], id="list-plain"),
+    pytest.param("check", ["--statistics", "--exit-zero", "-q", "--select", "RD1", "--ignore", "RD10"],
+                 id="check-ruff-habits"),
+    pytest.param("check", ["--quiet", "--statistics", "--format", "json", "x"], id="check-quiet-json"),
     pytest.param("guard", ["--last"], id="guard-last"),
     pytest.param("guard", ["SESSION", "-q", "--target", "chat", "--ignore", "orphan-call"], id="guard-session"),
     pytest.param("guard", ["--last", "--all", "--order", "created", "--quiet", "--select", "ALL"], id="guard-all"),
+    pytest.param("guard", ["01a1fea1", "--force"], id="guard-prefix-force"),
 ])
 def test_both_parsers_read_the_same_values(command: str, args: list[str]) -> None:
     fast = vars(parser_for(command).parse_args(args))
@@ -86,6 +93,9 @@ def test_each_command_function_takes_its_parameters_from_the_table() -> None:
 @pytest.mark.parametrize(("argv", "absent"), [
     pytest.param(["check", "--format", "json", "{file}"], ("typer", "click", "rich"), id="check-json"),
     pytest.param(["check", "{file}"], ("typer", "click"), id="check-text"),  # rich prints the report
+    pytest.param(["check", "--statistics", "--exit-zero", "--format", "json", "{file}"], ("typer", "click", "rich"),
+                 id="check-statistics-json"),
+    pytest.param(["check", "-q", "--select", "RD1", "{file}"], ("typer", "click", "rich"), id="check-quiet-clean"),
     pytest.param(["guard", "{session}"], ("typer", "click", "rich"), id="guard"),
 ])
 def test_the_fast_path_imports_no_parser_or_terminal_library_it_does_not_need(

@@ -50,12 +50,12 @@ def test_the_text_report_names_the_release_that_wrote_each_file_with_problems(
 ) -> None:
     code, out = run(capsys, "check", str(folder))
     assert code == 1
-    headers = [line for line in out.splitlines() if line.endswith("problem(s))")]
-    assert sorted(h.split("(", 1)[1] for h in headers) == [
-        "written by Codex 0.169.0, paginated rollout; 2 problem(s))",
-        "written by Codex 0.77.0, envelope rollout; 1 problem(s))",
-    ]
-    assert real_fixture(f"{OLD}-responses-interrupted-stream").name in " ".join(headers)
+    lines = out.splitlines()
+    # Each session's header: id, name and verdict; folder, last change, release and size; its path.
+    facts = [n for n, line in enumerate(lines) if line.startswith("  ") and " · Codex " in line]
+    assert sorted(lines[n].split(" · ")[2] for n in facts) == ["Codex 0.169.0", "Codex 0.77.0"]
+    paths = [lines[n + 1].strip() for n in facts]
+    assert any(p.endswith(real_fixture(f"{OLD}-responses-interrupted-stream").name) for p in paths)
 
 
 def test_a_folder_check_ends_with_a_summary(folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -66,7 +66,7 @@ def test_a_folder_check_ends_with_a_summary(folder: Path, capsys: pytest.Capture
     assert "(1 recoverable with --unsafe-fixes)" in summary.splitlines()[1]
     assert rows[1][:5] == ["1", "1", "RD203", "ordinal-order", "safe"]
     assert f"Scanned {len(list(folder.iterdir()))} file(s): 2 session(s) with 3 problem(s)." in summary
-    assert ("`rollout-doctor fix` would fix 3 of them in 2 file(s); with `--unsafe-fixes`, 1 call(s) get the "
+    assert ("`rollout-doctor fix` would fix 3 of them in 2 file(s); with `fix --unsafe-fixes`, 1 call(s) get the "
             "output an event recorded instead of 'aborted'.") in summary
     assert "Codex releases of the files with problems: 0.169.0 (1 file(s)), 0.77.0 (1 file(s))." in summary
 
@@ -84,7 +84,7 @@ def test_the_summary_counts_what_needs_unsafe_fixes_and_what_has_no_fix(
     lines[at] = lines[at][:start] + b'{"content":"A\\n","success":true}}}\n'
     shape.write_bytes(b"".join(lines))
     _code, out = run(capsys, "check", str(folder))
-    assert "1 more need `--unsafe-fixes` (they change what the model is told)" in out
+    assert "1 more need `fix --unsafe-fixes` (they change what the model is told)" in out
     assert "1 have no automatic fix (`rollout-doctor rule NAME` explains each)" in out
     assert f"Scanned {len(list(folder.iterdir()))} file(s): 4 session(s) with 5 problem(s)." in out
 

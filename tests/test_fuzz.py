@@ -26,9 +26,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rollout_doctor.formats.codex import check_file, fix_file
 from rollout_doctor.core.fixes import applicable
 from rollout_doctor.core.rules import Options
+from rollout_doctor.formats.codex import check_file, fix_file
 from rollout_doctor.store import restore
 from tests.support.safety import real_rollouts
 

@@ -36,7 +36,10 @@ def normalise(text: str, tmp: Path) -> str:
     """Paths, times and process ids made the same from run to run."""
     text = text.replace(str(tmp), "<tmp>").replace(str(ROOT), "<repo>")
     text = re.sub(r"\d{8}T\d{6}-\d{9}-\d+(-\d+)?", "<backup>", text)
+    text = re.sub(r"\d{8}T\d{6}\.\d{6}-\d+", "<run>", text)  # a run of fix or guard (undo --list)
+    text = re.sub(r"transaction\(s\): [\d.]+ (bytes|kB|MB|GB) in", "transaction(s): <size> in", text)
     text = re.sub(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", "<time>", text)
+    text = re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "<local time>", text)  # a session's last change
     return re.sub(r"\.rollout-doctor-\d+-\w+\.tmp", ".rollout-doctor-<pid>.tmp", text)
 
 
@@ -97,6 +100,7 @@ def test_text_of_every_command_is_unchanged(quiet_home: Path) -> None:
         for rollout in (ROOT / folder).glob("rollout-*.jsonl"):
             shutil.copyfile(rollout, home / rollout.name)
     texts.append(run(quiet_home, "check"))
+    texts.append(run(quiet_home, "check", "--statistics", "--target", "chat"))
     texts.append(run(quiet_home, "fix", "--diff"))
     texts.append(run(quiet_home, "undo", "--list"))
     for rollout in sorted(home.glob("rollout-*.jsonl")):

@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 import zstandard
 
-from rollout_doctor.store import files as writer
-from rollout_doctor.store import restore
-from rollout_doctor.store.backups import journals_of
 from rollout_doctor.cli.app import app
 from rollout_doctor.cli.fastpath import parser_for
 from rollout_doctor.cli.main import main
 from rollout_doctor.formats.codex.shell import ResumeRequest, resume_request, wrapper
+from rollout_doctor.store import files as writer
+from rollout_doctor.store import restore
+from rollout_doctor.store.backups import journals_of
 from tests.support.codex_bin import codex_binary
 from tests.support.codex_run import CodexHome, real_fixture, session_id_of
 from tests.support.loopback import LoopbackServer, say
@@ -36,6 +36,11 @@ CLEAN_NEW = real_fixture(f"{NEW}-responses-single-call")
 INTERRUPTED_OLD = real_fixture(f"{OLD}-responses-interrupted-stream")  # a call with no output (#16255)
 CHAT_PARALLEL = real_fixture(f"{OLD}-chat-parallel-calls")  # call_A, call_B, out_A, out_B (#8479)
 BIN = Path(sys.executable).parent  # the venv's bin, holding the real rollout-doctor
+CASES = Path(__file__).resolve().parent.parent / "fixtures" / "cases"
+# An output in a shape Codex drops: it resumes, sending 'aborted' instead (dropped); only an unsafe fix.
+DROPPED = next((CASES / "bad-output-shape" / "object-output-unsafe" / "envelope").glob("rollout-*.jsonl"))
+# session_meta names another session than the file: Codex refuses it (refused); no fix.
+REFUSED = next((CASES / "session-meta" / "id-mismatch" / "envelope").glob("rollout-*.jsonl"))
 
 
 @pytest.fixture
@@ -95,13 +100,36 @@ def test_problems_no_safe_fix_solves_exit_1(home: Path, capsys: pytest.CaptureFi
     path = install(home, INTERRUPTED_OLD, data)
     code, err = guard(capsys, session_id_of(INTERRUPTED_OLD))
     assert code == 1, "the orphan call is fixed; the id mismatch remains"
-    assert "fixed 1 problem(s) (orphan-call;" in err and "still not resumable: RD202 session-meta at line 1" in err
+    assert "fixed 1 problem(s) (orphan-call;" in err and "; it will not resume: RD202 session-meta at line 1" in err
+    assert err.rstrip().endswith("no automatic fix: `rollout-doctor rule session-meta` says what to do")
     restore(path)
     assert path.read_bytes() == data
     capsys.readouterr()
     code, err = guard(capsys, "--ignore", "orphan-call", session_id_of(INTERRUPTED_OLD))
-    assert code == 1 and "not resumable, and no safe fix solves it: RD202" in err
+    assert code == 1 and ": will not resume: RD202 session-meta" in err and "check" not in err
     assert path.read_bytes() == data
+
+
+def test_a_session_that_resumes_with_problems_exits_4_and_names_the_fix(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not a refusal: the receipt says the session resumes, what Codex does to it, and the command that
+    fixes it (not `check`); the file is left as it is."""
+    path = install(home, DROPPED)
+    code, err = guard(capsys, session_id_of(DROPPED))
+    assert code == 4, err
+    assert ": resumes, but Codex skips records: RD107 bad-output-shape at line " in err
+    assert err.rstrip().endswith(f"to fix: `rollout-doctor fix --unsafe-fixes {path}`")
+    assert "will not resume" not in err and "rollout-doctor check" not in err
+    assert path.read_bytes() == DROPPED.read_bytes()
+
+
+def test_a_refused_session_no_fix_solves_exits_1(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    install(home, REFUSED)
+    code, err = guard(capsys, session_id_of(REFUSED))
+    assert code == 1, err
+    assert ": will not resume: RD202 session-meta at line 1: session_meta id " in err
+    assert err.rstrip().endswith("no automatic fix: `rollout-doctor rule session-meta` says what to do")
 
 
 def test_select_and_ignore_choose_the_rules(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -231,11 +259,13 @@ ID = "01a1fe9f-a2fa-7091-8dab-b019fa49b280"
                  ResumeRequest(ID, False, False, True), id="exec-id-prompt"),
     pytest.param(["exec", "resume", "--last", "resume the work"], ResumeRequest(None, True, False, True),
                  id="exec-last-prompt-is-not-a-session"),
-    pytest.param(["e", "-c", "model=o3", "resume", "-i", "shot.png", ID], ResumeRequest(ID, False, False, True),
-                 id="exec-alias-value-options"),
-    pytest.param(["--profile=work", "resume", "--", ID], ResumeRequest(ID, False, False, False), id="equals-and-dashes"),
+    pytest.param(["e", "-c", "model=o3", "resume", "-i", "shot.png", ID],
+                 ResumeRequest(ID, False, False, True, config=("model=o3",)), id="exec-alias-value-options"),
+    pytest.param(["--profile=work", "resume", "--", ID],
+                 ResumeRequest(ID, False, False, False, profile="work", profile_before_exec=True),
+                 id="equals-and-dashes"),
     pytest.param(["-C", "resume", "exec"], None, id="a-value-named-resume"),
-    pytest.param(["resume"], None, id="the-picker"),
+    pytest.param(["resume"], ResumeRequest(None, False, False, False), id="the-picker"),
     pytest.param(["resume", "--help"], None, id="help"),
     pytest.param(["exec", "resume the work"], None, id="a-prompt"),
     pytest.param(["exec", "go", "resume"], None, id="resume-inside-a-prompt"),
@@ -329,6 +359,39 @@ def test_a_failing_guard_stops_the_resume_only_when_strict(shell: str, tmp_path:
     done = run_shell(shell, f"codex resume {ID}; echo status={status(shell)}", {**env, "ROLLOUT_DOCTOR_STRICT": "1"})
     assert done.stdout.strip() == "status=1"
     assert [call[0] for call in logged(log)] == ["rollout-doctor"]
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize(("guard_exit", "stopped"), [(1, True), (4, False), (2, False), (3, False), (0, False)])
+def test_strict_stops_only_a_session_that_will_not_resume(shell: str, guard_exit: int, stopped: bool,
+                                                          tmp_path: Path) -> None:
+    """1 is the guard's "will not resume"; 4 (resumes with problems), 2 (not found) and 3 (not written) let
+    Codex resume, even when strict."""
+    log = tmp_path / "log"
+    env = {"PATH": f"{stubs(tmp_path)}:/usr/bin:/bin", "STUB_LOG": str(log), "HOME": str(tmp_path),
+           "STUB_EXIT_rollout_doctor": str(guard_exit), "ROLLOUT_DOCTOR_STRICT": "1"}
+    done = run_shell(shell, f"codex resume {ID}; echo status={status(shell)}", env)
+    assert done.stdout.strip() == f"status={guard_exit if stopped else 0}"
+    assert [call[0] for call in logged(log)] == (["rollout-doctor"] if stopped else ["rollout-doctor", "codex"])
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_strict_with_the_real_guard_resumes_a_dropped_session_and_stops_a_refused_one(
+    shell: str, tmp_path: Path
+) -> None:
+    home = tmp_path / "codex-home"
+    install(home, DROPPED)
+    install(home, REFUSED)
+    log = tmp_path / "log"
+    env = {"PATH": f"{stubs(tmp_path, ('codex',))}:{BIN}:/usr/bin:/bin", "STUB_LOG": str(log), "HOME": str(tmp_path),
+           "CODEX_HOME": str(home), "ROLLOUT_DOCTOR_HOME": str(tmp_path / "state"), "ROLLOUT_DOCTOR_STRICT": "1"}
+    done = run_shell(shell, f"codex exec resume {session_id_of(DROPPED)} 'go on'; echo status={status(shell)}", env)
+    assert done.stdout.strip() == "status=0" and "resumes, but Codex skips records" in done.stderr
+    assert logged(log) == [["codex", "exec", "resume", session_id_of(DROPPED), "go on"]]
+    log.unlink()
+    done = run_shell(shell, f"codex exec resume {session_id_of(REFUSED)} 'go on'; echo status={status(shell)}", env)
+    assert done.stdout.strip() == "status=1" and "will not resume" in done.stderr
+    assert logged(log) == [], "codex never started"
 
 
 @pytest.mark.parametrize("shell", SHELLS)

@@ -22,8 +22,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from rollout_doctor.formats.codex import fix_files
 from rollout_doctor.core.rules import Options
+from rollout_doctor.formats.codex import fix_files
 from rollout_doctor.store import restore
 from tests.support.rollouts import Case, Renderer
 from tests.support.threads import renumber

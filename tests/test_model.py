@@ -11,12 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rollout_doctor.core import jsonspan
-from rollout_doctor.formats.codex.records import Item, ItemKind, LineKind
 from rollout_doctor.core.fixes import Piece
-from rollout_doctor.formats.codex.history import drop_last_user_turns, effective_history
-from rollout_doctor.formats.codex.rollout import read_rollout
-from rollout_doctor.formats.codex.home import thread_id_from_name
 from rollout_doctor.core.rewrite import write_pieces
+from rollout_doctor.formats.codex.history import drop_last_user_turns, effective_history
+from rollout_doctor.formats.codex.home import thread_id_from_name
+from rollout_doctor.formats.codex.records import Item, ItemKind, LineKind
+from rollout_doctor.formats.codex.rollout import read_rollout
 
 REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real"
 

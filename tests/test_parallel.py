@@ -20,16 +20,22 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from rollout_doctor.formats.codex import classify, contextual, nesting, previews, records
-from rollout_doctor.core import lines
-from rollout_doctor.core import parallel
-from rollout_doctor.formats.codex import check_file, check_model
-from rollout_doctor.core.lines import Source
-from rollout_doctor.formats.codex.rollout import Rollout, read_rollout
+from rollout_doctor.core import lines, parallel
 from rollout_doctor.core.index import index_range
+from rollout_doctor.core.lines import Source
 from rollout_doctor.core.model import build
-from rollout_doctor.formats.codex import CODEX
 from rollout_doctor.core.rules import Options
+from rollout_doctor.formats.codex import (
+    CODEX,
+    check_file,
+    check_model,
+    classify,
+    contextual,
+    nesting,
+    previews,
+    records,
+)
+from rollout_doctor.formats.codex.rollout import Rollout, read_rollout
 from tests.support.models import model_state
 
 THREAD = "01a1fe9f-a2fa-7091-8dab-b019fa49b280"
@@ -353,3 +359,18 @@ def test_check_answers_the_same_with_and_without_typer(
 def _joined(path: Path, parts: list) -> Rollout:  # type: ignore[type-arg]
     source = Source.open(path)
     return build(CODEX, path, [(source, part, path) for part in parts])  # type: ignore[return-value]
+
+
+def test_one_file_checked_here_reports_its_progress_block_by_block(tmp_path: Path) -> None:
+    """A single big file is checked in this process; the progress line still moves while it is read
+    (one call per block of whole lines), and the calls add up to its size."""
+    real = max((Path(__file__).parent.parent / "fixtures" / "real").glob("*/rollout-*.jsonl"),
+               key=lambda p: p.stat().st_size)
+    lines_of = real.read_bytes().splitlines(keepends=True)
+    data = lines_of[0] + b"".join(lines_of[1:]) * max(1, (3 * lines.CHUNK) // len(real.read_bytes()) + 1)
+    big = tmp_path / real.name
+    big.write_bytes(data)
+    told: list[int] = []
+    [report] = list(parallel.check_files([(big, CODEX)], Options(), progress=told.append))
+    assert report.error is None
+    assert len(told) >= len(data) // lines.CHUNK and sum(told) == len(data)

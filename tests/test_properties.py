@@ -20,10 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rollout_doctor.formats.codex import check_file, fix_file
 from rollout_doctor.core.fixes import applicable
 from rollout_doctor.core.rules import Options
+from rollout_doctor.formats.codex import check_file, fix_file
 from rollout_doctor.store import restore
+from tests.support.judge import broker_contract_violations
 from tests.support.rollouts import (
     Case,
     Renderer,
@@ -37,7 +38,6 @@ from tests.support.rollouts import (
     rollout_name,
     user,
 )
-from tests.support.judge import broker_contract_violations
 from tests.test_cases import chat_adjacency_violations, sent_history
 
 IDS = ["call_A", "call_B", "call_C", "call_D"]

@@ -11,10 +11,16 @@ from pathlib import Path
 import orjson
 import pytest
 
-from rollout_doctor.formats.codex import check_file, fix_file
-from rollout_doctor.formats.codex.rollout import read_rollout
-from rollout_doctor.formats.codex.recover import _Result, format_output, output_events, recover_output, truncate_middle
 from rollout_doctor.core.rules import Options
+from rollout_doctor.formats.codex import check_file, fix_file
+from rollout_doctor.formats.codex.recover import (
+    _Result,
+    format_output,
+    output_events,
+    recover_output,
+    truncate_middle,
+)
+from rollout_doctor.formats.codex.rollout import read_rollout
 from tests.support.codex_run import CodexHome, real_fixture, response_items, session_id_of
 from tests.support.loopback import LoopbackServer, judge_responses_input, say
 from tests.support.scenarios import NEW, OLD, PAGINATED

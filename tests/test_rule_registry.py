@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 
 from rollout_doctor.core.rules import Diagnostic, Registry, RuleDefinitionError
+from rollout_doctor.core.verdict import Effect
 from rollout_doctor.formats.codex.rules import REGISTRY
 
 VOCABULARY = {"targets": ("responses", "chat"), "categories": ("pairing", "structure"),
-              "generations": ("legacy", "envelope", "paginated")}
+              "generations": ("legacy", "envelope", "paginated"),
+              "effects": (Effect("refused", True, "will not resume"), Effect("patched", False, "resumes"))}
 
 
 def check(_ctx: Any) -> Iterator[Diagnostic]:
@@ -23,7 +25,7 @@ def check(_ctx: Any) -> Iterator[Diagnostic]:
 def rule_module(name: str = "a-rule", code: str = "XX001", **metadata: Any) -> ModuleType:
     module = ModuleType(f"rules.{name.replace('-', '_')}", "What it checks, and why.")
     fields = {"CODE": code, "NAME": name, "SUMMARY": "a summary", "FIX_SAFETY": "no fix",
-              "CATEGORY": "pairing", "check": check, **metadata}
+              "CATEGORY": "pairing", "EFFECT": "patched", "check": check, **metadata}
     for key, value in fields.items():
         if value is not None:
             setattr(module, key, value)
@@ -46,7 +48,7 @@ def test_a_misspelt_metadata_name_fails_registration(misspelt: str) -> None:
         register(rule_module(**{misspelt: 0}))
 
 
-@pytest.mark.parametrize("missing", ["CODE", "NAME", "SUMMARY", "FIX_SAFETY", "CATEGORY", "check"])
+@pytest.mark.parametrize("missing", ["CODE", "NAME", "SUMMARY", "FIX_SAFETY", "CATEGORY", "EFFECT", "check"])
 def test_required_metadata_must_be_there(missing: str) -> None:
     with pytest.raises(RuleDefinitionError, match="a rule needs"):
         register(rule_module(**{missing: None}))
@@ -64,6 +66,8 @@ def test_two_rules_with_one_name_fail() -> None:
 
 @pytest.mark.parametrize(("metadata", "message"), [
     ({"CATEGORY": "style"}, "CATEGORY 'style' is not one of"),
+    ({"EFFECT": "annoying"}, "EFFECT 'annoying' is not one of"),
+    ({"EFFCT": "patched"}, "EFFCT looks like misspelt rule metadata"),
     ({"TARGET": "carrier-pigeon"}, "TARGET 'carrier-pigeon' is not one of"),
     ({"GENERATIONS": ("envelope", "scroll")}, "GENERATIONS .* are not among"),
     ({"GENERATIONS": "paginated"}, "GENERATIONS must be a tuple of strings"),
@@ -86,3 +90,24 @@ def test_a_rule_without_documentation_fails() -> None:
 def test_codex_rules_are_all_registered_with_a_category() -> None:
     assert {rule.category for rule in REGISTRY} == {"pairing", "structure"}
     assert len({rule.code for rule in REGISTRY}) == len(REGISTRY.rules)
+
+
+def test_an_effect_may_not_take_a_verdict_name() -> None:
+    with pytest.raises(RuleDefinitionError, match="verdict names"):
+        Registry([rule_module()], **{**VOCABULARY, "effects": (Effect("resumes", False, "resumes"),)})
+
+
+def test_the_engine_stamps_the_rules_effect_unless_the_case_names_one() -> None:
+    from rollout_doctor.core.rules import found
+
+    module = rule_module()
+    module.check = lambda _ctx: iter([found(0, "as declared"), found(1, "worse here", effect="refused")])
+    rule = register(module).lookup("a-rule")
+    assert [d.effect for d in rule.run(None)] == ["patched", "refused"]
+
+
+def test_every_codex_rule_declares_an_effect_of_its_vocabulary() -> None:
+    names = [effect.name for effect in REGISTRY.effects]
+    assert names == ["refused", "dropped", "patched", "harmless"], "worst first"
+    assert {rule.effect for rule in REGISTRY} <= set(names)
+    assert all("Effect on a resume:" in rule.doc for rule in REGISTRY), "each rule says why, and where seen"

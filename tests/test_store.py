@@ -440,6 +440,9 @@ def test_codex_cd_dir_resume_last_guards_dirs_session(shell_home: tuple[Path, di
     (root / "codex-home" / "config.toml").write_text('model_provider = "judge"\n')  # as the session was recorded
     data = path.read_bytes()
     recorded_cwd = orjson.loads(data.split(b"\n", 1)[0])["payload"]["cwd"]
+    # The TUI's `resume --last` offers interactive sessions only (0.169.0 and 0.171.0,
+    # docs/codex-facts.md "Which session a resume opens"): this one was recorded by `codex exec`.
+    data = data.replace(b'"source":"exec"', b'"source":"cli"')
     path.write_bytes(data.replace(recorded_cwd.encode(), str(project).encode()))
     before = sha256(path)
     elsewhere = root / "elsewhere"

@@ -10,6 +10,7 @@ import pytest
 from rollout_doctor.core.fixer import fix_files
 from rollout_doctor.core.rules import Options
 from rollout_doctor.store import backups, runs, undo
+from rollout_doctor.store.files import RefusedToWrite
 from tests.support.toy import TOY
 
 BROKEN = b'{"t":"head"}\n{"t":"call","id":"%s"}\n'
@@ -73,3 +74,28 @@ def test_pruning_never_removes_an_unfinished_transaction(folder: Path) -> None:
     journal.state = "prepared"
     journal.save()
     assert backups.prune(keep=0) == [] and backups.prune(older_than_days=0, now=4e9) == []
+
+
+def test_undoing_several_fixes_checks_them_all_before_touching_any(folder: Path) -> None:
+    a, b, _c = sorted(folder.iterdir())
+    fix([a])
+    fix([b])
+    b.write_bytes(b.read_bytes() + b'{"t":"late"}\n')  # its client wrote on after the fix
+    before = {path: path.read_bytes() for path in (a, b)}
+    newest_first = list(reversed(backups.journals()[0]))
+    with pytest.raises(RefusedToWrite, match="nothing restored"):
+        undo.restore_all(newest_first)
+    assert {path: path.read_bytes() for path in (a, b)} == before, "a is not restored either"
+
+
+def test_a_file_changed_between_two_fixes_is_refused_and_forced_back_to_the_first_bytes(folder: Path) -> None:
+    a, _b, _c = sorted(folder.iterdir())
+    fix([a])
+    a.write_bytes(a.read_bytes() + b'{"t":"call","id":"late"}\n')  # appended between the two fixes
+    fix([a])
+    newest_first = list(reversed(backups.journals()[0]))
+    with pytest.raises(RefusedToWrite):
+        undo.restore_all(newest_first)
+    restored = undo.restore_all(newest_first, force=True)
+    assert len(restored) == 2 and a.read_bytes() == BROKEN % b"a"
+    assert restored[1].saved, "what the older undo replaced is kept beside its backup"

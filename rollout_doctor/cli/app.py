@@ -22,9 +22,11 @@ from typing import Annotated, Any
 import typer
 
 from rollout_doctor import __version__
+from rollout_doctor.cli import completion
 from rollout_doctor.cli.commands import check, fix, guard, rules, undo
+from rollout_doctor.cli.commands import list as list_
 from rollout_doctor.cli.options import Param, UsageError, params_of
-from rollout_doctor.cli.process import prepare
+from rollout_doctor.cli.process import asks_for_completion, prepare
 from rollout_doctor.core.exitcodes import CLEAN, ERROR
 from rollout_doctor.core.rules import UnknownRule
 
@@ -52,7 +54,7 @@ def typer_parameter(param: Param) -> inspect.Parameter:
     if param.default is None and not param.required:
         kind = kind | None
     if param.positional:
-        info = typer.Argument(help=param.help, show_default=param.show_default)
+        info = typer.Argument(help=param.help, metavar=param.metavar, show_default=param.show_default)
     else:
         info = typer.Option(*param.flags, help=param.help, metavar=param.metavar, show_default=param.show_default)
     default = inspect.Parameter.empty if param.required else param.default
@@ -62,8 +64,9 @@ def typer_parameter(param: Param) -> inspect.Parameter:
                              annotation=Annotated[kind, info])
 
 
-def command(name: str, function: Callable[..., int]) -> None:
-    """Add ``function`` to the app as the command ``name``, taking the parameters options.PARAMS gives it."""
+def command(name: str, function: Callable[..., int], aliases: tuple[str, ...] = ()) -> None:
+    """Add ``function`` to the app as the command ``name`` (and, hidden, as each of ``aliases``), taking the
+    parameters options.PARAMS gives it."""
     params = params_of(name)
     if list(inspect.signature(function).parameters) != [param.dest for param in params]:
         raise TypeError(f"{function.__qualname__} does not take the parameters of `{name}` in options.PARAMS")
@@ -77,21 +80,28 @@ def command(name: str, function: Callable[..., int]) -> None:
     parsed.__signature__ = inspect.Signature([typer_parameter(param) for param in params])  # type: ignore[attr-defined]
     parsed.__name__, parsed.__doc__ = function.__name__, function.__doc__
     app.command(name)(parsed)
+    for alias in aliases:
+        app.command(alias, hidden=True)(parsed)
 
 
 def pre_resume(ctx: typer.Context) -> int:
-    """What the shell-init wrapper calls with codex's own arguments: guard the session they resume."""
+    """Guard the session a `codex` command line resumes: what the shell-init wrapper runs before codex.
+
+    The words after `--` are read as codex reads them (`resume SESSION`, `resume --last [--all]`, `exec
+    resume ...`, `-C DIR`) and that session is guarded as `rollout-doctor guard` does; a command line that
+    resumes nothing is let through (exit 0)."""
     return guard.pre_resume(list(ctx.args))
 
 
 command("check", check.check)
+command("list", list_.list_sessions, aliases=("sessions",))
 command("fix", fix.fix)
 command("undo", undo.undo)
 command("rules", rules.rules)
 command("rule", rules.rule)
 command("guard", guard.guard)
-app.command("pre-resume", hidden=True, context_settings={"allow_extra_args": True,
-                                                          "ignore_unknown_options": True})(pre_resume)
+app.command("pre-resume", hidden=True, options_metavar="-- CODEX_ARGUMENTS...",
+            context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(pre_resume)
 command("shell-init", guard.shell_init)
 
 
@@ -101,10 +111,19 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+Shell = Enum("Shell", [(name, name) for name in completion.SHELLS], type=str)  # type: ignore[misc]
+
+
 @app.callback()
 def _root(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
+    install_completion: Annotated[Shell | None, typer.Option(  # type: ignore[valid-type]
+        "--install-completion", metavar="SHELL", callback=completion.install, expose_value=False, is_eager=True,
+        help="Install tab completion for SHELL (bash, zsh or fish) in its start-up file.")] = None,
+    show_completion: Annotated[Shell | None, typer.Option(  # type: ignore[valid-type]
+        "--show-completion", metavar="SHELL", callback=completion.show, expose_value=False, is_eager=True,
+        help="Print the tab completion script for SHELL (bash, zsh or fish).")] = None,
 ) -> None:
     """Check and repair OpenAI Codex CLI session rollouts so that sessions resume."""
 
@@ -112,10 +131,14 @@ def _root(
 def main(argv: list[str] | None = None) -> int:
     """Run the typer app on ``argv`` (default: the process's arguments); the exit code."""
     prepare()
+    if asks_for_completion():
+        completion.prepare()
     try:
-        result = app(args=argv, prog_name="rollout-doctor", standalone_mode=False)
+        result = app(args=argv, prog_name=completion.PROG, standalone_mode=False)
     except typer.Exit as exc:
         return exc.exit_code
+    except SystemExit as exc:  # typer's completion ends with sys.exit
+        return exc.code if isinstance(exc.code, int) else ERROR if exc.code else CLEAN
     except typer.Abort:
         print("rollout-doctor: aborted", file=sys.stderr)
         return ERROR

@@ -29,7 +29,8 @@ class Deferred(Exception):
 def run(args: list[str]) -> int | None:
     """The exit code of a command run from here; None when typer must take the arguments."""
     command, rest = args[:1], args[1:]
-    if command == ["pre-resume"]:
+    if command == ["pre-resume"] and rest[:1] not in (["--help"], ["-h"]):
+        # codex's own words follow `--` (the wrapper's call): a --help among them is codex's
         from rollout_doctor.cli.commands.guard import pre_resume
 
         return pre_resume(rest)
@@ -39,6 +40,8 @@ def run(args: list[str]) -> int | None:
         return fast_guard(rest)
     if command == ["check"]:
         return fast_check(rest)
+    if command in (["list"], ["sessions"]):
+        return fast_list(rest)
     return None
 
 
@@ -67,6 +70,17 @@ def fast_check(args: list[str]) -> int | None:
         values = vars(parser_for("check", defer=True).parse_args(args))
         return check(**values)  # an unknown rule is raised before anything is printed
     except (Deferred, UnknownRule):
+        return None
+
+
+def fast_list(args: list[str]) -> int | None:
+    """``list`` without typer (a hook may run it before every resume); None to let typer take the
+    arguments and report what is wrong."""
+    from rollout_doctor.cli.commands.list import list_sessions
+
+    try:
+        return list_sessions(**vars(parser_for("list", defer=True).parse_args(args)))
+    except (Deferred, UsageError):
         return None
 
 

@@ -6,12 +6,15 @@ Field names and meanings do not change within a version; new fields may be added
 from __future__ import annotations
 
 import sys
+import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from rollout_doctor.core.fixes import Applicability, applicable
 from rollout_doctor.core.reports import Change, FileReport
 from rollout_doctor.core.rules import Diagnostic
+from rollout_doctor.core.verdict import UNKNOWN
 
 VERSION = 1
 
@@ -29,6 +32,9 @@ def diagnostic_json(d: Diagnostic) -> dict[str, Any]:
         # A fix offered instead of `fix` under --unsafe-fixes (orphan-call: the output an event recorded).
         "alternative": None if d.alternative is None else {"applicability": d.alternative.applicability.value,
                                                             "title": d.alternative.title},
+        # What it does when the session is resumed, in the format's words (Codex: refused, dropped,
+        # patched, harmless).
+        "effect": d.effect,
     }
 
 
@@ -54,9 +60,30 @@ def thread_json(report: FileReport) -> dict[str, Any] | None:
             "problem": info.problem}
 
 
+def session_json(report: FileReport) -> dict[str, Any]:
+    """Which session the file is, as a person knows it, and its verdict (README, "JSON report")."""
+    info = report.session
+    verdict = report.verdict
+    updated = None
+    if info is not None and info.updated is not None:
+        updated = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(info.updated))
+    return {
+        "id": info.id if info else None,
+        "short_id": info.id[:8] if info and info.id else None,
+        "name": info.name if info else None,
+        "cwd": info.cwd if info else None,
+        "updated": updated,
+        "size": info.size if info else None,
+        "verdict": verdict.name,
+        "resumes": not verdict.stops_resume and verdict.name != UNKNOWN.name,
+        "verdict_says": verdict.says,
+    }
+
+
 def file_json(report: FileReport, fixing: bool) -> dict[str, Any]:
     out: dict[str, Any] = {
         "path": str(report.path),
+        "session": session_json(report),
         "generation": report.generation,
         "cli_version": report.cli_version,
         "target": report.target,
@@ -101,6 +128,7 @@ def summary(reports: list[FileReport], unsafe: bool, fixing: bool) -> dict[str, 
         "unsafe_fixable": unsafe_fixable,
         "recoverable": sum(1 for r in reports for d in r.diagnostics if d.alternative is not None),
         "in_progress": sum(1 for r in reports if r.in_progress),
+        "verdicts": dict(sorted(Counter(r.verdict.name for r in reports).items())),
     }
     if fixing:
         out["files_written"] = sum(1 for r in reports if r.written)
@@ -118,9 +146,27 @@ def emit_json(payload: object) -> None:
     sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
-def report_json(reports: list[FileReport], unsafe: bool, fixing: bool, interrupted: bool = False) -> dict[str, Any]:
+def will_not_resume(reports: list[FileReport], roots: list[Path] | None, target: str | None) -> dict[str, Any]:
+    """The sessions that will not resume, and the one command that fixes them (None when no command
+    does: ``no_fix`` names the rules whose problems only a person can solve)."""
+    stuck = [r for r in reports if r.verdict.stops_resume]
+    command, no_fix = None, []
+    if stuck:  # layout and shlex only when there is a command to write: `check FILE` runs before every resume
+        from rollout_doctor.cli.layout import fix_command
+
+        command, no_fix = fix_command(stuck, roots, target, show=False)
+    return {"sessions": [{"path": str(r.path), "id": r.session.id if r.session else None,
+                          "name": r.session.name if r.session else None,
+                          "problems": [f"{d.code} {d.rule}" for d in r.stopping()]} for r in stuck],
+            "command": command, "no_fix": no_fix}
+
+
+def report_json(reports: list[FileReport], unsafe: bool, fixing: bool, interrupted: bool = False,
+                roots: list[Path] | None = None, target: str | None = None) -> dict[str, Any]:
     return {
         "version": VERSION,
+        # First what a person must act on: the sessions that will not resume, and the command for them.
+        "will_not_resume": printable(will_not_resume(reports, roots, target)),
         "files": [printable(file_json(r, fixing)) for r in reports],
         "summary": summary(reports, unsafe, fixing),
         "interrupted": interrupted,

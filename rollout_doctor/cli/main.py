@@ -9,17 +9,17 @@ import sys
 from typing import NoReturn
 
 from rollout_doctor.cli import fastpath
-from rollout_doctor.cli.process import prepare
+from rollout_doctor.cli.process import asks_for_completion, prepare
 
 # The commands with a fast path, which also end with a quick exit when they wrote nothing (run).
-QUICK_EXIT = ("check", "guard", "pre-resume")
+QUICK_EXIT = ("check", "guard", "pre-resume", "list", "sessions")
 
 
 def main(argv: list[str] | None = None) -> int:
     prepare()
     args = sys.argv[1:] if argv is None else list(argv)
     try:
-        code = fastpath.run(args)
+        code = None if asks_for_completion() else fastpath.run(args)
     except KeyboardInterrupt as exc:  # as the typer path answers Ctrl-C: no traceback in the user's shell
         return 128 + getattr(exc, "signum", 2)
     if code is not None:

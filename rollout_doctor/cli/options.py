@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from rollout_doctor.core.reports import FileReport
     from rollout_doctor.core.rules import Options
 
 
@@ -63,15 +64,21 @@ TARGET_HELP = ("The wire Codex talks to the model on; chat adds the chat-adjacen
                "session's, from $CODEX_HOME/config.toml.")
 ORDER_HELP = ("With --last: `updated` (newest mtime, Codex 2026) or `created` (newest name, no folder "
               "filter: 0.77.0).")
+FORMAT_HELP = ("Report as text (one line per problem, cut to the width), full (whole messages and fix titles) "
+               "or JSON (README: JSON report).")
+SINCE_HELP = "Only sessions changed since WHEN: an age (30m, 12h, 2d, 1w) or a date (2026-11-20, 2026-11-20T09:00)."
+UNDO_HELP = ("What to restore: a rollout, a folder (every fix of a file in it), or a session id or a unique "
+             "prefix of one (its last fix).")
 RULE_OPTIONS = ("check", "fix", "guard")
 
 # In the order each command lists them in its help.
 PARAMS: tuple[Param, ...] = (
-    Param("paths", PATHS_HELP, ("check", "fix"), type=Path, many=True, show_default=False),
-    Param("session", "A session id (uuid) or a thread name from $CODEX_HOME/session_index.jsonl.", ("guard",),
-          show_default=False),
-    Param("path", "A rollout that rollout-doctor fixed.", ("undo",), type=Path, show_default=False),
-    Param("name", "A rule name (orphan-call) or code (RD101).", ("rule",), required=True),
+    Param("paths", PATHS_HELP, ("check", "fix", "list"), type=Path, many=True, show_default=False),
+    Param("session", "A session id (uuid, or a unique prefix of one) or a thread name from "
+          "$CODEX_HOME/session_index.jsonl.", ("guard",), show_default=False),
+    Param("what", UNDO_HELP, ("undo",), metavar="PATH|SESSION", show_default=False),
+    Param("name", "A rule name (orphan-call) or code (RD101).", ("rule",), show_default=False),
+    Param("all_rules", "Every rule's documentation, in code order.", ("rule",), ("--all",), bool, default=False),
     Param("shell", "bash, zsh or fish.", ("shell-init",), required=True, show_default=False),
     Param("dry_run", "Show what would change; write nothing.", ("fix",), ("--dry-run",), bool, default=False),
     Param("diff", "Show the changed lines of each file.", ("fix",), ("--diff",), bool, default=False),
@@ -82,24 +89,68 @@ PARAMS: tuple[Param, ...] = (
           default=False),
     Param("order", ORDER_HELP, ("guard",), ("--order",), choices=("updated", "created"), default="updated"),
     Param("quiet", "Print nothing; the exit code tells.", ("guard",), ("-q", "--quiet"), bool, default=False),
-    Param("format", "Report as text or as JSON (README: JSON report).", ("check", "fix", "rules"), ("--format",),
+    Param("quiet", "Print only the problems (one line each) and errors: no summary, no progress.",
+          ("check", "fix"), ("-q", "--quiet"), bool, default=False),
+    Param("format", "Report as text or as JSON (README: JSON report).", ("fix", "rules"), ("--format",),
           choices=("text", "json"), default="text"),
+    Param("format", FORMAT_HELP, ("check", "list"), ("--format",), choices=("text", "full", "json"), default="text"),
     Param("target", TARGET_HELP, RULE_OPTIONS, ("--target",), choices=wires, show_default=False),
-    Param("select", "Only these rules (names or codes, comma-separated; ALL for every rule).", RULE_OPTIONS,
-          ("--select",), many=True),
-    Param("ignore", "Skip these rules (names or codes).", RULE_OPTIONS, ("--ignore",), many=True),
+    Param("select", "Only these rules (names, codes or code prefixes such as RD1, comma-separated; ALL for every "
+          "rule).", RULE_OPTIONS, ("--select",), many=True),
+    Param("ignore", "Skip these rules (names, codes or code prefixes).", RULE_OPTIONS, ("--ignore",), many=True),
+    Param("statistics", "One line per rule instead of one per problem: how many, and whether `fix` fixes them "
+          "(with fix: what remains).", ("check", "fix"), ("--statistics",), bool, default=False),
+    Param("exit_zero", "Exit 0 even when problems remain (errors still exit 2, refusals 3).", ("check", "fix"),
+          ("--exit-zero",), bool, default=False),
     Param("force", "Rewrite even a rollout a running process may still write to; what it writes afterwards is "
-          "then not in the session.", ("fix",), ("--force",), bool, default=False),
-    Param("list_", "List the backups (of PATH, or all).", ("undo",), ("--list",), bool, default=False),
+          "then not in the session.", ("fix", "guard"), ("--force",), bool, default=False),
+    Param("last_run", "Restore every file the last `fix` or `guard` wrote (the newest run not yet undone).",
+          ("undo",), ("--last-run",), bool, default=False),
+    Param("list_", "List the backups by run (of PATH or SESSION, or all) and the space they take.", ("undo",),
+          ("--list",), bool, default=False),
     Param("prune", "Remove the backups of finished fixes older than DAYS days (they can no longer be undone).",
           ("undo",), ("--prune",), float, metavar="DAYS", show_default=False),
+    Param("prune_keep", "Remove the backups of every finished run but the newest N.", ("undo",), ("--prune-keep",),
+          int, metavar="N", show_default=False),
     Param("force", "Restore even if a file changed since the fix, or a running process may still write to it.",
           ("undo",), ("--force",), bool, default=False),
+    Param("stuck", "Only the sessions that will not resume (the API or Codex refuses them).", ("list",),
+          ("--stuck",), bool, default=False),
+    Param("cwd", "Only the sessions of this project folder (`.`: the current one), as Codex's `resume --last` "
+          "filters them.", ("list",), ("--cwd",), metavar="DIR", show_default=False),
+    Param("since", SINCE_HELP, ("list",), ("--since",), metavar="WHEN", show_default=False),
 )
 
 
 def params_of(command: str) -> tuple[Param, ...]:
     return tuple(param for param in PARAMS if command in param.commands)
+
+
+class View:
+    """What ``--statistics`` and ``-q/--quiet`` ask of a report (report_modes.py prints it). A plain class,
+    as Param is: ``check FILE`` makes one on every start-up."""
+
+    __slots__ = ("quiet", "statistics")
+
+    def __init__(self, statistics: bool = False, quiet: bool = False) -> None:
+        self.statistics, self.quiet = statistics, quiet
+
+    @property
+    def standard(self) -> bool:
+        """Neither: the report as it always was."""
+        return not (self.statistics or self.quiet)
+
+    def prints(self, report: FileReport) -> bool:
+        """Whether report_modes.print_file has anything to print for it (else rich need not be loaded)."""
+        quiet_problems = self.quiet and not self.statistics and report.problems
+        return self.standard or bool(report.error or report.refused or quiet_problems)
+
+
+def exit_status(code: int, exit_zero: bool) -> int:
+    """``--exit-zero``: problems (1) are no failure; usage and I/O errors (2) and refusals (3) still are."""
+    from rollout_doctor.core.exitcodes import CLEAN, PROBLEMS
+
+    return CLEAN if exit_zero and code == PROBLEMS else code
 
 
 def split_rules(values: Iterable[str] | None) -> frozenset[str] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -11,6 +12,14 @@ def lenient_stdio() -> None:
     for stream in (sys.stdout, sys.stderr):
         if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+
+
+COMPLETE_VAR = "_ROLLOUT_DOCTOR_COMPLETE"  # typer's name for it, _<PROG>_COMPLETE: completion.py
+
+
+def asks_for_completion() -> bool:
+    """Is this run a shell asking for completions? Then typer answers, not the fast path (main.py)."""
+    return bool(os.environ.get(COMPLETE_VAR))
 
 
 def prepare() -> None:

@@ -5,6 +5,7 @@ Only the CLI imports this module, so the library never pulls in a terminal.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from pathlib import Path
 
@@ -12,9 +13,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from rollout_doctor.cli import layout, session_text
 from rollout_doctor.core.fixes import Applicability, applicable
 from rollout_doctor.core.reports import Change, FileReport
-from rollout_doctor.formats.codex.rules import RULES, Diagnostic, Rule
+from rollout_doctor.core.verdict import RESUMES, UNKNOWN
+from rollout_doctor.formats.codex.rules import RULES, Diagnostic
 
 MARKS = {
     "insert": ("+", "green"),
@@ -62,46 +65,33 @@ def print_written(out: Console, report: FileReport) -> None:
         out.print(f"fixed {escape(display_path(report.path))}: {len(report.applied)} fix(es) applied")
 
 
-def journal_line(journal, label: str) -> str:  # type: ignore[no-untyped-def]
-    files = ", ".join(escape(str(e.path)) for e in journal.entries)
-    entry = journal.entries[0]
-    return (f"{journal.created}  {files}  ({label}; {entry.size_before} bytes, sha256 {entry.sha256_before[:12]}… "
-            f"before the fix, {entry.size_after} bytes, sha256 {entry.sha256_after[:12]}… after; "
-            f"{escape(str(journal.folder))})")
-
-
-def release_label(report: FileReport) -> str:
-    """Which Codex wrote the file (session_meta.cli_version) and in which generation of the format."""
-    release = f"written by Codex {report.cli_version}" if report.cli_version else "Codex release unknown"
-    return f"{release}, {report.generation or 'unknown'} rollout"
-
-
-def print_diagnostics(out: Console, report: FileReport, diagnostics: list[Diagnostic], unsafe: bool) -> None:
-    if report.error:
-        out.print(f"[bold red]error:[/] {escape(report.error)}")
-    if report.in_progress:
-        out.print(f"[bold]{escape(display_path(report.path))}[/] [yellow]in progress:[/] {escape(report.in_progress)}; "
-                  "its current turn is not judged")
-    if report.held:
-        out.print(f"[bold]{escape(display_path(report.path))}[/] [yellow]not fixed:[/] {escape(report.held)}")
-    if diagnostics:
-        out.print(f"[bold]{escape(display_path(report.path))}[/] [dim]({escape(release_label(report))}; "
-                  f"{len(diagnostics)} problem(s))[/]")
-    for d in diagnostics:
-        out.print(diagnostic_line(report.path, d, unsafe))
+def print_diagnostics(out: Console, report: FileReport, diagnostics: list[Diagnostic], unsafe: bool,
+                      full: bool = False, header: bool = True) -> bool:
+    """A session's header and problems (session_text.py); nothing for a session with nothing to say.
+    Whether it printed anything."""
+    return session_text.print_session(out, report, diagnostics, unsafe, full, header)
 
 
 def print_changes(out: Console, report: FileReport, dry_run: bool) -> None:
+    """The session's header, what the fix does to it, and each changed line cut to the width (the
+    summary gives way; the mark, the line number and the note stay)."""
     if not report.changes:
         return
-    state = "would change (dry run, nothing written)" if dry_run else "changed"
-    out.print(f"[bold]--- {escape(display_path(report.path))}[/] {state}: "
-              f"{len(report.changes)} line(s), {report.passes} pass(es)")
+    before = dataclasses.replace(report, remaining=None)  # the header says how the session is now
+    for line in layout.header(before if dry_run else report, out.width):
+        out.print(session_text.markup(line))
+    lines, passes = len(report.changes), report.passes
+    if dry_run:
+        then = f"; then it {report.verdict.says}" if report.verdict.says != before.verdict.says else ""
+        state = [("  dry run: ", "bold"), (f"{lines} line(s) would change, nothing written{then}", "")]
+    else:
+        state = [("  changed ", "bold"), (f"{lines} line(s) in {passes} pass(es)", "")]
+    out.print(session_text.markup(layout.fit(state, out.width, elastic=1)))
     for change in report.changes:
-        out.print(change_line(change))
+        out.print(session_text.markup(change_line(change, out.width)))
 
 
-def change_line(change: Change) -> str:
+def change_line(change: Change, width: int) -> layout.Line:
     mark, colour = MARKS[change.kind]
     if change.kind == "move":
         where = f"{change.old_line}→{change.new_line}"
@@ -109,11 +99,23 @@ def change_line(change: Change) -> str:
         where = f"{change.old_line}"
     else:
         where = f"{change.new_line}"
-    note = f"  [dim]({escape(change.note)})[/]" if change.note else ""
-    return f"  [{colour}]{mark} {where:>9}  {escape(change.summary)}[/]{note}"
+    line: layout.Line = [(f"  {mark} {where:>7}  ", colour), (change.summary, colour)]
+    if change.note:
+        line.append((f"  ({change.note})", "dim"))
+    return layout.fit(line, width, elastic=1)
 
 
 def print_summary(out: Console, reports: list[FileReport], unsafe: bool, fixing: bool, dry_run: bool) -> None:
+    """The closing sentences; on a terminal, wrapped at word boundaries to its width (elsewhere one line
+    each, for grep)."""
+    saved, out.soft_wrap = out.soft_wrap, not out.is_terminal
+    try:
+        _print_summary(out, reports, unsafe, fixing, dry_run)
+    finally:
+        out.soft_wrap = saved
+
+
+def _print_summary(out: Console, reports: list[FileReport], unsafe: bool, fixing: bool, dry_run: bool) -> None:
     diagnostics = [d for r in reports for d in r.diagnostics]
     errors = [r for r in reports if r.error]
     if len(reports) > 1 or diagnostics or errors:
@@ -124,6 +126,10 @@ def print_summary(out: Console, reports: list[FileReport], unsafe: bool, fixing:
         _print_fixed(out, reports, unsafe, dry_run)
     elif diagnostics:
         _print_found(out, reports)
+    elif not errors and any(r.verdict.name == UNKNOWN.name for r in reports):
+        unjudged = sum(1 for r in reports if r.verdict.name == UNKNOWN.name)
+        out.print(f"No problems found in {len(reports)} file(s), but {unjudged} could not be judged (the history "
+                  "they continue is missing): not all clear.")
     elif not errors and any(r.in_progress for r in reports):
         live = sum(1 for r in reports if r.in_progress)
         out.print(f"No problems found in {len(reports)} file(s); {live} in progress (a running Codex writes them, "
@@ -172,15 +178,16 @@ def _print_found(out: Console, reports: list[FileReport]) -> None:
     unreadable = f", {len(errors)} unreadable" if errors else ""
     out.print(f"Scanned {len(reports)} file(s): {len(with_problems)} session(s) with {len(diagnostics)} "
               f"problem(s){unreadable}.")
+    out.print(verdict_tally(reports))
     safe = sum(1 for d in diagnostics if applicable(d.fix, False))
     safe_files = sum(1 for r in reports if any(applicable(d.fix, False) for d in r.diagnostics))
     parts = [f"`rollout-doctor fix` would fix {safe} of them in {safe_files} file(s)"]
     unsafe_only = sum(1 for d in diagnostics if d.fix is not None and d.fix.applicability is Applicability.UNSAFE)
     if unsafe_only:
-        parts.append(f"{unsafe_only} more need `--unsafe-fixes` (they change what the model is told)")
+        parts.append(f"{unsafe_only} more need `fix --unsafe-fixes` (they change what the model is told)")
     recoverable = sum(1 for d in diagnostics if d.alternative is not None)
     if recoverable:
-        parts.append(f"with `--unsafe-fixes`, {recoverable} call(s) get the output an event recorded "
+        parts.append(f"with `fix --unsafe-fixes`, {recoverable} call(s) get the output an event recorded "
                      "instead of 'aborted'")
     inherited = sum(1 for d in diagnostics if d.fix is None and d.path is not None)
     if inherited:
@@ -191,6 +198,24 @@ def _print_found(out: Console, reports: list[FileReport]) -> None:
         parts.append(f"{no_fix} have no automatic fix (`rollout-doctor rule NAME` explains each)")
     out.print("; ".join(parts) + ".")
     out.print(f"[dim]Codex releases of the files with problems: {escape(releases(with_problems))}.[/]")
+
+
+def verdict_tally(reports: list[FileReport]) -> str:
+    """How many sessions will not resume, resume with problems, resume cleanly, or could not be judged."""
+    counts: Counter[str] = Counter()
+    for report in reports:
+        verdict = report.verdict
+        if verdict.stops_resume:
+            counts["[bold red]will not resume[/]"] += 1
+        elif verdict.name == RESUMES.name:
+            counts["[green]resume cleanly[/]"] += 1
+        elif verdict.name == UNKNOWN.name:
+            counts["[magenta]could not be judged[/]"] += 1
+        else:
+            counts["[yellow]resume with problems[/]"] += 1
+    order = ["will not", "resume with", "could not", "resume cleanly"]
+    ranked = sorted(counts.items(), key=lambda kv: next(n for n, word in enumerate(order) if word in kv[0]))
+    return "Sessions: " + ", ".join(f"{count} {label}" for label, count in ranked) + "."
 
 
 def _fix_column(diagnostics: list[Diagnostic]) -> str:
@@ -241,41 +266,3 @@ def print_rules(out: Console) -> None:
         table.add_row(rule.code, rule.name, fix, default, rule.summary)
     out.print(table)
 
-
-def print_rule(out: Console, rule: Rule) -> None:
-    out.print(f"[bold]{rule.name}[/] ({rule.code})  fix: {escape(rule.fix_safety)}")
-    out.print()
-    out.print(escape(rule.doc))
-
-
-class ScanProgress:
-    """A progress bar for a folder scan, on stderr: bytes and files checked, time left.
-
-    Refreshed only when a file (or a range of a big one) is done, so it runs no thread of its own:
-    the scan may fork worker processes while it is shown. Lines printed to stdout while it is up go
-    above it (rich redirects stdout during the display)."""
-
-    def __init__(self, total_bytes: int, files: int) -> None:
-        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.files = files
-        self.done_files = 0
-        self.progress = Progress(
-            TextColumn("checking"), BarColumn(), DownloadColumn(), TextColumn("{task.fields[files]}"),
-            TimeRemainingColumn(), console=console(stderr=True), auto_refresh=False, transient=True,
-        )
-        self.task = self.progress.add_task("check", total=total_bytes, files=f"0/{files} files")
-
-    def __enter__(self) -> ScanProgress:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-
-    def advance(self, nbytes: int) -> None:
-        self.progress.update(self.task, advance=nbytes, refresh=True)
-
-    def file_done(self) -> None:
-        self.done_files += 1
-        self.progress.update(self.task, files=f"{self.done_files}/{self.files} files", refresh=True)

@@ -104,7 +104,8 @@ def own_fix(model: Model, fix: Fix | None) -> Fix | None:
 
 
 def check_file(fmt: Format, path: Path, options: Options, read: Callable[[Path], Model] | None = None,
-               threads: Threads | None = None, live: str | None = None) -> FileReport:
+               threads: Threads | None = None, live: str | None = None,
+               progress: Callable[[int], None] | None = None) -> FileReport:
     """Check one file. ``read`` builds its model (rollout_doctor.core.parallel passes one that puts
     together ranges indexed by several workers); by default the file is read with the history it
     inherits. ``live`` names the running client holding it: the turn it is writing is not judged."""
@@ -113,13 +114,14 @@ def check_file(fmt: Format, path: Path, options: Options, read: Callable[[Path],
         ancestry = None
         if read is None:
             ancestry = (threads or fmt.threads()).ancestry(path)
-            model = read_model(fmt, path, inherited_of(ancestry, {}), ancestry.problem)
+            model = read_model(fmt, path, inherited_of(ancestry, {}), ancestry.problem, progress)
         else:
             model = read(path)
         with model:
             report.generation = model.generation
             report.cli_version = model.cli_version
             report.thread = fmt.thread_info(model, ancestry)
+            report.session, report.effects = fmt.describe_session(path, model), fmt.rules.effects
             effective = fmt.decide(options, model)
             report.target = effective.target
             report.diagnostics = check_model(fmt, model, effective)

@@ -12,6 +12,9 @@ CLEAN = 0  # nothing left to report
 PROBLEMS = 1  # problems remain (or, with --dry-run, a fix would change the file)
 ERROR = 2  # usage or I/O error: a file could not be read or written
 REFUSED = 3  # refused to write: the file changed under us, or a process holds it open
+# guard only: the session resumes, but problems remain that no safe fix solved (the client patches or
+# skips them at every resume; they are not refusals, which are PROBLEMS)
+RESUMES_WITH_PROBLEMS = 4
 
 
 def exit_code(reports: Iterable[FileReport], fixing: bool = False, dry_run: bool = False) -> int:

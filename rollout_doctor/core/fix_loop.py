@@ -179,11 +179,11 @@ def held(loop: Loop, options: Options) -> str | None:
         return None
     if shape.had_header and not loop.current.has_header():
         return (f"the safe fixes would remove the {loop.current.header_name} line; nothing written "
-                "(--unsafe-fixes writes them)")
+                "(`fix --unsafe-fixes` writes them)")
     kept = set(loop.provenance)
     total = shape.total
     lost = sum(size for line, size in shape.invalid.items() if line not in kept)
     if total and lost > HOLD_FRACTION * total:
         return (f"the safe fixes would remove {lost * 100 // total}% of the file's bytes as unreadable lines; "
-                "nothing written (--unsafe-fixes writes them)")
+                "nothing written (`fix --unsafe-fixes` writes them)")
     return None

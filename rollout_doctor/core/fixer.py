@@ -126,6 +126,7 @@ class ThreadFix:
         original = read_model(fmt, member.path, member.inherited, ancestry.problem)
         report.generation, report.cli_version = original.generation, original.cli_version
         report.thread = fmt.thread_info(original, ancestry)
+        report.session, report.effects = fmt.describe_session(member.path, original), fmt.rules.effects
         options = fmt.decide(self.options, original)
         report.target = options.target
         cuts = self._child_cuts(member, original)

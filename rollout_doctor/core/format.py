@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from rollout_doctor.core.model import Model
-    from rollout_doctor.core.reports import IndexReset
+    from rollout_doctor.core.reports import IndexReset, SessionInfo
     from rollout_doctor.core.rules import Options, Registry
     from rollout_doctor.core.thread import Ancestry, Cut, ThreadInfo
 
@@ -109,6 +109,10 @@ class Format(Protocol):
         """``options`` with the wire decided for this session when none was given."""
 
     def thread_info(self, model: Model, ancestry: Ancestry | None) -> ThreadInfo: ...
+
+    def describe_session(self, path: Path, model: Model | None) -> SessionInfo:
+        """What a person knows the session by: its name in the client, its folder, its id. From ``model``
+        when the file was read (cheap), else from a few lines of the file; never raises."""
 
     def current_turn_start(self, model: Model) -> int:
         """The first line of the turn a live session is in."""

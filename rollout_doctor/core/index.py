@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 from rollout_doctor.core.lines import Source, Spliced, iter_blocks
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rollout_doctor.core.format import BlockFacts, Classifier, Facts, FastPath
     from rollout_doctor.core.model import FileSpan, Model
 
@@ -40,27 +42,32 @@ class Part:
     has_bom: bool = False  # the file's line 0 starts with a byte order mark
 
 
-def index_range(lines: Classifier, source: Source, start: int, end: int, size: int) -> Part:
+def index_range(lines: Classifier, source: Source, start: int, end: int, size: int,
+                progress: Callable[[int], None] | None = None) -> Part:
     """Index the lines from ``start`` (a line start) to ``end`` (a line start, or ``size``, the file's
-    size: only the part that holds the end of the file can hold a torn last line)."""
+    size: only the part that holds the end of the file can hold a torn last line). ``progress`` is told
+    the length of each block as it is done (a progress line for one big file)."""
     gc_was_enabled = gc.isenabled()
     # Indexing allocates a record for every call, output and message and frees nothing: the cyclic
     # collector would walk them all again and again for no cycle (4% of a folder scan).
     gc.disable()
     try:
-        return _index_range(lines, source, start, end, size)
+        return _index_range(lines, source, start, end, size, progress)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def _index_range(lines: Classifier, source: Source, start: int, end: int, size: int) -> Part:
+def _index_range(lines: Classifier, source: Source, start: int, end: int, size: int,
+                 progress: Callable[[int], None] | None) -> Part:
     fast = lines.fast(size)
     exact = lines.exact
     part = Part(start, end)
     store = _Store(part)
     offsets_append = part.offsets.append
     for base, buf, length in iter_blocks(source, start, end):
+        if progress is not None:
+            progress(length)
         if buf is None:  # a line past lines.LINE_LIMIT: never read, the client cannot use it either
             offsets_append(base)
             store.add(lines.unread(len(part.kinds), length))

@@ -15,7 +15,7 @@ and ``locate`` says which file and line an inherited line is.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
@@ -179,13 +179,14 @@ class Model:
 
 
 def read_model(fmt: Format, path: Path, inherited: Sequence[Inherited] = (),
-               chain_problem: str | None = None) -> Model:
+               chain_problem: str | None = None, progress: Callable[[int], None] | None = None) -> Model:
     """Index a session file, after the parts of its parents it continues (root first). The caller closes
     it (it holds the sources open for later reads).
 
     A cut the client cannot use (past the parent's end, ordinal 0) leaves the model without inherited
     lines: the client refuses such a session, and ``links`` says why. So does ``chain_problem`` (a
-    parent that is missing, a malformed pointer), which the caller found while resolving the chain."""
+    parent that is missing, a malformed pointer), which the caller found while resolving the chain.
+    ``progress`` is told the bytes of the file's own lines as they are indexed."""
     sources: list[Source] = []
     try:
         parts: list[tuple[Source, Part, Path]] = []
@@ -203,7 +204,7 @@ def read_model(fmt: Format, path: Path, inherited: Sequence[Inherited] = (),
         if broken:
             parts = []
         size = own.size
-        parts.append((own, index_range(fmt.lines, own, 0, size, size), path))
+        parts.append((own, index_range(fmt.lines, own, 0, size, size, progress), path))
         model = build(fmt, path, parts, tuple(_counted(links, parts) if not broken else links))
         model.chain_problem = chain_problem
         return model

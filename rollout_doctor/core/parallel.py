@@ -73,9 +73,15 @@ def check_files(files: Sequence[tuple[Path, Format]], options: Options, jobs: in
     # under 100 MiB to 160 MiB in all) to save a third of the time at best.
     if jobs < 2 or len(paths) < 2 or sum(sizes) < MIN_POOL_BYTES[method]:
         for (path, fmt), size in zip(files, sizes):
-            report = check_file(fmt, path, options, live=live.get(path))
-            if progress:
-                progress(size)
+            told = [0]
+
+            def tell(nbytes: int, told: list[int] = told) -> None:
+                told[0] += nbytes
+                progress(nbytes)  # type: ignore[misc]
+
+            report = check_file(fmt, path, options, live=live.get(path), progress=tell if progress else None)
+            if progress and size > told[0]:
+                progress(size - told[0])  # what was not read (an error, a compressed file's size on disk)
             yield report
         return
     yield from _pooled(paths, formats, sizes, options, jobs, method, progress, live)

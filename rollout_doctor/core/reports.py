@@ -9,6 +9,17 @@ from typing import NamedTuple
 from rollout_doctor.core.fixes import Applicability, Fix, applicable
 from rollout_doctor.core.rules import Diagnostic
 from rollout_doctor.core.thread import ThreadInfo
+from rollout_doctor.core.verdict import Effect, verdict
+
+
+class SessionInfo(NamedTuple):
+    """What a person knows a session by (``Format.describe_session``); None where the file does not say."""
+
+    id: str | None  # the session's id, as the client takes it
+    name: str | None  # the name the user gave it in the client
+    cwd: str | None  # the project folder it works in (the client's current folder)
+    updated: float | None  # when its file last changed, seconds since the epoch
+    size: int | None  # bytes of its own file
 
 
 class IndexReset(NamedTuple):
@@ -56,6 +67,20 @@ class FileReport:
     in_progress: str | None = None  # a running client holds it: who (its in-flight turn is not judged)
     held: str | None = None  # why safe fixes were not written (they would remove the header or most of the file)
     interrupted: bool = False  # a signal arrived while it was being written; the run stopped after it
+    session: SessionInfo | None = None
+    effects: tuple[Effect, ...] = ()  # the format's vocabulary of effects, worst first (core/verdict.py)
+
+    @property
+    def verdict(self) -> Effect:
+        """What resuming the session does now: the worst effect of its problems (after a fix, of what
+        remains); unknown when the file could not be read or the history it inherits is unknown."""
+        judged = self.error is None and (self.thread is None or self.thread.problem is None)
+        return verdict(self.effects, (d.effect for d in self.problems), judged)
+
+    def stopping(self) -> list[Diagnostic]:
+        """The problems that stop the session from resuming until they are fixed."""
+        stops = {effect.name for effect in self.effects if effect.stops_resume}
+        return [d for d in self.problems if d.effect in stops]
 
     @property
     def problems(self) -> list[Diagnostic]:

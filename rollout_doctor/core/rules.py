@@ -4,7 +4,7 @@ A rule is a module (yamllint's shape): its docstring is its documentation, upper
 its metadata, and ``check(context)`` yields what it finds. ``Rule.from_module`` reads the metadata and
 refuses a module that misspells one (``PHAES = 0`` must not silently mean "phase 1"); ``Registry``
 refuses two rules that share a code or a name, and metadata outside the format's own vocabulary (its
-wires, categories and generations). The engine (check.py) stamps each diagnostic with the
+wires, categories, generations and effects). The engine (check.py) stamps each diagnostic with the
 code and name of the rule that produced it, so a rule cannot report under another's name.
 """
 
@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Any, NamedTuple
 
 from rollout_doctor.core.fixes import Fix
+from rollout_doctor.core.verdict import VERDICT_NAMES, Effect
 
 
 class Diagnostic(NamedTuple):
@@ -33,12 +34,16 @@ class Diagnostic(NamedTuple):
     alternative: Fix | None = None
     # A fork's problem in the history it inherits: the parent file ``line`` is in (None: this file).
     path: Path | None = None
+    # What it does to a resume (core/verdict.py), in the format's words: the rule's EFFECT, unless the
+    # rule said otherwise for this case (the release, the wire or the shape can decide it).
+    effect: str | None = None
 
 
 def found(line: int, message: str, call_id: str | None = None, fix: Fix | None = None,
-          alternative: Fix | None = None) -> Diagnostic:
-    """A diagnostic as a rule yields it: the engine fills in the rule's code and name."""
-    return Diagnostic("", "", line, message, call_id, fix, alternative)
+          alternative: Fix | None = None, effect: str | None = None) -> Diagnostic:
+    """A diagnostic as a rule yields it: the engine fills in the rule's code and name, and its
+    EFFECT when the rule names none for this case."""
+    return Diagnostic("", "", line, message, call_id, fix, alternative, effect=effect)
 
 
 @dataclass
@@ -61,6 +66,9 @@ METADATA: dict[str, object] = {
     "SUMMARY": REQUIRED,
     "FIX_SAFETY": REQUIRED,
     "CATEGORY": REQUIRED,  # what the rule judges, one of the format's categories (Codex: pairing, structure)
+    # What its defect does when the client resumes the session, one of the format's effects (core/verdict.py);
+    # a diagnostic may say otherwise when the case decides it.
+    "EFFECT": REQUIRED,
     "DEFAULT": True,  # run without --select
     "TARGET": None,  # only for this wire
     "PHASE": 1,
@@ -74,6 +82,7 @@ METADATA: dict[str, object] = {
 }
 _CODE = re.compile(r"[A-Z]{2}\d{3}")
 _NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+_CODE_PREFIX = re.compile(r"[a-z]{1,2}\d{0,3}")  # lower-cased: RD, RD1, RD10
 
 
 class RuleDefinitionError(TypeError):
@@ -96,6 +105,7 @@ class Rule(NamedTuple):
     category: str = ""
     generations: tuple[str, ...] | None = None
     upstream: tuple[str, ...] = ()
+    effect: str = ""
 
     @classmethod
     def from_module(cls, module: ModuleType) -> Rule:
@@ -121,12 +131,14 @@ class Rule(NamedTuple):
                    doc=inspect.cleandoc(module.__doc__), fix_safety=meta["FIX_SAFETY"], check=module.check,
                    default=meta["DEFAULT"], target=meta["TARGET"], phase=meta["PHASE"],
                    follows_parent=meta["FOLLOWS_PARENT"], category=meta["CATEGORY"],
-                   generations=meta["GENERATIONS"], upstream=meta["UPSTREAM"])
+                   generations=meta["GENERATIONS"], upstream=meta["UPSTREAM"], effect=meta["EFFECT"])
 
     def run(self, context: object) -> Iterator[Diagnostic]:
-        """The rule's findings, each stamped with its code and name."""
+        """The rule's findings, each stamped with its code and name, and with its EFFECT unless the
+        rule gave the case one of its own."""
         for d in self.check(context):
-            yield Diagnostic(self.name, self.code, d.line, d.message, d.call_id, d.fix, d.alternative, d.path)
+            yield Diagnostic(self.name, self.code, d.line, d.message, d.call_id, d.fix, d.alternative, d.path,
+                             d.effect or self.effect)
 
 
 def _strings(value: object) -> bool:
@@ -154,9 +166,13 @@ class Registry:
     """A format's rules, in the order they are documented and run."""
 
     def __init__(self, modules: Iterable[ModuleType], targets: tuple[str, ...], categories: tuple[str, ...],
-                 generations: tuple[str, ...]) -> None:
+                 generations: tuple[str, ...], effects: tuple[Effect, ...]) -> None:
         self.rules: tuple[Rule, ...] = tuple(Rule.from_module(m) for m in modules)
         self.targets = targets
+        self.effects = effects  # worst first (core/verdict.py)
+        clashes = {e.name for e in effects} & set(VERDICT_NAMES)
+        if clashes:
+            raise RuleDefinitionError(f"effects {sorted(clashes)} are verdict names, not effects")
         self.by_key: dict[str, Rule] = {}
         # Which rules run is decided once per selection, not on every pass of the fix loop.
         self._active: dict[tuple[frozenset[str] | None, frozenset[str], str | None], list[Rule]] = {}
@@ -171,6 +187,9 @@ class Registry:
                 raise RuleDefinitionError(f"{rule.name}: CATEGORY {rule.category!r} is not one of {categories}")
             if not set(rule.generations or ()) <= set(generations):
                 raise RuleDefinitionError(f"{rule.name}: GENERATIONS {rule.generations} are not among {generations}")
+            if rule.effect not in {e.name for e in effects}:
+                raise RuleDefinitionError(f"{rule.name}: EFFECT {rule.effect!r} is not one of "
+                                          f"{tuple(e.name for e in effects)}")
 
     def __iter__(self) -> Iterator[Rule]:
         return iter(self.rules)
@@ -182,14 +201,27 @@ class Registry:
             raise UnknownRule(f"unknown rule {key!r}; `rollout-doctor rules` lists them") from None
 
     def resolve(self, keys: Iterable[str] | None) -> set[str]:
-        """Rule names for --select/--ignore values; ALL means every rule."""
+        """Rule names for --select/--ignore values: a name, a code, a code prefix as in ruff (RD1: every
+        RD1xx; RD: all), or ALL (every rule)."""
         names: set[str] = set()
         for key in keys or ():
-            if key.strip().upper() == "ALL":
-                names |= {r.name for r in self.rules}
-            else:
-                names.add(self.lookup(key).name)
+            names |= {rule.name for rule in self.matching(key)}
         return names
+
+    def matching(self, key: str) -> list[Rule]:
+        """The rules one --select/--ignore value names; a prefix no code starts with is an error, as a
+        misspelt name is (a selection that silently selects nothing would hide every problem)."""
+        wanted = key.strip().lower()
+        if wanted == "all":
+            return list(self.rules)
+        if wanted in self.by_key:
+            return [self.by_key[wanted]]
+        if not _CODE_PREFIX.fullmatch(wanted):
+            return [self.lookup(key)]  # raises UnknownRule
+        found = [rule for rule in self.rules if rule.code.lower().startswith(wanted)]
+        if not found:
+            raise UnknownRule(f"no rule's code starts with {key.strip()!r}; `rollout-doctor rules` lists them")
+        return found
 
     def active(self, options: Options) -> list[Rule]:
         key = (options.select, frozenset(options.ignore), options.target)

@@ -9,7 +9,8 @@ where a client looks for sessions and which lock files a live client holds come 
 Modules: transaction.py (commit), files.py (a file's state, temporary copies, the checked replace),
 copies.py, putback.py, journal.py and journal_reader.py (the journal, and reading it back as untrusted
 input), location.py (where backups live), recovery.py (completing a killed run), undo.py, backups.py
-(listing and pruning), liveness.py, signals.py, tempfiles.py, reading.py.
+(listing and pruning), runs.py (the transactions of one invocation), liveness.py, signals.py,
+tempfiles.py, reading.py.
 
 **Commit**, in this order (store/transaction.py ``commit``):
 
@@ -50,7 +51,10 @@ by that path, or by the inode the fix gave it when Codex has since moved the fil
 by bytes alone, so a copy of a session cannot use up the original's backup. Each file must still hold
 the bytes the fix wrote (``--force`` first saves what it holds in the transaction's folder). The
 journal says ``restoring`` while the files go back (a killed undo is finished by the next run) and
-``restored`` after; times are kept as they are.
+``restored`` after; times are kept as they are. ``restore_all`` puts back several transactions, newest
+first (a folder's, a run's: every journal records the run, runs.py, that wrote it), after checking them
+all: a file changed since the newest of them wrote it, or between two of them, a missing backup, a live
+writer: nothing is restored.
 
 **The store is untrusted input.** A journal that is not JSON, names a relative path or a path with NUL
 bytes, a hash that is not one, a copy that is missing: each is reported in one line naming the folder,
@@ -64,9 +68,9 @@ from typing import Any
 # signal handling only; the writing half is hashlib, shutil and the backup store.
 _HOME = {"FileState": "files", "RefusedToWrite": "files", "WriteError": "files", "Change": "transaction",
          "Restored": "undo", "Written": "transaction", "commit": "transaction", "recover": "recovery",
-         "restore": "undo"}
+         "restore": "undo", "restore_all": "undo"}
 __all__ = ["Change", "FileState", "RefusedToWrite", "Restored", "WriteError", "Written", "commit", "recover",
-           "restore"]
+           "restore", "restore_all"]
 
 
 def __getattr__(name: str) -> Any:

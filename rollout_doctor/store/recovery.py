@@ -72,7 +72,7 @@ def complete(journal: Journal) -> Recovered:
     strange = [path_text(e.path) for e, b, a in zip(journal.entries, before, after) if not (b or a)]
     if strange:
         return Recovered(journal, "left as it is: changed since the interrupted run: " + ", ".join(strange)
-                         + f" (`rollout-doctor undo --force` restores from {journal.folder})")
+                         + f" (its backup, the bytes from before that run, is in {journal.folder})")
     every = [e.path for e in journal.entries]
     if journal.state == RESTORING:
         with signals.deferred():

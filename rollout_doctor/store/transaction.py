@@ -37,7 +37,7 @@ from rollout_doctor.store.journal import (
 from rollout_doctor.store.location import backup_root, make_private_root, new_folder
 from rollout_doctor.store.putback import regular_stat, restore_entry
 from rollout_doctor.store.reading import is_compressed
-from rollout_doctor.store.runs import current_run
+from rollout_doctor.store.runs import current_command, current_run
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def writable_by_intent(path: Path, like: os.stat_result, force: bool) -> list[st
     return warnings
 
 
-def commit(changes: list[Change], force: bool = False, command: str = "fix") -> Written:
+def commit(changes: list[Change], force: bool = False, command: str | None = None) -> Written:
     """Replace every file of ``changes`` with its new version, together, after backing each up.
 
     Raises RefusedToWrite (nothing replaced: a file changed or is live) or WriteError (nothing
@@ -125,7 +125,7 @@ def discard(folder: Path) -> None:
 
 
 def prepare(folder: Path, changes: list[Change], reals: list[Path], likes: list[os.stat_result],
-             temps: list[Path], command: str) -> Journal:
+             temps: list[Path], command: str | None) -> Journal:
     """The originals' copies and a journal in state ``prepared``, all fsynced, before anything is replaced."""
     entries = []
     try:
@@ -140,7 +140,8 @@ def prepare(folder: Path, changes: list[Change], reals: list[Path], likes: list[
                 uid=like.st_uid, gid=like.st_gid, atime_ns=change.before.atime_ns or like.st_atime_ns,
                 mtime_ns=change.before.mtime_ns, dev=tmp_state.st_dev, ino_after=tmp_state.st_ino,
                 tmp=tmp.name, role=change.role))
-        journal = Journal(folder, PREPARED, now_text(), entries, os.getpid(), command, run=current_run())
+        journal = Journal(folder, PREPARED, now_text(), entries, os.getpid(), command or current_command(),
+                          run=current_run())
         journal.save()
         fsync_dir(folder.parent)
     except OSError as exc:

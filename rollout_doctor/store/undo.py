@@ -5,12 +5,13 @@ See store/__init__.py for the protocol."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rollout_doctor.store import signals
 from rollout_doctor.store.backups import journals_of
-from rollout_doctor.store.copies import copy_private, sha256_of
+from rollout_doctor.store.copies import copy_private, current_sha, sha256_of
 from rollout_doctor.store.files import FileState, RefusedToWrite, describe_os_error, ensure_not_live
 from rollout_doctor.store.journal import (
     COMMITTED,
@@ -46,12 +47,42 @@ def restore(path: Path, force: bool = False) -> Restored:
 def restore_run(run: Run, force: bool = False) -> list[Restored]:
     """Put back every transaction of a run that has not been undone, newest first (a later transaction
     of the run may have rewritten a file an earlier one wrote)."""
-    return [restore_transaction(j, force) for j in reversed(run.journals) if j.state == COMMITTED]
+    return restore_all(list(reversed(run.journals)), force)
 
 
-def restore_transaction(journal: Journal, force: bool = False, via: Path | None = None) -> Restored:
-    """Put back every file of one committed transaction. ``via``: the path the user named, which may be
-    where the client has since moved one of its files (recognised by the inode the fix gave it)."""
+def restore_all(journals: list[Journal], force: bool = False, via: Sequence[Path] = ()) -> list[Restored]:
+    """Put back the committed ones of ``journals``, given newest first, after checking them all: nothing
+    is touched when a backup is missing, a file changed since the fix that wrote it last (or between two
+    of these fixes), or a live process holds one, unless ``force``."""
+    pending = [j for j in journals if j.state == COMMITTED]
+    _preflight(pending, force, via)
+    return [restore_transaction(j, force, via) for j in pending]
+
+
+def _preflight(journals: list[Journal], force: bool, via: Sequence[Path]) -> None:
+    """Refuse, before anything is restored, what ``restore_transaction`` would refuse on the way: each
+    file must hold the bytes the newest of these fixes wrote, and each older fix's result must be what
+    the next one started from (else the file changed between them)."""
+    holds: dict[Path, str | None] = {}  # what each file holds when its next transaction's turn comes
+    for journal in journals:
+        for entry, where in _targets(journal, via):
+            if not journal.copy_of(entry).is_file():
+                raise RefusedToWrite(f"{journal.copy_of(entry)}: the backup of {path_text(entry.path)} is missing; "
+                                     "nothing restored")
+            if where not in holds:
+                holds[where] = current_sha(where)
+                if holds[where] is not None:
+                    ensure_not_live(where, force)
+            if holds[where] not in (None, entry.sha256_after, entry.sha256_before) and not force:
+                raise RefusedToWrite(f"{where}: changed since rollout-doctor fixed it (did its client append to it?); "
+                                     "undo would lose those changes; nothing restored. Use --force to restore anyway "
+                                     "(the current bytes are saved next to the backup first)")
+            holds[where] = entry.sha256_before
+
+
+def restore_transaction(journal: Journal, force: bool = False, via: Path | Sequence[Path] | None = None) -> Restored:
+    """Put back every file of one committed transaction. ``via``: the paths the user named, which may be
+    where the client has since moved its files (recognised by the inode the fix gave them)."""
     targets = _targets(journal, via)
     states = _check_backups_and_files(journal, targets, force)
     changed = [where for (entry, where), state in zip(targets, states)
@@ -79,12 +110,12 @@ def restore_transaction(journal: Journal, force: bool = False, via: Path | None 
     return Restored(journal, [where for _entry, where in targets], already, saved, warnings)
 
 
-def _targets(journal: Journal, via: Path | None) -> list[tuple[Entry, Path]]:
+def _targets(journal: Journal, via: Path | Sequence[Path] | None) -> list[tuple[Entry, Path]]:
     """Each entry and where its file is now."""
     moved: dict[Path, Path] = {}
-    if via is not None:
-        real = Path(os.path.realpath(via))
-        moved = {e.path: real for e in journal.entries if e.path != real and same_file(e, via)}
+    for path in [via] if isinstance(via, Path) else via or ():
+        real = Path(os.path.realpath(path))
+        moved.update({e.path: real for e in journal.entries if e.path != real and same_file(e, path)})
     return [(entry, moved.get(entry.path, entry.path)) for entry in journal.entries]
 
 

@@ -52,9 +52,10 @@ DATA = PROJECT / "tests" / "cases"
 FIXTURES = PROJECT / "fixtures" / "cases"
 CLEAN = "clean"  # the cases no rule may report on: tests/cases/clean.toml
 
-ROW_KEYS = ("rule", "line", "call_id", "fix", "message")
+# ``effect`` appears only where a case gives a diagnostic another effect than its rule's EFFECT.
+ROW_KEYS = ("rule", "line", "call_id", "fix", "message", "effect")
 CASE_KEYS = {"name", "about", "generations", "options", "meta", "bom", "no_meta", "items", *GENERATIONS}
-EXPECTATION_KEYS = {"diagnostics", "remaining", "fixed"}
+EXPECTATION_KEYS = {"verdict", "diagnostics", "remaining", "fixed"}
 
 
 class CaseFileError(ValueError):
@@ -68,6 +69,7 @@ class Expected:
     diagnostics: list[dict[str, Any]] = field(default_factory=list)
     remaining: list[dict[str, Any]] = field(default_factory=list)
     fixed: str | None = None  # the diff from the input to the fixed file (line_diff); None: nothing written
+    verdict: str = "resumes"  # what resuming the input does (core/verdict.py), as check's header says
 
 
 @dataclass
@@ -87,8 +89,8 @@ class RuleCase(Case):
 
     def expected_json(self, generation: str) -> bytes:
         expected = self.expected[generation]
-        report = {"about": self.about, "options": self.options, "diagnostics": expected.diagnostics,
-                  "remaining": expected.remaining}
+        report = {"about": self.about, "options": self.options, "verdict": expected.verdict,
+                  "diagnostics": expected.diagnostics, "remaining": expected.remaining}
         return orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n"
 
     def rendered(self, generation: str) -> dict[str, bytes]:
@@ -145,7 +147,7 @@ def expectation(table: dict[str, Any], where: str) -> Expected:
         raise CaseFileError(f"{where}: unknown keys {sorted(set(table) - EXPECTATION_KEYS)}")
     rows = {key: [{k: row.get(k) for k in ROW_KEYS} for row in table.get(key, [])]
             for key in ("diagnostics", "remaining")}
-    return Expected(rows["diagnostics"], rows["remaining"], table.get("fixed"))
+    return Expected(rows["diagnostics"], rows["remaining"], table.get("fixed"), table.get("verdict", "resumes"))
 
 
 # An item's kind, and the other keys it may have. The kind's value is its main argument.

@@ -21,13 +21,18 @@ def options_of(case: Case) -> Options:
 
 
 def diagnostic_row(d: Diagnostic) -> dict[str, Any]:
+    """A diagnostic as a case lists it; its effect only where it is not its rule's EFFECT."""
+    from rollout_doctor.formats.codex.rules import REGISTRY
+
     return {"rule": d.rule, "line": d.line + 1, "call_id": d.call_id,
-            "fix": d.fix.applicability.value if d.fix else None, "message": d.message}
+            "fix": d.fix.applicability.value if d.fix else None, "message": d.message,
+            "effect": d.effect if d.effect != REGISTRY.lookup(d.rule).effect else None}
 
 
 @dataclass
 class Run:
     diagnostics: list[Diagnostic]  # what check reported on the input
+    verdict: str  # what resuming the input does, by check's verdict
     fixed: FileReport  # what fix did
     original: bytes
     work: Path  # the file fix worked on
@@ -42,4 +47,4 @@ def run_case(case: Case, generation: str, data: bytes, folder: Path) -> Run:
     assert checked.error is None, checked.error
     fixed = fix_file(work, options)
     assert fixed.error is None and fixed.refused is None, (fixed.error, fixed.refused)
-    return Run(checked.diagnostics, fixed, data, work)
+    return Run(checked.diagnostics, checked.verdict.name, fixed, data, work)

@@ -64,9 +64,10 @@ def _array(name: str, values: list[Any]) -> list[str]:
 
 
 def _expectation(generation: str, expected: Expected) -> list[str]:
-    if not (expected.diagnostics or expected.remaining or expected.fixed is not None):
+    if not (expected.diagnostics or expected.remaining or expected.fixed is not None
+            or expected.verdict != "resumes"):
         return []
-    lines = ["", f"[case.{generation}]"]
+    lines = ["", f"[case.{generation}]", f"verdict = {string(expected.verdict)}"]
     for name in ("diagnostics", "remaining"):
         rows = getattr(expected, name)
         if rows:

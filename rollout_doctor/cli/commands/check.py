@@ -8,12 +8,14 @@ fastpath.py therefore parses the common forms of ``check`` without typer and cal
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rollout_doctor.cli.options import rule_options
+from rollout_doctor.cli.options import View, exit_status, rule_options
 
 if TYPE_CHECKING:
     from rollout_doctor.core.discovery import Found
@@ -21,10 +23,12 @@ if TYPE_CHECKING:
     from rollout_doctor.core.rules import Options
 
 
-def check(paths: list[Path] | None, format: str, target: str | None, select: list[str] | None,
-          ignore: list[str] | None) -> int:
+def check(paths: list[Path] | None, quiet: bool, format: str, target: str | None, select: list[str] | None,
+          ignore: list[str] | None, statistics: bool, exit_zero: bool) -> int:
     """Report what would stop each session from resuming. Writes nothing."""
-    return run_check(paths, rule_options(target, select, ignore), json=format == "json")
+    code = run_check(paths, rule_options(target, select, ignore), json=format == "json", view=View(statistics, quiet),
+                     full=format == "full")
+    return exit_status(code, exit_zero)
 
 
 def find_rollouts(paths: list[Path] | None) -> list[Found]:
@@ -43,11 +47,44 @@ def find_rollouts(paths: list[Path] | None) -> list[Found]:
         return []
     from rollout_doctor.formats import known
 
-    found = list(discover(roots, known()))
+    named = [session_path(root) for root in roots]
+    found = [f for item in named for f in (item if isinstance(item, list) else discover([item], known()))]
+    found = list(unique(found))
     if not found:
         print(f"rollout-doctor: no rollouts (rollout-*.jsonl or .jsonl.zst) under {', '.join(map(str, roots))}",
               file=sys.stderr)
     return found
+
+
+def session_path(arg: Path) -> Path | list[Found]:
+    """A path as given, or the rollout of the session it names when no such path exists and it reads
+    as a session id, a unique prefix of one, or a thread name Codex knows (``check 01a1fe9f``, as
+    ``guard`` and ``undo`` take it). A name that matches nothing is the missing path it looked like."""
+    text = str(arg)
+    if os.path.lexists(arg) or os.sep in text or text.endswith((".jsonl", ".zst")):
+        return arg
+    from rollout_doctor.formats.codex.home import configured_home
+    from rollout_doctor.formats.codex.sessions import SessionNotFound, find_by_name_or_id, is_id_prefix
+
+    try:
+        return find_by_name_or_id(text, configured_home()).path
+    except SessionNotFound as exc:
+        if not is_id_prefix(text):
+            return arg
+        from rollout_doctor.core.discovery import Found
+
+        return [Found(arg, error=f"{text}: {exc}")]
+    except OSError:
+        return arg
+
+
+def unique(found: list[Found]) -> Iterator[Found]:
+    """Each file once, as discover() gives a file named twice (a path and its session id)."""
+    seen: set[Path] = set()
+    for item in found:
+        if item.path not in seen:
+            seen.add(item.path)
+            yield item
 
 
 def unreadable_report(found: Found) -> FileReport:
@@ -56,18 +93,31 @@ def unreadable_report(found: Found) -> FileReport:
     return FileReport(found.path, error=found.error)
 
 
-def scan_progress(paths: list[Path], text: bool) -> AbstractContextManager[Any]:
-    """A progress bar on stderr for a scan of several files, when stderr is a terminal and the report
-    is text; otherwise a stand-in that shows nothing (pipes and --format json stay clean)."""
-    if not text or len(paths) < 2 or not sys.stderr.isatty():
+def scan_progress(paths: list[Path], text: bool, verb: str = "checking") -> AbstractContextManager[Any]:
+    """A progress line on stderr (cli/progress.py), when stderr is a terminal and the report is text;
+    otherwise a stand-in that shows nothing (pipes and --format json stay clean)."""
+    from rollout_doctor.cli import progress
+
+    if not progress.wanted(text):
         return nullcontext(None)
-    from rollout_doctor.cli import render
-
-    return render.ScanProgress(sum(p.stat().st_size for p in paths if p.exists()), len(paths))
+    return progress.ProgressLine(verb, sum(size_of(p) for p in paths), len(paths))
 
 
-def run_check(paths: list[Path] | None, options: Options, json: bool) -> int:
-    """Check the files, print the report (text or JSON), return the exit code."""
+def size_of(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def shown(bar: Any) -> AbstractContextManager[Any]:
+    """Where to print while a progress line may be up: above it."""
+    return bar.above() if bar is not None else nullcontext(None)
+
+
+def run_check(paths: list[Path] | None, options: Options, json: bool, view: View, full: bool = False) -> int:
+    """Check the files, print the report (text, ``full`` text or JSON), return the exit code. The text
+    report leads with the sessions that will not resume, so it is printed once every file is checked."""
     from rollout_doctor.core.exitcodes import ERROR, exit_code
     from rollout_doctor.core.parallel import check_files
     from rollout_doctor.store.liveness import describe, writers_of
@@ -81,7 +131,7 @@ def run_check(paths: list[Path] | None, options: Options, json: bool) -> int:
     files = [(f.path, f.format) for f in found_all if not f.error]
     # A session a running Codex is writing is in progress, not a patient: its turn is not judged.
     live = {path: describe(holders) for path, holders in writers_of(readable).items()}
-    with scan_progress(readable, not json) as bar:
+    with scan_progress(readable, not json and not view.quiet) as bar:
         # Every core, biggest files first; reports still come back in order (rollout_doctor.core.parallel).
         checked = check_files(files, options, progress=bar.advance if bar else None, live=live)
         for found in found_all:
@@ -89,17 +139,55 @@ def run_check(paths: list[Path] | None, options: Options, json: bool) -> int:
             reports.append(report)
             if bar:
                 bar.file_done()
-            if not json:
-                from rollout_doctor.cli import render  # rich, only now that there is something to print
+            if not json and not view.standard and view.prints(report):
+                # rich, only now that there is something to print
+                from rollout_doctor.cli import render, report_modes
 
                 out = out or render.console()
-                render.print_diagnostics(out, report, report.diagnostics, False)
+                with shown(bar):
+                    report_modes.print_file(out, report, report.diagnostics, False, view)
+    if not json and view.standard:
+        out = print_sessions(reports, paths, options.target, full)
+    print_end(reports, out, json, view, paths, options.target)
+    return exit_code(reports)
+
+
+def print_sessions(reports: list[FileReport], paths: list[Path] | None, target: str | None, full: bool) -> Any:
+    """The sessions that will not resume and the command that fixes them, then each session with
+    something to say (session_text.py); the console printed to."""
+    from rollout_doctor.cli import render, session_text
+
+    out = render.console()
+    session_text.print_lead(out, reports, paths, target)
+    printed = False
+    for report in reports:
+        if printed and (report.diagnostics or report.error or report.in_progress):
+            out.print()  # a blank line between sessions
+        printed = render.print_diagnostics(out, report, report.diagnostics, False, full) or printed
+    return out
+
+
+def print_end(reports: list[FileReport], out: Any, json: bool, view: View, paths: list[Path] | None = None,
+              target: str | None = None) -> None:
+    """The summary, the JSON report, or what --statistics and --quiet print instead (report_modes.py)."""
     if json:
         from rollout_doctor.cli.json_report import emit_json, report_json
 
-        emit_json(report_json(reports, unsafe=False, fixing=False))
-    else:
-        from rollout_doctor.cli import render
+        if view.statistics:
+            from rollout_doctor.cli.report_modes import statistics_json
 
-        render.print_summary(out or render.console(), reports, unsafe=False, fixing=False, dry_run=False)
-    return exit_code(reports)
+            emit_json(statistics_json(reports, unsafe=False))
+        else:
+            emit_json(report_json(reports, unsafe=False, fixing=False, roots=paths, target=target))
+        return
+    if view.quiet and not view.statistics:
+        return  # the problems are printed; a quiet check of a clean session does not even import rich
+    from rollout_doctor.cli import render
+
+    out = out or render.console()
+    if view.statistics:
+        from rollout_doctor.cli.report_modes import print_statistics
+
+        print_statistics(out, reports, unsafe=False)
+    elif not view.quiet:
+        render.print_summary(out, reports, unsafe=False, fixing=False, dry_run=False)

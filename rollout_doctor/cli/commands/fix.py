@@ -6,27 +6,32 @@ import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rollout_doctor.cli.commands.check import find_rollouts, unreadable_report
-from rollout_doctor.cli.options import rule_options
+from rollout_doctor.cli.commands.check import find_rollouts, scan_progress, shown, size_of, unreadable_report
+from rollout_doctor.cli.options import View, exit_status, rule_options
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from rollout_doctor.cli.progress import ProgressLine
     from rollout_doctor.core.discovery import Found
     from rollout_doctor.core.reports import FileReport
     from rollout_doctor.core.rules import Options
 
 
-def fix(paths: list[Path] | None, dry_run: bool, diff: bool, unsafe_fixes: bool, format: str, target: str | None,
-        select: list[str] | None, ignore: list[str] | None, force: bool) -> int:
+def fix(paths: list[Path] | None, dry_run: bool, diff: bool, unsafe_fixes: bool, quiet: bool, format: str,
+        target: str | None, select: list[str] | None, ignore: list[str] | None, statistics: bool, exit_zero: bool,
+        force: bool) -> int:
     """Repair sessions in place (after a backup that `undo` restores); --dry-run shows the diff only."""
     from rollout_doctor.cli import render
     from rollout_doctor.core.exitcodes import ERROR, exit_code
     from rollout_doctor.store import signals
+    from rollout_doctor.store.runs import start_run
 
+    start_run("fix")  # `undo --last-run` undoes every transaction of this invocation
     options = rule_options(target, select, ignore, unsafe_fixes)
     err = render.console(stderr=True)
-    shown = Shown(render.console() if format == "text" else None, err, diff or dry_run, unsafe_fixes, dry_run)
+    view = View(statistics, quiet)
+    shown = Shown(render.console() if format == "text" else None, err, diff or dry_run, unsafe_fixes, dry_run, view)
     found_all = find_rollouts(paths)
     if not found_all:
         return ERROR
@@ -34,41 +39,63 @@ def fix(paths: list[Path] | None, dry_run: bool, diff: bool, unsafe_fixes: bool,
         prepare_to_write(found_all, force, err)
     # The diff is only shown with --diff or --dry-run and in JSON; on a 1 GB rollout it is ~200 MB.
     want_diff = diff or dry_run or format == "json"
-    interrupted = fix_all(found_all, options, shown, dry_run=dry_run, want_diff=want_diff, force=force)
-    if format == "json":
-        from rollout_doctor.cli.json_report import emit_json, report_json
-
-        emit_json(report_json(shown.reports, unsafe=unsafe_fixes, fixing=True, interrupted=interrupted is not None))
-    else:
-        render.print_summary(shown.out, shown.reports, unsafe=unsafe_fixes, fixing=True, dry_run=dry_run)
+    readable = [f.path for f in found_all if not f.error]
+    with scan_progress(readable, format == "text" and not quiet, "checking" if dry_run else "fixing") as shown.bar:
+        interrupted = fix_all(found_all, options, shown, dry_run=dry_run, want_diff=want_diff, force=force)
+    print_end(shown, format == "json", interrupted is not None)
     if interrupted is not None:
         err.print("rollout-doctor: interrupted; the files reported above are as reported, the others untouched")
         return signals.exit_code(interrupted)
-    return exit_code(shown.reports, fixing=True, dry_run=dry_run)
+    return exit_status(exit_code(shown.reports, fixing=True, dry_run=dry_run), exit_zero)
+
+
+def print_end(shown: Shown, json: bool, interrupted: bool) -> None:
+    """The summary, the JSON report, or what --statistics and --quiet print instead (report_modes.py)."""
+    from rollout_doctor.cli import render, report_modes
+    from rollout_doctor.cli.json_report import emit_json, report_json
+
+    if json:
+        emit_json(report_modes.statistics_json(shown.reports, shown.unsafe) if shown.view.statistics else
+                  report_json(shown.reports, unsafe=shown.unsafe, fixing=True, interrupted=interrupted))
+        return
+    if shown.view.statistics:
+        report_modes.print_statistics(shown.out, shown.reports, shown.unsafe)
+    if not shown.view.quiet:
+        render.print_summary(shown.out, shown.reports, unsafe=shown.unsafe, fixing=True, dry_run=shown.dry_run)
 
 
 class Shown:
     """The reports of a fix as they come: kept for the summary, printed at once (text) or not (JSON)."""
 
-    def __init__(self, out: Console | None, err: Console, changes: bool, unsafe: bool, dry_run: bool) -> None:
+    def __init__(self, out: Console | None, err: Console, changes: bool, unsafe: bool, dry_run: bool,
+                 view: View) -> None:
         self.out, self.err = out, err
-        self.changes, self.unsafe, self.dry_run = changes, unsafe, dry_run
+        self.changes, self.unsafe, self.dry_run, self.view = changes, unsafe, dry_run, view
         self.reports: list[FileReport] = []
+        self.bar: ProgressLine | None = None  # the progress line, while one is up
 
     def __call__(self, report: FileReport) -> None:
+        self.reports.append(report)
+        with shown(self.bar):
+            self.print(report)
+        if self.bar is not None and report.role == "requested":
+            self.bar.advance(size_of(report.path))
+            self.bar.file_done()
+
+    def print(self, report: FileReport) -> None:
         from rich.markup import escape
 
-        from rollout_doctor.cli import render
+        from rollout_doctor.cli import render, report_modes
 
-        self.reports.append(report)
         for warning in report.warnings:
             self.err.print(f"rollout-doctor: warning: {escape(warning)}")
         if self.out is not None:
-            if report.changes and self.changes:
+            diff = bool(report.changes and self.changes and self.view.standard)
+            if diff:
                 render.print_changes(self.out, report, self.dry_run)
-            elif report.written:
+            elif report.written and not self.view.quiet:
                 render.print_written(self.out, report)
-            render.print_diagnostics(self.out, report, report.remaining or [], self.unsafe)
+            report_modes.print_file(self.out, report, report.remaining or [], self.unsafe, self.view, header=not diff)
 
 
 def prepare_to_write(found_all: list[Found], force: bool, err: Console) -> None:

@@ -14,23 +14,26 @@ from rollout_doctor.core.exitcodes import CLEAN
 
 
 def guard(session: str | None, last: bool, all_folders: bool, order: str, quiet: bool, target: str | None,
-          select: list[str] | None, ignore: list[str] | None) -> int:
+          select: list[str] | None, ignore: list[str] | None, force: bool) -> int:
     """Before a resume: find the session's rollout as Codex does, apply the safe fixes, print one line.
 
     Exit 0 when the session is resumable, 1 when problems remain, 2 when it cannot be found or read,
     3 when the file changed while being fixed."""
     if last == bool(session):
         raise UsageError("give a SESSION or --last (one of them)")
-    return run_guard(session, last, all_folders, order, quiet, target, select, ignore)
+    return run_guard(session, last, all_folders, order, quiet, target, select, ignore, force=force)
 
 
 def run_guard(session: str | None, last: bool, all_folders: bool = False, order: str = "updated",
               quiet: bool = False, target: str | None = None, select: list[str] | None = None,
-              ignore: list[str] | None = None, cwd: str | None = None) -> int:
+              ignore: list[str] | None = None, cwd: str | None = None, force: bool = False) -> int:
     """Guard one session and print its receipt on stderr (stdout belongs to codex); the exit code."""
     from rollout_doctor.core.exitcodes import ERROR
     from rollout_doctor.core.rules import UnknownRule
     from rollout_doctor.formats.codex.guard import guard as guard_session
+    from rollout_doctor.store.runs import start_run
+
+    start_run("guard")  # a fix it writes is undone by `undo --last-run`
 
     try:
         # No --target: each session's wire from config.toml (codex_config.session_wire).
@@ -41,7 +44,7 @@ def run_guard(session: str | None, last: bool, all_folders: bool = False, order:
     from pathlib import Path
 
     result = guard_session(session, last, options, all_folders=all_folders, order=order,
-                           cwd=Path(os.path.abspath(os.path.expanduser(cwd))) if cwd else None)
+                           cwd=Path(os.path.abspath(os.path.expanduser(cwd))) if cwd else None, force=force)
     if not quiet:
         print(result.receipt, file=sys.stderr)
     from rollout_doctor.store import signals
@@ -51,14 +54,22 @@ def run_guard(session: str | None, last: bool, all_folders: bool = False, order:
 
 
 def pre_resume(codex_args: list[str]) -> int:
-    """What the shell-init wrapper runs with codex's own arguments: guard the session they resume."""
-    from rollout_doctor.formats.codex.shell import resume_request
+    """What the shell-init wrapper runs with codex's own arguments: guard the session they resume (its id
+    or name, its --last, or the picker's first page), chosen as those arguments make Codex choose it."""
+    from rollout_doctor.formats.codex.codex_args import resume_request
 
     request = resume_request(codex_args[1:] if codex_args[:1] == ["--"] else codex_args)
     if request is None:
         return 0
-    # `codex -C DIR resume --last` resumes DIR's newest session: the guard looks where Codex looks.
-    return run_guard(request.session, request.last, request.all_folders, cwd=request.cd)
+    from rollout_doctor.formats.codex.pre_resume import pre_resume as guard_resume
+    from rollout_doctor.store import signals
+    from rollout_doctor.store.runs import start_run
+
+    start_run("guard")  # a fix it writes is undone by `undo --last-run`
+    outcome = guard_resume(request, rule_options(None, None, None))
+    print(outcome.receipt, file=sys.stderr)
+    stopped = signals.pending()  # Ctrl-C while a fix was being written: finished, then stop here
+    return signals.exit_code(stopped) if stopped else outcome.code
 
 
 def shell_init(shell: str) -> int:

@@ -1,7 +1,8 @@
-"""``rules`` lists the rules; ``rule NAME`` explains one."""
+"""``rules`` lists the rules; ``rule NAME`` explains one, ``rule --all`` every one."""
 
 from __future__ import annotations
 
+from rollout_doctor.cli.options import UsageError
 from rollout_doctor.core.exitcodes import CLEAN
 
 
@@ -21,11 +22,14 @@ def rules(format: str) -> int:
     return CLEAN
 
 
-def rule(name: str) -> int:
-    """Explain a rule: what it checks, why it breaks a resume, an example, its fix safety."""
-    from rollout_doctor.cli import render
+def rule(name: str | None, all_rules: bool) -> int:
+    """Explain a rule: what it checks, why it breaks a resume, an example, its fix safety (--all: every rule)."""
+    from rollout_doctor.cli import render, rule_docs
     from rollout_doctor.formats.codex import CODEX
 
-    found = CODEX.rules.lookup(name)  # core.rules.UnknownRule: each parser's usage error
-    render.print_rule(render.console(), found)
+    if bool(name) == all_rules:
+        raise UsageError("give a rule's NAME or code, or --all (one of them)")
+    # An unknown name raises core.rules.UnknownRule before anything is printed: each parser's usage error.
+    chosen = list(CODEX.rules) if all_rules else [CODEX.rules.lookup(name or "")]
+    rule_docs.print_rules(render.console(), chosen)
     return CLEAN

@@ -1,38 +1,43 @@
-"""``undo``: restore a fixed rollout from its backup, list the backups, or prune the old ones."""
+"""``undo``: restore what a fix wrote, byte for byte: a rollout, a folder, a session or the last run;
+list the backups by run, or prune the old ones (backups.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rollout_doctor.cli.commands.fix import complete_interrupted
-from rollout_doctor.cli.options import UsageError
 from rollout_doctor.core.exitcodes import CLEAN, ERROR, REFUSED
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from rollout_doctor.cli.commands.undo_targets import Target
+    from rollout_doctor.store.journal import Journal
     from rollout_doctor.store.undo import Restored
 
 
-def undo(path: Path | None, list_: bool, prune: float | None, force: bool) -> int:
-    """Restore a rollout, byte for byte, to what it was before the last fix (with every file that fix wrote)."""
+def undo(what: str | None, last_run: bool, list_: bool, prune: float | None, prune_keep: int | None,
+         force: bool) -> int:
+    """Restore, byte for byte, what a fix wrote: a rollout (with every file its fix wrote), every fix of a
+    folder, a session's last fix, or every file of the last run (--last-run). --list shows the backups."""
     from rich.markup import escape
 
     from rollout_doctor import store
     from rollout_doctor.cli import render
+    from rollout_doctor.cli.commands import backups, undo_targets
+    from rollout_doctor.store.runs import start_run
 
+    start_run("undo")
     out = render.console()
     err = render.console(stderr=True)
     try:
         complete_interrupted(err, everything=True)
-        if prune is not None:
-            return prune_backups(prune, out)
+        if prune is not None or prune_keep is not None:
+            return backups.prune_backups(prune, prune_keep, out)
         if list_:
-            return list_backups(path, out, err)
-        if path is None:
-            raise UsageError("give the rollout to restore, or --list")
-        restored = store.restore(path, force=force)
+            return backups.list_backups(what, last_run, out, err)
+        target = undo_targets.find(what, last_run)
+        restored = store.restore_all(journals_to_restore(target), force, target.via)
     except LookupError as exc:
         err.print(f"rollout-doctor: {escape(str(exc))}")
         return ERROR
@@ -43,47 +48,24 @@ def undo(path: Path | None, list_: bool, prune: float | None, force: bool) -> in
         err.print(f"rollout-doctor: {escape(str(exc))}")
         return ERROR
     except OSError as exc:
-        err.print(f"rollout-doctor: {escape(str(exc.filename or path))}: {escape(exc.strerror or str(exc))}")
+        err.print(f"rollout-doctor: {escape(str(exc.filename or what))}: {escape(exc.strerror or str(exc))}")
         return ERROR
-    report_restored(restored, out, err)
+    for one in restored:
+        report_restored(one, out, err)
+    if target.kind != "file":
+        files = len({where for one in restored for where in one.files})
+        out.print(f"undid {len(restored)} fix(es) of {escape(target.label)}: {files} file(s) restored")
     return CLEAN
 
 
-def prune_backups(days: float, out: Console) -> int:
-    from rich.markup import escape
-
-    from rollout_doctor.store.backups import prune
-
-    gone = prune(days)
-    for journal in gone:
-        out.print(f"removed {escape(str(journal.folder))} ({escape(journal.created)}; "
-                  f"{', '.join(escape(str(e.path)) for e in journal.entries)})")
-    out.print(f"{len(gone)} backup(s) removed")
-    return CLEAN
-
-
-def list_backups(path: Path | None, out: Console, err: Console) -> int:
-    from rich.markup import escape
-
-    from rollout_doctor.cli import render
-    from rollout_doctor.store.backups import describe_state, journals, journals_of
-
-    if path:
-        found, bad = journals_of(path), []
-    else:
-        found, bad = journals()
-    if not found and not bad:
-        out.print("no backups" + (f" for {escape(str(path))}" if path else ""))
-    # The newest committed transaction of each file is the one the next undo restores.
-    next_undo = {e.path: j for j in found if j.state == "committed" for e in j.entries}
-    for journal in found:
-        label = describe_state(journal)
-        if any(next_undo.get(e.path) is journal for e in journal.entries):
-            label += ", by the next undo"
-        out.print(render.journal_line(journal, label))
-    for unreadable in bad:
-        err.print(f"rollout-doctor: unusable backup: {escape(unreadable.reason)}")
-    return CLEAN
+def journals_to_restore(target: Target) -> list[Journal]:
+    """The transactions to restore, newest first; LookupError naming what has no backup left."""
+    chosen = target.to_restore()
+    if chosen:
+        return chosen
+    if target.everything and target.journals:
+        raise LookupError(f"nothing to undo: every fix of {target.label} is undone already")
+    raise LookupError(f"{target.label}: no backup to restore (`rollout-doctor undo --list` shows them all)")
 
 
 def report_restored(restored: Restored, out: Console, err: Console) -> None:

@@ -26,7 +26,8 @@ DEFAULT_PROVIDER = "openai"  # Codex's model_provider when config.toml names non
 CONFIG_LIMIT = 1 << 20
 
 
-def _toml(text: str) -> dict[str, Any]:
+def toml_loads(text: str) -> dict[str, Any]:
+    """``text`` as TOML (tomllib, or tomli on Python 3.10); raises ValueError when it is not."""
     try:
         import tomllib
     except ImportError:  # Python 3.10
@@ -49,14 +50,19 @@ def _load(path: str, _stamp: tuple[int, int, int]) -> dict[str, Any]:
     if len(data) > CONFIG_LIMIT:
         return {}
     try:
-        return _toml(data.decode("utf-8"))
+        return toml_loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
         return {}
 
 
 def load(home: Path | None = None) -> dict[str, Any]:
     """The parsed ``config.toml`` of ``home`` (default ``$CODEX_HOME``), or {} when there is none to read."""
-    path = (home or codex_home.configured_home()) / codex_home.CONFIG
+    return load_file((home or codex_home.configured_home()) / codex_home.CONFIG)
+
+
+def load_file(path: Path) -> dict[str, Any]:
+    """A TOML file of the Codex home read as untrusted input (config.toml, a profile's ``NAME.config.toml``):
+    {} when there is none to read. Callers must not change the dict: it is shared until the file changes."""
     try:
         st = os.stat(path)
     except OSError:
@@ -67,7 +73,8 @@ def load(home: Path | None = None) -> dict[str, Any]:
 def configured_provider(config: dict[str, Any]) -> str:
     """The ``model_provider`` Codex would use: the active profile's, else the top-level key, else openai.
 
-    Command-line overrides (``-c model_provider=…``, ``--profile``) are not seen here."""
+    ``config`` is config.toml as read, or as a command line's ``-c`` and ``--profile`` made it
+    (config_layers.resume_settings)."""
     profiles, name = config.get("profiles"), config.get("profile")
     profile = profiles.get(name) if isinstance(profiles, dict) and isinstance(name, str) else None
     for table in (profile, config):
@@ -82,11 +89,14 @@ def wire_of(config: dict[str, Any], provider: str) -> str:
     return "chat" if isinstance(table, dict) and table.get("wire_api") == "chat" else "responses"
 
 
-def session_wire(session_provider: str | None, home: Path | None = None) -> str:
+def session_wire(session_provider: str | None, home: Path | None = None, config: dict[str, Any] | None = None,
+                 provider: str | None = None) -> str:
     """``chat`` when the provider Codex would resume the session with, or the one it was written with,
-    speaks the Chat wire; else ``responses``."""
-    config = load(home)
-    providers = {configured_provider(config)}
+    speaks the Chat wire; else ``responses``. ``config`` and ``provider``: those of the command line that
+    resumes it (config_layers.Settings), instead of config.toml as it is."""
+    if config is None:
+        config = load(home)
+    providers = {provider or configured_provider(config)}
     if session_provider:
         providers.add(session_provider)
     return "chat" if any(wire_of(config, p) == "chat" for p in providers) else "responses"

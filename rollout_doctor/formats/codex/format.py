@@ -21,7 +21,7 @@ from rollout_doctor.store import places
 
 if TYPE_CHECKING:
     from rollout_doctor.core.model import Model
-    from rollout_doctor.core.reports import IndexReset
+    from rollout_doctor.core.reports import IndexReset, SessionInfo
     from rollout_doctor.formats.codex.lineage import Lineages
     from rollout_doctor.formats.codex.rules.base import Context
 
@@ -96,6 +96,12 @@ class CodexFormat:
                        for s in ancestry.parents if s.cut is not None]
         return ThreadInfo(meta_id or (name.thread_id if name else None), name.rollout_id if name else meta_id,
                           tuple(parents), ancestry.problem if ancestry is not None else None)
+
+    def describe_session(self, path: Path, model: Model | None) -> SessionInfo:
+        """Its name in session_index.jsonl, its project folder, its id (session_info.py)."""
+        from rollout_doctor.formats.codex.session_info import describe
+
+        return describe(path, model)  # type: ignore[arg-type]
 
     # --- judging ---------------------------------------------------------------------------------------
 

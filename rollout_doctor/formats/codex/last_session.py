@@ -22,13 +22,22 @@ with the real binaries):
 
   Releases before the 2026 ``UpdatedAt`` ordering (0.77.0, checked) have no state database; they
   order by the time in the file name and do not filter by folder: ``order="created"``.
+
+The filters differ by command (``Wanted``; all seen with the real binaries, docs/codex-facts.md, "Which
+session a resume opens"): ``codex exec resume --last`` keeps the configured provider's sessions, of any
+source; the TUI's ``codex resume --last`` and its picker (0.169.0, 0.171.0) keep the interactive ones
+(``source`` cli or vscode; a meta without one counts as vscode) of any provider, and exec and mcp ones
+too with ``--include-non-interactive`` (``resume_source_kinds``, tui/src/lib.rs). ``newest`` gives the
+first N in Codex's order: the picker's first page.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 from rollout_doctor.formats.codex.home import ROLLOUT_NAME, SESSIONS, iter_rollouts
@@ -47,6 +56,9 @@ from rollout_doctor.formats.codex.session_files import (
 )
 
 NAME = ROLLOUT_NAME  # rollout-<local time>-<thread uuid>[_<rollout uuid>].jsonl[.zst]
+INTERACTIVE_SOURCES = frozenset({"cli", "vscode"})  # what the TUI lists unless --include-non-interactive
+NON_INTERACTIVE_SOURCES = frozenset({"exec", "mcp"})  # added by it (ThreadSourceKind Exec and AppServer)
+DEFAULT_SOURCE = "vscode"  # SessionSource's default: a session_meta without `source` (listed by the TUI: seen)
 # Codex 2026's thread database (0.169.0, 0.171.0): ``threads`` holds, per thread, rollout_path, cwd,
 # model_provider, archived and updated_at_ms; ``backfill_state`` says whether it was built from the files.
 STATE_DB = "state_5.sqlite"
@@ -55,15 +67,32 @@ STATE_DB_TIMEOUT = 1.0  # seconds to wait for a Codex holding a lock (a reader o
 
 
 
+class Wanted:
+    """Which sessions a resume considers. (A plain class: a NamedTuple costs the guard's start-up.)"""
+
+    __slots__ = ("cwd", "provider", "sources")
+
+    def __init__(self, provider: str | None, cwd: Path | None, sources: frozenset[str] | None = None) -> None:
+        self.provider = provider  # only this model_provider's; None: any (the 2026 TUI)
+        self.cwd = cwd  # only those of this folder; None: any (--all)
+        self.sources = sources  # only these `source`s; None: any (codex exec)
+
+    def takes_source(self, source: object) -> bool:
+        if self.sources is None:
+            return True
+        return (source if isinstance(source, str) else DEFAULT_SOURCE if source is None else "") in self.sources
+
+
 @dataclass(frozen=True)
 class _Row:
     thread_id: str
     rollout_path: str
     cwd: str | None
+    source: str | None
 
 
-def _state_db_rows(home: Path, provider: str) -> list[_Row] | None:
-    """The candidates of ``state_5.sqlite`` for ``provider``, newest first; None when Codex would not use
+def _state_db_rows(home: Path, wanted: Wanted) -> list[_Row] | None:
+    """The candidates of ``state_5.sqlite`` for ``wanted``, newest first; None when Codex would not use
     the database as it is: absent, unreadable, or not built from the files yet (``backfill_state`` not
     ``complete``, in which case Codex rebuilds it from the files first). Opened read-only: nothing is
     ever written to it, and a Codex running meanwhile is not disturbed (readers of its WAL do not block)."""
@@ -79,16 +108,19 @@ def _state_db_rows(home: Path, provider: str) -> list[_Row] | None:
         if status is None or status[0] != "complete":
             return None
         rows = db.execute(
-            "SELECT id, rollout_path, cwd FROM threads WHERE archived = 0 AND model_provider = ? "
+            # `source` only when it is asked about: the --last of codex exec never needed that column
+            f"SELECT id, rollout_path, cwd, {'source' if wanted.sources is not None else 'NULL'} FROM threads "
+            f"WHERE archived = 0 {'AND model_provider = ?' if wanted.provider is not None else ''} "
             "ORDER BY updated_at_ms DESC, id DESC",  # SQLite puts NULL last in DESC, as Codex's order does
-            (provider,),
+            (wanted.provider,) if wanted.provider is not None else (),
         ).fetchall()
     except sqlite3.Error:
         return None
     finally:
         db.close()
-    return [_Row(str(tid).lower(), path_, cwd if isinstance(cwd, str) else None)
-            for tid, path_, cwd in rows if isinstance(tid, str) and isinstance(path_, str)]
+    return [_Row(str(tid).lower(), path_, cwd if isinstance(cwd, str) else None,
+                 source if isinstance(source, str) else None)
+            for tid, path_, cwd, source in rows if isinstance(tid, str) and isinstance(path_, str)]
 
 
 def _existing_rollout(recorded: str) -> Path | None:
@@ -101,15 +133,16 @@ def _existing_rollout(recorded: str) -> Path | None:
     return None
 
 
-def _from_state_db(rows: list[_Row], cwd: Path | None) -> Session | None:
+def _from_state_db(rows: list[_Row], wanted: Wanted) -> Iterator[Session]:
     for row in rows:
+        if not wanted.takes_source(row.source):
+            continue
         path = _existing_rollout(row.rollout_path)
         if path is None:
             continue  # the database names a file that is gone: Codex skips it
         compressed = path.name.endswith(".zst")
-        if in_folder(Tail(path, read_all(path) if compressed else None), row.cwd, cwd):
-            return Session(path, row.thread_id)
-    return None
+        if in_folder(Tail(path, read_all(path) if compressed else None), row.cwd, wanted.cwd):
+            yield Session(path, row.thread_id)
 
 
 def _created_order(entry: os.DirEntry[str]) -> tuple[str, str]:
@@ -133,8 +166,9 @@ def _backfilled_ms(entries: list[os.DirEntry[str]]) -> dict[str, int]:
     return updated
 
 
-def _walk(home: Path, cwd: Path | None, provider: str, order: str, backfill: bool) -> Session | None:
-    """The newest rollout under ``sessions/`` that passes the filters.
+def _walk(home: Path, wanted: Wanted, provider: str, order: str, backfill: bool) -> Iterator[Session]:
+    """The rollouts under ``sessions/`` that pass the filters, newest first (``provider``: the configured
+    one, which a session_meta naming none counts as).
 
     ``backfill``: judge each file as Codex's backfill records it in the database (provider and folder of
     the latest thread_settings_applied first); else as Codex's own walk does (session_meta only)."""
@@ -159,12 +193,25 @@ def _walk(home: Path, cwd: Path | None, provider: str, order: str, backfill: boo
         tail = Tail(path, data)
         settings = tail.settings if backfill else {}
         session_provider = settings.get("model_provider_id") or head.provider or provider
-        if session_provider != provider:
+        if wanted.provider is not None and session_provider != wanted.provider:
             continue
-        if not in_folder(tail, settings.get("cwd") or head.cwd, cwd):
+        if not wanted.takes_source(head.source):
             continue
-        return Session(path, NAME.match(path.name)["thread"].lower())  # type: ignore[index]
-    return None
+        if not in_folder(tail, settings.get("cwd") or head.cwd, wanted.cwd):
+            continue
+        yield Session(path, NAME.match(path.name)["thread"].lower())  # type: ignore[index]
+
+
+def newest(home: Path, wanted: Wanted, order: str = "updated", limit: int = 1) -> list[Session]:
+    """The first ``limit`` sessions in the order Codex lists them for a resume (the module docstring has
+    the steps); [] when none passes the filters."""
+    configured = configured_provider(home)
+    if order == "created":
+        return list(islice(_walk(home, wanted, configured, order, backfill=False), limit))
+    rows = _state_db_rows(home, wanted)
+    found = (list(islice(_from_state_db(rows, wanted), limit)) if rows is not None
+             else list(islice(_walk(home, wanted, configured, order, backfill=True), limit)))
+    return found or list(islice(_walk(home, wanted, configured, order, backfill=False), limit))
 
 
 def find_last(
@@ -178,18 +225,8 @@ def find_last(
     ``cwd=None`` means ``--all`` (no folder filter). ``provider=None`` reads it from config.toml."""
     home = home or codex_home()
     provider = provider or configured_provider(home)
-    found: Session | None = None
-    if order == "created":
-        found = _walk(home, cwd, provider, order, backfill=False)
-    else:
-        rows = _state_db_rows(home, provider)
-        if rows is not None:
-            found = _from_state_db(rows, cwd)
-        else:
-            found = _walk(home, cwd, provider, order, backfill=True)
-        if found is None:
-            found = _walk(home, cwd, provider, order, backfill=False)
-    if found is not None:
-        return found
+    found = newest(home, Wanted(provider, cwd), order)
+    if found:
+        return found[0]
     where = f" for {cwd} (add --all for every folder)" if cwd is not None else ""
     raise SessionNotFound(f"no session of provider {provider!r} under {home / SESSIONS}{where}")

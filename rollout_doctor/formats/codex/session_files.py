@@ -49,6 +49,7 @@ def configured_provider(home: Path | None = None) -> str:
 class Head(NamedTuple):
     cwd: str | None
     provider: str | None
+    source: object = None  # "cli", "vscode", "exec", "mcp", {"subagent": ...}; None when the meta has none
 
 
 def meta_of(first_line: bytes) -> Head | None:
@@ -63,7 +64,8 @@ def meta_of(first_line: bytes) -> Head | None:
         return None
     meta = line["payload"]
     cwd, provider = meta.get("cwd"), meta.get("model_provider")
-    return Head(cwd if isinstance(cwd, str) else None, provider if isinstance(provider, str) else None)
+    return Head(cwd if isinstance(cwd, str) else None, provider if isinstance(provider, str) else None,
+                meta.get("source"))
 
 
 def open_quietly(path: Path) -> BinaryIO:

@@ -15,10 +15,11 @@ from typing import Any, ClassVar
 import orjson
 
 from rollout_doctor.core.format import Facts, FastPath
-from rollout_doctor.core.reports import IndexReset
 from rollout_doctor.core.model import Model
+from rollout_doctor.core.reports import IndexReset, SessionInfo
 from rollout_doctor.core.rules import Options, Registry
 from rollout_doctor.core.thread import Ancestry, Cut, Segment, ThreadInfo
+from rollout_doctor.core.verdict import Effect
 
 BLANK, INVALID, HEAD, CALL, OUT = range(5)
 KINDS = {"head": HEAD, "call": CALL, "out": OUT}
@@ -111,7 +112,8 @@ class ToyFormat:
     def __init__(self) -> None:
         from tests.support.toy import orphan_call
 
-        self.rules = Registry([orphan_call], ("only",), ("pairing",), ("toy",))
+        self.rules = Registry([orphan_call], ("only",), ("pairing",), ("toy",),
+                              (Effect("stuck", True, "will not resume"),))
         self.targets = self.rules.targets
 
     def owns_name(self, name: str) -> bool:
@@ -144,6 +146,9 @@ class ToyFormat:
 
     def thread_info(self, model: Model, ancestry: Ancestry | None) -> ThreadInfo:
         return ThreadInfo(None, None)
+
+    def describe_session(self, path: Path, model: Model | None) -> SessionInfo:
+        return SessionInfo(None, None, None, None, None)
 
     def current_turn_start(self, model: Model) -> int:
         return model.own_start

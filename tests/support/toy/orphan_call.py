@@ -15,6 +15,7 @@ NAME = "toy-orphan-call"
 SUMMARY = "A call with no output."
 FIX_SAFETY = "safe: a cancelled output"
 CATEGORY = "pairing"
+EFFECT = "stuck"
 
 
 def check(ctx: Any) -> Iterator[Diagnostic]:

@@ -20,6 +20,7 @@ from rollout_doctor.formats.codex.rules import (
 )
 from rollout_doctor.formats.codex.rules.base import (
     CATEGORIES,
+    EFFECTS,
     GENERATIONS,
     TARGETS,
     Context,
@@ -47,6 +48,7 @@ REGISTRY = Registry(
     targets=TARGETS,
     categories=CATEGORIES,
     generations=GENERATIONS,
+    effects=EFFECTS,
 )
 RULES: tuple[Rule, ...] = REGISTRY.rules
 

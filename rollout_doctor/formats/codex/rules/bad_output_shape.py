@@ -29,6 +29,10 @@ really returned, and the model is told the tool failed when it ran. The old ``{c
 object shape (Codex 0.2x), hand-written JSON objects and ``output_text`` items copied from a message
 are the usual causes.
 
+Effect on a resume: dropped. 0.77.0, 0.169.0 and 0.171.0 skip the line (0.77.0 logs "failed to parse
+rollout line") and send ``aborted`` after the call instead (``tests/test_e2e_resume.py``,
+``tests/test_e2e_shapes.py``): the model loses what the tool returned.
+
 Example::
 
     {"type":"response_item","payload":{"type":"function_call_output","call_id":"call_A","output":{"content":"ok","success":true}}}
@@ -68,6 +72,7 @@ NAME = "bad-output-shape"
 SUMMARY = "a tool output in a shape Codex drops"
 FIX_SAFETY = "unsafe: rewrites what Codex cannot read (output_text as input_text), else the output as text"
 CATEGORY = "pairing"  # a line Codex drops leaves its call unanswered
+EFFECT = "dropped"
 
 _VERSION = re.compile(r"(\d+)\.(\d+)\.(\d+)")
 

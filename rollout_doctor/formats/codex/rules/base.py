@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from rollout_doctor.core.rules import Diagnostic, Options, Rule, found
+from rollout_doctor.core.verdict import Effect
 from rollout_doctor.formats.codex.history import Replay, effective_history, replay
 from rollout_doctor.formats.codex.records import Item
 from rollout_doctor.formats.codex.rollout import Rollout
@@ -20,6 +21,19 @@ GENERATIONS = ("legacy", "envelope", "paginated")  # the shapes of rollout (docs
 # What a rule judges: "pairing", the history sent to the model against the broker contract (RD1xx);
 # "structure", the file as Codex reads it, line by line (RD2xx).
 CATEGORIES = ("pairing", "structure")
+# What a defect does when Codex resumes the session, worst first: a session's verdict is the worst of its
+# problems' (core/verdict.py). What each rule's defect does was seen with the real releases (README,
+# "Before and after"; tests/test_e2e_resume.py BEFORE) and is documented in each rule's "Effect" paragraph.
+EFFECTS = (
+    # The model API (or Codex, before it asks the model) refuses the history: stuck on every resume.
+    Effect("refused", True, "will not resume"),
+    # Codex silently skips the record: the model loses what it held.
+    Effect("dropped", False, "resumes, but Codex skips records"),
+    # Codex repairs it in memory before every request; the file stays broken for every other reader.
+    Effect("patched", False, "resumes, patched in memory"),
+    # Codex sends it as written and the API takes it; nothing is lost.
+    Effect("harmless", False, "resumes, with harmless problems"),
+)
 
 
 class Context:
@@ -51,5 +65,5 @@ def position(item: Item) -> tuple[int, int]:
     return item.line, item.index or 0
 
 
-__all__ = ["CATEGORIES", "GENERATIONS", "TARGETS", "Context", "Diagnostic", "Options", "Rule", "found",
+__all__ = ["CATEGORIES", "EFFECTS", "GENERATIONS", "TARGETS", "Context", "Diagnostic", "Options", "Rule", "found",
            "item_label", "position"]

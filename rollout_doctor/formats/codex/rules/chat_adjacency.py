@@ -11,6 +11,9 @@ followed by tool messages responding to each 'tool_call_id'``. Real Codex 0.77.0
 writes parallel calls as ``call_A, call_B, out_A, out_B`` and then refuses its own session on every
 resume (openai/codex#8479: the session is stuck for good); ``call_A, out_A, call_B, out_B`` resumes.
 
+Effect on a resume: refused, on every resume: seen with 0.77.0 (``tests/test_e2e_stuck.py``,
+``tests/test_e2e_resume.py``); 0.169.0 and 0.171.0 refuse the Chat wire at start-up.
+
 Example::
 
     {"type":"response_item","payload":{"type":"function_call","call_id":"call_A",...}}
@@ -36,6 +39,7 @@ SUMMARY = "a tool call not followed at once by its output (Chat wire)"
 FIX_SAFETY = "safe: moves the output directly after its call, unchanged"
 TARGET = "chat"
 CATEGORY = "pairing"
+EFFECT = "refused"
 UPSTREAM = ("#8479",)
 
 

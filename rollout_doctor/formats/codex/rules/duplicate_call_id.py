@@ -10,6 +10,10 @@ which call. Codex 0.169.0 passes both calls through unchanged. A replayed pair a
 (its wording, as reported in github/app#541 and continuedev/continue#10200); a reused id pairs two outputs
 with one id, refused as ``Duplicate function_call_output for call_id …`` (NousResearch/hermes-agent#102629).
 
+Effect on a resume: refused. 0.77.0, 0.169.0 and 0.171.0 send both calls as written
+(``tests/test_e2e_resume.py``, ``tests/test_e2e_shapes.py``); the refusal is the real API's, in the words
+those reports quote: the loopback stand-in of the tests does not model this check and takes the request.
+
 Example::
 
     {"type":"response_item","payload":{"type":"function_call","call_id":"call_0","arguments":"{\"cmd\":\"ls\"}",...}}
@@ -40,6 +44,7 @@ NAME = "duplicate-call-id"
 SUMMARY = "two tool calls sharing one call_id"
 FIX_SAFETY = "safe: removes an exact repeat, or renames the later call and its output"
 CATEGORY = "pairing"
+EFFECT = "refused"
 UPSTREAM = ("github/app#541", "hermes-agent#102629", "continue#10200")
 
 

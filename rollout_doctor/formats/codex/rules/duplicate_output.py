@@ -9,6 +9,9 @@ request is refused with ``Duplicate function_call_output for call_id … Each fu
 exactly one matching function_call_output`` (that wording reported in NousResearch/hermes-agent#102629,
 another Responses client replaying a stored history).
 
+Effect on a resume: refused, on every resume: seen with 0.77.0, 0.169.0 and 0.171.0
+(``tests/test_e2e_resume.py``).
+
 Example::
 
     {"type":"response_item","payload":{"type":"function_call","call_id":"call_A",...}}
@@ -34,6 +37,7 @@ NAME = "duplicate-output"
 SUMMARY = "a tool call answered by more than one output"
 FIX_SAFETY = "safe when the extra output repeats the kept one exactly, unsafe otherwise"
 CATEGORY = "pairing"
+EFFECT = "refused"
 UPSTREAM = ("hermes-agent#102629",)
 
 

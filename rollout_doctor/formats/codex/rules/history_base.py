@@ -15,6 +15,11 @@ ordinal is 0 ("cutoff cannot include source session metadata"). The byte offset 
 model is sent; an offset inside a line drops that line, and an ordinal that disagrees with the bytes
 leaves Codex's thread-history projection skipping records.
 
+Effect on a resume: refused for a missing parent, a cut past the parent's end or at ordinal 0 (0.169.0
+and 0.171.0, ``tests/test_e2e_threads.py`` and docs/codex-facts.md, "Threads that span files"). A cut
+inside a line drops that line (both resumed, with no warning): dropped. An ordinal that disagrees with
+the bytes changes nothing the model is sent (the byte offset decides): harmless.
+
 Example::
 
     {"timestamp":"…","ordinal":29,"type":"session_meta","payload":{"id":"…","history_mode":"paginated",
@@ -49,6 +54,7 @@ FIX_SAFETY = ("safe: moves the cut to the line and ordinal boundary its bytes na
 PHASE = 0  # the cut decides which history the other rules judge
 FOLLOWS_PARENT = True  # a child rewritten with its parent gets its new cut from this rule
 CATEGORY = "structure"
+EFFECT = "refused"
 GENERATIONS = ("paginated",)  # forks and revert branches exist since 0.169.0, which paginates
 
 
@@ -85,20 +91,22 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
     if (base.end_byte_offset, base.end_ordinal_exclusive) != want:
         fix = _retarget(model, *want, title=f"set history_base to byte {want[0]}, ordinal {want[1]}",
                         applicability=Applicability.SAFE)
-        yield found(meta.line, _cut_problem(link, base, want), fix=fix)
+        message, effect = _cut_problem(link, base, want)
+        yield found(meta.line, message, fix=fix, effect=effect)
 
 
-def _cut_problem(link: Link, base: HistoryBase, want: tuple[int, int]) -> str:
-    """Why a readable cut ``base`` is not where the parent's records end (``want``: byte, ordinal)."""
+def _cut_problem(link: Link, base: HistoryBase, want: tuple[int, int]) -> tuple[str, str | None]:
+    """Why a readable cut ``base`` is not where the parent's records end (``want``: byte, ordinal), and
+    what that does to a resume when it is not the rule's EFFECT."""
     if link.end != base.end_byte_offset and link.cut.end_byte_offset == base.end_byte_offset:
         return (f"history_base ends at byte {base.end_byte_offset} of the parent, inside a line (the parent "
-                "changed after the fork, or the cut was written mid-line); Codex drops that partial line")
+                "changed after the fork, or the cut was written mid-line); Codex drops that partial line"), "dropped"
     if link.cut.end_byte_offset == base.end_byte_offset:
         return (f"history_base says the inherited history ends before ordinal {base.end_ordinal_exclusive}, "
-                f"but the parent's records before byte {link.end} end at ordinal {link.last_ordinal}")
+                f"but the parent's records before byte {link.end} end at ordinal {link.last_ordinal}"), "harmless"
     return (f"history_base points at byte {base.end_byte_offset}, ordinal {base.end_ordinal_exclusive} of "
             f"the parent, which is being rewritten: the same record will end at byte {want[0]}, ordinal "
-            f"{want[1] - 1}")
+            f"{want[1] - 1}"), None
 
 
 def _retarget(model: Rollout, offset: int, ordinal: int, title: str, applicability: Applicability) -> Fix | None:

@@ -9,6 +9,12 @@ Why it breaks a resume: the conversation the model sees has the user speaking in
 exchange. Codex 0.169.0 passes it through unchanged; the Chat wire refuses it (an assistant message
 with tool_calls must be followed at once by its tool messages) and models answer the wrong turn.
 
+Effect on a resume: harmless on the Responses wire: 0.77.0, 0.169.0 and 0.171.0 send the message where it
+is and the API takes it (``tests/test_e2e_resume.py``); nothing is lost, though the model reads an odd
+order. Refused on the Chat wire (``--target chat``, releases before 0.169.0): the message comes between
+an assistant message with tool_calls and its tool message (docs/codex-facts.md §7, the API's rule in
+docs/codex-format.md; not run with a real binary).
+
 Example::
 
     {"type":"response_item","payload":{"type":"function_call","call_id":"call_A",...}}
@@ -33,6 +39,7 @@ NAME = "interleaved-message"
 SUMMARY = "an input message recorded while a tool call was pending"
 FIX_SAFETY = "safe: moves the message after the outputs, as a broker would have held it"
 CATEGORY = "pairing"
+EFFECT = "harmless"
 
 
 def release_points(pending_after: list[int]) -> list[int | None]:
@@ -69,4 +76,5 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
         title = f"move the message at {message.where} after {release.where}"
         fix = move_fix(ctx.model, message, release, title)
         yield found(message.line, f"{message.role} message at {message.where} arrived while {pending} waited "
-                                  "for output", waiting[0].call_id, fix)
+                                  "for output", waiting[0].call_id, fix,
+                    effect="refused" if ctx.options.target == "chat" else None)

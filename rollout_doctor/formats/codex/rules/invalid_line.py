@@ -9,6 +9,12 @@ Why it breaks a resume: Codex skips lines it cannot parse, silently, so whatever
 the history; a record glued onto a torn line is lost with it; and a byte order mark makes the session
 unreadable.
 
+Effect on a resume: dropped. 0.77.0, 0.169.0 and 0.171.0 resume the session without the line (torn,
+garbage, NUL bytes, a record glued onto a torn one), logging ``failed to parse line as JSON``
+(``tests/test_e2e_resume.py``). A byte order mark before the ``session_meta`` is refused: Codex cannot
+read which session it is ("failed to parse thread ID", docs/codex-facts.md §4, read in the source; the
+upstream report is #28139; not run here).
+
 Example::
 
     {"timestamp":"2026-01-05T10:00:00.000Z","type":"response_it
@@ -43,6 +49,7 @@ FIX_SAFETY = ("safe: removes bytes Codex ignores, keeping any whole record glued
               "unsafe: restores a missing timestamp")
 PHASE = 0  # a salvaged record may be the output a call is missing: repair lines before pairing
 CATEGORY = "structure"
+EFFECT = "dropped"
 UPSTREAM = ("#24425", "#28139")
 
 
@@ -89,7 +96,8 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
     if model.has_bom and model.kind(first) is not LineKind.INVALID:
         yield found(first, f"line {first + 1} starts with a byte order mark; Codex cannot read the session_meta after it",
                     fix=Fix("drop the byte order mark", Applicability.SAFE,
-                            (Edit.replace(first, model.content(first), "byte order mark dropped"),)))
+                            (Edit.replace(first, model.content(first), "byte order mark dropped"),)),
+                    effect="refused" if model.kind(first) is LineKind.SESSION_META else None)
     line = model.kinds.find(LineKind.INVALID)  # bytearray.find: no Python loop over a million lines
     while line >= 0:
         record = model.records.get(line)

@@ -6,6 +6,9 @@ Parallel tool calls racing the writer, or a hand edit, leave this shape.
 Why it breaks a resume: Codex 0.169.0 sends the items in file order, and the API requires the call
 first: ``No tool call found for function call output with call_id …`` (the error of openai/codex#17630).
 
+Effect on a resume: refused, on every resume: seen with 0.77.0, 0.169.0 and 0.171.0
+(``tests/test_e2e_resume.py``).
+
 Example::
 
     {"type":"response_item","payload":{"type":"function_call_output","call_id":"call_A",...}}
@@ -28,6 +31,7 @@ NAME = "misplaced-output"
 SUMMARY = "a tool output recorded before its call"
 FIX_SAFETY = "safe: moves the output after its call, unchanged"
 CATEGORY = "pairing"
+EFFECT = "refused"
 UPSTREAM = ("#17630",)
 
 

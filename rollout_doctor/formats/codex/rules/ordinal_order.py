@@ -8,6 +8,14 @@ record … is missing an ordinal", openai/codex#45150); a repeated or missing or
 thread-history projection for good ("expected ordinal N, got N-1": #40630, #41566, #44432, seen in
 0.153.4 and later after an unfinished turn and a resume).
 
+Effect on a resume: harmless for a repeated, regressed or missing ordinal, or a gap: 0.169.0 and 0.171.0
+resume and send the model the same history, and warn (``skipping duplicate or regressed rollout ordinal``)
+as their thread-history projection leaves the line out (``tests/test_e2e_resume.py``,
+``tests/test_e2e_paginated.py``). Refused when the file's last record has no ordinal (#45150; the check
+is in docs/codex-facts.md §4, read in the source, not run here). Dropped when an ordinal is not an
+integer: Codex cannot read the line as a rollout line (its ``ordinal`` is an unsigned integer) and skips
+it (read in the source).
+
 Example::
 
     {"timestamp":"…","ordinal":41,"type":"event_msg","payload":{"type":"token_count",…}}
@@ -35,6 +43,7 @@ NAME = "ordinal-order"
 SUMMARY = "paginated ordinals that repeat, go back, jump or are missing"
 FIX_SAFETY = "safe: renumbers ordinals from the first bad record, touching only the ordinal"
 CATEGORY = "structure"
+EFFECT = "harmless"
 GENERATIONS = ("paginated",)  # the only rollouts with ordinals (0.169.0 on)
 UPSTREAM = ("#45150", "#40630", "#41566", "#44432")
 
@@ -66,11 +75,30 @@ def _in_sequence(model: Rollout) -> bool:
     return first >= 0 and model.ordinals == array("q", range(first, first + count))
 
 
+def _last_record(model: Rollout) -> int | None:
+    """The last line Codex reads as a record: where its check for a final ordinal looks (it passes over
+    lines it cannot parse, from the end)."""
+    for line in range(len(model) - 1, model.own_start - 1, -1):
+        if model.kinds[line] not in (LineKind.BLANK, LineKind.INVALID):
+            return line
+    return None
+
+
+def _effect(ordinal: int | None | bool, final: bool) -> str | None:
+    """What this ordinal does to a resume, when it is not the rule's EFFECT."""
+    if ordinal is None and final:
+        return "refused"  # "final paginated rollout record … is missing an ordinal" (#45150)
+    if ordinal is False:
+        return "dropped"  # not a u64: the line is not a rollout line to Codex
+    return None
+
+
 def check(ctx: Context) -> Iterator[Diagnostic]:
     model = ctx.model
     if model.generation not in GENERATIONS or _in_sequence(model):
         return
     previous: int | None = None
+    last = _last_record(model)
     for line, ordinal, glued in _records(model):
         if glued:
             previous = ordinal if type(ordinal) is int else previous
@@ -86,7 +114,7 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
             problem = f"has ordinal {ordinal}: it skips from {previous}"
         if problem:
             fix = Fix(f"renumber ordinals from line {line + 1}", Applicability.SAFE, (Edit.renumber_from(line),))
-            yield found(line, f"line {line + 1} {problem}", fix=fix)
+            yield found(line, f"line {line + 1} {problem}", fix=fix, effect=_effect(ordinal, line == last))
         # Judge each record against its neighbour so one break is reported once, not on every later line.
         if type(ordinal) is int:
             previous = ordinal

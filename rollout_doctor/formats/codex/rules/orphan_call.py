@@ -12,6 +12,11 @@ a crash, or a stream that closed before ``response.completed`` (openai/codex#162
 stream leaves a completed tool call without its output in persisted history; seen here with 0.77.0;
 #29773 "Persisted function_call without matching function_call_output in resumed session").
 
+Effect on a resume: patched. Codex 0.77.0, 0.169.0 and 0.171.0 resume the session and send, right after
+the call, an ``aborted`` output they make up in memory before every request, never written back
+(``tests/test_e2e_resume.py``, and the README's #16255 transcript with 0.77.0). Alpha builds may panic on
+a custom or local shell call without output instead (docs/codex-facts.md §1, read in the source).
+
 Example::
 
     {"type":"response_item","payload":{"type":"function_call","name":"shell","call_id":"call_A",...}}
@@ -46,6 +51,7 @@ NAME = "orphan-call"
 SUMMARY = "a tool call with no output after it"
 FIX_SAFETY = "safe: inserts the 'aborted' output Codex would synthesize in memory anyway"
 CATEGORY = "pairing"
+EFFECT = "patched"
 UPSTREAM = ("#16255", "#29773")
 
 
@@ -77,7 +83,7 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
                 f"insert the output recovered from the {recovered.source} event at line "
                 f"{recovered.event_line + 1} after {call.where}", Applicability.UNSAFE)
             message += (f"; what the tool printed survives in the {recovered.source} event at line "
-                        f"{recovered.event_line + 1} (--unsafe-fixes writes it instead of 'aborted')")
+                        f"{recovered.event_line + 1} (`fix --unsafe-fixes` writes it instead of 'aborted')")
             if ctx.options.unsafe_fixes:
                 fix, alternative = alternative, None
         yield found(call.line, message, call.call_id, fix, alternative)

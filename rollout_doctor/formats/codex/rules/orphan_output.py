@@ -20,6 +20,13 @@ skip a custom tool output without one but send a function output without one to 
 no ``call_id``, which the API requires. An empty call_id is read and dropped as an orphan by all three.
 (Seen by resuming hand-made rollouts with 0.77.0, 0.169.0 and 0.171.0: ``tests/test_e2e_shapes.py``.)
 
+Effect on a resume: patched. 0.77.0, 0.169.0 and 0.171.0 drop the output in memory before every request
+and log ``Orphan function call output`` (``tests/test_e2e_resume.py``); an empty call_id goes the same
+way. A function output with no call_id at all is refused: 0.169.0 and 0.171.0 send it without one and
+the API requires it ("Missing required parameter: call_id"; 0.77.0 skips the line, but the releases
+after the one that wrote a file resume it too). A custom tool output with none is dropped: every
+release seen skips the line (``tests/test_e2e_shapes.py``).
+
 Example::
 
     {"type":"response_item","payload":{"type":"function_call_output","call_id":"call_gone","output":"..."}}
@@ -43,6 +50,7 @@ NAME = "orphan-output"
 SUMMARY = "a tool output whose call is nowhere in the history, or that names none"
 FIX_SAFETY = "safe: removes an output Codex drops before every request anyway"
 CATEGORY = "pairing"
+EFFECT = "patched"
 UPSTREAM = ("#17630",)
 
 
@@ -56,9 +64,17 @@ def orphan_outputs(ctx: Context) -> list[tuple[Item, str | None, str]]:
     return sorted(orphans, key=lambda orphan: position(orphan[0]))
 
 
+def effect_of(ctx: Context, output: Item) -> str | None:
+    """What an output that names no call at all does, where it is not the orphan Codex drops in memory."""
+    if output.call_id_problem is None or FixBuilder(ctx.model).payload(output).get("call_id") is not None:
+        return None  # an empty call_id: dropped as an orphan, like an output whose call is gone
+    return "refused" if output.type == "function_call_output" else "dropped"
+
+
 def check(ctx: Context) -> Iterator[Diagnostic]:
     for output, call_id, why in orphan_outputs(ctx):
         builder = FixBuilder(ctx.model)
         builder.delete(output)
         yield found(output.line, f"{output.type} at {output.where} {why}", call_id,
-                    builder.build(f"remove the orphan output at {output.where}", Applicability.SAFE))
+                    builder.build(f"remove the orphan output at {output.where}", Applicability.SAFE),
+                    effect=effect_of(ctx, output))

@@ -9,6 +9,9 @@ part. Unknown fields and unknown line types pass: newer Codex writes them and ne
 Why it breaks a resume: Codex skips a line it cannot deserialize, silently, so its content is lost to
 the model; a skipped call or output then surfaces as one of the pairing errors.
 
+Effect on a resume: dropped (what Codex does with a line it cannot read, docs/codex-format.md; this rule's
+findings were not each tried against a release).
+
 Example::
 
     {"timestamp":"…","type":"response_item","payload":{"type":"function_call","name":"shell","arguments":{"command":["ls"]},"call_id":"call_A"}}
@@ -34,6 +37,7 @@ SUMMARY = "a line that does not match the JSON Schema of its line type (opt-in)"
 FIX_SAFETY = "no fix: reports only"
 DEFAULT = False
 CATEGORY = "structure"
+EFFECT = "dropped"
 
 CHECKED = frozenset({LineKind.SESSION_META, LineKind.RESPONSE_ITEM, LineKind.COMPACTED,
                      LineKind.TURN_CONTEXT, LineKind.EVENT})

@@ -11,6 +11,11 @@ Why it breaks a resume: with no readable meta Codex fails with "failed to parse 
 file" or "rollout contains no session metadata"; an id that differs from the name gives "rollout
 contains history for thread …"; an empty file is "empty session file".
 
+Effect on a resume: refused, on every resume (the errors above, docs/codex-facts.md §4, read in the
+source). A meta that is present but not first stops 0.169.0 and 0.171.0 before they ask the model ("does
+not start with session metadata") in a paginated rollout; 0.77.0 resumes its own envelope rollout so, and
+no newer release was tried on one: harmless there (``tests/test_e2e_resume.py``).
+
 Example::
 
     {"timestamp":"…","type":"response_item","payload":{…}}
@@ -34,6 +39,7 @@ NAME = "session-meta"
 SUMMARY = "session_meta missing, not first, or naming another session"
 FIX_SAFETY = "safe: moves a misplaced session_meta to the top; other cases have no fix"
 CATEGORY = "structure"
+EFFECT = "refused"
 # A legacy header is what older Codex wrote; only its pairing is checked.
 GENERATIONS = ("envelope", "paginated")
 
@@ -55,7 +61,8 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
         return
     if meta.line != first:
         fix = Fix("move session_meta to the top", Applicability.SAFE, (Edit.move_after(meta.line, TOP),))
-        yield found(meta.line, f"session_meta is on line {meta.line + 1}, not first", fix=fix)
+        yield found(meta.line, f"session_meta is on line {meta.line + 1}, not first", fix=fix,
+                    effect=None if model.generation == "paginated" else "harmless")
     yield from _check_fields(ctx, meta)
 
 

@@ -1,0 +1,45 @@
+"""The README's rule table and every rule's documentation, as Markdown, from the rule modules themselves.
+
+    python scripts/rules_markdown.py            # print it
+    python scripts/rules_markdown.py --write    # put it into README.md, between the "rules" markers
+
+The README's "Rules" section holds this output between ``<!-- rules:start -->`` and ``<!-- rules:end -->``;
+tests/test_rule_docs.py fails when the two differ, so a rule's metadata or docstring and the README
+cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rollout_doctor.cli.rule_docs import markdown_section
+from rollout_doctor.formats.codex import CODEX
+
+README = ROOT / "README.md"
+START, END = "<!-- rules:start -->\n", "<!-- rules:end -->\n"
+
+
+def generated() -> str:
+    return markdown_section(CODEX.rules)
+
+
+def in_readme(text: str) -> str:
+    """What the README holds between the markers."""
+    return text.split(START, 1)[1].split(END, 1)[0]
+
+
+def main(argv: list[str]) -> int:
+    if argv != ["--write"]:
+        sys.stdout.write(generated())
+        return 0
+    text = README.read_text()
+    README.write_text(text.replace(START + in_readme(text) + END, START + generated() + END))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
