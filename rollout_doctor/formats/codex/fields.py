@@ -31,6 +31,7 @@ Fields = dict[str, "str | Fields"]
 # with dict.get), so the fast path accepts null wherever it accepts the type, except for a nested object.
 PAYLOAD_FIELDS: Fields = {
     "type": STRING,
+    "id": STRING,  # an item's own id (msg_, fc_, ctc_, rs_), which 2026 releases send to the API
     "call_id": STRING,
     "role": STRING,
     "name": STRING,
@@ -61,9 +62,10 @@ class Reads:
 
 # Item payload type -> its row. An item of any other type is recorded by its type alone.
 ITEM_READS: dict[str, Reads] = {
-    "message": Reads(build.message, "role", "content"),
-    "function_call": Reads(build.call, "call_id", "name"),
-    "custom_tool_call": Reads(build.call, "call_id", "name"),
+    "message": Reads(build.message, "role", "content", "id"),
+    "function_call": Reads(build.call, "call_id", "name", "id"),
+    "custom_tool_call": Reads(build.call, "call_id", "name", "id"),
+    "reasoning": Reads(build.reasoning, "content", "id"),
     "local_shell_call": Reads(build.local_shell_call, "call_id", "name"),
     "tool_search_call": Reads(build.tool_search_call, "call_id", "name", "execution"),
     "function_call_output": Reads(build.tool_output, "call_id", "output"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from rollout_doctor.formats.codex.contextual import is_contextual, message_texts
+from rollout_doctor.formats.codex.item_ids import bad_id, output_image_problem, reasoning_content_items
 from rollout_doctor.formats.codex.output_shapes import output_shape
 from rollout_doctor.formats.codex.records import OUTPUT_ITEM_TYPES, Event, Item, ItemKind, shared
 
@@ -41,39 +42,53 @@ class ParsedJson:
 PARSED = ParsedJson()
 
 
-def message(line: int, index: int | None, item_type: str, role: Any, content: Any,
+def message(line: int, index: int | None, item_type: str, role: Any, content: Any, id: Any,  # noqa: A002 (the field's name)
             json: JsonFields = PARSED) -> Item:
     contextual = role == "user" and is_contextual(message_texts(json.value(content)))
     return Item(line, index, shared(item_type), ItemKind.MESSAGE,
-                role=shared(role) if isinstance(role, str) else None, contextual=contextual)
+                role=shared(role) if isinstance(role, str) else None, contextual=contextual,
+                bad_id=bad_id(item_type, id))
 
 
-def call(line: int, index: int | None, item_type: str, call_id: Any, name: Any,
+def call(line: int, index: int | None, item_type: str, call_id: Any, name: Any, id: Any = None,  # noqa: A002
          json: JsonFields = PARSED) -> Item:
     call_id = call_id if isinstance(call_id, str) and call_id else None  # only a non-empty string pairs
     name = name if isinstance(name, str) else None
     return Item(line, index, shared(item_type), ItemKind.CALL if call_id else ItemKind.OTHER, call_id=call_id,
-                name=shared(name) if name else name)
+                name=shared(name) if name else name, bad_id=bad_id(item_type, id))
+
+
+def reasoning(line: int, index: int | None, item_type: str, content: Any, id: Any,  # noqa: A002
+              json: JsonFields = PARSED) -> Item:
+    # content is null in every reasoning item Codex writes for the OpenAI API; read it only when it is not.
+    items = None if content is None else reasoning_content_items(json.value(content))
+    return Item(line, index, shared(item_type), ItemKind.OTHER, bad_id=bad_id(item_type, id),
+                reasoning_content=items)
 
 
 def local_shell_call(line: int, index: int | None, item_type: str, call_id: Any, name: Any,
                      json: JsonFields = PARSED) -> Item:
-    return call(line, index, item_type, call_id, name if isinstance(name, str) else "local_shell")
+    return call(line, index, item_type, call_id, name if isinstance(name, str) else "local_shell", json=json)
 
 
 def tool_search_call(line: int, index: int | None, item_type: str, call_id: Any, name: Any, execution: Any,
                      json: JsonFields = PARSED) -> Item:
     # Server-side searches are answered by the API itself.
-    return call(line, index, item_type, call_id if execution == "client" else None, name)
+    return call(line, index, item_type, call_id if execution == "client" else None, name, json=json)
 
 
 def tool_output(line: int, index: int | None, item_type: str, call_id: Any, output: Any,
                 json: JsonFields = PARSED) -> Item:
     """A function or custom tool output."""
-    problem, old = (None, None) if json.is_string(output) else output_shape(json.value(output), item_type)
+    problem, old, image = None, None, None
+    if not json.is_string(output):
+        value = json.value(output)
+        problem, old = output_shape(value, item_type)
+        image = output_image_problem(value) if problem is None else None
     if isinstance(call_id, str) and call_id:
         return Item(line, index, shared(item_type), ItemKind.OUTPUT, call_id=call_id,
-                    output_ok=problem is None, output_problem=problem, old_release_problem=old)
+                    output_ok=problem is None, output_problem=problem, old_release_problem=old,
+                    image_problem=image)
     if call_id is not None and not isinstance(call_id, str):
         return _unreadable_call_id(line, index, item_type, call_id, old)
     # absent and null read alike (0.77.0 skips both; 0.169.0, 0.171.0 send both)

@@ -82,6 +82,14 @@ class Item:
     call_id_problem: str | None = None
     preview: str = ""
     contextual: bool = False  # a user message Codex injected itself (environment context, AGENTS.md, ...)
+    # The item's own ``id`` when it does not begin as the API wants for its type (item_ids.py); only a
+    # bad one is kept: a 1 GB rollout holds some 150 000 good ones.
+    bad_id: str | None = None
+    # A reasoning item's ``content`` array length when it is a non-empty array (another provider's
+    # reasoning text; the API takes none); None otherwise.
+    reasoning_content: int | None = None
+    # Where a tool output holds an image whose URL the API refuses (``output[1].image_url``) and why.
+    image_problem: tuple[str, str] | None = None
 
     @property
     def where(self) -> str:
