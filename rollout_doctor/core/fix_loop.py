@@ -92,11 +92,23 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
         loop.current.named = original.name_path
         loop.written = True
         loop.passes = n + 1
-        diagnostics = check_model(fmt, loop.current, options)
+        before, diagnostics = diagnostics, check_model(fmt, loop.current, options)
+        broken = made_worse(fmt, before, diagnostics)
+        if broken:
+            raise FixLoopError(f"{original.name_path}: a fix would have made new {broken} problems, which no fix "
+                               "may make; nothing written")
     else:
         raise FixLoopError(f"{original.name_path}: fixes did not settle after {MAX_PASSES} passes; nothing written")
     loop.remaining = diagnostics
     return loop
+
+
+def made_worse(fmt: Format, before: list[Diagnostic], after: list[Diagnostic]) -> str | None:
+    """The name of an invariant rule (``INVARIANT``) that reports more after a pass than before it."""
+    for rule in fmt.rules:
+        if rule.invariant and sum(d.rule == rule.name for d in after) > sum(d.rule == rule.name for d in before):
+            return rule.name
+    return None
 
 
 def follow(pieces: list[Piece], shift: int, provenance: array,

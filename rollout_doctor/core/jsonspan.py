@@ -140,3 +140,25 @@ def insert_member(data: bytes, key: str, value: bytes, after: str | None = None)
     body = _skip_ws(data, pos + 1)
     separator = b"" if data[body : body + 1] == b"}" else b","
     return data[: pos + 1] + member + separator + data[pos + 1 :]
+
+
+def remove_member(data: bytes, path: tuple[PathPart, ...], key: str) -> bytes | None:
+    """``data`` without member ``key`` of the object at ``path`` (its comma too), or None if absent.
+    Every other byte stays as it is."""
+    where = span(data, path)
+    if where is None or data[where[0] : where[0] + 1] != b"{":
+        return None
+    found = [(n, m) for n, m in enumerate(members(data, where[0])) if _key_matches(m[0], key)]
+    if not found:
+        return None
+    listed = members(data, where[0])
+    n, (raw_key, value_start, value_end) = found[-1]
+    key_start = data.rindex(raw_key, where[0], value_start)
+    if n + 1 < len(listed):  # up to the next member's key
+        next_key = listed[n + 1][0]
+        return data[:key_start] + data[data.index(next_key, value_end):]
+    if n > 0:  # the last member: from the comma after the previous value
+        comma = data.rindex(b",", listed[n - 1][2], key_start)
+        return data[:comma] + data[value_end:]
+    body_end = _skip_ws(data, value_end)
+    return data[:key_start] + data[body_end:]

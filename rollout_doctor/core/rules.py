@@ -79,6 +79,9 @@ METADATA: dict[str, object] = {
     # decides; this says where its test cases must be.
     "GENERATIONS": None,
     "UPSTREAM": (),  # the upstream reports its documentation cites ("#16255": openai/codex's)
+    # Its defect must never be made by a fix: the fix loop refuses a pass after which the rule reports
+    # more than before it (fix_loop.py), whichever rule's fix made them.
+    "INVARIANT": False,
 }
 _CODE = re.compile(r"[A-Z]{2}\d{3}")
 _NAME = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
@@ -106,6 +109,7 @@ class Rule(NamedTuple):
     generations: tuple[str, ...] | None = None
     upstream: tuple[str, ...] = ()
     effect: str = ""
+    invariant: bool = False
 
     @classmethod
     def from_module(cls, module: ModuleType) -> Rule:
@@ -131,7 +135,8 @@ class Rule(NamedTuple):
                    doc=inspect.cleandoc(module.__doc__), fix_safety=meta["FIX_SAFETY"], check=module.check,
                    default=meta["DEFAULT"], target=meta["TARGET"], phase=meta["PHASE"],
                    follows_parent=meta["FOLLOWS_PARENT"], category=meta["CATEGORY"],
-                   generations=meta["GENERATIONS"], upstream=meta["UPSTREAM"], effect=meta["EFFECT"])
+                   generations=meta["GENERATIONS"], upstream=meta["UPSTREAM"], effect=meta["EFFECT"],
+                   invariant=meta["INVARIANT"])
 
     def run(self, context: object) -> Iterator[Diagnostic]:
         """The rule's findings, each stamped with its code and name, and with its EFFECT unless the

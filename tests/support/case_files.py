@@ -29,6 +29,7 @@ from tests.support.rollouts import (
     context,
     event,
     glued,
+    item,
     meta_field,
     meta_here,
     no_meta,
@@ -155,6 +156,7 @@ ITEM_KEYS: dict[str, set[str]] = {
     "user": set(), "developer": set(), "assistant": set(), "call": {"kind", "cmd"}, "out": {"text", "kind"},
     "out_raw": {"value"}, "rollback": set(), "compacted": {"message"}, "torn": set(), "glued": set(),
     "raw": set(), "raw_bytes": set(), "event": set(),  # an event's other keys are its payload's fields
+    "item": set(),  # a response item's payload as written, in any generation
 }
 WORDS = {"context": context, "reasoning": reasoning, "session_meta": meta_here}
 
@@ -189,6 +191,10 @@ def _build(kind: str, value: Any, rest: dict[str, Any], where: str) -> Spec:
         return out_raw(value, rest["value"])
     if kind == "event":
         return event(value, **rest)
+    if kind == "item":
+        if not isinstance(value, dict) or not isinstance(value.get("type"), str):
+            raise CaseFileError(f"{where}: item takes a payload with a string type: {value!r}")
+        return item(value)
     if kind == "rollback":
         return rollback(value)
     if kind == "compacted":

@@ -66,6 +66,11 @@ def out_raw(cid: str, value: Any) -> Spec:
     return ("output_value", cid, value)
 
 
+def item(payload: dict[str, Any]) -> Spec:
+    """A response item's payload exactly as given, in any generation (no id or metadata added)."""
+    return ("payload", payload)
+
+
 def reasoning() -> Spec:
     return ("reasoning",)
 
@@ -181,6 +186,8 @@ class Renderer:
                 p["id"] = self.next_id("fco" if out_type == "function_call_output" else "ctco")
             p.update(call_id=cid, output=text)
             return p
+        if kind == "payload":
+            return dict(spec[1])
         if kind == "output_value":
             _, cid, value = spec
             return {"type": "function_call_output", "call_id": cid, "output": value}

@@ -26,8 +26,8 @@ class FixBuilder:
         self.model = model
         self.edits: list[Edit] = []
         self.element_edits: dict[int, list[Edit]] = {}  # compacted line -> edits of its elements
-        # (line, element index or None) -> {payload key: new raw JSON value}
-        self.field_sets: dict[tuple[int, int | None], dict[str, bytes]] = {}
+        # (line, element index or None) -> {payload key: new raw JSON value, or None to remove the key}
+        self.field_sets: dict[tuple[int, int | None], dict[str, bytes | None]] = {}
         self.notes: dict[tuple[int, int | None], str] = {}
 
     def _line_payload_path(self) -> tuple[str, ...]:
@@ -88,6 +88,11 @@ class FixBuilder:
         self.field_sets.setdefault((item.line, item.index), {})[key] = orjson.dumps(value)
         self.notes[(item.line, item.index)] = note
 
+    def remove_field(self, item: Item, key: str, note: str) -> None:
+        """Remove one payload field of ``item``, leaving every other byte as it is."""
+        self.field_sets.setdefault((item.line, item.index), {})[key] = None
+        self.notes[(item.line, item.index)] = note
+
     def build(self, title: str, applicability: Applicability) -> Fix:
         edits = list(self.edits)
         for (line, index), fields in sorted(self.field_sets.items(), key=lambda kv: (kv[0][0], -1)):
@@ -133,7 +138,11 @@ def _comparable(payload: Any) -> Any:
     return payload
 
 
-def _set_member(content: bytes, path: tuple[str | int, ...], key: str, raw: bytes) -> bytes:
+def _set_member(content: bytes, path: tuple[str | int, ...], key: str, raw: bytes | None) -> bytes:
+    if raw is None:
+        removed = jsonspan.remove_member(content, path, key)
+        assert removed is not None, f"no {key} to remove"
+        return removed
     replaced = jsonspan.replace(content, (*path, key), raw)
     assert replaced is not None, f"no {key} to set"
     return replaced
