@@ -25,7 +25,8 @@ earlier output), remove the repeat. Otherwise give the later call, and the outpu
 unique call id (``<id>-rd<N>``); the model never reads ids, so what it is told does not change. The API
 refuses a call_id longer than 64 characters ("string too long … maximum length 64"), and Codex 0.77.0,
 0.169.0 and 0.171.0 send ids as written, so the new id keeps within 64: the old id is cut as much as the
-suffix needs (a 64-character ``call_…`` becomes its first 60 characters and ``-rd2``).
+suffix needs (a 64-character ``call_…`` becomes its first 60 characters and ``-rd2``). A repeat whose
+removal would leave reasoning before it with no following item is renamed instead (``reasoning-order``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from rollout_doctor.core.fixes import Applicability, Fix
 from rollout_doctor.formats.codex.fixbuilder import FixBuilder
 from rollout_doctor.formats.codex.history import Replay
 from rollout_doctor.formats.codex.records import Item
+from rollout_doctor.formats.codex.rules import reasoning_order
 from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, found, position
 
 CODE = "RD105"
@@ -93,12 +95,20 @@ def _item(history: list[Item], pos: int | None) -> Item | None:
     return history[pos] if pos is not None else None
 
 
+def strands_reasoning(history: list[Item], removed: list[Item]) -> bool:
+    """Whether removing these items would leave a reasoning item followed by input or by nothing (the
+    reasoning-order invariant: a repeated turn's reasoning stands before its repeated call)."""
+    gone = {id(i) for i in removed}
+    return reasoning_order.count([i for i in history if id(i) not in gone]) > reasoning_order.count(history)
+
+
 def _fix(ctx: Context, reuse: Reuse, call_id: str, taken: set[str]) -> Fix:
     """Remove an exact repeat of the first call (and of its output), else rename the later call and its
-    output."""
+    output. A removal that would strand the reasoning before the repeat is a rename too."""
     call, output = reuse.call, reuse.output
     builder = FixBuilder(ctx.model)
-    repeat = builder.same_item(call, reuse.first) and (
+    removed = [call] if output is None else [call, output]
+    repeat = not strands_reasoning(ctx.history, removed) and builder.same_item(call, reuse.first) and (
         output is None or (reuse.first_output is not None and builder.same_item(output, reuse.first_output))
     )
     and_output = f" and its output at {output.where}" if output else ""
