@@ -32,7 +32,7 @@ from tests.support.case_files import (
     tree_on_disk,
 )
 from tests.support.case_run import diagnostic_row, options_of, run_case
-from tests.support.judge import broker_contract_violations
+from tests.support.judge import broker_contract_violations, responses_refusal
 
 CASES = load_all([rule.name for rule in RULES])
 PAIRING_RULES = {rule.name for rule in RULES if rule.category == "pairing"}
@@ -122,6 +122,8 @@ def test_case(case: RuleCase, generation: str, tmp_path: Path) -> None:
     if not {d["rule"] for d in expected.remaining} & PAIRING_RULES:
         history = sent_history(run.work)
         assert broker_contract_violations(history) == []
+        if options.target != "chat" and not expected.remaining:
+            assert responses_refusal(history) is None, "the judge takes what the fixed file sends"
         if options.target == "chat":
             assert chat_adjacency_violations(history) == []
 

@@ -75,6 +75,13 @@ ACCEPTED = [
         id="server-side-tool-search",
     ),
     pytest.param([USER, say("hi")], id="no-calls"),
+    pytest.param([USER, {"type": "reasoning", "id": "rs_1", "content": None}, call("c1"), out("c1"),
+                  {"type": "reasoning", "id": "rs_2"}, {"type": "reasoning", "id": "rs_3"}, say("done")],
+                 id="reasoning-before-what-it-precedes"),
+    pytest.param([USER, {**call("c1"), "id": "fc_1"}, {**out("c1"), "output": [
+        {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo="},
+        {"type": "input_image", "image_url": "https://example.com/a.png"}]}], id="ids-and-images-as-the-api-wants"),
+    pytest.param([USER, call("c" * 64), out("c" * 64)], id="a-64-character-call-id"),
 ]
 
 
@@ -84,6 +91,23 @@ def test_judge_accepts_valid_responses_history(items: list[dict]) -> None:
 
 
 REFUSED = [
+    pytest.param([USER, {**ccall("c1"), "id": "fc_08d2"}, out("c1", "custom_tool_call_output")],
+                 "Invalid 'input[1].id': 'fc_08d2'. Expected an ID that begins with 'ctc'.", id="fc-id-on-custom-call"),
+    pytest.param([{**USER, "id": "review_rollout_user"}],
+                 "Invalid 'input[0].id': 'review_rollout_user'. Expected an ID that begins with 'msg'.",
+                 id="review-rollout-user"),
+    pytest.param([USER, call("c" * 65), out("c" * 65)],
+                 "Invalid 'input[1].call_id': string too long. Expected a string with maximum length 64, but got "
+                 "a string with length 65 instead.", id="long-call-id"),
+    pytest.param([USER, say("hi"), {"type": "reasoning", "id": "rs_9"}, USER],
+                 "Item 'rs_9' of type 'reasoning' was provided without its required following item.",
+                 id="reasoning-after-its-message"),
+    pytest.param([USER, {"type": "reasoning", "id": "rs_1", "content": [{"type": "reasoning_text", "text": "t"}]},
+                  say("hi")],
+                 "Invalid 'input[1].content': array too long. Expected an array with maximum length 0, but got an "
+                 "array with length 1 instead.", id="foreign-reasoning-content"),
+    pytest.param([USER, call("c1"), {**out("c1"), "output": [{"type": "input_image", "image_url": "/tmp/a.png"}]}],
+                 "Invalid 'input[2].output[0].image_url'. Expected a valid URL", id="image-path"),
     pytest.param([USER, call("c1")], "No tool output found for function call c1.", id="call-without-output"),
     pytest.param(
         [USER, ccall("c1")], "No tool output found for custom tool call c1.", id="custom-call-without-output"

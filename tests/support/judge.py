@@ -45,6 +45,7 @@ class Refusal:
 
     message: str
     param: str | None
+    code: str | None = None
 
     def error_body(self) -> dict[str, Any]:
         # The exact envelope OpenAI returns for request validation errors.
@@ -53,7 +54,7 @@ class Refusal:
                 "message": self.message,
                 "type": "invalid_request_error",
                 "param": self.param,
-                "code": None,
+                "code": self.code,
             }
         }
 
@@ -77,12 +78,84 @@ def output_of(item: Item) -> tuple[str, str] | None:
     return family, call_id
 
 
+# What the API checks of each item before it pairs anything, in the words of the reports quoted.
+# Item type -> the prefix its id must begin with: "Invalid 'input[107].id': 'fc_…'. Expected an ID that
+# begins with 'ctc'." (openai/codex#40039; 'msg' #33176, 'rs' jlcodes99/cockpit-tools#2090, 'fc'
+# continuedev/continue#11494, code invalid_value there).
+ID_PREFIX = {"message": "msg", "function_call": "fc", "custom_tool_call": "ctc", "reasoning": "rs"}
+CALL_ID_MAX = 64  # "string too long. Expected a string with maximum length 64" (orchidfiles/ungate#26)
+MODEL_OUTPUT_TYPES = {"function_call", "custom_tool_call", "local_shell_call", "tool_search_call",
+                      "web_search_call", "image_generation_call"}
+
+
+def valid_image_url(url: str) -> bool:
+    """An http(s) URL with a host, or a base64 data URL of an image."""
+    if url.startswith("data:"):
+        head, _, data = url.partition(",")
+        return head.startswith("data:image/") and head.endswith(";base64") and bool(data)
+    scheme, _, rest = url.partition("://")
+    return scheme in ("http", "https") and bool(rest.split("/")[0])
+
+
+def item_refusal(n: int, item: Item) -> Refusal | None:
+    """What the API says of one input item on its own: its id's prefix, its call_id's length, a
+    reasoning item's content, an image URL in a tool output."""
+    item_type = item.get("type")
+    item_id = item.get("id")
+    prefix = ID_PREFIX.get(str(item_type))
+    if prefix and isinstance(item_id, str) and not item_id.startswith(prefix):
+        return Refusal(f"Invalid 'input[{n}].id': '{item_id}'. Expected an ID that begins with '{prefix}'.",
+                       f"input[{n}].id", "invalid_value")
+    call_id = item.get("call_id")
+    if isinstance(call_id, str) and len(call_id) > CALL_ID_MAX:
+        return Refusal(f"Invalid 'input[{n}].call_id': string too long. Expected a string with maximum length "
+                       f"{CALL_ID_MAX}, but got a string with length {len(call_id)} instead.",
+                       f"input[{n}].call_id", "string_above_max_length")
+    content = item.get("content")
+    if item_type == "reasoning" and isinstance(content, list) and content:
+        # openai/codex#36551: reasoning text another provider wrote
+        return Refusal(f"Invalid 'input[{n}].content': array too long. Expected an array with maximum length 0, "
+                       f"but got an array with length {len(content)} instead.", f"input[{n}].content",
+                       "array_above_max_length")
+    output = item.get("output")
+    if str(item_type).endswith("_output") and isinstance(output, list):
+        for m, part in enumerate(output):
+            url = part.get("image_url") if isinstance(part, dict) and part.get("type") == "input_image" else None
+            if isinstance(url, str) and not valid_image_url(url):
+                # openai/codex#33011, as reported
+                return Refusal(f"Invalid 'input[{n}].output[{m}].image_url'. Expected a valid URL",
+                               f"input[{n}].output[{m}].image_url", "invalid_value")
+    return None
+
+
+def reasoning_refusal(items: Sequence[Item]) -> Refusal | None:
+    """A reasoning item must be followed by the item the model produced after it (a message or a call):
+    "Item 'rs_…' of type 'reasoning' was provided without its required following item." (#10722, #13569)."""
+    for n, item in enumerate(items):
+        if item.get("type") != "reasoning":
+            continue
+        following = next((i for i in items[n + 1:] if i.get("type") != "reasoning"), None)
+        made_by_model = following is not None and (
+            following.get("type") in MODEL_OUTPUT_TYPES
+            or (following.get("type") == "message" and following.get("role") == "assistant"))
+        if not made_by_model:
+            return Refusal(f"Item '{item.get('id') or ''}' of type 'reasoning' was provided without its required "
+                           "following item.", "input")
+    return None
+
+
 def responses_refusal(items: Sequence[Item]) -> Refusal | None:
     """What `POST /v1/responses` answers for this `input` list, or None when it accepts it.
 
-    Each output consumes the earliest unanswered earlier call with its call_id; an output with none
-    (never called, called later, or already answered) is refused, and so is a call left unanswered.
+    First each item on its own (``item_refusal``), then reasoning items and what follows them, then
+    pairing: each output consumes the earliest unanswered earlier call with its call_id; an output with
+    none (never called, called later, or already answered) is refused, and so is a call left unanswered.
     """
+    for n, item in enumerate(items):
+        if (refusal := item_refusal(n, item)) is not None:
+            return refusal
+    if (refusal := reasoning_refusal(items)) is not None:
+        return refusal
     pending: dict[tuple[str, str], int] = {}  # (family, call_id) -> unanswered calls
     order: list[tuple[str, str]] = []
     for item in items:
