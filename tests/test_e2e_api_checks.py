@@ -46,6 +46,15 @@ def wrong_prefix(lines: Lines) -> None:  # openai/codex#40039
     payload_at(lines, 9, "custom_tool_call")["id"] = "fc_08d2f9b0333b7690016a88ed74f82c87d0aa6bf2edc704ebc0"
 
 
+def foreign_reasoning_id(lines: Lines) -> None:  # jlcodes99/cockpit-tools#2090
+    replace_line(lines, 13, {"type": "reasoning", "id": "item_df7e40c3f04fc8ade5c3800e", "summary": [],
+                             "content": None, "encrypted_content": "gAAAAABpbase64blob=="})
+
+
+def review_message_id(lines: Lines) -> None:  # openai/codex#27928, #34283
+    payload_at(lines, 7, "message")["id"] = "review_rollout_user"
+
+
 def long_call_id(lines: Lines) -> None:
     old = payload_at(lines, 9, "function_call")["call_id"]
     for line in lines:  # the call, its output and the events naming it
@@ -85,6 +94,10 @@ BREAKS = [
     Break("item-id-prefix", "responses-custom-tool-call", wrong_prefix,
           "Invalid 'input[4].id': 'fc_08d2f9b0333b7690016a88ed74f82c87d0aa6bf2edc704ebc0'. Expected an ID that "
           "begins with 'ctc'."),
+    Break("item-id-prefix", "responses-single-call", foreign_reasoning_id,
+          "Invalid 'input[6].id': 'item_df7e40c3f04fc8ade5c3800e'. Expected an ID that begins with 'rs'."),
+    Break("item-id-prefix", "responses-single-call", review_message_id,
+          "Invalid 'input[3].id': 'review_rollout_user'. Expected an ID that begins with 'msg'."),
     Break("long-call-id", "responses-single-call", long_call_id,
           "Invalid 'input[4].call_id': string too long. Expected a string with maximum length 64, but got a "
           "string with length 86 instead."),
@@ -97,7 +110,7 @@ BREAKS = [
           "Invalid 'input[6].content': array too long. Expected an array with maximum length 0, but got an array "
           "with length 1 instead.", unsafe=True),
 ]
-CASES = [pytest.param(b, release, id=f"{b.rule}@{release}") for b in BREAKS for release in PAGINATED]
+CASES = [pytest.param(b, release, id=f"{b.apply.__name__}@{release}") for b in BREAKS for release in PAGINATED]
 
 
 def broken_copy(scenario: str, apply: Callable[[Lines], None]) -> tuple[Path, bytes]:
