@@ -40,8 +40,9 @@ PAIRING_RULES = {rule.name for rule in RULES if rule.category == "pairing"}
 
 def sent_history(path: Path) -> list[dict[str, Any]]:
     """The items Codex would send, rebuilt independently of rollout_doctor.formats.codex.history, for the shapes the
-    cases use: the newest replacement_history replaces what came before; a rollback of N turns cuts at
-    the Nth-last user message that is not injected context (``<...>`` markup)."""
+    cases use: the newest replacement_history replaces what came before; an inter_agent_communication
+    line is sent as an agent_message; a rollback of N turns cuts at the Nth-last user message that is not
+    injected context (``<...>`` markup) or agent message."""
     items: list[dict[str, Any]] = []
     for raw_line in path.read_bytes().splitlines():
         try:
@@ -56,9 +57,13 @@ def sent_history(path: Path) -> list[dict[str, Any]]:
             items.append(line["payload"])
         elif line.get("type") == "compacted" and line["payload"].get("replacement_history") is not None:
             items = list(line["payload"]["replacement_history"])
+        elif line.get("type") == "inter_agent_communication":
+            items.append({"type": "agent_message", "content": [{"type": "input_text", "text": line["payload"]["content"]}]})
         elif line.get("type") == "event_msg" and line["payload"].get("type") == "thread_rolled_back":
-            starts = [n for n, i in enumerate(items) if i.get("type") == "message" and i.get("role") == "user"
-                      and not i["content"][0]["text"].startswith("<")]
+            # 0.171.0 counts another agent's message as a turn too (codex-rs is_user_turn_boundary)
+            starts = [n for n, i in enumerate(items) if i.get("type") == "agent_message" or (
+                      i.get("type") == "message" and i.get("role") == "user"
+                      and not i["content"][0]["text"].startswith("<"))]
             turns = line["payload"]["num_turns"]
             if starts:
                 items = items[: starts[max(len(starts) - turns, 0)]]

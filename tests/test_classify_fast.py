@@ -548,6 +548,20 @@ CASES = [
     Case("call-bad-id", envelope("response_item", {"type": "custom_tool_call", "id": "fc_1", "call_id": "c",
                                                    "name": "apply_patch", "input": ""}),
          R, "fast", record=lambda r: r.bad_id == "fc_1"),
+    Case("agent-message", envelope("response_item", {"type": "agent_message", "id": "amsg_1", "author": "/root/w",
+                                                     "recipient": "/root", "content": [{"type": "input_text",
+                                                                                        "text": "t"}]}),
+         R, "fast", record=lambda r: r.role == "agent"),
+    Case("inter-agent-line", envelope("inter_agent_communication", {"author": "/root/w", "recipient": "/root",
+                                                                    "content": "done", "trigger_turn": False}),
+         LineKind.INTER_AGENT, "slow", record=lambda r: r.type == "agent_message" and r.role == "agent"),
+    Case("assistant-inter-agent-instruction", envelope("response_item", {
+        "type": "message", "role": "assistant", "content": [{"type": "output_text", "text": (
+            '{"author":"/root","recipient":"/root/w","other_recipients":[],"content":"go","trigger_turn":true}')}]}),
+         R, "fast", record=lambda r: r.inter_agent),
+    Case("assistant-mentioning-trigger-turn", envelope("response_item", {
+        "type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "trigger_turn is a flag"}]}),
+         R, "fast", record=lambda r: not r.inter_agent),
     Case("output-bad-image", envelope("response_item", {"type": "function_call_output", "call_id": "c", "output": [
         {"type": "input_text", "text": "t"}, {"type": "input_image", "image_url": "/tmp/a.png"}]}),
          R, "fast", record=lambda r: r.image_problem == ("output[1].image_url", "is not a valid URL")),

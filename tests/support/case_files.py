@@ -29,6 +29,7 @@ from tests.support.rollouts import (
     context,
     event,
     glued,
+    inter_agent,
     item,
     meta_field,
     meta_here,
@@ -157,6 +158,7 @@ ITEM_KEYS: dict[str, set[str]] = {
     "out_raw": {"value"}, "rollback": set(), "compacted": {"message"}, "torn": set(), "glued": set(),
     "raw": set(), "raw_bytes": set(), "event": set(),  # an event's other keys are its payload's fields
     "item": set(),  # a response item's payload as written, in any generation
+    "inter_agent": {"trigger_turn"},  # an inter_agent_communication line (envelope and paginated only)
 }
 WORDS = {"context": context, "reasoning": reasoning, "session_meta": meta_here}
 
@@ -191,6 +193,8 @@ def _build(kind: str, value: Any, rest: dict[str, Any], where: str) -> Spec:
         return out_raw(value, rest["value"])
     if kind == "event":
         return event(value, **rest)
+    if kind == "inter_agent":
+        return inter_agent(value, rest.get("trigger_turn", False))
     if kind == "item":
         if not isinstance(value, dict) or not isinstance(value.get("type"), str):
             raise CaseFileError(f"{where}: item takes a payload with a string type: {value!r}")

@@ -66,6 +66,11 @@ def out_raw(cid: str, value: Any) -> Spec:
     return ("output_value", cid, value)
 
 
+def inter_agent(text: str, trigger_turn: bool = False) -> Spec:
+    """An inter_agent_communication line (0.171.0 multi-agent): another agent's message, model input."""
+    return ("inter_agent", text, trigger_turn)
+
+
 def item(payload: dict[str, Any]) -> Spec:
     """A response item's payload exactly as given, in any generation (no id or metadata added)."""
     return ("payload", payload)
@@ -243,6 +248,13 @@ class Renderer:
             return self.envelope("compacted", payload, ordinal)
         if kind == "raw":
             return spec[1]
+        if kind == "inter_agent":
+            _, text, trigger = spec
+            payload = {"author": "/root/worker", "recipient": "/root", "other_recipients": [], "content": text,
+                       "trigger_turn": trigger}
+            if self.generation == "legacy":
+                raise ValueError("no legacy rollout holds an inter_agent_communication line")
+            return self.envelope("inter_agent_communication", payload, ordinal)
         if kind == "torn":
             whole = self.line(spec[1])
             return whole[: len(whole) // 2]

@@ -22,6 +22,7 @@ from rollout_doctor.formats.codex.nesting import (
 )
 from rollout_doctor.formats.codex.previews import item_preview
 from rollout_doctor.formats.codex.records import (
+    AGENT_ROLE,
     ENVELOPE_TYPES,
     LEGACY_ITEM_TYPES,
     Compacted,
@@ -86,7 +87,7 @@ def _too_deep(line: int) -> Invalid:
 _ABSENT = object()
 # Line kinds whose payload _envelope_facts reads; the others (turn_context, unknown types) record nothing.
 _KINDS_WITH_RECORDS = frozenset({LineKind.RESPONSE_ITEM, LineKind.SESSION_META, LineKind.COMPACTED,
-                                 LineKind.EVENT})
+                                 LineKind.EVENT, LineKind.INTER_AGENT})
 
 
 def _object_facts(obj: dict[str, Any], line: int, lean: bool = False) -> Facts:
@@ -131,6 +132,9 @@ def _envelope_facts(payload: dict[str, Any], line: int, kind: LineKind, lean: bo
         return None if row is None else row[0](line, event_type, *row[1](payload))
     if kind is LineKind.SESSION_META:
         return _meta_facts(payload, line)
+    if kind is LineKind.INTER_AGENT:
+        # Sent as the agent_message item InterAgentCommunication::to_model_input_item makes of it.
+        return Item(line, None, "agent_message", ItemKind.MESSAGE, role=AGENT_ROLE)
     return _compacted_facts(payload, line, lean)
 
 

@@ -96,6 +96,9 @@ class _RawJson:
     def is_string(self, field: Any) -> bool:
         return field is not None and memoryview(field)[0] == _QUOTE
 
+    def mentions(self, field: Any, needle: bytes) -> bool:
+        return field is not None and needle in bytes(field)
+
 
 _RAW = _RawJson()
 
@@ -160,7 +163,7 @@ def block_facts(contents: list[bytes | memoryview], first: int) -> BlockFacts | 
                 event = row[0](first + at, *row[1](decoded[at].payload))
                 if event is not None:
                     records[first + at] = event
-    for kind in (LineKind.SESSION_META, LineKind.COMPACTED):
+    for kind in (LineKind.SESSION_META, LineKind.COMPACTED, LineKind.INTER_AGENT):
         at = kinds.find(kind)
         while at >= 0:
             deferred.append(at)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 # Contextual fragments (codex-rs/core contextual_user_message.rs, 2026; <turn_aborted> since PR #9043):
 # a user message holding one of these is context Codex injected, not a user turn.
 CONTEXT_MARKERS = (
@@ -24,6 +26,22 @@ def message_texts(content: Any) -> list[str]:
     if isinstance(content, list):
         return [p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)]
     return []
+
+
+def is_inter_agent_instruction(content: Any) -> bool:
+    """An assistant message whose one text is an InterAgentCommunication as JSON (0.171.0's
+    ``to_response_input_item``: ``{"author","recipient","other_recipients","content","trigger_turn"}``),
+    which Codex counts as a turn boundary (``InterAgentCommunication::is_message_content``)."""
+    texts = message_texts(content)
+    if len(texts) != 1 or not texts[0].startswith("{"):
+        return False
+    try:
+        value = orjson.loads(texts[0])
+    except orjson.JSONDecodeError:
+        return False
+    return (isinstance(value, dict) and isinstance(value.get("author"), str)
+            and isinstance(value.get("recipient"), str) and isinstance(value.get("content"), str)
+            and isinstance(value.get("trigger_turn"), bool))
 
 
 def is_contextual(texts: list[str]) -> bool:

@@ -66,6 +66,7 @@ ITEM_READS: dict[str, Reads] = {
     "function_call": Reads(build.call, "call_id", "name", "id"),
     "custom_tool_call": Reads(build.call, "call_id", "name", "id"),
     "reasoning": Reads(build.reasoning, "content", "id"),
+    "agent_message": Reads(build.agent_message, "id"),
     "local_shell_call": Reads(build.local_shell_call, "call_id", "name"),
     "tool_search_call": Reads(build.tool_search_call, "call_id", "name", "execution"),
     "function_call_output": Reads(build.tool_output, "call_id", "output"),

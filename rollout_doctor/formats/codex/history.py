@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from itertools import accumulate
 
-from rollout_doctor.formats.codex.records import Compacted, Event, Item, ItemKind, LineKind
+from rollout_doctor.formats.codex.records import AGENT_ROLE, Compacted, Event, Item, ItemKind, LineKind
 from rollout_doctor.formats.codex.rollout import Rollout
 
 # Input a broker holds while calls are pending. System-role messages are never sent (Codex's
@@ -31,8 +31,12 @@ def is_input_message(item: Item) -> bool:
 
 
 def starts_user_turn(item: Item) -> bool:
-    # codex-rs/core context_manager/history.rs is_user_turn_boundary (2026): injected context does not count.
-    return item.kind is ItemKind.MESSAGE and item.role == "user" and not item.contextual
+    """codex-rs/core context_manager/history.rs is_user_turn_boundary (0.171.0): a user message that is not
+    injected context, a message from another agent (an agent_message item, or an inter_agent_communication
+    line, which rollback counts alike), or an assistant message carrying another agent's instructions."""
+    if item.kind is not ItemKind.MESSAGE:
+        return False
+    return (item.role == "user" and not item.contextual) or item.role == AGENT_ROLE or item.inter_agent
 
 
 def drop_last_user_turns(items: list[Item], turns: int) -> list[Item]:
@@ -51,7 +55,7 @@ def effective_history(model: Rollout) -> list[Item]:
     for line in sorted(model.records):  # not sorted(items()): a tuple per record is 12 MB on a 1 GB rollout
         record = model.records[line]
         kind = model.kinds[line]
-        if kind == LineKind.RESPONSE_ITEM and isinstance(record, Item):
+        if kind in (LineKind.RESPONSE_ITEM, LineKind.INTER_AGENT) and isinstance(record, Item):
             items.append(record)
         elif kind == LineKind.COMPACTED and isinstance(record, Compacted):
             if record.replacement_problem is not None:
@@ -60,7 +64,7 @@ def effective_history(model: Rollout) -> list[Item]:
                 items = list(record.replacement)
             else:
                 # build_compacted_history keeps only the real user messages (and adds a summary).
-                items = [i for i in items if starts_user_turn(i)]
+                items = [i for i in items if i.kind is ItemKind.MESSAGE and i.role == "user" and not i.contextual]
         elif isinstance(record, Event) and record.type == "thread_rolled_back" and record.num_turns:
             items = drop_last_user_turns(items, record.num_turns)
     return items

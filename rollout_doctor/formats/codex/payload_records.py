@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from rollout_doctor.formats.codex.contextual import is_contextual, message_texts
+from rollout_doctor.formats.codex.contextual import is_contextual, is_inter_agent_instruction, message_texts
 from rollout_doctor.formats.codex.item_ids import bad_id, output_image_problem, reasoning_content_items
 from rollout_doctor.formats.codex.output_shapes import output_shape
-from rollout_doctor.formats.codex.records import OUTPUT_ITEM_TYPES, Event, Item, ItemKind, shared
+from rollout_doctor.formats.codex.records import AGENT_ROLE, OUTPUT_ITEM_TYPES, Event, Item, ItemKind, shared
 
 
 class JsonFields(Protocol):
@@ -27,6 +27,10 @@ class JsonFields(Protocol):
     def value(self, field: Any) -> Any: ...
 
     def is_string(self, field: Any) -> bool: ...
+
+    def mentions(self, field: Any, needle: bytes) -> bool:
+        """Whether the field may hold ``needle``: False only when its JSON text surely does not."""
+        ...
 
 
 class ParsedJson:
@@ -38,6 +42,9 @@ class ParsedJson:
     def is_string(self, field: Any) -> bool:
         return isinstance(field, str)
 
+    def mentions(self, field: Any, needle: bytes) -> bool:
+        return field is not None  # parsed already: reading it costs nothing more
+
 
 PARSED = ParsedJson()
 
@@ -45,9 +52,18 @@ PARSED = ParsedJson()
 def message(line: int, index: int | None, item_type: str, role: Any, content: Any, id: Any,  # noqa: A002 (the field's name)
             json: JsonFields = PARSED) -> Item:
     contextual = role == "user" and is_contextual(message_texts(json.value(content)))
+    inter_agent = (role == "assistant" and json.mentions(content, b"trigger_turn")
+                   and is_inter_agent_instruction(json.value(content)))
     return Item(line, index, shared(item_type), ItemKind.MESSAGE,
                 role=shared(role) if isinstance(role, str) else None, contextual=contextual,
-                bad_id=bad_id(item_type, id))
+                bad_id=bad_id(item_type, id), inter_agent=inter_agent)
+
+
+def agent_message(line: int, index: int | None, item_type: str, id: Any,  # noqa: A002
+                  json: JsonFields = PARSED) -> Item:
+    """A message from another agent (0.171.0 multi-agent v2, ``amsg_…`` ids): model input, and a turn
+    boundary. Its id's prefix is not checked: no report shows the API refusing one."""
+    return Item(line, index, shared(item_type), ItemKind.MESSAGE, role=AGENT_ROLE)
 
 
 def call(line: int, index: int | None, item_type: str, call_id: Any, name: Any, id: Any = None,  # noqa: A002

@@ -24,6 +24,9 @@ class LineKind(IntEnum):
     OTHER = 7
     LEGACY_HEADER = 8
     LEGACY_STATE = 9
+    # A message between agents (0.171.0 multi-agent, codex-rs InterAgentCommunication): model input, sent
+    # as an agent_message item, and a turn boundary on rollback.
+    INTER_AGENT = 10
 
 
 class ItemKind(IntEnum):
@@ -39,7 +42,11 @@ ENVELOPE_TYPES = {
     "compacted": LineKind.COMPACTED,
     "turn_context": LineKind.TURN_CONTEXT,
     "event_msg": LineKind.EVENT,
+    "inter_agent_communication": LineKind.INTER_AGENT,
 }
+# The role an agent_message item (and an inter_agent_communication line) gets as a MESSAGE here: Codex sends
+# it as model input and counts it as a turn boundary (is_user_turn_boundary, 0.171.0).
+AGENT_ROLE = "agent"
 
 # call payload type -> the output payload type Codex pairs with it
 CALL_OUTPUT_TYPE = {
@@ -90,6 +97,9 @@ class Item:
     reasoning_content: int | None = None
     # Where a tool output holds an image whose URL the API refuses (``output[1].image_url``) and why.
     image_problem: tuple[str, str] | None = None
+    # An assistant message carrying instructions from another agent (InterAgentCommunication as JSON
+    # text): a turn boundary on rollback, like a user message (codex-rs history.rs, 0.171.0).
+    inter_agent: bool = False
 
     @property
     def where(self) -> str:

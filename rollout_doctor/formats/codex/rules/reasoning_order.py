@@ -40,7 +40,7 @@ from collections.abc import Iterator
 
 from rollout_doctor.core.fixes import Applicability
 from rollout_doctor.formats.codex.fixbuilder import FixBuilder
-from rollout_doctor.formats.codex.records import Item, ItemKind
+from rollout_doctor.formats.codex.records import AGENT_ROLE, Item, ItemKind
 from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, found, item_label
 
 CODE = "RD110"
@@ -56,7 +56,7 @@ UPSTREAM = ("#33044", "#10722", "#13569")
 # What the model itself produces after its reasoning, in a turn.
 MODEL_ITEM_TYPES = frozenset({"function_call", "custom_tool_call", "local_shell_call", "tool_search_call",
                               "web_search_call", "image_generation_call"})
-INPUT_ROLES = frozenset({"user", "developer"})
+INPUT_ROLES = frozenset({"user", "developer", AGENT_ROLE})  # another agent's message is input too
 
 
 def is_model_item(item: Item) -> bool:
