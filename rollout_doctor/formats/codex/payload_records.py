@@ -49,7 +49,7 @@ class ParsedJson:
 PARSED = ParsedJson()
 
 
-def message(line: int, index: int | None, item_type: str, role: Any, content: Any, id: Any,  # noqa: A002 (the field's name)
+def message(line: int, index: int | None, item_type: str, role: Any, content: Any, id: Any,
             json: JsonFields = PARSED) -> Item:
     contextual = role == "user" and is_contextual(message_texts(json.value(content)))
     inter_agent = (role == "assistant" and json.mentions(content, b"trigger_turn")
@@ -59,14 +59,14 @@ def message(line: int, index: int | None, item_type: str, role: Any, content: An
                 bad_id=bad_id(item_type, id), inter_agent=inter_agent)
 
 
-def agent_message(line: int, index: int | None, item_type: str, id: Any,  # noqa: A002
+def agent_message(line: int, index: int | None, item_type: str, id: Any,
                   json: JsonFields = PARSED) -> Item:
     """A message from another agent (0.171.0 multi-agent v2, ``amsg_…`` ids): model input, and a turn
     boundary. Its id's prefix is not checked: no report shows the API refusing one."""
     return Item(line, index, shared(item_type), ItemKind.MESSAGE, role=AGENT_ROLE)
 
 
-def call(line: int, index: int | None, item_type: str, call_id: Any, name: Any, id: Any = None,  # noqa: A002
+def call(line: int, index: int | None, item_type: str, call_id: Any, name: Any, id: Any = None,
          json: JsonFields = PARSED) -> Item:
     call_id = call_id if isinstance(call_id, str) and call_id else None  # only a non-empty string pairs
     name = name if isinstance(name, str) else None
@@ -74,7 +74,7 @@ def call(line: int, index: int | None, item_type: str, call_id: Any, name: Any, 
                 name=shared(name) if name else name, bad_id=bad_id(item_type, id))
 
 
-def reasoning(line: int, index: int | None, item_type: str, content: Any, id: Any,  # noqa: A002
+def reasoning(line: int, index: int | None, item_type: str, content: Any, id: Any,
               json: JsonFields = PARSED) -> Item:
     # content is null in every reasoning item Codex writes for the OpenAI API; read it only when it is not.
     items = None if content is None else reasoning_content_items(json.value(content))
