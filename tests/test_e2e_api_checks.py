@@ -159,3 +159,40 @@ def test_refused_in_the_reports_words_then_resumes_after_fix(
     requests = server.model_requests[seen:]
     assert after.returncode == 0, after.describe()
     assert requests and [r.status for r in requests] == [200] * len(requests), [r.refusal for r in requests]
+
+
+def user_texts(request_input: list[dict[str, Any]]) -> list[str]:
+    return [part.get("text", "") for item in request_input if item.get("role") == "user"
+            for part in item.get("content") or [] if not part.get("text", "").startswith("<")]
+
+
+@pytest.mark.codex
+@pytest.mark.parametrize("release", PAGINATED)
+def test_a_spurious_rollback_hides_the_turn_until_fixed(release: str, tmp_path: Path, doctor_home: Path) -> None:
+    """openai/codex#31239's shape, one turn and a rollback of two: Codex drops the prompt from what it
+    sends; once `fix --unsafe-fixes` removed the rollback, the model is told it again."""
+    def rollback_of_two(lines: Lines) -> None:
+        last = lines[-1]
+        lines.append({"timestamp": last["timestamp"], "ordinal": last["ordinal"] + 1, "type": "event_msg",
+                      "payload": {"type": "thread_rolled_back", "num_turns": 2}})
+
+    fixture, data = broken_copy(f"{release}-responses-single-call", rollback_of_two)
+    home = CodexHome.create(tmp_path / "codex", rust_log="warn")
+    with LoopbackServer() as server:
+        home.configure(server.base_url)
+        rollout = home.install_rollout_bytes(fixture.name, data)
+        session = session_id_of(fixture)
+        _code, report = doctor("check", "--format", "json", str(rollout))
+        assert [d["rule"] for d in report["files"][0]["diagnostics"]] == ["spurious-rollback"], report
+
+        server.push([say("one")])
+        before = home.resume(release, session, "first try")
+        assert before.returncode == 0, before.describe()
+        assert user_texts(server.model_requests[-1].input) == ["first try"]
+
+        code, report = doctor("fix", "--format", "json", "--unsafe-fixes", str(rollout))
+        assert code == 0 and report["files"][0]["fix"]["written"], report
+        server.push([say("two")])
+        after = home.resume(release, session, "second try")
+    assert after.returncode == 0, after.describe()
+    assert user_texts(server.model_requests[-1].input) == ["run echo hi", "first try", "second try"]

@@ -39,6 +39,7 @@ PAYLOAD_FIELDS: Fields = {
     "output": JSON,
     "content": JSON,
     "num_turns": INTEGER,
+    "turn_id": STRING,  # task_started, task_complete, turn_aborted: which turn an event opens or closes
     "item": {"type": STRING, "id": STRING},  # item_completed's TurnItem
 }
 
@@ -78,6 +79,11 @@ ITEM_READS: dict[str, Reads] = {
 # what a tool printed; issue 6 recovers outputs from them.
 EVENT_READS: dict[str, Reads] = {
     "thread_rolled_back": Reads(build.rollback, "num_turns"),
+    # A turn's span: a rollback recorded inside one is spurious (spurious-rollback; core refuses a
+    # rollback while a turn runs).
+    "task_started": Reads(build.turn_event, "turn_id"),
+    "task_complete": Reads(build.turn_event, "turn_id"),
+    "turn_aborted": Reads(build.turn_event, "turn_id"),
     "exec_command_end": Reads(build.tool_end, "call_id"),
     "patch_apply_end": Reads(build.tool_end, "call_id"),
     "mcp_tool_call_end": Reads(build.tool_end, "call_id"),

@@ -14,6 +14,7 @@ keeps"); sharing one replay keeps them agreeing about which output answers which
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import accumulate
@@ -51,6 +52,18 @@ def drop_last_user_turns(items: list[Item], turns: int) -> list[Item]:
 
 
 def effective_history(model: Rollout) -> list[Item]:
+    return replay_lines(model)
+
+
+def turns_at_rollbacks(model: Rollout) -> list[tuple[Event, int]]:
+    """Each ``thread_rolled_back`` Codex applies, with the number of turns the history held just before it."""
+    seen: list[tuple[Event, int]] = []
+    replay_lines(model, lambda event, items: seen.append((event, sum(map(starts_user_turn, items)))))
+    return seen
+
+
+def replay_lines(model: Rollout, on_rollback: Callable[[Event, list[Item]], object] | None = None) -> list[Item]:
+    """The history Codex rebuilds on resume, line by line (``on_rollback`` sees each rollback first)."""
     items: list[Item] = []
     for line in sorted(model.records):  # not sorted(items()): a tuple per record is 12 MB on a 1 GB rollout
         record = model.records[line]
@@ -66,6 +79,8 @@ def effective_history(model: Rollout) -> list[Item]:
                 # build_compacted_history keeps only the real user messages (and adds a summary).
                 items = [i for i in items if i.kind is ItemKind.MESSAGE and i.role == "user" and not i.contextual]
         elif isinstance(record, Event) and record.type == "thread_rolled_back" and record.num_turns:
+            if on_rollback is not None:
+                on_rollback(record, items)
             items = drop_last_user_turns(items, record.num_turns)
     return items
 

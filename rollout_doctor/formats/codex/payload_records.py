@@ -139,6 +139,11 @@ def rollback(line: int, event_type: str, num_turns: Any) -> Event:
     return Event(line, shared(event_type), num_turns=num_turns if type(num_turns) is int else None)
 
 
+def turn_event(line: int, event_type: str, turn_id: Any) -> Event:
+    """The start or end of a turn (the turn id may be absent: 0.77.0's events carry one, older ones not)."""
+    return Event(line, shared(event_type), turn_id=turn_id if isinstance(turn_id, str) else None)
+
+
 def tool_end(line: int, event_type: str, call_id: Any) -> Event | None:
     """An event that holds what a tool printed, under the call's id."""
     return Event(line, shared(event_type), call_id=call_id) if isinstance(call_id, str) else None

@@ -146,6 +146,7 @@ class Event:
     type: str
     num_turns: int | None = None
     call_id: str | None = None
+    turn_id: str | None = None  # the turn a task_started, task_complete or turn_aborted event belongs to
 
 
 @dataclass(slots=True)

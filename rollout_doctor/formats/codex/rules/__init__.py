@@ -22,6 +22,7 @@ from rollout_doctor.formats.codex.rules import (
     reasoning_order,
     schema,
     session_meta,
+    spurious_rollback,
 )
 from rollout_doctor.formats.codex.rules.base import (
     CATEGORIES,
@@ -49,6 +50,7 @@ REGISTRY = Registry(
         item_id_prefix,
         bad_image_url,
         foreign_reasoning_content,
+        spurious_rollback,
         invalid_line,
         session_meta,
         ordinal_order,
