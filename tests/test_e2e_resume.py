@@ -232,7 +232,12 @@ def test_orphan_call_fix_writes_the_output_codex_synthesized(case: E2ECase, play
 def test_e2e_cases_cover_every_rule_the_core_detects() -> None:
     from rollout_doctor.formats.codex.rules import RULES
 
+    from tests.test_e2e_api_checks import BREAKS
+
     covered = {BREAKERS[c.breaker](real_fixture(c.scenario).read_bytes()).expected[0].rule for c in E2E_CASES}
+    # What the API refuses beyond pairing is resumed by tests/test_e2e_api_checks.py (the refusals in the
+    # reports' words, and spurious-rollback's hidden turn).
+    covered |= {b.rule for b in BREAKS} | {"spurious-rollback"}
     # Opt-in rules are not run before a resume; a rule that follows a parent (history-base) breaks a fork,
     # which needs its parent: tests/test_e2e_threads.py resumes those.
     assert covered == {rule.name for rule in RULES if rule.default and not rule.follows_parent}
