@@ -305,7 +305,8 @@ def test_the_nesting_rule_on_parsed_lines_agrees_with_the_byte_scan(
 
 
 def test_a_models_records_are_lean(tmp_path: Path) -> None:
-    """No preview and no record for a reasoning item: no rule reads them, a 1 GB rollout has 150 000."""
+    """No preview; a reasoning item's record (reasoning-order judges where it stands) keeps nothing of its
+    blob: a 1 GB rollout has 150 000 of them."""
     lines_ = [
         _envelope("session_meta", {"id": THREAD}, None),
         _envelope("response_item", {"type": "reasoning", "encrypted_content": "gAAA"}, None),
@@ -314,7 +315,10 @@ def test_a_models_records_are_lean(tmp_path: Path) -> None:
     ]
     path = _write(tmp_path, b"".join(orjson.dumps(line) + b"\n" for line in lines_))
     with read_rollout(path) as model:
-        assert sorted(model.records) == [0, 2]
+        assert sorted(model.records) == [0, 1, 2]
+        reasoning = model.records[1]
+        assert (reasoning.type, reasoning.preview, reasoning.bad_id, reasoning.reasoning_content) == (  # type: ignore[union-attr]
+            "reasoning", "", None, None)
         assert model.records[2].preview == "" and model.records[2].role == "user"  # type: ignore[union-attr]
     assert classify.item_facts(lines_[2]["payload"], 2).preview == "hello"  # type: ignore[union-attr]
 

@@ -15,6 +15,8 @@ item: 'rs_…'." (#33044).
 Effect on a resume: refused. Codex 0.169.0 and 0.171.0 send reasoning items as the file orders them
 (``tests/test_e2e_api_checks.py``).
 
+What it leaves to another rule: a reasoning item followed by an output recorded before its own call
+(``misplaced-output`` moves the output after the call, which leaves the reasoning followed by the call).
 What it leaves uncaught: a reasoning item written after its message and followed by a later call of the
 same turn; only the API, which knows which response each id came from, can tell it from a reasoning item
 that belongs to that call.
@@ -70,7 +72,10 @@ def is_input(item: Item) -> bool:
 def stranded_runs(history: list[Item]) -> Iterator[tuple[int, int]]:
     """(first, last) positions of each run of reasoning items followed by input or by nothing. Items that
     are neither (ghost snapshots, compaction markers, unknown types) do not end a run; Codex sends none
-    of them between a reasoning item and its following item."""
+    of them between a reasoning item and its following item. An output recorded before its own call (a
+    race of parallel calls) is misplaced-output's: moved after its call, it leaves the reasoning followed
+    by the call."""
+    called_later = _calls_after(history)
     n = 0
     while n < len(history):
         if history[n].type != "reasoning":
@@ -82,8 +87,23 @@ def stranded_runs(history: list[Item]) -> Iterator[tuple[int, int]]:
             if history[n].type == "reasoning":
                 last = n
             n += 1
-        if n == len(history) or is_input(history[n]):
+        if n == len(history) or (is_input(history[n]) and n not in called_later):
             yield first, last
+
+
+def _calls_after(history: list[Item]) -> set[int]:
+    """Positions of the outputs whose call comes later in the history."""
+    later: set[int] = set()
+    calls: set[str] = set()
+    for pos in range(len(history) - 1, -1, -1):
+        item = history[pos]
+        if item.call_id is None:
+            continue
+        if item.kind is ItemKind.CALL:
+            calls.add(item.call_id)
+        elif item.kind is ItemKind.OUTPUT and item.call_id in calls:
+            later.add(pos)
+    return later
 
 
 def owner(history: list[Item], first: int) -> Item | None:
