@@ -231,7 +231,6 @@ def test_orphan_call_fix_writes_the_output_codex_synthesized(case: E2ECase, play
 
 def test_e2e_cases_cover_every_rule_the_core_detects() -> None:
     from rollout_doctor.formats.codex.rules import RULES
-
     from tests.test_e2e_api_checks import BREAKS
 
     covered = {BREAKERS[c.breaker](real_fixture(c.scenario).read_bytes()).expected[0].rule for c in E2E_CASES}
