@@ -3,7 +3,8 @@ the URL of an image in a tool output, and a reasoning item's ``content``.
 
 Codex 0.169.0 and 0.171.0 send an item's ``id`` as the rollout holds it (seen: ``fc_`` on a custom tool
 call, ``item_…`` on a reasoning item, ``review_rollout_user`` on a message), except a message id that is a
-bare UUID, which they leave out; 0.77.0 sends no item ids at all. The API checks each id's prefix against
+bare UUID, which they leave out; 0.77.0 leaves every item id out (seen: a function call's, a message's
+and a reasoning item's). The API checks each id's prefix against
 the item's type and refuses a mismatch ("Invalid 'input[N].id': 'fc_…'. Expected an ID that begins with
 'ctc'.", openai/codex#40039). The prefixes below are the ones those refusals name; an output's id is not
 checked (no report shows the API refusing one, and Codex writes its own as ``fco_``/``ctco_``).

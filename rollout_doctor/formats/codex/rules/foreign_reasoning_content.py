@@ -12,7 +12,7 @@ Wei-Shaw/sub2api#5178). A provider that wrote the text takes it back, so the ses
 provider is configured.
 
 Effect on a resume: refused by the OpenAI API. Codex 0.169.0 and 0.171.0 send the array as written
-(``tests/test_e2e_api_checks.py``).
+(``tests/test_e2e_api_checks.py``), and so does 0.77.0 (seen once).
 
 Example::
 

@@ -14,8 +14,10 @@ resume, until the id is gone: "Invalid 'input[107].id': 'fc_08d2…'. Expected a
 Effect on a resume: refused. Codex 0.169.0 and 0.171.0 send an item's id as the file holds it (seen:
 ``fc_…`` on a custom tool call, ``item_…`` on a reasoning item, ``review_rollout_user`` on a message),
 except a message id that is a bare UUID, which they leave out of the request: that one is harmless to
-them and refused by the releases that sent it (#33176). 0.77.0 sends no item ids
-(``tests/test_e2e_api_checks.py`` resumes such sessions with 0.169.0 and 0.171.0).
+them and refused by the releases that sent it (#33176). 0.77.0 leaves every item id out of the request
+(seen: a function call's, a message's and a reasoning item's), so a file it resumes is not refused for
+this; the next release that resumes it is (``tests/test_e2e_api_checks.py`` resumes such sessions with
+0.169.0 and 0.171.0).
 
 Example::
 
