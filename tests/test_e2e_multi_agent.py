@@ -47,6 +47,27 @@ def agent_messages(path: Path) -> list[dict[str, Any]]:
 
 
 @pytest.mark.codex
+def test_a_v1_session_checks_clean(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default multi-agent tools: the worker's result comes back as a <subagent_notification> user
+    message (injected context, not a turn), and nothing is reported on either rollout."""
+    monkeypatch.setenv("ROLLOUT_DOCTOR_HOME", str(tmp_path / "state"))
+    home = CodexHome.create(tmp_path / "agents", rust_log="warn")
+    with AgentsServer(version=1) as server:
+        home.configure(server.base_url)
+        run = home.exec(RELEASE, ROOT_PROMPT, timeout=120)
+    assert run.returncode == 0, run.describe()
+    rollouts = home.rollouts()
+    assert len(rollouts) == 2, rollouts
+    parent = next(p for p in rollouts if "parent_thread_id" not in p.read_text().splitlines()[0])
+    assert "<subagent_notification>" in parent.read_text()
+    outputs = [line["payload"]["output"] for line in read_jsonl(parent)
+               if line["type"] == "response_item" and line["payload"]["type"] == "function_call_output"]
+    assert len(outputs) == 2 and not any("unsupported call" in str(output) for output in outputs), outputs
+    for path in rollouts:
+        assert check_file(path, Options()).diagnostics == [], path
+
+
+@pytest.mark.codex
 def test_both_rollouts_hold_agent_messages_and_check_clean(recorded: tuple[CodexHome, Path, Path],
                                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROLLOUT_DOCTOR_HOME", str(tmp_path / "state"))
