@@ -102,17 +102,19 @@ def strands_reasoning(history: list[Item], removed: list[Item]) -> bool:
     return reasoning_order.count([i for i in history if id(i) not in gone]) > reasoning_order.count(history)
 
 
-def _fix(ctx: Context, reuse: Reuse, call_id: str, taken: set[str]) -> Fix:
+def _fix(ctx: Context, reuse: Reuse, call_id: str, taken: set[str], removing: list[Item]) -> Fix:
     """Remove an exact repeat of the first call (and of its output), else rename the later call and its
-    output. A removal that would strand the reasoning before the repeat is a rename too."""
+    output. A removal that would strand the reasoning before the repeat, together with the removals this
+    pass already offers (``removing``, which it joins), is a rename too: the fix loop applies them at once."""
     call, output = reuse.call, reuse.output
     builder = FixBuilder(ctx.model)
     removed = [call] if output is None else [call, output]
-    repeat = not strands_reasoning(ctx.history, removed) and builder.same_item(call, reuse.first) and (
+    repeat = builder.same_item(call, reuse.first) and (
         output is None or (reuse.first_output is not None and builder.same_item(output, reuse.first_output))
-    )
+    ) and not strands_reasoning(ctx.history, [*removing, *removed])
     and_output = f" and its output at {output.where}" if output else ""
     if repeat:
+        removing.extend(removed)
         builder.delete(call)
         if output is not None:
             builder.delete(output)
@@ -127,8 +129,9 @@ def _fix(ctx: Context, reuse: Reuse, call_id: str, taken: set[str]) -> Fix:
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
     taken = {i.call_id for i in ctx.history if i.call_id}
+    removing: list[Item] = []
     for reuse in reused_ids(ctx.replay):
         call, call_id = reuse.call, reuse.call.call_id
         assert call_id is not None
         message = f"{call.type} at {call.where} reuses call_id {call_id} of the call at {reuse.first.where}"
-        yield found(call.line, message, call_id, _fix(ctx, reuse, call_id, taken))
+        yield found(call.line, message, call_id, _fix(ctx, reuse, call_id, taken, removing))

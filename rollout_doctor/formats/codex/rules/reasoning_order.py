@@ -72,9 +72,9 @@ def is_input(item: Item) -> bool:
 def stranded_runs(history: list[Item]) -> Iterator[tuple[int, int]]:
     """(first, last) positions of each run of reasoning items followed by input or by nothing. Items that
     are neither (ghost snapshots, compaction markers, unknown types) do not end a run; Codex sends none
-    of them between a reasoning item and its following item. An output recorded before its own call (a
-    race of parallel calls) is misplaced-output's: moved after its call, it leaves the reasoning followed
-    by the call."""
+    of them between a reasoning item and its following item. Nor does an output recorded before its own
+    call (a race of parallel calls): misplaced-output moves it after its call, and what follows the
+    reasoning then is what follows the output now."""
     called_later = _calls_after(history)
     n = 0
     while n < len(history):
@@ -83,27 +83,26 @@ def stranded_runs(history: list[Item]) -> Iterator[tuple[int, int]]:
             continue
         first = last = n
         n += 1
-        while n < len(history) and not is_model_item(history[n]) and not is_input(history[n]):
+        while n < len(history) and (n in called_later or not (is_model_item(history[n]) or is_input(history[n]))):
             if history[n].type == "reasoning":
                 last = n
             n += 1
-        if n == len(history) or (is_input(history[n]) and n not in called_later):
+        if n == len(history) or is_input(history[n]):
             yield first, last
 
 
 def _calls_after(history: list[Item]) -> set[int]:
-    """Positions of the outputs whose call comes later in the history."""
-    later: set[int] = set()
-    calls: set[str] = set()
-    for pos in range(len(history) - 1, -1, -1):
-        item = history[pos]
+    """Positions of the outputs recorded before their call: no call of their id before them, one after."""
+    before: set[str] = set()
+    early: list[tuple[int, str]] = []
+    for pos, item in enumerate(history):
         if item.call_id is None:
             continue
         if item.kind is ItemKind.CALL:
-            calls.add(item.call_id)
-        elif item.kind is ItemKind.OUTPUT and item.call_id in calls:
-            later.add(pos)
-    return later
+            before.add(item.call_id)
+        elif item.kind is ItemKind.OUTPUT and item.call_id not in before:
+            early.append((pos, item.call_id))
+    return {pos for pos, call_id in early if call_id in before}
 
 
 def owner(history: list[Item], first: int) -> Item | None:
