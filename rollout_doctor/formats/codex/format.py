@@ -120,6 +120,12 @@ class CodexFormat:
         provider = model.meta.model_provider if model.meta is not None else None
         return replace(options, target=session_wire(provider, codex_home.home_of(model.name_path)))
 
+    def report_inputs(self, path: Path) -> tuple[Path, ...]:
+        """config.toml (it decides the wire, config.py) and session_index.jsonl (the session's name,
+        session_info.py), of the home the rollout sits in, else of $CODEX_HOME."""
+        home = codex_home.home_of(path) or codex_home.configured_home()
+        return home / codex_home.CONFIG, home / codex_home.SESSION_INDEX
+
     def current_turn_start(self, model: Model) -> int:
         """The last ``task_started`` event or real user message (0.77.0 to 0.171.0 write both as a turn
         begins)."""
