@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rollout_doctor.cli.json_report import report_json
-from rollout_doctor.core import cache_files, index_cache, report_cache
+from rollout_doctor.core import cache_files, index_cache, report_cache, sampling
 from rollout_doctor.core.check import check_file
 from rollout_doctor.core.index import Part
 from rollout_doctor.core.lines import Source
@@ -56,10 +56,10 @@ HEADER, TURNS = turns()
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     isolate(tmp_path, monkeypatch)
-    monkeypatch.setattr(index_cache, "RACY", RACY)
-    monkeypatch.setattr(index_cache, "BLOCK", 64)
-    monkeypatch.setattr(index_cache, "SPOT", 16)
-    monkeypatch.setattr(index_cache, "SPOTS", 8)
+    monkeypatch.setattr(sampling, "RACY", RACY)
+    monkeypatch.setattr(sampling, "BLOCK", 64)
+    monkeypatch.setattr(sampling, "SPOT", 16)
+    monkeypatch.setattr(sampling, "SPOTS", 8)
     return tmp_path / "cache"
 
 
@@ -269,8 +269,7 @@ def corrupt(entry: Path, how: str) -> None:
         entry.write_bytes(data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :])
     elif how == "foreign version":
         code = cache_files.fingerprint().encode()
-        assert code in data
-        entry.write_bytes(data.replace(code, b"f" * len(code)))
+        entry.write_bytes(data.replace(code, b"f" * len(code)))  # (an entry cut short before has none)
     elif how == "empty":
         entry.write_bytes(b"")
     elif how == "unreadable":
@@ -288,7 +287,10 @@ CORRUPTIONS = ["truncated", "garbage", "payload byte", "foreign version", "empty
 def test_a_corrupt_entry_is_ignored_and_rebuilt(cache: Path, tmp_path: Path, how: str, kind: str) -> None:
     path = session(tmp_path)
     expected = both(path)[1]
+    assert entries(cache, kind)
     for entry in entries(cache, kind):
+        if how == "foreign version":
+            assert cache_files.fingerprint().encode() in entry.read_bytes()
         corrupt(entry, how)
     with open(path, "ab") as f:
         f.write(TURNS[0])
@@ -304,7 +306,7 @@ def test_a_corrupt_cache_never_gives_a_traceback_on_the_command_line(tmp_path: P
     path = session(tmp_path)
     code, before, _ = run(capsys, "check", "--format", "json", str(path))
     # Entries written now: the real RACY makes the report entry wait, so write one as if later.
-    monkeypatch.setattr(index_cache, "RACY", 0.0)
+    monkeypatch.setattr(sampling, "RACY", 0.0)
     report(path)
     for entry in entries(tmp_path / "cache") + entries(tmp_path / "cache", "reports"):
         corrupt(entry, how)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
-import pickle
 import stat
 import time
 from pathlib import Path
@@ -58,8 +57,8 @@ def disable() -> None:
 
 
 def fingerprint() -> str:
-    """The tool's version and the schema, and the size and mtime of every module of core/ and
-    formats/: what a report and an index are made by. A release bumps the version, but a development
+    """The tool's version and the schema, and the size and mtime of every module of core/,
+    formats/ and store/: what a report and an index are made by. A release bumps the version, but a development
     checkout or an editable install changes its code under the same version; a record class with a new
     field read from an old pickle would otherwise be a wrong report."""
     global _fingerprint
@@ -68,7 +67,7 @@ def fingerprint() -> str:
 
         package = Path(rollout_doctor.__file__).parent
         digest = hashlib.blake2b(f"{rollout_doctor.__version__}/{SCHEMA}".encode(), digest_size=12)
-        for sub in ("core", "formats"):
+        for sub in ("core", "formats", "store"):
             for root, dirs, files in os.walk(package / sub):
                 dirs.sort()
                 for name in sorted(files):
@@ -120,6 +119,8 @@ def read(kind: str, name: str) -> tuple[dict[str, Any], Any] | None:
         payload = memoryview(data)[len(MAGIC) : len(MAGIC) + header["payload_length"]]
         if header.get("payload_digest") != _digest(payload):
             return None
+        import pickle
+
         value = pickle.loads(payload)  # noqa: S301 - see the module docstring
     except Exception:  # noqa: BLE001 - whatever is wrong with an entry, it is no entry
         return None
@@ -161,6 +162,8 @@ def write(kind: str, name: str, header: dict[str, Any], value: Any) -> None:
     root = folder()
     if root is None or not _private(root / kind, create=True):
         return
+    import pickle
+
     target = root / kind / name
     tmp = target.with_name(f".{name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
     try:

@@ -11,7 +11,7 @@ up to its last complete line, keyed by the file's real path. It is trusted only 
   middle with another length moves every byte after it, which the spots after it and the last block see;
 * no doubt: a file of the same size whose mtime or ctime changed (a touch, a rewrite of the same length,
   which only a full hash could clear) or that is shorter is indexed from scratch. So is a file whose entry
-  was written within ``RACY`` seconds of its last change (a rewrite in the same clock tick keeps the times:
+  was written within ``sampling.RACY`` seconds of its last change (a rewrite in the same clock tick keeps the times:
   git's "racily clean" index entries). Hashing every byte instead would cost more than indexing saves:
   blake2b reads 0.7 GB/s and crc32 1.7 GB/s here, against a scan at about 0.5 GB/s.
 
@@ -28,7 +28,6 @@ never part of an entry: it is indexed again at every run, until its newline come
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from bisect import bisect_left
@@ -38,42 +37,17 @@ from typing import TYPE_CHECKING
 
 from rollout_doctor.core import cache_files
 from rollout_doctor.core.index import Part, index_range
+from rollout_doctor.core.sampling import identity, racy, sample_digest
 
 if TYPE_CHECKING:
     from rollout_doctor.core.format import Format
     from rollout_doctor.core.lines import Source
 
 KIND = "index"
-BLOCK = 4096
-SPOT = 1024
-SPOTS = 30
-RACY = 2.0  # seconds: times this close to the entry's writing cannot tell a change in the same tick
-
-
-def identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
-
-
-def sample_digest(source: Source, end: int) -> bytes:
-    """A digest of the first ``end`` bytes' sample: all of them when few, else the first and last
-    ``BLOCK`` and ``SPOTS`` spots of ``SPOT`` bytes spread evenly between."""
-    digest = hashlib.blake2b(end.to_bytes(8, "little"), digest_size=16)
-    if end <= 2 * BLOCK + SPOTS * SPOT:
-        digest.update(source.read(0, end))
-        return digest.digest()
-    digest.update(source.read(0, BLOCK))
-    for k in range(1, SPOTS + 1):
-        digest.update(source.read(end * k // (SPOTS + 1), SPOT))
-    digest.update(source.read(end - BLOCK, BLOCK))
-    return digest.digest()
 
 
 def entry_name(fmt: Format, real: str) -> str:
     return cache_files.key_name(fmt.name, real) + ".idx"
-
-
-def racy(st: os.stat_result, now: float) -> bool:
-    return now - max(st.st_mtime_ns, st.st_ctime_ns) / 1e9 < RACY
 
 
 def indexed(fmt: Format, source: Source, path: Path, progress: Callable[[int], None] | None = None) -> Part:
@@ -115,7 +89,7 @@ def trusted(fmt: Format, source: Source, real: str, st: os.stat_result, name: st
             return None
         if st.st_size < size:
             return None
-        if header["sample"] != sample_digest(source, end):
+        if header["sample"] != sample_digest(source.fileno(), end):
             return None
         if not (len(part.offsets) == len(part.kinds) == len(part.ordinals) == header["lines"]):
             return None
@@ -148,7 +122,7 @@ def store(fmt: Format, source: Source, real: str, st: os.stat_result, name: str,
     saved = part if count == len(part.kinds) else prefix_of(part, count, end)
     header = {"path": real, "format": fmt.name, "dev": st.st_dev, "ino": st.st_ino, "size": st.st_size,
               "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "racy": racy(st, time.time()),
-              "indexed_end": end, "lines": count, "sample": sample_digest(source, end)}
+              "indexed_end": end, "lines": count, "sample": sample_digest(source.fileno(), end)}
     if saved.end != end:  # the whole part, ending with a complete line: the same bytes
         saved = Part(0, end, saved.offsets, saved.kinds, saved.ordinals, saved.records, saved.has_bom)
     cache_files.write(KIND, name, header, saved)

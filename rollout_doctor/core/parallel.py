@@ -83,7 +83,7 @@ def check_files(files: Sequence[tuple[Path, Format]], options: Options, jobs: in
     # One file is checked here, however big: its model has to be whole in this process anyway for the
     # rules, so workers indexing its ranges would add their own memory to it (on a 1 GB rollout, from
     # under 100 MiB to 160 MiB in all) to save a third of the time at best.
-    if jobs < 2 or len(paths) < 2 or sum(sizes) < MIN_POOL_BYTES[method]:
+    if jobs < 2 or len(paths) < 2 or sum(map(_work, files, sizes)) < MIN_POOL_BYTES[method]:
         for (path, fmt), size in zip(files, sizes):
             told = [0]
 
@@ -97,6 +97,13 @@ def check_files(files: Sequence[tuple[Path, Format]], options: Options, jobs: in
             yield report
         return
     yield from _pooled(paths, formats, sizes, options, jobs, method, progress, live)
+
+
+def _work(file: tuple[Path, Format], size: int) -> int:
+    """About how many bytes checking a file costs as much as indexing: a file the index cache knows is
+    read from where its entry stops, and the rules on its whole index cost about an eighth of indexing
+    it (a re-check of 3 appended files of 42 MB: 80 ms here, 200 ms through a pool of two)."""
+    return size // 8 if has_entry(file[1], file[0]) else size
 
 
 def _cached_reports(files: Sequence[tuple[Path, Format]], options: Options,

@@ -5,9 +5,9 @@ with every index cached (index_cache.py), loading them and running every rule ag
 a cold scan. An entry here holds the report of one file for one set of options, and is used only when
 everything the report was made from is as it was:
 
-* the file: same device, inode, size, mtime and ctime, written more than ``index_cache.RACY`` seconds after its
+* the file: same device, inode, size, mtime and ctime, written more than ``sampling.RACY`` seconds after its
   last change (else a rewrite within one clock tick could keep every time), and the same digest of a
-  sample of its bytes (index_cache.sample_digest);
+  sample of its bytes (sampling.py);
 * every other file the format reads to judge it (Codex: config.toml, which decides the wire, and
   session_index.jsonl, which names the session: ``Format.report_inputs``), by the same attributes, or
   still absent;
@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rollout_doctor.core import cache_files, index_cache
-from rollout_doctor.core.index_cache import identity, racy, sample_digest
+from rollout_doctor.core import cache_files, sampling
+from rollout_doctor.core.sampling import identity, racy, sample_digest
 from rollout_doctor.core.lines import Source
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def lookup(fmt: Format, path: Path, options: Options) -> FileReport | None:
                 or header["inputs"] != _inputs(fmt, path)):
             return None
         with Source.open(path) as source:
-            if identity(source.stat()) != identity(st) or header["sample"] != sample_digest(source, st.st_size):
+            if identity(source.stat()) != identity(st) or header["sample"] != sample_digest(source.fileno(), st.st_size):
                 return None
     except (KeyError, TypeError, ValueError, OSError):
         return None
@@ -102,10 +102,10 @@ def store(fmt: Format, path: Path, options: Options, report: FileReport, before:
             st = source.stat()
             if identity(st) != identity(before) or racy(st, now):
                 return
-            sample = sample_digest(source, st.st_size)
+            sample = sample_digest(source.fileno(), st.st_size)
     except OSError:
         return
-    if inputs != _inputs(fmt, path) or any(i is not None and now - max(i[3], i[4]) / 1e9 < index_cache.RACY for _p, i in inputs):
+    if inputs != _inputs(fmt, path) or any(i is not None and now - max(i[3], i[4]) / 1e9 < sampling.RACY for _p, i in inputs):
         return
     header: dict[str, Any] = {"path": os.path.abspath(path), "identity": identity(st), "racy": False,
                               "options": options_key(options), "inputs": inputs, "sample": sample}
