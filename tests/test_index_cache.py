@@ -488,3 +488,110 @@ def test_the_report_with_the_cache_is_the_report_without_it(cache: Path, tmp_pat
         apply(path, cache, action, a, b)
         cached, plain = both(path)
         assert cached == plain, (action, a, b)
+
+
+# --- replaying a whole run (cli/run_cache.py) --------------------------------------------------------------
+
+@pytest.fixture
+def home_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A Codex home with three sessions, old enough for the run cache (its real RACY, waited out once)."""
+    home = isolate(tmp_path, monkeypatch)
+    folder = home / "sessions" / "2026" / "11" / "29"
+    folder.mkdir(parents=True)
+    for n in range(3):
+        (folder / REAL.name.replace("01a22604", f"01a2260{n}")).write_bytes(HEADER + b"".join(TURNS[: n + 1]))
+    (home / "config.toml").write_text('model_provider = "openai"\n')
+    time.sleep(sampling.RACY + 0.1)
+    return home
+
+
+def check_process(*args: str) -> tuple[int, bytes, bytes]:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "rollout_doctor", "check", *args], capture_output=True,
+                          env={**os.environ, "NO_COLOR": "1"}, check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def runs(home_run: Path) -> list[Path]:
+    return entries(home_run.parent / "cache", "runs")
+
+
+@pytest.mark.parametrize("change", ["nothing", "appended", "touched", "new file", "removed", "config", "environment",
+                                    "corrupt entry", "held open"])
+def test_a_run_is_replayed_only_when_nothing_it_read_changed(home_run: Path, change: str) -> None:
+    sessions = str(home_run / "sessions")
+    first = check_process("--format", "json", sessions)
+    assert first[0] in (0, 1) and len(runs(home_run)) == 1
+    files = sorted((home_run / "sessions").rglob("*.jsonl"))
+    holder = None
+    env_extra: dict[str, str] = {}
+    if change == "appended":
+        with open(files[0], "ab") as f:
+            f.write(TURNS[1])
+    elif change == "touched":
+        os.utime(files[1], (time.time(), time.time()))
+    elif change == "new file":
+        (files[0].parent / files[0].name.replace("01a22600", "01a22609")).write_bytes(HEADER)
+    elif change == "removed":
+        files[2].unlink()
+    elif change == "config":
+        (home_run / "config.toml").write_text('model_provider = "local"\n[model_providers.local]\nwire_api = "chat"\n')
+    elif change == "environment":
+        env_extra = {"COLUMNS": "61"}
+    elif change == "corrupt entry":
+        for entry in runs(home_run):
+            entry.write_bytes(entry.read_bytes()[:-7])
+    elif change == "held open":
+        holder = open(files[0], "ab")  # noqa: SIM115 - a writer that stays, as a running Codex's does
+    try:
+        saved = {k: os.environ.get(k) for k in env_extra}
+        os.environ.update(env_extra)
+        try:
+            again = check_process("--format", "json", sessions)
+        finally:
+            for k, v in saved.items():
+                os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+        with no_cache():
+            plain = check_process("--format", "json", sessions)
+    finally:
+        if holder is not None:
+            holder.close()
+    assert again == plain, change
+    assert "Traceback" not in again[2].decode()
+    if change == "nothing":
+        assert again == first
+    elif change == "held open":
+        assert orjson.loads(again[1])["summary"]["in_progress"] == 1
+
+
+def test_a_replayed_run_is_the_run_without_the_engine(home_run: Path) -> None:
+    """The output is the bytes the run printed, exit code and all, text or JSON, and the format's rules
+    are not even imported."""
+    sessions = str(home_run / "sessions")
+    for args in (["--format", "json", sessions], [sessions], ["--statistics", sessions]):
+        first = check_process(*args)
+        assert first[1]
+        again = check_process(*args)
+        assert again == first
+        traced = check_process_importtime(*args)
+        assert (traced[0], traced[1]) == first[:2]
+        assert b"rollout_doctor.core.run_cache" not in traced[2]
+        assert b"rollout_doctor.cli.run_cache" in traced[2] and b"rollout_doctor.formats.codex" not in traced[2]
+    assert len(runs(home_run)) == 3
+
+
+def check_process_importtime(*args: str) -> tuple[int, bytes, bytes]:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "rollout_doctor", "check", *args],
+                          capture_output=True, env={**os.environ, "NO_COLOR": "1"}, check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_a_session_id_or_no_cache_is_never_replayed(home_run: Path) -> None:
+    check_process("--no-cache", str(home_run / "sessions"))
+    check_process("01a22600")
+    assert runs(home_run) == []
