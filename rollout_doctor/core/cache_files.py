@@ -222,7 +222,7 @@ def prune(root: Path, now: float | None = None, max_bytes: int = MAX_BYTES) -> l
     now = time.time() if now is None else now
     removed: list[Path] = []
     kept: list[tuple[float, int, Path]] = []
-    for kind in ("index", "reports"):
+    for kind in ("index", "reports", "runs"):  # (cli/run_cache.py keeps its runs here too)
         try:
             entries = list(os.scandir(root / kind))
         except OSError:
