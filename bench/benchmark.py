@@ -422,11 +422,19 @@ def warm_scenario(tree: Tree, env: dict[str, str], reps: int, root: Path) -> dic
     wenv = dict(env, ROLLOUT_DOCTOR_CACHE_DIR=str(work / "cache"), ROLLOUT_DOCTOR_HOME=str(work / "state"))
     time.sleep(RACY_WAIT)  # the copies are new files: let them age past the cache's racy window first
     cmd = [*rollout_doctor(), "check", "--format", "json", "sessions"]
+    # What writing the cache costs a cold scan: the same check with an empty cache folder, against --no-cache.
+    cold, plain = Side("cold+cache", cmd), Side("--no-cache", [*cmd[:2], "--no-cache", *cmd[2:]], "--no-cache")
+    timed_pairs(cold, plain, work, wenv, reps, lambda: shutil.rmtree(work / "cache", ignore_errors=True))
+    writing = statistics.median(c.wall / b.wall for c, b in zip(cold.runs, plain.runs))
+    print(f"\ncold check writing the cache: median {cold.median:.3f} s against {plain.median:.3f} s with --no-cache "
+          f"(paired median ratio {writing:.2f}; runs {', '.join(f'{r.wall:.2f}' for r in cold.runs)} against "
+          f"{', '.join(f'{r.wall:.2f}' for r in plain.runs)})")
+    shutil.rmtree(work / "cache", ignore_errors=True)
     prime = run(cmd, work, wenv)
     cache_bytes = sum(p.stat().st_size for p in (work / "cache").rglob("*") if p.is_file())
     print(f"\nwarm: the first check (cold, writing the cache) {prime.wall:.2f} s; cache {mib(cache_bytes)} for "
           f"{tree.size / MB:,.0f} MB of sessions ({100 * cache_bytes / tree.size:.1f}%)")
-    results: dict[str, object] = {"cache_bytes": cache_bytes}
+    results: dict[str, object] = {"cache_bytes": cache_bytes, "cold_writing_ratio": writing}
     check = Side("check", cmd)
     base = Side("baseline", [sys.executable, str(HERE / "baseline.py"), "sessions"], "bench/baseline.py sessions")
     timed_pairs(check, base, work, wenv, reps)
