@@ -595,3 +595,16 @@ def test_a_session_id_or_no_cache_is_never_replayed(home_run: Path) -> None:
     check_process("--no-cache", str(home_run / "sessions"))
     check_process("01a22600")
     assert runs(home_run) == []
+
+
+def test_a_run_of_the_default_folders_is_done_again_when_one_appears(home_run: Path) -> None:
+    first = check_process("--format", "json")
+    assert first[0] in (0, 1) and len(runs(home_run)) == 1
+    archived = home_run / "archived_sessions"
+    archived.mkdir()
+    (archived / REAL.name.replace("01a22604", "01a22608")).write_bytes(HEADER + TURNS[0])
+    again = check_process("--format", "json")
+    with no_cache():
+        plain = check_process("--format", "json")
+    assert again == plain and again != first
+    assert len(orjson.loads(again[1])["files"]) == 4

@@ -100,6 +100,8 @@ def replay(command: str, args: list[str]) -> int | None:
 def _unchanged(entry: dict[str, Any]) -> bool:
     from rollout_doctor.core.sampling import identity, sample_digest
 
+    if any(os.path.lexists(path) for path in entry["absent"]):
+        return False
     for folder, ident in entry["dirs"]:
         st = os.stat(folder)
         if (st.st_ino, st.st_mtime_ns, st.st_ctime_ns) != ident:
@@ -235,6 +237,8 @@ class Recorder:
         from rollout_doctor.store.places import writer_locks
 
         roots = self.paths or [p for p in default_roots() if p.exists()]
+        # A default folder that does not exist yet (archived_sessions) must still not exist at a replay.
+        absent = [] if self.paths else [str(p) for p in default_roots() if not os.path.lexists(p)]
         if not roots:
             return None
         dirs: list[tuple[str, tuple[int, int, int]]] = []
@@ -283,5 +287,5 @@ class Recorder:
                 inputs[str(other)] = identity(st)
             locks.update(str(lock) for lock in writer_locks(Path(file)))
         entry = {"stdout": bytes(self.tee.kept), "code": code, "dirs": dirs, "files": files,  # type: ignore[union-attr]
-                 "inputs": sorted(inputs.items()), "locks": sorted(locks)}
+                 "inputs": sorted(inputs.items()), "locks": sorted(locks), "absent": absent}
         return None if _held(entry) else entry
