@@ -248,7 +248,8 @@ class Recorder:
             if os.path.islink(root):
                 return None
             top = os.path.abspath(root)
-            walked = [(top, [], [])] if os.path.isfile(top) else list(os.walk(top))
+            # A folder that cannot be listed raises (os.walk would skip it silently): the run is not kept.
+            walked = [(top, [], [])] if os.path.isfile(top) else list(os.walk(top, onerror=_raise))
             for folder, subdirs, names in walked:
                 if os.path.isdir(folder):
                     st = os.stat(folder)
@@ -289,3 +290,7 @@ class Recorder:
         entry = {"stdout": bytes(self.tee.kept), "code": code, "dirs": dirs, "files": files,  # type: ignore[union-attr]
                  "inputs": sorted(inputs.items()), "locks": sorted(locks), "absent": absent}
         return None if _held(entry) else entry
+
+
+def _raise(error: OSError) -> None:
+    raise error
