@@ -608,3 +608,39 @@ def test_a_run_of_the_default_folders_is_done_again_when_one_appears(home_run: P
         plain = check_process("--format", "json")
     assert again == plain and again != first
     assert len(orjson.loads(again[1])["files"]) == 4
+
+
+def test_what_a_grown_file_added_is_appended_to_its_entry_until_it_is_written_whole(cache: Path, tmp_path: Path) -> None:
+    path = session(tmp_path, turns=1)
+    both(path)
+    counts = []
+    for n in range(index_cache.MAX_CHUNKS + 2):
+        with open(path, "ab") as f:
+            f.write(TURNS[n % len(TURNS)])
+        cached, plain = both(path)
+        assert cached == plain
+        found = cache_files.read("index", entries(cache)[0].name)
+        assert found is not None
+        counts.append(len(found[1]))
+    assert counts == [*range(2, index_cache.MAX_CHUNKS + 1), 1, 2, 3]
+
+
+def test_two_runs_appending_at_once_leave_no_entry_that_is_used(cache: Path, tmp_path: Path) -> None:
+    path = session(tmp_path, turns=1)
+    both(path)
+    with open(path, "ab") as f:
+        f.write(TURNS[1])
+    name = entries(cache)[0].name
+    header, _values, length = cache_files.read("index", name)  # type: ignore[misc]
+    chunks = [tuple(c) for c in header["chunks"]]
+    both(path)  # one run appends...
+    # ...and another, which read the entry before, appends its own chunk as if it were alone.
+    cache_files.append("index", name, length, chunks, header, cache_files.pickled("x"))
+    entry = cache / "index" / name
+    with open(entry, "ab") as f:
+        f.write(cache_files.pickled("x"))  # (the size check stopped it: force the interleaving)
+    assert cached_part(path) is None
+    with open(path, "ab") as f:
+        f.write(TURNS[2])
+    cached, plain = both(path)
+    assert cached == plain

@@ -1,13 +1,15 @@
 """The cache folder and its entry files: where they live, how one is written and read, and pruning.
 
-Two kinds of entry share the folder (``index_cache.py``: what indexing learned about a file;
-``report_cache.py``: a whole report of a file left unchanged). Both are untrusted input when read back:
-an entry is a header, then a payload whose length and digest the header gives. Anything else, a file
+Entries of three kinds share the folder (``index_cache.py``: what indexing learned about a file;
+``report_cache.py``: a whole report of a file left unchanged; cli/run_cache.py: a whole run, in its own
+layout). The first two are untrusted input when read back: an entry is one or more chunks, then a header that gives each chunk's
+place and digest (a grown file's index is appended as a chunk: ``append``). Anything else, a file
 cut short, garbage, another version of the tool or of the code, a folder that is not this user's,
 reads as "no entry", never as an error, and the entry is written again.
 
-Writes are atomic (a temporary file in the cache folder, then ``os.replace``), so concurrent runs
-cannot leave a half-written entry: each reads a whole old entry or a whole new one. Durability is not
+Writes are atomic (a temporary file in the cache folder, then ``os.replace``; an appended chunk and its
+header in one write at the end, checked on reading), so concurrent runs cannot leave a half-written
+entry that reads as whole. Durability is not
 needed (an entry lost in a crash is rebuilt), so nothing is fsynced.
 
 Payloads are pickled: a format's records are its own classes, which core does not know. Pickle runs
@@ -100,8 +102,9 @@ def _private(path: Path, create: bool) -> bool:
     return ok
 
 
-def read(kind: str, name: str) -> tuple[dict[str, Any], Any] | None:
-    """An entry's header and value (its digest checked); None for no entry, or one not to be trusted."""
+def read(kind: str, name: str) -> tuple[dict[str, Any], list[Any], int] | None:
+    """An entry's header, the values of its chunks (digests checked) and its length in bytes; None for no
+    entry, or one not to be trusted."""
     root = folder()
     if root is None or not _private(root / kind, create=False):
         return None
@@ -116,12 +119,14 @@ def read(kind: str, name: str) -> tuple[dict[str, Any], Any] | None:
         header = _header(data)
         if header is None or header.get("schema") != SCHEMA or header.get("code") != fingerprint():
             return None
-        payload = memoryview(data)[len(MAGIC) : len(MAGIC) + header["payload_length"]]
-        if header.get("payload_digest") != _digest(payload):
-            return None
         import pickle
 
-        value = pickle.loads(payload)  # noqa: S301 - see the module docstring
+        values = []
+        for start, length, digest in header["chunks"]:
+            chunk = memoryview(data)[start : start + length]
+            if _digest(chunk) != digest:
+                return None
+            values.append(pickle.loads(chunk))  # noqa: S301 - see the module docstring
     except Exception:  # noqa: BLE001 - whatever is wrong with an entry, it is no entry
         return None
     if time.time() - used > TOUCH_EVERY:
@@ -129,20 +134,29 @@ def read(kind: str, name: str) -> tuple[dict[str, Any], Any] | None:
             os.utime(path)
         except OSError:
             pass
-    return header, value
+    return header, values, len(data)
 
 
 def _header(data: bytes) -> dict[str, Any] | None:
-    """The header at the end of an entry: ``MAGIC``, payload, header, the header's length (4 bytes)."""
+    """The header at the end of an entry: ``MAGIC``, chunks (an appended chunk follows the header written
+    before it), the header, the header's length (4 bytes). The chunks lie in order between ``MAGIC`` and
+    the header, the last one just before it."""
     if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 4:
         return None
     length = int.from_bytes(data[-4:], "little")
-    if length > len(data) - len(MAGIC) - 4:
+    at = len(data) - 4 - length
+    if at < len(MAGIC):
         return None
-    header = marshal.loads(data[len(data) - 4 - length : -4])
-    if not isinstance(header, dict) or header.get("payload_length") != len(data) - len(MAGIC) - 4 - length:
+    header = marshal.loads(data[at:-4])
+    chunks = header.get("chunks") if isinstance(header, dict) else None
+    if not isinstance(chunks, list) or not chunks:
         return None
-    return header
+    end = len(MAGIC)
+    for start, size, _digest in chunks:
+        if not (isinstance(start, int) and isinstance(size, int) and end <= start and size >= 0):
+            return None
+        end = start + size
+    return header if end == at and chunks[0][0] == len(MAGIC) else None
 
 
 class _Hashing:
@@ -172,8 +186,8 @@ def write(kind: str, name: str, header: dict[str, Any], value: Any) -> None:
             f.write(MAGIC)
             hashing = _Hashing(f)
             pickle.dump(value, hashing, protocol=pickle.HIGHEST_PROTOCOL)
-            head = marshal.dumps(dict(header, schema=SCHEMA, code=fingerprint(), payload_length=hashing.length,
-                                      payload_digest=hashing.hash.digest()))
+            chunks = [(len(MAGIC), hashing.length, hashing.hash.digest())]
+            head = marshal.dumps(dict(header, schema=SCHEMA, code=fingerprint(), chunks=chunks))
             f.write(head + len(head).to_bytes(4, "little"))
         os.replace(tmp, target)
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
@@ -183,6 +197,38 @@ def write(kind: str, name: str, header: dict[str, Any], value: Any) -> None:
             pass
         return
     prune_now_and_then(root)
+
+
+def pickled(value: Any) -> bytes:
+    import pickle
+
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def append(kind: str, name: str, length: int, chunks: list[Any], header: dict[str, Any], blob: bytes) -> None:
+    """Add a chunk (pickled value ``blob``) and a new header to an entry of ``length`` bytes, written in one
+    call at its end: a reader sees the old entry, or the new one, or one whose last header does not parse
+    (no entry). Nothing is written if the entry changed since it was read; two runs appending at once
+    leave chunks whose places or digests do not match (no entry), never a wrong one."""
+    root = folder()
+    if root is None or not _private(root / kind, create=False):
+        return
+    try:
+        fd = os.open(root / kind / name, os.O_WRONLY | os.O_APPEND)
+    except OSError:
+        return
+    try:
+        if os.fstat(fd).st_size != length:
+            return
+        chunks = [*chunks, (length, len(blob), _digest(blob))]
+        head = marshal.dumps(dict(header, schema=SCHEMA, code=fingerprint(), chunks=chunks))
+        data = memoryview(blob + head + len(head).to_bytes(4, "little"))
+        while data:
+            data = data[os.write(fd, data) :]
+    except OSError:
+        return
+    finally:
+        os.close(fd)
 
 
 def remove(kind: str, name: str) -> None:

@@ -53,9 +53,14 @@ def entry_name(fmt: Format, real: str) -> str:
     return cache_files.key_name(fmt.name, real) + ".idx"
 
 
+MAX_CHUNKS = 8  # an entry appended to this many times is written whole again, in one chunk
+
+
 def indexed(fmt: Format, source: Source, path: Path, progress: Callable[[int], None] | None = None) -> Part:
     """The index of all of ``source`` (``index_range`` from 0 to its size), from the cache as far as it
-    can be trusted; the entry written again when more complete lines were read."""
+    can be trusted. The entry is written again when the file changed at all (a torn last line that grew
+    too: it then describes the file as it is now, so that a rewrite of the same size next is a doubt);
+    what a grown file added is appended to it as a chunk of its own."""
     before = source.stat()
     size = before.st_size
     if source.compressed or cache_files.folder() is None:
@@ -63,30 +68,49 @@ def indexed(fmt: Format, source: Source, path: Path, progress: Callable[[int], N
     real = os.path.realpath(path)
     name = entry_name(fmt, real)
     found = trusted(fmt, source, real, before, name)
-    prefix, unchanged = found if found is not None else (None, False)
-    start = prefix.end if prefix is not None else 0
-    tail = index_range(fmt.lines, source, start, size, size, progress)
-    part = tail if prefix is None else joined(fmt, prefix, tail)
-    # Written again when it learned more lines, and when the file changed at all (a torn last line grew):
-    # the entry then describes the file as it is now, so that a rewrite of the same size next is a doubt.
-    if not unchanged and identity(source.stat()) == identity(before):  # else it changed while it was read
-        store(fmt, source, real, before, name, part)
+    if found is None:
+        part = index_range(fmt.lines, source, 0, size, size, progress)
+        if identity(source.stat()) == identity(before):  # else it changed while it was read: keep nothing
+            store(fmt, source, real, before, name, part)
+        return part
+    prefix, unchanged, entry = found
+    tail = index_range(fmt.lines, source, prefix.end, size, size, progress)
+    added = None
+    if not unchanged and len(entry[1]) < MAX_CHUNKS:
+        count = _complete(source, tail)
+        end = tail.offsets[count] if count < len(tail.kinds) else tail.end
+        # Packed now: joining renumbers the tail's records in place.
+        added = end, count, cache_files.pickled(packed(_head(tail, count, end)))
+    part = joined(fmt, prefix, tail)
+    if not unchanged and identity(source.stat()) == identity(before):
+        if added is None:
+            store(fmt, source, real, before, name, part)
+        else:
+            end, count, blob = added
+            cache_files.append(KIND, name, entry[2], entry[1], _header(fmt, source, real, before, end,
+                                                                     len(prefix.kinds) - len(tail.kinds) + count), blob)
     return part
 
 
-def trusted(fmt: Format, source: Source, real: str, st: os.stat_result, name: str) -> tuple[Part, bool] | None:
-    """The entry's index if the file still holds what it describes (the module docstring says when), and
-    whether the file is exactly as the entry saw it."""
+def trusted(fmt: Format, source: Source, real: str, st: os.stat_result,
+            name: str) -> tuple[Part, bool, tuple[dict[str, Any], list[Any], int]] | None:
+    """The entry's index if the file still holds what it describes (the module docstring says when),
+    whether the file is exactly as the entry saw it, and the entry (header, chunks, length)."""
     found = cache_files.read(KIND, name)
     if found is None:
         return None
-    header, packed = found
+    header, values, length = found
     try:
-        part = unpacked(packed)
+        part = unpacked(values[0])
+        for value in values[1:]:  # what later runs appended, each from where the one before stopped
+            tail = unpacked(value)
+            if tail.start != part.end:
+                return None
+            part = joined(fmt, part, tail)
         end, size = header["indexed_end"], header["size"]
         same_file = (header["path"], header["format"], header["dev"], header["ino"]) == (
             real, fmt.name, st.st_dev, st.st_ino)
-        if not same_file or not isinstance(part, Part) or part.end != end or st.st_size < end:
+        if not same_file or part.end != end or st.st_size < end:
             return None
         if st.st_size == size and (header["racy"] or (header["mtime_ns"], header["ctime_ns"]) !=
                                    (st.st_mtime_ns, st.st_ctime_ns)):
@@ -99,7 +123,9 @@ def trusted(fmt: Format, source: Source, real: str, st: os.stat_result, name: st
             return None
     except Exception:  # noqa: BLE001 - an entry that does not hold what it should is no entry
         return None
-    return part, (size, header["mtime_ns"], header["ctime_ns"]) == (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    unchanged = (size, header["mtime_ns"], header["ctime_ns"]) == (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    chunks = [tuple(chunk) for chunk in header["chunks"]]
+    return part, unchanged, (header, chunks, length)
 
 
 def joined(fmt: Format, prefix: Part, tail: Part) -> Part:
@@ -119,17 +145,32 @@ def joined(fmt: Format, prefix: Part, tail: Part) -> Part:
 
 def store(fmt: Format, source: Source, real: str, st: os.stat_result, name: str, part: Part) -> None:
     """Write the entry of ``part`` (the whole file, as ``st`` describes it) up to its last complete line."""
-    count = len(part.kinds)
-    if count and part.end > 0 and source.read(part.end - 1, 1) != b"\n":
-        count -= 1  # a torn last line: indexed again next time
+    count = _complete(source, part)
     end = part.offsets[count] if count < len(part.kinds) else part.end
-    saved = part if count == len(part.kinds) else prefix_of(part, count, end)
-    header = {"path": real, "format": fmt.name, "dev": st.st_dev, "ino": st.st_ino, "size": st.st_size,
-              "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "racy": racy(st, time.time()),
-              "indexed_end": end, "lines": count, "sample": sample_digest(source.fileno(), end)}
-    if saved.end != end:  # the whole part, ending with a complete line: the same bytes
-        saved = Part(0, end, saved.offsets, saved.kinds, saved.ordinals, saved.records, saved.has_bom)
-    cache_files.write(KIND, name, header, packed(saved))
+    saved = _head(part, count, end)
+    cache_files.write(KIND, name, _header(fmt, source, real, st, end, count), packed(saved))
+
+
+def _complete(source: Source, part: Part) -> int:
+    """How many of a part's lines are complete: all but a torn last line (read again next time)."""
+    count = len(part.kinds)
+    if count and part.end > part.start and source.read(part.end - 1, 1) != b"\n":
+        count -= 1
+    return count
+
+
+def _head(part: Part, count: int, end: int) -> Part:
+    """A part's first ``count`` lines, ending at ``end`` (the part itself when that is all of it)."""
+    if count == len(part.kinds) and part.end == end:
+        return part
+    return Part(part.start, end, part.offsets[:count], part.kinds[:count], part.ordinals[:count],
+                {line: record for line, record in part.records.items() if line < count}, part.has_bom)
+
+
+def _header(fmt: Format, source: Source, real: str, st: os.stat_result, end: int, lines: int) -> dict[str, Any]:
+    return {"path": real, "format": fmt.name, "dev": st.st_dev, "ino": st.st_ino, "size": st.st_size,
+            "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "racy": racy(st, time.time()),
+            "indexed_end": end, "lines": lines, "sample": sample_digest(source.fileno(), end)}
 
 
 # A format's records are small dataclasses; pickled one by one, each goes through Python-level
@@ -172,12 +213,6 @@ def _init_fields(cls: type) -> tuple[str, ...] | None:
     return tuple(f.name for f in fields) if fields and all(f.init for f in fields) else None
 
 
-def prefix_of(part: Part, count: int, end: int) -> Part:
-    """A part's first ``count`` lines (copies: the part itself goes on to the model)."""
-    return Part(0, end, part.offsets[:count], part.kinds[:count], part.ordinals[:count],
-                {line: record for line, record in part.records.items() if line < count}, part.has_bom)
-
-
 def upto(part: Part, end: int, fmt: Format, source: Source) -> Part:
     """The lines of a whole file's index that end at or before ``end``: a parent's part before a
     child's cut, as ``index_range(…, 0, end, end)`` gives it (``end`` is a line start or the size)."""
@@ -187,7 +222,7 @@ def upto(part: Part, end: int, fmt: Format, source: Source) -> Part:
     if count == len(part.kinds) or part.offsets[count] != end:
         # Not a line boundary of this index (the file changed since the cut was found): the plain way.
         return index_range(fmt.lines, source, 0, end, end)
-    return prefix_of(part, count, end)
+    return _head(part, count, end)
 
 
 def remember(fmt: Format, source: Source, path: Path, part: Part, before: os.stat_result) -> None:

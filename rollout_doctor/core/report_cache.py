@@ -71,7 +71,8 @@ def lookup(fmt: Format, path: Path, options: Options) -> FileReport | None:
     found = cache_files.read(KIND, _name(fmt, path, options))
     if found is None:
         return None
-    header, report = found
+    header, values, _length = found
+    report = values[0] if len(values) == 1 else None
     try:
         if (header["path"] != os.path.abspath(path) or tuple(header["identity"]) != identity(st)
                 or header["racy"] or header["options"] != options_key(options)
