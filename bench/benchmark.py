@@ -11,6 +11,11 @@ Three scenarios (issue 5), each generated deterministically from the seed by ``b
   and peak memory are reported, and the copy must check clean afterwards).
 * ``single``: one 5 MB session, the pre-resume path: ``rollout-doctor check FILE`` against
   ``python -c`` + orjson parsing that file. Target: <= 4x.
+* ``warm``: the ``folder`` tree re-checked with the caches warm (core/index_cache.py, core/report_cache.py),
+  against the naive scan: nothing changed (target <= 0.05x), then a turn appended to 3 of the 40 before
+  each timed run (target <= 0.10x). The JSON report must be the one ``--no-cache`` gives.
+* ``guard``: ``rollout-doctor guard ID`` of one 500 MB session after a turn was appended before each timed
+  run, against ``python -c`` + orjson parsing that file. Target: <= 0.10x.
 
 Both commands of a scenario run in the same session, alternating (A B B A ...) after one untimed warm-up
 each, so page cache and machine noise hit both alike; the ratio is of the medians, and every run's time
@@ -171,6 +176,7 @@ def scenarios(seed: int) -> dict[str, Scenario]:
                         defects={0: ["orphan-call", "duplicate-ordinal", "torn-line", "misplaced-output"]}),
         "single": Scenario("single", seed + 2, 5 * MIB, 1, sizes=[5 * MIB], envelope_share=0.0,
                            defects={0: ["orphan-call"]}),
+        "guard": Scenario("guard", seed + 3, 500 * MB, 1, sizes=[500 * MB], envelope_share=0.0, defects={0: []}),
     }
 
 
@@ -328,12 +334,164 @@ def big_scenario(tree: Tree, env: dict[str, str], reps: int) -> dict[str, object
     return result
 
 
+# -- warm: the index and report caches (issue 14) ------------------------------------------------------------
+
+RACY_WAIT = 2.1  # core/index_cache.RACY: a file changed less than 2 s before a run is not trusted by size alone
+_TURNS: dict[str, object] = {}
+
+
+def append_turn(path: Path, seed: int) -> int:
+    """Append one whole turn to a rollout, as its Codex release writes one (bench/generate.py's Session,
+    its ordinals continuing the file's); the bytes appended."""
+    import random
+
+    from bench.generate import ENVELOPE, PAGINATED, RolloutFile, Session, Texts, load_templates
+
+    with open(path, "rb") as f:
+        head = f.readline()
+        f.seek(max(0, path.stat().st_size - (1 << 20)))
+        tail = f.read().rstrip(b"\n").rsplit(b"\n", 1)[-1]
+    generation = PAGINATED if b'"paginated"' in head else ENVELOPE
+    release = "0.169.0" if generation == PAGINATED else "0.77.0"
+    if release not in _TURNS:
+        _TURNS[release] = load_templates(release)
+    if "texts" not in _TURNS:
+        _TURNS["texts"] = Texts(random.Random(7))
+    rng = random.Random(seed)
+    texts: Texts = _TURNS["texts"]  # type: ignore[assignment]
+    texts.rng = rng
+    scratch = path.with_name(f".turn-{seed}.tmp")
+    out = RolloutFile(scratch, generation)
+    last = orjson.loads(tail).get("ordinal") if generation == PAGINATED else None
+    out.ordinal = last + 1 if isinstance(last, int) else 0
+    thread = orjson.loads(head)["payload"]["id"]
+    Session(out, texts, _TURNS[release], rng, thread).turn(None, first=False)  # type: ignore[arg-type]
+    out.close()
+    data = scratch.read_bytes()
+    scratch.unlink()
+    with open(path, "ab") as f:
+        f.write(data)
+    return len(data)
+
+
+def timed_pairs(check: Side, base: Side, cwd: Path, env: dict[str, str], reps: int,
+                prepare: object = None) -> None:
+    """``alternate``, with ``prepare()`` (untimed) before each run of ``check``: the change it re-checks."""
+    if prepare is not None:
+        prepare()  # type: ignore[operator]
+    run(check.cmd, cwd, env)
+    run(base.cmd, cwd, env)
+    for n in range(reps):
+        for side in (check, base) if n % 2 == 0 else (base, check):
+            if side is check and prepare is not None:
+                prepare()  # type: ignore[operator]
+            side.runs.append(run(side.cmd, cwd, env))
+    check.memory = measure_memory(check.cmd, cwd, env)
+    base.memory = measure_memory(base.cmd, cwd, env)
+
+
+def show_ratio(name: str, what: str, check: Side, base: Side, size: int, target: float) -> dict[str, object]:
+    print(f"\n{name}: {what}")
+    print(f"  check:    {' '.join(Path(c).name if n == 0 else c for n, c in enumerate(check.cmd))}")
+    print(f"  baseline: {base.what}")
+    print(describe(check, size))
+    print(describe(base, size))
+    ratio = check.median / base.median
+    paired = statistics.median(c.wall / b.wall for c, b in zip(check.runs, base.runs))
+    print(f"  ratio check/baseline {ratio:.3f} (target <= {target}: {'met' if ratio <= target else 'MISSED'}); "
+          f"median of the {len(check.runs)} paired ratios {paired:.3f}")
+    print(f"  check runs {', '.join(f'{r.wall * 1000:.0f} ms' for r in check.runs)}; "
+          f"baseline runs {', '.join(f'{r.wall:.3f}' for r in base.runs)}")
+    return {"ratio": ratio, "paired_ratio": paired, "target_met": ratio <= target, "check": check.median,
+            "baseline": base.median}
+
+
+def same_report(cmd: list[str], cwd: Path, env: dict[str, str]) -> bool:
+    """Whether the JSON report with the cache is the report without it (the cache never changes a report)."""
+    cached = run(cmd, cwd, env, capture=True).stdout
+    plain = run([*cmd[:2], "--no-cache", *cmd[2:]], cwd, env, capture=True).stdout
+    print(f"  report with the cache {'==' if cached == plain else 'DIFFERS FROM'} the report with --no-cache")
+    return cached == plain
+
+
+def warm_scenario(tree: Tree, env: dict[str, str], reps: int, root: Path) -> dict[str, object]:
+    """Re-checks of the folder with the caches warm: nothing changed, then a turn appended to 3 of the 40."""
+    work = root / "warm-work"
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(tree.root / "sessions", work / "sessions")
+    wenv = dict(env, ROLLOUT_DOCTOR_CACHE_DIR=str(work / "cache"), ROLLOUT_DOCTOR_HOME=str(work / "state"))
+    time.sleep(RACY_WAIT)  # the copies are new files: let them age past the cache's racy window first
+    cmd = [*rollout_doctor(), "check", "--format", "json", "sessions"]
+    # What writing the cache costs a cold scan: the same check with an empty cache folder, against --no-cache.
+    cold, plain = Side("cold+cache", cmd), Side("--no-cache", [*cmd[:2], "--no-cache", *cmd[2:]], "--no-cache")
+    timed_pairs(cold, plain, work, wenv, reps, lambda: shutil.rmtree(work / "cache", ignore_errors=True))
+    writing = statistics.median(c.wall / b.wall for c, b in zip(cold.runs, plain.runs))
+    print(f"\ncold check writing the cache: median {cold.median:.3f} s against {plain.median:.3f} s with --no-cache "
+          f"(paired median ratio {writing:.2f}; runs {', '.join(f'{r.wall:.2f}' for r in cold.runs)} against "
+          f"{', '.join(f'{r.wall:.2f}' for r in plain.runs)})")
+    shutil.rmtree(work / "cache", ignore_errors=True)
+    prime = run(cmd, work, wenv)
+    cache_bytes = sum(p.stat().st_size for p in (work / "cache").rglob("*") if p.is_file())
+    print(f"\nwarm: the first check (cold, writing the cache) {prime.wall:.2f} s; cache {mib(cache_bytes)} for "
+          f"{tree.size / MB:,.0f} MB of sessions ({100 * cache_bytes / tree.size:.1f}%)")
+    results: dict[str, object] = {"cache_bytes": cache_bytes, "cold_writing_ratio": writing}
+    check = Side("check", cmd)
+    base = Side("baseline", [sys.executable, str(HERE / "baseline.py"), "sessions"], "bench/baseline.py sessions")
+    timed_pairs(check, base, work, wenv, reps)
+    results["unchanged"] = show_ratio("warm-unchanged", "re-check of the folder, nothing changed", check, base,
+                                      tree.size, 0.05)
+    ok = same_report(cmd, work, wenv)
+    files = sorted((work / "sessions").rglob("rollout-*.jsonl"))
+    chosen = [files[n * len(files) // 3] for n in range(3)]
+    seeds = iter(range(1000, 100_000))
+
+    def append_three() -> None:
+        for path in chosen:
+            append_turn(path, next(seeds))
+
+    check, base = Side("check", cmd), Side("baseline", base.cmd, base.what)
+    timed_pairs(check, base, work, wenv, reps, append_three)
+    sizes = ", ".join(f"{p.stat().st_size / MB:.1f} MB" for p in chosen)
+    results["appended"] = show_ratio("warm-appended", f"re-check after a turn was appended to 3 of the 40 ({sizes})",
+                                     check, base, tree.size, 0.10)
+    ok = same_report(cmd, work, wenv) and ok
+    results["target_met"] = all(r["target_met"] for r in (results["unchanged"], results["appended"]))  # type: ignore[index]
+    results["defects_ok"] = ok
+    shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
+def guard_scenario(tree: Tree, env: dict[str, str], reps: int, root: Path) -> dict[str, object]:
+    """``guard`` on a 500 MB session after a turn was appended, the cache warm from the guard before."""
+    work = root / "guard-work"
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(tree.root / "sessions", work / "home" / "sessions")
+    path = next((work / "home" / "sessions").rglob("rollout-*.jsonl"))
+    thread = orjson.loads(path.open("rb").readline())["payload"]["id"]
+    genv = dict(env, CODEX_HOME=str(work / "home"), ROLLOUT_DOCTOR_CACHE_DIR=str(work / "cache"),
+                ROLLOUT_DOCTOR_HOME=str(work / "state"))
+    time.sleep(RACY_WAIT)
+    cmd = [*rollout_doctor(), "guard", thread]
+    seeds = iter(range(1000, 100_000))
+    check = Side("guard", cmd)
+    base = Side("python -c", [sys.executable, "-c", SINGLE_BASELINE, str(path)],
+                "python -c 'import orjson; for line in open(FILE, \"rb\"): orjson.loads(line)' FILE")
+    timed_pairs(check, base, work, genv, reps, lambda: append_turn(path, next(seeds)))
+    result = show_ratio("guard-appended", f"guard of a {tree.size / MB:,.0f} MB session after a turn was appended",
+                        check, base, tree.size, 0.10)
+    final = subprocess.run(cmd, cwd=work, env=genv, capture_output=True, check=False)
+    print(f"  guard says: {final.stderr.decode(errors='replace').strip()} (exit {final.returncode})")
+    result["defects_ok"] = final.returncode == 0
+    shutil.rmtree(work, ignore_errors=True)
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", type=Path, default=Path(tempfile.gettempdir()) / "rollout-doctor-bench")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--only", default="folder,big,single")
+    parser.add_argument("--only", default="folder,big,single,warm,guard")
     parser.add_argument("--checkout", type=Path, help="run rollout-doctor from this checkout instead")
     args = parser.parse_args(argv)
     global CHECKOUT
@@ -353,12 +511,16 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, object]] = {}
     ok = True
     for name in wanted:
-        tree = ensure_tree(args.root, all_scenarios[name])
+        tree = ensure_tree(args.root, all_scenarios["folder" if name == "warm" else name])
         if name == "folder":
             check = Side("check", [*rollout_doctor(), "check", "sessions"])
             base = Side("baseline", [sys.executable, str(HERE / "baseline.py"), "sessions"],
                         "bench/baseline.py sessions")
             results[name] = compare(name, tree, check, base, env, args.reps, 0.7, [tree.root / "sessions"])
+        elif name == "warm":
+            results[name] = warm_scenario(tree, env, args.reps, args.root)
+        elif name == "guard":
+            results[name] = guard_scenario(tree, env, args.reps, args.root)
         elif name == "big":
             results[name] = big_scenario(tree, env, max(1, args.reps // 2))
             ok = ok and bool(results[name]["fix_clean"])

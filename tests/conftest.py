@@ -7,6 +7,18 @@ run in fresh processes, index small files with the reference alone (as a pre-res
 does). tests/test_classify_fast.py holds the two to the same answers.
 """
 
+import atexit
+import os
+import shutil
+import tempfile
+
 from rollout_doctor.formats.codex.indexing import load_fast_path
 
 load_fast_path()
+
+# No test writes to the developer's own cache (core/cache_files.py): every test process, and every
+# command a test starts, uses this folder unless the test chooses another.
+_CACHE = tempfile.mkdtemp(prefix="rollout-doctor-test-cache-")
+os.environ["ROLLOUT_DOCTOR_CACHE_DIR"] = _CACHE
+os.environ.pop("ROLLOUT_DOCTOR_NO_CACHE", None)
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)

@@ -11,6 +11,7 @@ they cannot parse (a bad option, an unknown rule), go to typer, which reports it
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -62,13 +63,25 @@ def fast_guard(args: list[str]) -> int:
 
 
 def fast_check(args: list[str]) -> int | None:
-    """``check`` without typer; None to let typer take the arguments (and report what is wrong)."""
+    """``check`` without typer; None to let typer take the arguments (and report what is wrong). A run
+    whose files have not changed since the same run is replayed (run_cache.py) before anything is parsed."""
+    from rollout_doctor.cli import run_cache
+
+    replayed = run_cache.replay("check", args)
+    if replayed is not None:
+        return replayed
     from rollout_doctor.cli.commands.check import check
     from rollout_doctor.core.rules import UnknownRule
 
     try:
         values = vars(parser_for("check", defer=True).parse_args(args))
-        return check(**values)  # an unknown rule is raised before anything is printed
+        paths = values["paths"] or None
+        if paths is not None and not all(os.path.lexists(p) for p in paths):
+            return check(**values)  # a session id among them: found through the home, not kept
+        with run_cache.Recorder("check", args, paths) as recorder:
+            code = check(**values)  # an unknown rule is raised before anything is printed
+        recorder.finish(code)
+        return code
     except (Deferred, UnknownRule):
         return None
 

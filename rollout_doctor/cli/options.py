@@ -119,6 +119,8 @@ PARAMS: tuple[Param, ...] = (
     Param("cwd", "Only the sessions of this project folder (`.`: the current one), as Codex's `resume --last` "
           "filters them.", ("list",), ("--cwd",), metavar="DIR", show_default=False),
     Param("since", SINCE_HELP, ("list",), ("--since",), metavar="WHEN", show_default=False),
+    Param("no_cache", "Read every session whole, neither using nor updating the cache of what earlier runs "
+          "learned (README: Cache).", ("check", "fix", "list", "guard"), ("--no-cache",), bool, default=False),
 )
 
 
@@ -144,6 +146,14 @@ class View:
         """Whether report_modes.print_file has anything to print for it (else rich need not be loaded)."""
         quiet_problems = self.quiet and not self.statistics and report.problems
         return self.standard or bool(report.error or report.refused or quiet_problems)
+
+
+def cache_choice(no_cache: bool) -> None:
+    """``--no-cache``: for this process and the workers it starts (core/cache_files.py)."""
+    if no_cache:
+        from rollout_doctor.core.cache_files import disable
+
+        disable()
 
 
 def exit_status(code: int, exit_zero: bool) -> int:

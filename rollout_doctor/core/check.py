@@ -7,6 +7,7 @@ and line it lives in. fixer.py repairs, a thread at a time.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 def open_thread(fmt: Format, path: Path, threads: Threads | None = None) -> Model:
     """The model of ``path`` after the parts of its parents."""
     ancestry = (threads or fmt.threads()).ancestry(path)
-    return read_model(fmt, path, inherited_of(ancestry, {}), ancestry.problem)
+    return read_model(fmt, path, inherited_of(ancestry, {}), ancestry.problem, cached=True)
 
 
 # --- judging -------------------------------------------------------------------------------------------
@@ -109,12 +110,22 @@ def check_file(fmt: Format, path: Path, options: Options, read: Callable[[Path],
     """Check one file. ``read`` builds its model (rollout_doctor.core.parallel passes one that puts
     together ranges indexed by several workers); by default the file is read with the history it
     inherits. ``live`` names the running client holding it: the turn it is writing is not judged."""
+    from rollout_doctor.core import cache_files
+
+    cacheable = read is None and live is None and cache_files.folder() is not None
+    if cacheable:
+        from rollout_doctor.core import report_cache
+
+        cached = report_cache.lookup(fmt, path, options)
+        if cached is not None:
+            return cached
+        before, inputs = _stat(path), report_cache.inputs_of(fmt, path)
     report = FileReport(path, in_progress=live)
     try:
         ancestry = None
         if read is None:
             ancestry = (threads or fmt.threads()).ancestry(path)
-            model = read_model(fmt, path, inherited_of(ancestry, {}), ancestry.problem, progress)
+            model = read_model(fmt, path, inherited_of(ancestry, {}), ancestry.problem, progress, cached=True)
         else:
             model = read(path)
         with model:
@@ -129,7 +140,17 @@ def check_file(fmt: Format, path: Path, options: Options, read: Callable[[Path],
                 report.diagnostics = settled(fmt, model, report.diagnostics)
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop a scan of many
         report.error = error_message(path, exc)
+        return report
+    if cacheable and before is not None and ancestry is not None and not ancestry.parents and ancestry.problem is None:
+        report_cache.store(fmt, path, options, report, before, inputs)
     return report
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
 
 
 def settled(fmt: Format, model: Model, diagnostics: list[Diagnostic]) -> list[Diagnostic]:

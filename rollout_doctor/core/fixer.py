@@ -123,7 +123,7 @@ class ThreadFix:
         member.inherited = inherited_of(ancestry, self._overrides())
         if not self.run_.dry_run:
             member.before = FileState.of(member.path)
-        original = read_model(fmt, member.path, member.inherited, ancestry.problem)
+        original = read_model(fmt, member.path, member.inherited, ancestry.problem, cached=True)
         report.generation, report.cli_version = original.generation, original.cli_version
         report.thread = fmt.thread_info(original, ancestry)
         report.session, report.effects = fmt.describe_session(member.path, original), fmt.rules.effects
@@ -277,7 +277,10 @@ def _commit(fmt: Format, members: list[Member], force: bool) -> None:
             m.report.error = error_message(m.path, exc)
             m.report.remaining, m.report.applied = m.report.diagnostics, []
         return
+    from rollout_doctor.core.index_cache import forget
+
     for m in members:
+        forget(fmt, m.path)  # a new inode: the entry could not be used again anyway
         report = m.report
         report.written, report.backup = True, written.journal.folder
         report.warnings.extend(w for w in written.warnings if str(_real(m.path)) in w)

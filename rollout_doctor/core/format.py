@@ -114,6 +114,10 @@ class Format(Protocol):
         """What a person knows the session by: its name in the client, its folder, its id. From ``model``
         when the file was read (cheap), else from a few lines of the file; never raises."""
 
+    def report_inputs(self, path: Path) -> Sequence[Path]:
+        """The files besides the session's own that its report depends on (the report cache keeps a
+        report only while they are unchanged too)."""
+
     def current_turn_start(self, model: Model) -> int:
         """The first line of the turn a live session is in."""
 

@@ -92,6 +92,13 @@ class Source:
     def size(self) -> int:
         return os.fstat(self._fd).st_size
 
+    def fileno(self) -> int:
+        return self._fd
+
+    def stat(self) -> os.stat_result:
+        """The open file's attributes (of the decompressed copy, for a .zst)."""
+        return os.fstat(self._fd)
+
     def read(self, offset: int, length: int) -> bytes:
         return os.pread(self._fd, length, offset)
 

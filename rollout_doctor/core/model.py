@@ -179,14 +179,17 @@ class Model:
 
 
 def read_model(fmt: Format, path: Path, inherited: Sequence[Inherited] = (),
-               chain_problem: str | None = None, progress: Callable[[int], None] | None = None) -> Model:
+               chain_problem: str | None = None, progress: Callable[[int], None] | None = None,
+               cached: bool = False) -> Model:
     """Index a session file, after the parts of its parents it continues (root first). The caller closes
     it (it holds the sources open for later reads).
 
     A cut the client cannot use (past the parent's end, ordinal 0) leaves the model without inherited
     lines: the client refuses such a session, and ``links`` says why. So does ``chain_problem`` (a
     parent that is missing, a malformed pointer), which the caller found while resolving the chain.
-    ``progress`` is told the bytes of the file's own lines as they are indexed."""
+    ``progress`` is told the bytes of the file's own lines as they are indexed. ``cached``: each session
+    file's index comes from the index cache as far as it can be trusted (index_cache.py), and goes to it;
+    a fix's scratch passes are read without it."""
     sources: list[Source] = []
     try:
         parts: list[tuple[Source, Part, Path]] = []
@@ -198,13 +201,18 @@ def read_model(fmt: Format, path: Path, inherited: Sequence[Inherited] = (),
             link = _link(fmt, source, parent)
             links.append(link)
             broken = broken or link.problem is not None
-            parts.append((source, index_range(fmt.lines, source, 0, link.end, link.end), parent.shown))
+            parts.append((source, _parent_part(fmt, source, parent, link.end, cached), parent.shown))
         own = Source.open(path)
         sources.append(own)
         if broken:
             parts = []
-        size = own.size
-        parts.append((own, index_range(fmt.lines, own, 0, size, size, progress), path))
+        if cached:
+            from rollout_doctor.core.index_cache import indexed
+
+            parts.append((own, indexed(fmt, own, path, progress), path))
+        else:
+            size = own.size
+            parts.append((own, index_range(fmt.lines, own, 0, size, size, progress), path))
         model = build(fmt, path, parts, tuple(_counted(links, parts) if not broken else links))
         model.chain_problem = chain_problem
         return model
@@ -212,6 +220,16 @@ def read_model(fmt: Format, path: Path, inherited: Sequence[Inherited] = (),
         for source in sources:
             source.close()
         raise
+
+
+def _parent_part(fmt: Format, source: Source, parent: Inherited, end: int, cached: bool) -> Part:
+    """A parent's lines before the cut: from its whole index, which the cache keeps (a parent is usually
+    checked too), when reading the parent itself; a fix's planned version is indexed as it is."""
+    if not cached or parent.read is not None or end == 0:
+        return index_range(fmt.lines, source, 0, end, end)
+    from rollout_doctor.core.index_cache import indexed, upto
+
+    return upto(indexed(fmt, source, parent.shown), end, fmt, source)
 
 
 def build(fmt: Format, path: Path, parts: list[tuple[Source, Part, Path]], links: tuple[Link, ...] = ()) -> Model:

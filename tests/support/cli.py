@@ -14,8 +14,10 @@ from rollout_doctor.cli.app import main
 
 
 def isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """ROLLOUT_DOCTOR_HOME and CODEX_HOME under ``tmp_path``; the CODEX_HOME's path."""
+    """ROLLOUT_DOCTOR_HOME, the cache and CODEX_HOME under ``tmp_path``; the CODEX_HOME's path."""
     monkeypatch.setenv("ROLLOUT_DOCTOR_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("ROLLOUT_DOCTOR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("ROLLOUT_DOCTOR_NO_CACHE", "")  # recorded, so that a --no-cache run in-process is undone
     monkeypatch.setenv("CODEX_HOME", str(tmp_path / "codex-home"))
     monkeypatch.delenv("XDG_STATE_HOME", raising=False)
     monkeypatch.delenv("ROLLOUT_DOCTOR_DEBUG", raising=False)

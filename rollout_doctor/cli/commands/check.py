@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rollout_doctor.cli.options import View, exit_status, rule_options
+from rollout_doctor.cli.options import View, cache_choice, exit_status, rule_options
 
 if TYPE_CHECKING:
     from rollout_doctor.core.discovery import Found
@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 
 
 def check(paths: list[Path] | None, quiet: bool, format: str, target: str | None, select: list[str] | None,
-          ignore: list[str] | None, statistics: bool, exit_zero: bool) -> int:
+          ignore: list[str] | None, statistics: bool, exit_zero: bool, no_cache: bool = False) -> int:
     """Report what would stop each session from resuming. Writes nothing."""
+    cache_choice(no_cache)
     code = run_check(paths, rule_options(target, select, ignore), json=format == "json", view=View(statistics, quiet),
                      full=format == "full")
     return exit_status(code, exit_zero)

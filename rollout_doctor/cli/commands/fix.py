@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rollout_doctor.cli.commands.check import find_rollouts, scan_progress, shown, size_of, unreadable_report
-from rollout_doctor.cli.options import View, exit_status, rule_options
+from rollout_doctor.cli.options import View, cache_choice, exit_status, rule_options
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
 def fix(paths: list[Path] | None, dry_run: bool, diff: bool, unsafe_fixes: bool, quiet: bool, format: str,
         target: str | None, select: list[str] | None, ignore: list[str] | None, statistics: bool, exit_zero: bool,
-        force: bool) -> int:
+        force: bool, no_cache: bool = False) -> int:
     """Repair sessions in place (after a backup that `undo` restores); --dry-run shows the diff only."""
+    cache_choice(no_cache)
     from rollout_doctor.cli import render
     from rollout_doctor.core.exitcodes import ERROR, exit_code
     from rollout_doctor.store import signals

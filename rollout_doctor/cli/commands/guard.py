@@ -9,18 +9,19 @@ from __future__ import annotations
 import os
 import sys
 
-from rollout_doctor.cli.options import UsageError, rule_options
+from rollout_doctor.cli.options import UsageError, cache_choice, rule_options
 from rollout_doctor.core.exitcodes import CLEAN
 
 
 def guard(session: str | None, last: bool, all_folders: bool, order: str, quiet: bool, target: str | None,
-          select: list[str] | None, ignore: list[str] | None, force: bool) -> int:
+          select: list[str] | None, ignore: list[str] | None, force: bool, no_cache: bool = False) -> int:
     """Before a resume: find the session's rollout as Codex does, apply the safe fixes, print one line.
 
     Exit 0 when the session is resumable, 1 when problems remain, 2 when it cannot be found or read,
     3 when the file changed while being fixed."""
     if last == bool(session):
         raise UsageError("give a SESSION or --last (one of them)")
+    cache_choice(no_cache)
     return run_guard(session, last, all_folders, order, quiet, target, select, ignore, force=force)
 
 

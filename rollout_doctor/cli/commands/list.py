@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rollout_doctor.cli.commands.check import find_rollouts, scan_progress, unreadable_report
-from rollout_doctor.cli.options import UsageError
+from rollout_doctor.cli.options import UsageError, cache_choice
 
 if TYPE_CHECKING:
     from rollout_doctor.core.discovery import Found
@@ -26,10 +26,11 @@ _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def list_sessions(paths: list[Path] | None, format: str, stuck: bool, cwd: str | None,
-                  since: str | None) -> int:
+                  since: str | None, no_cache: bool = False) -> int:
     """List the sessions, newest first, one line each with its verdict: whether it resumes (alias: sessions).
 
     Exit 0 when no session listed has a problem, 1 when one has, 2 when a file could not be read."""
+    cache_choice(no_cache)
     from rollout_doctor.core.exitcodes import ERROR, exit_code
 
     after = since_time(since) if since else None

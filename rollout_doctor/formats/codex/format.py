@@ -8,7 +8,9 @@ thread), history.py (turns), rules/ (what is wrong). Heavy modules are imported 
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -120,6 +122,11 @@ class CodexFormat:
         provider = model.meta.model_provider if model.meta is not None else None
         return replace(options, target=session_wire(provider, codex_home.home_of(model.name_path)))
 
+    def report_inputs(self, path: Path) -> tuple[Path, ...]:
+        """config.toml (it decides the wire, config.py) and session_index.jsonl (the session's name,
+        session_info.py), of the home the rollout sits in, else of $CODEX_HOME."""
+        return _inputs_of_folder(str(Path(path).parent), os.environ.get("CODEX_HOME"), os.environ.get("HOME"))
+
     def current_turn_start(self, model: Model) -> int:
         """The last ``task_started`` event or real user message (0.77.0 to 0.171.0 write both as a turn
         begins)."""
@@ -148,6 +155,14 @@ class CodexFormat:
         from rollout_doctor.formats.codex.projection import forget_projections
 
         forget_projections(paths, backup_folder)
+
+
+@lru_cache(maxsize=256)
+def _inputs_of_folder(folder: str, _codex_home: str | None, _home: str | None) -> tuple[Path, ...]:
+    """report_inputs for the files of one folder: finding the home resolves every folder above it (0.4 ms
+    a file, which a folder scan would pay twice per file when it keeps reports)."""
+    home = codex_home.home_of(Path(folder) / "x") or codex_home.configured_home()
+    return home / codex_home.CONFIG, home / codex_home.SESSION_INDEX
 
 
 CODEX = CodexFormat()

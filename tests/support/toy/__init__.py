@@ -150,6 +150,9 @@ class ToyFormat:
     def describe_session(self, path: Path, model: Model | None) -> SessionInfo:
         return SessionInfo(None, None, None, None, None)
 
+    def report_inputs(self, path: Path) -> tuple[Path, ...]:
+        return ()
+
     def current_turn_start(self, model: Model) -> int:
         return model.own_start
 

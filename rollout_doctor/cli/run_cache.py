@@ -1,0 +1,296 @@
+"""The output of a whole ``check`` run, replayed when nothing it read has changed since.
+
+A re-check of a home where nothing changed should cost little more than Python's start-up and a
+``stat`` of each file. Even with every report cached (core/report_cache.py), a run imports the engine
+and the format's rules (most of its time), lists the processes that hold the files, and renders the
+report again. So ``check`` (fastpath.py) first looks for an entry of this exact run, taken before
+anything of the engine is imported, and prints what that run printed if:
+
+* the arguments, the current folder, the whole environment, whether stdout is a terminal and its size,
+  and the code (cache_files.fingerprint, and cli/) are the same;
+* every folder the run walked has the same inode, mtime and ctime (no rollout was added, removed or
+  renamed), every file in them the same device, inode, size, mtime and ctime, written more than
+  ``sampling.RACY`` seconds before the entry (a rewrite within one clock tick keeps every time), and
+  the same sample digest of its bytes (core/sampling.py), and config.toml and
+  session_index.jsonl (Format.report_inputs) are as they were;
+* no process has any of the files, or their writer locks, open now (a session a client holds is
+  reported as in progress, so the run is done again, which says by whom).
+
+Only runs that ended with 0 or 1, whose paths were all folders or files (not session ids), and where no
+symbolic link was met, are kept. The entry is marshal data (no code runs when it is read) behind a digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import marshal
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+KIND = "runs"
+MAGIC = b"rollout-doctor run\n"
+NOISY_ENV = frozenset({"OLDPWD", "_"})  # set by the shell to what ran last: no bearing on a report
+
+
+def _key(command: str, args: list[str]) -> str | None:
+    from rollout_doctor.core.cache_files import fingerprint, key_name
+
+    stdout = sys.stdout
+    try:
+        tty = stdout.isatty()
+        size = os.get_terminal_size(stdout.fileno()) if tty else None
+    except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
+        return None
+    env = sorted((k, v) for k, v in os.environ.items() if k not in NOISY_ENV)
+    return key_name(command, repr(args), os.getcwd(), repr(env), repr((tty, size)), fingerprint(), _cli_code())
+
+
+def _cli_code() -> str:
+    folder = Path(__file__).parent
+    stamps = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        stamps.extend(f"{root}/{n}:{os.stat(os.path.join(root, n)).st_mtime_ns}" for n in sorted(files)
+                      if n.endswith(".py"))
+    return hashlib.blake2b(";".join(stamps).encode(), digest_size=12).hexdigest()
+
+
+def _entry_path(name: str) -> Path | None:
+    from rollout_doctor.core import cache_files
+
+    root = cache_files.folder()
+    if root is None or not os.path.isdir("/proc/self/fd"):
+        return None
+    return root / KIND / name
+
+
+def replay(command: str, args: list[str]) -> int | None:
+    """Print what the same run printed and return its exit code, if nothing it read changed; else None."""
+    if "--no-cache" in args:
+        return None
+    try:
+        name = _key(command, args)
+        path = _entry_path(name) if name is not None else None
+        if path is None:
+            return None
+        from rollout_doctor.core.cache_files import _private
+
+        if not _private(path.parent, create=False):
+            return None
+        data = path.read_bytes()
+        if not data.startswith(MAGIC) or hashlib.blake2b(data[len(MAGIC) + 16 :], digest_size=16).digest() != \
+                data[len(MAGIC) : len(MAGIC) + 16]:
+            return None
+        entry = marshal.loads(data[len(MAGIC) + 16 :])
+        if not _unchanged(entry) or _held(entry):
+            return None
+        out, code = entry["stdout"], entry["code"]
+    except Exception:  # noqa: BLE001 - whatever is wrong with an entry, the run is simply done again
+        return None
+    sys.stdout.flush()
+    sys.stdout.buffer.write(out)
+    sys.stdout.flush()
+    return code
+
+
+def _unchanged(entry: dict[str, Any]) -> bool:
+    from rollout_doctor.core.sampling import identity, sample_digest
+
+    if any(os.path.lexists(path) for path in entry["absent"]):
+        return False
+    for folder, ident in entry["dirs"]:
+        st = os.stat(folder)
+        if (st.st_ino, st.st_mtime_ns, st.st_ctime_ns) != ident:
+            return False
+    for other, ident in entry["inputs"]:
+        try:
+            now = identity(os.stat(other))
+        except OSError:
+            now = None
+        if now != ident:
+            return False
+    for file, ident, sample in entry["files"]:
+        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            st = os.fstat(fd)
+            if identity(st) != ident or sample_digest(fd, st.st_size) != sample:
+                return False
+        finally:
+            os.close(fd)
+    return True
+
+
+def _held(entry: dict[str, Any]) -> bool:
+    """Whether any process has one of the files or their writer locks open (/proc, Linux)."""
+    wanted = {tuple(ident[:2]) for _file, ident, _sample in entry["files"]}
+    for lock in entry["locks"]:
+        try:
+            st = os.stat(lock)
+            wanted.add((st.st_dev, st.st_ino))
+        except OSError:
+            pass
+    me = str(os.getpid())
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or pid == me:
+            continue
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                st = os.stat(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) in wanted:
+                return True
+    return False
+
+
+class _Tee(io.RawIOBase):
+    """Everything written to stdout, kept as well."""
+
+    def __init__(self, out: Any) -> None:
+        self.out, self.kept = out, bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.kept += data
+        self.out.write(data)
+        return len(data)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def isatty(self) -> bool:
+        return self.out.isatty()
+
+    def fileno(self) -> int:
+        return self.out.fileno()
+
+
+class Recorder:
+    """Runs a command with stdout kept, then stores the run if it may be replayed (module docstring)."""
+
+    def __init__(self, command: str, args: list[str], paths: list[Path] | None) -> None:
+        self.command, self.args, self.paths = command, args, paths
+        self.name = _key(command, args) if "--no-cache" not in args else None
+        self.started = time.time()
+        self.tee: _Tee | None = None
+        self.saved: Any = None
+
+    def __enter__(self) -> Recorder:
+        if self.name is not None and _entry_path(self.name) is not None:
+            stdout = sys.stdout
+            try:
+                self.tee = _Tee(stdout.buffer)
+                sys.stdout.flush()
+                self.saved = stdout
+                sys.stdout = io.TextIOWrapper(self.tee, encoding=stdout.encoding, errors=stdout.errors,  # type: ignore[arg-type]
+                                              line_buffering=stdout.line_buffering, write_through=True)
+            except (AttributeError, ValueError, io.UnsupportedOperation):
+                self.tee = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.saved is not None:
+            sys.stdout.flush()
+            sys.stdout = self.saved
+
+    def finish(self, code: int) -> None:
+        """Keep the run, when it may be replayed."""
+        if self.tee is None or code not in (0, 1) or self.name is None:
+            return
+        try:
+            entry = self._entry(code)
+        except OSError:
+            return
+        path = _entry_path(self.name)
+        if entry is None or path is None:
+            return
+        from rollout_doctor.core.cache_files import _private
+
+        if not _private(path.parent, create=True):
+            return
+        data = marshal.dumps(entry)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as f:
+                f.write(MAGIC + hashlib.blake2b(data, digest_size=16).digest() + data)
+            os.replace(tmp, path)
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+    def _entry(self, code: int) -> dict[str, Any] | None:
+        from rollout_doctor.core.sampling import RACY, identity, sample_digest
+        from rollout_doctor.formats.codex.format import CODEX
+        from rollout_doctor.formats.codex.home import default_roots
+        from rollout_doctor.store.places import writer_locks
+
+        roots = self.paths or [p for p in default_roots() if p.exists()]
+        # A default folder that does not exist yet (archived_sessions) must still not exist at a replay.
+        absent = [] if self.paths else [str(p) for p in default_roots() if not os.path.lexists(p)]
+        if not roots:
+            return None
+        dirs: list[tuple[str, tuple[int, int, int]]] = []
+        files: list[tuple[str, tuple[int, ...], bytes]] = []
+        recent = self.started - RACY  # changed since then: maybe not what the run read
+        for root in roots:
+            if os.path.islink(root):
+                return None
+            top = os.path.abspath(root)
+            # A folder that cannot be listed raises (os.walk would skip it silently): the run is not kept.
+            walked = [(top, [], [])] if os.path.isfile(top) else list(os.walk(top, onerror=_raise))
+            for folder, subdirs, names in walked:
+                if os.path.isdir(folder):
+                    st = os.stat(folder)
+                    if max(st.st_mtime_ns, st.st_ctime_ns) / 1e9 > recent:
+                        return None
+                    dirs.append((folder, (st.st_ino, st.st_mtime_ns, st.st_ctime_ns)))
+                    candidates = [os.path.join(folder, n) for n in names + subdirs]
+                else:
+                    candidates = [folder]
+                for file in candidates:
+                    if os.path.islink(file):
+                        return None
+                    if not os.path.isfile(file):
+                        continue
+                    fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK)
+                    try:
+                        st = os.fstat(fd)
+                        if max(st.st_mtime_ns, st.st_ctime_ns) / 1e9 > recent:
+                            return None
+                        files.append((file, identity(st), sample_digest(fd, st.st_size)))
+                    finally:
+                        os.close(fd)
+        inputs: dict[str, tuple[int, ...] | None] = {}
+        locks: set[str] = set()
+        for file, _ident, _sample in files:
+            if CODEX.owns_name(os.path.basename(file)) and CODEX.continues_another(Path(file)):
+                return None  # a fork: its report depends on parents found anywhere in the home
+            for other in CODEX.report_inputs(Path(file)):
+                try:
+                    st = os.stat(other)
+                except OSError:
+                    inputs[str(other)] = None
+                    continue
+                if max(st.st_mtime_ns, st.st_ctime_ns) / 1e9 > recent:
+                    return None
+                inputs[str(other)] = identity(st)
+            locks.update(str(lock) for lock in writer_locks(Path(file)))
+        entry = {"stdout": bytes(self.tee.kept), "code": code, "dirs": dirs, "files": files,  # type: ignore[union-attr]
+                 "inputs": sorted(inputs.items()), "locks": sorted(locks), "absent": absent}
+        return None if _held(entry) else entry
+
+
+def _raise(error: OSError) -> None:
+    raise error

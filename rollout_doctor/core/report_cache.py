@@ -1,0 +1,118 @@
+"""A file's whole report, kept for the re-check of a session that has not changed since.
+
+Checking a home again when nothing changed should cost little more than a ``stat`` of each file: even
+with every index cached (index_cache.py), loading them and running every rule again costs a third of
+a cold scan. An entry here holds the report of one file for one set of options, and is used only when
+everything the report was made from is as it was:
+
+* the file: same device, inode, size, mtime and ctime, written more than ``sampling.RACY`` seconds after its
+  last change (else a rewrite within one clock tick could keep every time), and the same digest of a
+  sample of its bytes (sampling.py);
+* every other file the format reads to judge it (Codex: config.toml, which decides the wire, and
+  session_index.jsonl, which names the session: ``Format.report_inputs``), by the same attributes, or
+  still absent;
+* the options (wire, rule selection, unsafe fixes), the format, the tool and the code (cache_files).
+
+A session that continues another (a fork: its parents are inputs found by a search of the home), one a
+running client holds, or one that could not be read is never cached: it is checked every time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rollout_doctor.core import cache_files, sampling
+from rollout_doctor.core.sampling import identity, racy, sample_digest
+from rollout_doctor.core.lines import Source
+
+if TYPE_CHECKING:
+    from rollout_doctor.core.format import Format
+    from rollout_doctor.core.reports import FileReport
+    from rollout_doctor.core.rules import Options
+
+KIND = "reports"
+
+
+def options_key(options: Options) -> str:
+    """The options as a stable string (a frozenset's order is not)."""
+    values = []
+    for item in dataclasses.fields(options):
+        value = getattr(options, item.name)
+        values.append(f"{item.name}={sorted(value) if isinstance(value, frozenset) else value!r}")
+    return ";".join(values)
+
+
+def _name(fmt: Format, path: Path, options: Options) -> str:
+    return cache_files.key_name(fmt.name, os.path.abspath(path), options_key(options)) + ".rep"
+
+
+def _inputs(fmt: Format, path: Path) -> list[tuple[str, tuple[int, ...] | None]]:
+    out: list[tuple[str, tuple[int, ...] | None]] = []
+    for other in fmt.report_inputs(path):
+        try:
+            out.append((str(other), identity(os.stat(other))))
+        except OSError:
+            out.append((str(other), None))
+    return out
+
+
+def lookup(fmt: Format, path: Path, options: Options) -> FileReport | None:
+    """The cached report of ``path``, if nothing it was made from has changed (module docstring)."""
+    if cache_files.folder() is None or path.name.endswith(".zst"):
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    found = cache_files.read(KIND, _name(fmt, path, options))
+    if found is None:
+        return None
+    header, values, _length = found
+    report = values[0] if len(values) == 1 else None
+    try:
+        if (header["path"] != os.path.abspath(path) or tuple(header["identity"]) != identity(st)
+                or header["racy"] or header["options"] != options_key(options)
+                or header["inputs"] != _inputs(fmt, path)):
+            return None
+        with Source.open(path) as source:
+            if identity(source.stat()) != identity(st) or header["sample"] != sample_digest(source.fileno(), st.st_size):
+                return None
+    except (KeyError, TypeError, ValueError, OSError):
+        return None
+    from rollout_doctor.core.reports import FileReport
+
+    if not isinstance(report, FileReport):
+        return None
+    report.path = path  # as given this time (the entry is keyed by its absolute form)
+    return report
+
+
+def store(fmt: Format, path: Path, options: Options, report: FileReport, before: os.stat_result,
+          inputs: list[tuple[str, tuple[int, ...] | None]]) -> None:
+    """Keep ``report``, made from the file as ``before`` describes it and the inputs as ``inputs`` were
+    before it was read, unless either changed meanwhile or is too recent to be told apart from a change."""
+    if cache_files.folder() is None or path.name.endswith(".zst") or report.error is not None:
+        return
+    now = time.time()
+    try:
+        with Source.open(path) as source:
+            st = source.stat()
+            if identity(st) != identity(before) or racy(st, now):
+                return
+            sample = sample_digest(source.fileno(), st.st_size)
+    except OSError:
+        return
+    if inputs != _inputs(fmt, path) or any(i is not None and now - max(i[3], i[4]) / 1e9 < sampling.RACY for _p, i in inputs):
+        return
+    header: dict[str, Any] = {"path": os.path.abspath(path), "identity": identity(st), "racy": False,
+                              "options": options_key(options), "inputs": inputs, "sample": sample}
+    cache_files.write(KIND, _name(fmt, path, options), header, report)
+
+
+def inputs_of(fmt: Format, path: Path) -> list[tuple[str, tuple[int, ...] | None]]:
+    """What the report of ``path`` depends on besides the file, as it is now (taken before reading it)."""
+    return _inputs(fmt, path)
