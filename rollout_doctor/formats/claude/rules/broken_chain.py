@@ -1,0 +1,57 @@
+"""A conversation line whose `parentUuid` names no line, or is null in the middle of the transcript.
+
+**Why it matters.** A resume walks the `parentUuid` chain back from the newest line; where the chain
+breaks, everything earlier is silently left out of the conversation (#19559, #21751, #22526, #24304,
+#58554). A null parent is right only for the first line and for a compact boundary, where the
+conversation starts anew on purpose.
+
+**Effect.** Turns dropped: 2.1.332 links past a parent that names no line, and a null parent in the
+middle cuts every earlier turn from the request, without a word.
+
+**Fix.** Hang the line from the line it follows in the conversation: the nearest earlier line of the
+main conversation, never one before a compact boundary (the boundary is nearer), never a parallel
+call's result hanging off the side (those are regathered by message id), never one that descends
+from the line itself.
+
+**Fix safety.** Safe: only the `parentUuid` value changes; the relinked conversation is the file's
+own order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rollout_doctor.core.fixes import Applicability, Fix
+from rollout_doctor.core.rules import Diagnostic, found
+from rollout_doctor.formats.claude.edits import relink
+from rollout_doctor.formats.claude.rules.base import Context
+
+CODE = "CC202"
+NAME = "broken-chain"
+SUMMARY = "A parentUuid that names no line, or null mid-transcript."
+FIX_SAFETY = "safe: relinked to the line it follows"
+CATEGORY = "structure"
+EFFECT = "dropped"
+UPSTREAM = ("#19559", "#21751", "#22526", "#24304", "#58554")
+
+
+def check(ctx: Context) -> Iterator[Diagnostic]:
+    conversation = ctx.conversation
+    main = conversation.main()
+    first = main[0] if main else None
+    for line in main:
+        entry = conversation.entries[line]
+        if entry.compact or line == first:
+            continue
+        if entry.parent is None:
+            problem = "its parentUuid is null in the middle of the transcript: every earlier turn is cut off"
+        elif entry.parent not in conversation.by_uuid:
+            problem = f"its parentUuid {entry.parent} names no line: the turns before it are cut off"
+        else:
+            continue
+        parent = conversation.right_parent(line)
+        fix = None
+        if parent is not None:
+            fix = Fix("relink to the line it follows", Applicability.SAFE,
+                      (relink(ctx.model, line, conversation.entries[parent].uuid),))
+        yield found(line, problem, None, fix)

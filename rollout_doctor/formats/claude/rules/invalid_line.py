@@ -1,0 +1,42 @@
+"""A line that is not a transcript record: not JSON, torn, or without a type.
+
+**Why it matters.** A crash or a full disk leaves the last line half written; after it, the next
+run appends a newline first, so the fragment becomes a torn line in the middle of the file (seen with
+2.1.332). Older releases stopped at such a line; readers of the file still do.
+
+**Effect.** 2.1.121 and later skip it; 2.1.332 sends "No response requested." where a torn tail was,
+and whatever the line held is lost to the model.
+
+**Fix.** Remove the line. A conversation line whose parent was on it is relinked by broken-chain.
+
+**Fix safety.** Safe: Claude Code cannot read the line either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from rollout_doctor.core.fixes import Applicability, Edit, Fix
+from rollout_doctor.core.rules import Diagnostic, found
+from rollout_doctor.formats.claude.records import Invalid, LineKind
+from rollout_doctor.formats.claude.rules.base import Context
+
+CODE = "CC201"
+NAME = "claude-invalid-line"
+SUMMARY = "A line that is not a transcript record."
+FIX_SAFETY = "safe: the line is removed"
+CATEGORY = "structure"
+EFFECT = "dropped"
+PHASE = 0
+UPSTREAM = ("#6836",)
+
+
+def check(ctx: Context) -> Iterator[Diagnostic]:
+    model = ctx.model
+    for line in model.own_lines:
+        if model.kinds[line] != LineKind.INVALID:
+            continue
+        record = model.records.get(line)
+        reason = record.reason if isinstance(record, Invalid) else "unreadable"
+        yield found(line, f"not a transcript record: {reason}", None,
+                    Fix("remove the line", Applicability.SAFE, (Edit.delete(line),)))
