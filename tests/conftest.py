@@ -7,6 +7,15 @@ run in fresh processes, index small files with the reference alone (as a pre-res
 does). tests/test_classify_fast.py holds the two to the same answers.
 """
 
+import os
+import tempfile
+
 from rollout_doctor.formats.codex.indexing import load_fast_path
 
 load_fast_path()
+
+# With no path, check and fix look in Claude Code's home too (~/.claude/projects, or $CLAUDE_CONFIG_DIR):
+# no test may read or write the transcripts of the machine it runs on. Tests that want a Claude home set
+# CLAUDE_CONFIG_DIR (or HOME, for the real binary) themselves.
+# A folder that is never created.
+os.environ["CLAUDE_CONFIG_DIR"] = os.path.join(tempfile.gettempdir(), f"rollout-doctor-tests-{os.getpid()}-no-claude-home")

@@ -139,4 +139,5 @@ class ClaudeFormat:
 
 
 CLAUDE = ClaudeFormat()
-places.register(places.Places(CLAUDE.name, "Claude Code", claude_home.session_stores, claude_home.writer_locks))
+places.register(places.Places(CLAUDE.name, "Claude Code", claude_home.session_stores, claude_home.writer_locks,
+                             claude_home.running_sessions))

@@ -7,6 +7,8 @@ takes.
 
 from __future__ import annotations
 
+import json
+import json
 import os
 import re
 from pathlib import Path
@@ -69,3 +71,43 @@ def writer_locks(path: Path) -> list[Path]:
     """Claude Code holds no lock file for a transcript (2.1.332); a live writer is found by its open
     descriptors alone (store/liveness.py)."""
     return []
+
+
+SESSIONS = "sessions"  # <home>/sessions/<pid>.json: one per running claude, removed as it exits (2.1.332)
+
+
+def homes_of(path: Path) -> list[Path]:
+    """The Claude homes a transcript may belong to: the one it sits in, and the configured one."""
+    homes = [folder.parent for folder in Path(os.path.realpath(path)).parents if folder.name == PROJECTS][:1]
+    return list(dict.fromkeys([*homes, configured_home()]))
+
+
+def _started(pid: int) -> str | None:
+    """A process's start time in clock ticks (/proc/PID/stat field 22), which 2.1.332 records as procStart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[-1].split()[19]
+
+
+def running_sessions(path: Path) -> list[int]:
+    """The pids of running claude processes whose session is the transcript's, from the registry 2.1.332
+    keeps of its running sessions; a record whose process is gone (or is another process now) is stale."""
+    sid = session_id(path)
+    if sid is None:
+        return []
+    pids = []
+    for home in homes_of(path):
+        for record in (home / SESSIONS).glob("*.json"):
+            try:
+                data = json.loads(record.read_bytes())
+            except (OSError, ValueError):
+                continue
+            if not isinstance(data, dict) or str(data.get("sessionId", "")).lower() != sid:
+                continue
+            pid = data.get("pid")
+            started = _started(pid) if isinstance(pid, int) else None
+            if started is not None and str(data.get("procStart", started)) == started:
+                pids.append(pid)
+    return sorted(set(pids))

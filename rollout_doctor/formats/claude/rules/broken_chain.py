@@ -1,19 +1,19 @@
-"""A conversation line whose `parentUuid` names no line, or is null in the middle of the transcript.
+"""A conversation line whose ``parentUuid`` names no line, or is null in the middle of the transcript.
 
-**Why it matters.** A resume walks the `parentUuid` chain back from the newest line; where the chain
+Why it breaks a resume: a resume walks the ``parentUuid`` chain back from the newest line; where the chain
 breaks, everything earlier is silently left out of the conversation (#19559, #21751, #22526, #24304,
 #58554). A null parent is right only for the first line and for a compact boundary, where the
 conversation starts anew on purpose.
 
-**Effect.** Turns dropped: 2.1.332 links past a parent that names no line, and a null parent in the
+Effect on a resume: turns dropped: 2.1.332 links past a parent that names no line, and a null parent in the
 middle cuts every earlier turn from the request, without a word.
 
-**Fix.** Hang the line from the line it follows in the conversation: the nearest earlier line of the
+Fix: hang the line from the line it follows in the conversation: the nearest earlier line of the
 main conversation, never one before a compact boundary (the boundary is nearer), never a parallel
 call's result hanging off the side (those are regathered by message id), never one that descends
 from the line itself.
 
-**Fix safety.** Safe: only the `parentUuid` value changes; the relinked conversation is the file's
+Fix safety: safe: only the ``parentUuid`` value changes; the relinked conversation is the file's
 own order.
 """
 

@@ -1,14 +1,14 @@
 """A call answered twice in the same user message.
 
-**Why it matters.** The API pairs one result with one call; a second `tool_result` for the same id
+Why it breaks a resume: the API pairs one result with one call; a second ``tool_result`` for the same id
 is refused as an unexpected one. A result written again after a retry leaves it (#6836, #84783).
 
-**Effect.** 2.1.332 removes the later result in memory; the file stays broken for other readers.
+Effect on a resume: 2.1.332 removes the later result in memory; the file stays broken for other readers.
 
-**Fix.** Remove the later result (the block, or its line when nothing else is on it, the chain
+Fix: remove the later result (the block, or its line when nothing else is on it, the chain
 relinked around it).
 
-**Fix safety.** Safe when both results say the same; unsafe when they differ (the later output is
+Fix safety: safe when both results say the same; unsafe when they differ (the later output is
 dropped; the model saw the first).
 """
 

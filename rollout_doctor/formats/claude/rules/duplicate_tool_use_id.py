@@ -1,15 +1,15 @@
-"""Two `tool_use` blocks sharing one id in the conversation.
+"""Two ``tool_use`` blocks sharing one id in the conversation.
 
-**Why it matters.** The Messages API refuses it: "messages.N.content.K: `tool_use` ids must be
+Why it breaks a resume: the Messages API refuses it: "messages.N.content.K: ``tool_use`` ids must be
 unique". A response written twice, or a session stitched from two, leaves it (#6836, #80439).
 
-**Effect.** 2.1.332 patches it in memory and loses output doing so: the later call becomes
+Effect on a resume: 2.1.332 patches it in memory and loses output doing so: the later call becomes
 "[Tool use interrupted]" and its result never reaches the model.
 
-**Fix.** Give the later call a new id, and the results that answer it in the next user message the
+Fix: give the later call a new id, and the results that answer it in the next user message the
 same new id: both calls and both outputs reach the model.
 
-**Fix safety.** Safe: an id is an opaque label the API pairs calls and results by; nothing the model
+Fix safety: safe: an id is an opaque label the API pairs calls and results by; nothing the model
 or the user wrote changes.
 """
 

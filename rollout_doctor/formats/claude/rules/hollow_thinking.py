@@ -1,22 +1,22 @@
-"""A `thinking` block with empty text under a kept signature (a "hollow" thinking block).
+"""A ``thinking`` block with empty text under a kept signature (a "hollow" thinking block).
 
-**Why it matters.** The API checks the latest assistant message's thinking against its signature and
-refuses a changed one: "messages.N.content.K: `thinking` or `redacted_thinking` blocks in the latest
+Why it breaks a resume: the API checks the latest assistant message's thinking against its signature and
+refuses a changed one: "messages.N.content.K: ``thinking`` or ``redacted_thinking`` blocks in the latest
 assistant message cannot be modified. These blocks must remain as they were in the original
 response." A wave of sessions stuck this way in 2026 (2.1.152 to 2.1.154; #63147): the transcript
 kept the signature and lost the text.
 
-**Effect.** The API refuses it when the block is in the last assistant message a resume sends;
+Effect on a resume: the API refuses it when the block is in the last assistant message a resume sends;
 2.1.152 to 2.1.154 stayed stuck on it. 2.1.332 retries the refused request without thinking and goes
 on (tests/test_claude_e2e.py sees the refusal, then the retry): patched, the model loses its thinking
 for the session. Harmless further back (the API drops older thinking).
 
-**Fix.** None automatic: the signed text is gone and cannot be rebuilt. The workarounds users
-report: resume with thinking off (`CLAUDE_CODE_DISABLE_THINKING=1 claude --resume …`, or
-`MAX_THINKING_TOKENS=0`), or, with --unsafe-fixes, remove the hollow block (its line too when nothing
+Fix: none automatic: the signed text is gone and cannot be rebuilt. The workarounds users
+report: resume with thinking off (``CLAUDE_CODE_DISABLE_THINKING=1 claude --resume …``, or
+``MAX_THINKING_TOKENS=0``), or, with --unsafe-fixes, remove the hollow block (its line too when nothing
 else is on it, the chain relinked around it).
 
-**Fix safety.** Unsafe: removes a block the model wrote (it is empty, but its signature goes with it).
+Fix safety: unsafe: removes a block the model wrote (it is empty, but its signature goes with it).
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
 """A line that is not a transcript record: not JSON, torn, or without a type.
 
-**Why it matters.** A crash or a full disk leaves the last line half written; after it, the next
+Why it breaks a resume: a crash or a full disk leaves the last line half written; after it, the next
 run appends a newline first, so the fragment becomes a torn line in the middle of the file (seen with
 2.1.332). Older releases stopped at such a line; readers of the file still do.
 
-**Effect.** 2.1.121 and later skip it; 2.1.332 sends "No response requested." where a torn tail was,
+Effect on a resume: 2.1.121 and later skip it; 2.1.332 sends "No response requested." where a torn tail was,
 and whatever the line held is lost to the model.
 
-**Fix.** Remove the line. A conversation line whose parent was on it is relinked by broken-chain.
+Fix: remove the line. A conversation line whose parent was on it is relinked by broken-chain.
 
-**Fix safety.** Safe: Claude Code cannot read the line either.
+Fix safety: safe: Claude Code cannot read the line either.
 """
 
 from __future__ import annotations

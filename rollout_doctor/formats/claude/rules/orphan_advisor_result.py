@@ -1,19 +1,19 @@
-"""An `advisor_tool_result` that follows no `server_tool_use` of its own in the assistant message.
+"""An ``advisor_tool_result`` that follows no ``server_tool_use`` of its own in the assistant message.
 
-**Why it matters.** The advisor is a server tool: its call (`server_tool_use`) and its result
-(`advisor_tool_result`) sit in the same assistant message. A result whose call was lost (a response
+Why it breaks a resume: the advisor is a server tool: its call (``server_tool_use``) and its result
+(``advisor_tool_result``) sit in the same assistant message. A result whose call was lost (a response
 cut off, a rewind) is refused: "messages.N.content.K: unexpected tool_use_id found in
 advisor_tool_result blocks: …".
 
-**Effect.** Refused: with the advisor in use, 2.1.332 sends it and `claude --resume` exits 1 on every
+Effect on a resume: refused: with the advisor in use, 2.1.332 sends it and ``claude --resume`` exits 1 on every
 resume ("messages.2.content.1: unexpected tool_use_id found in advisor_tool_result blocks", seen
 against a loopback API that refuses it as the real one does). Without the advisor, 2.1.332 leaves the
 block out of the request (tests/test_claude_e2e.py), but the file stays one that other readers and
 other settings are refused on; the verdict stays the worst case.
 
-**Fix.** Remove the orphan block (or its line when nothing else is on it, the chain relinked around it).
+Fix: remove the orphan block (or its line when nothing else is on it, the chain relinked around it).
 
-**Fix safety.** Safe: the advisor's answer to a call the model no longer sees cannot be sent at all.
+Fix safety: safe: the advisor's answer to a call the model no longer sees cannot be sent at all.
 """
 
 from __future__ import annotations

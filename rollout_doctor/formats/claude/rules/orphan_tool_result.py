@@ -1,22 +1,22 @@
-"""A `tool_result` whose `tool_use_id` answers no call of the assistant message just before it.
+"""A ``tool_result`` whose ``tool_use_id`` answers no call of the assistant message just before it.
 
-**Why it matters.** The Messages API refuses it: "messages.N.content.K: unexpected `tool_use_id`
-found in `tool_result` blocks: … Each `tool_result` block must have a corresponding `tool_use` block
+Why it breaks a resume: the Messages API refuses it: "messages.N.content.K: unexpected ``tool_use_id``
+found in ``tool_result`` blocks: … Each ``tool_result`` block must have a corresponding ``tool_use`` block
 in the previous message." It is what a half-written turn, a rewind or a hand edit leaves (#6836,
 #64383, #66548), and a message typed while a call ran can land between the call and its result.
 
-**Effect.** 2.1.332 patches it in memory: an orphan is dropped (and "(no content)" sent in its place),
+Effect on a resume: 2.1.332 patches it in memory: an orphan is dropped (and "(no content)" sent in its place),
 a result separated from its call by typed text is moved ahead of the text. Older releases and other
 readers are refused.
 
-**Fix.** A result whose call is earlier in the conversation and unanswered there is moved to just
+Fix: a result whose call is earlier in the conversation and unanswered there is moved to just
 after that call, the chain relinked around its old place and into the new one. A result that answers
 nothing is removed: the block from its line, or the whole line when nothing else is on it, its
 children hung from its parent so nothing after it is cut off. Removing never leaves two assistant
 messages meeting where the result was (the removal is then unsafe: microsoft/amplifier#217 saw a
 naive removal refused).
 
-**Fix safety.** Safe for a move (nothing is lost or invented) and for removing a result that answers
+Fix safety: safe for a move (nothing is lost or invented) and for removing a result that answers
 nothing; unsafe when the removal would join two assistant messages.
 """
 

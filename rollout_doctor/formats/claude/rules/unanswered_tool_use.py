@@ -1,22 +1,22 @@
-"""A `tool_use` with no `tool_result` in the user message that follows it.
+"""A ``tool_use`` with no ``tool_result`` in the user message that follows it.
 
-**Why it matters.** The Messages API refuses a history in which a call is not answered in the very
-next message: "messages.N: `tool_use` ids were found without `tool_result` blocks immediately after:
+Why it breaks a resume: the Messages API refuses a history in which a call is not answered in the very
+next message: "messages.N: ``tool_use`` ids were found without ``tool_result`` blocks immediately after:
 …". Claude Code leaves one when it stops between writing the call and writing its result (a crash, a
-kill, a closed terminal), and for years that stopped `claude --resume` for good (#6836 gathers well
+kill, a closed terminal), and for years that stopped ``claude --resume`` for good (#6836 gathers well
 over a hundred reports; #21088, #40026, #54638 in 2026).
 
-**Effect.** 2.1.332 patches it in memory on every resume: it drops the unanswered call from the
+Effect on a resume: 2.1.332 patches it in memory on every resume: it drops the unanswered call from the
 request, so the model never learns it made it, and the file stays broken for every other reader and
 for older releases.
 
-**Fix.** Insert the result Claude Code itself writes for a call whose result was never recorded (an
-error `tool_result`: "[Tool call interrupted: the session ended before this call's result was
+Fix: insert the result Claude Code itself writes for a call whose result was never recorded (an
+error ``tool_result``: "[Tool call interrupted: the session ended before this call's result was
 recorded, …]"), hanging from the call's line, and hang the line that followed the call from the new
-one: the `parentUuid` chain and the alternation of roles stay intact. A result that exists further
+one: the ``parentUuid`` chain and the alternation of roles stay intact. A result that exists further
 on is moved there instead (orphan-tool-result).
 
-**Fix safety.** Safe: the call stays in the history with the answer Claude Code gives an interrupted
+Fix safety: safe: the call stays in the history with the answer Claude Code gives an interrupted
 call; nothing the user or the model wrote is removed.
 """
 
