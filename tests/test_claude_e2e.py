@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 
 from rollout_doctor.core.fixer import fix_files
+from rollout_doctor.core.model import read_model
 from rollout_doctor.core.rules import Options
 from rollout_doctor.formats.claude import CLAUDE
 from rollout_doctor.formats.claude.conversation import Conversation
 from rollout_doctor.formats.claude.home import project_folder
 from rollout_doctor.formats.claude.transcript import Transcript
-from rollout_doctor.core.model import read_model
 from tests.support.claude_breaks import BREAKERS
 from tests.support.claude_run import ClaudeHome
 from tests.support.messages_api import MessagesServer, Recorded, blocks_of, text
@@ -120,6 +120,9 @@ CASES = {
     "orphan-advisor-result": ("single", "altered"),
     "hollow-thinking": ("single", "refused"),
     "torn-tail": ("single", None),
+    "separated-result": ("single", "altered"),
+    "repeated-result": ("single", "altered"),
+    "lost-side-result": ("parallel", "altered"),
 }
 
 

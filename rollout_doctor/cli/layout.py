@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rollout_doctor.store.places import client_of
 from rollout_doctor.core.fixes import Applicability
+from rollout_doctor.store.places import client_of
 
 if TYPE_CHECKING:
     from rollout_doctor.core.reports import FileReport

@@ -133,6 +133,41 @@ def hollow_thinking(lines: Lines) -> Lines:
     return lines[:at] + [dumps(obj)] + lines[at + 1:]
 
 
+def separated_result(lines: Lines) -> Lines:
+    """A message typed while the call ran landed between the call and its result on the chain."""
+    objs = parsed(lines)
+    use_at, result_at = find(lines, "tool_use"), find(lines, "tool_result")
+    typed = dict(objs[result_at], uuid="0b7e0b7e-0000-4000-8000-00000000a003", parentUuid=objs[use_at]["uuid"],
+                 message={"role": "user", "content": "also print two"})
+    typed.pop("toolUseResult", None)
+    objs[result_at]["parentUuid"] = typed["uuid"]
+    return [*lines[:result_at], dumps(typed), dumps(objs[result_at]), *lines[result_at + 1:]]
+
+
+def repeated_result(lines: Lines) -> Lines:
+    """The result written twice (a retry)."""
+    objs = parsed(lines)
+    at = find(lines, "tool_result")
+    again = dict(objs[at], uuid="0b7e0b7e-0000-4000-8000-00000000a004", parentUuid=objs[at]["uuid"])
+    out = [*lines[: at + 1], dumps(again)]
+    for n in range(at + 1, len(lines)):
+        if objs[n] is not None and objs[n].get("parentUuid") == objs[at]["uuid"]:
+            objs[n]["parentUuid"] = again["uuid"]
+            out.append(dumps(objs[n]))
+        else:
+            out.append(lines[n])
+    return out
+
+
+def lost_side_result(lines: Lines) -> Lines:
+    """Of two parallel calls, the result hanging off the chain was never written."""
+    objs = parsed(lines)
+    first, second = find(lines, "tool_result", 0), find(lines, "tool_result", 1)
+    chain_child = {o.get("parentUuid") for o in objs if o is not None}
+    side = first if objs[first]["uuid"] not in chain_child else second
+    return [line for n, line in enumerate(lines) if n != side]
+
+
 BREAKERS: dict[str, Callable[[Lines], Lines]] = {
     "unanswered-call": unanswered_call,
     "orphan-result": orphan_result,
@@ -141,4 +176,7 @@ BREAKERS: dict[str, Callable[[Lines], Lines]] = {
     "duplicate-call-id": duplicate_call_id,
     "torn-tail": torn_tail,
     "hollow-thinking": hollow_thinking,
+    "separated-result": separated_result,
+    "repeated-result": repeated_result,
+    "lost-side-result": lost_side_result,
 }

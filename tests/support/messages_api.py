@@ -90,6 +90,14 @@ def judge_messages(messages: Sequence[Message]) -> Refusal | None:
             return Refusal(f"messages.{n}: all messages must have non-empty content except for the optional "
                            "final assistant message")
         previous = conversation[at - 1][1] if at > 0 else None
+        if previous is not None and previous["role"] == "assistant" and message["role"] == "user":
+            kinds = [b.get("type") for b in blocks]
+            late = [b.get("tool_use_id") for k, b in enumerate(blocks)
+                    if b.get("type") == "tool_result" and any(x != "tool_result" for x in kinds[:k])]
+            if late:  # results must open the message, ahead of any text
+                return Refusal(f"messages.{conversation[at - 1][0]}: `tool_use` ids were found without `tool_result` "
+                               f"blocks immediately after: {', '.join(late)}. Each `tool_use` block must have a "
+                               "corresponding `tool_result` block in the next message.")
         following = conversation[at + 1][1] if at + 1 < len(conversation) else None
         server_uses: set[str] = set()
         for k, block in enumerate(blocks):
@@ -111,11 +119,11 @@ def judge_messages(messages: Sequence[Message]) -> Refusal | None:
                     return Refusal(f"messages.{n}.content.{k}: unexpected `tool_use_id` found in `tool_result` "
                                    f"blocks: {block.get('tool_use_id')}. Each `tool_result` block must have a "
                                    "corresponding `tool_use` block in the previous message.")
-            elif kind in ("thinking", "redacted_thinking") and n == last_assistant:
-                if kind == "thinking" and block.get("signature") and not block.get("thinking"):
-                    return Refusal(f"messages.{n}.content.{k}: `thinking` or `redacted_thinking` blocks in the "
-                                   "latest assistant message cannot be modified. These blocks must remain as they "
-                                   "were in the original response.")
+            elif (kind == "thinking" and n == last_assistant and block.get("signature")
+                  and not block.get("thinking")):
+                return Refusal(f"messages.{n}.content.{k}: `thinking` or `redacted_thinking` blocks in the "
+                               "latest assistant message cannot be modified. These blocks must remain as they "
+                               "were in the original response.")
         if message["role"] == "assistant":
             uses = [b.get("id") for b in blocks if b.get("type") == "tool_use"]
             answered = {b.get("tool_use_id") for b in blocks_of(following) if b.get("type") == "tool_result"} \

@@ -8,7 +8,6 @@ takes.
 from __future__ import annotations
 
 import json
-import json
 import os
 import re
 from pathlib import Path

@@ -53,7 +53,8 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
             safety = Applicability.SAFE if same else Applicability.UNSAFE
             if line == first[use]:
                 continue  # twice in one line: left for a person (no block-level position to keep)
-            rest = without_blocks(ctx.model, line, lambda b: b.get("type") == "tool_result" and b.get("tool_use_id") == use)
+            rest = without_blocks(ctx.model, line,
+                                  lambda b, use=use: b.get("type") == "tool_result" and b.get("tool_use_id") == use)
             edits = ((Edit.replace(line, rest, "without the repeated result"),) if rest is not None
                      else tuple(cut_out(conversation, line)))
             yield found(line, f"tool_use {use} is answered again (first on line {first[use] + 1})"

@@ -1,9 +1,12 @@
-"""A ``tool_result`` whose ``tool_use_id`` answers no call of the assistant message just before it.
+"""A ``tool_result`` whose ``tool_use_id`` answers no call of the assistant message just before it, or
+that comes after typed text in the user message.
 
 Why it breaks a resume: the Messages API refuses it: "messages.N.content.K: unexpected ``tool_use_id``
 found in ``tool_result`` blocks: … Each ``tool_result`` block must have a corresponding ``tool_use`` block
 in the previous message." It is what a half-written turn, a rewind or a hand edit leaves (#6836,
-#64383, #66548), and a message typed while a call ran can land between the call and its result.
+#64383, #66548), and a message typed while a call ran can land between the call and its result: the
+API takes results only ahead of any text in the user message, and answers that with "``tool_use`` ids
+were found without ``tool_result`` blocks immediately after".
 
 Effect on a resume: 2.1.332 patches it in memory: an orphan is dropped (and "(no content)" sent in its place),
 a result separated from its call by typed text is moved ahead of the text. Older releases and other
@@ -51,7 +54,16 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
         asked = ({u for _l, u in conversation.uses_of(turns[index - 1])}
                  if index > 0 and turns[index - 1].role == "assistant" else set())
         seen: set[str] = set()
+        typed: set[int] = set()  # lines of the message with something else than results on them
         for line, result in conversation.results_of(turn):
+            typed.update(earlier for earlier in turn.lines[:turn.lines.index(line)]
+                         if conversation.entries[earlier].blocks > len(conversation.entries[earlier].results))
+            if result in asked and typed and result not in seen:
+                seen.add(result)
+                # The API takes results only ahead of any text in the message (2.1.332 moves them there).
+                yield found(line, f"tool_result {result} comes after a typed message, not right after its tool_use",
+                            result, _move(conversation, line, index - 1))
+                continue
             if result in asked or result in seen:
                 seen.add(result)
                 continue  # a second answer is duplicate-tool-result's
