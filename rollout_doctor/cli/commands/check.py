@@ -75,6 +75,11 @@ def session_path(arg: Path) -> Path | list[Found]:
     except SessionNotFound as exc:
         if not is_id_prefix(text):
             return arg
+        from rollout_doctor.formats.claude.home import find_session
+
+        claude = find_session(text)  # a Claude Code session id (or a unique prefix of one)
+        if claude is not None:
+            return claude
         from rollout_doctor.core.discovery import Found
 
         return [Found(arg, error=f"{text}: {exc}")]
