@@ -56,8 +56,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder / f"{SESSION}.jsonl"
 
 
-@pytest.mark.parametrize("argv", [["guard", SESSION[:8]], ["pre-resume", "--claude", "--", "--resume", SESSION],
-                                  ["pre-resume", "--claude", "--", "-p", "--continue", "go on"]],
+@pytest.mark.parametrize("argv", [["guard", SESSION[:8]], ["pre-resume", "claude", "--", "--resume", SESSION],
+                                  ["pre-resume", "claude", "--", "-p", "--continue", "go on"]],
                          ids=["guard-prefix", "resume-id", "continue"])
 def test_guard_fixes_the_session_claude_takes_up(home: Path, argv: list[str],
                                                   capsys: pytest.CaptureFixture[str]) -> None:
@@ -72,11 +72,11 @@ def test_guard_fixes_the_session_claude_takes_up(home: Path, argv: list[str],
 
 
 def test_guard_says_what_it_cannot_guard(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["pre-resume", "--claude", "--", "--resume"]) == 0
+    assert main(["pre-resume", "claude", "--", "--resume"]) == 0
     assert "opens the picker; nothing to guard" in capsys.readouterr().err
-    assert main(["pre-resume", "--claude", "--", "--resume", "0b7e0b7e-0000-4000-8000-000000000000"]) == 2
+    assert main(["pre-resume", "claude", "--", "--resume", "0b7e0b7e-0000-4000-8000-000000000000"]) == 2
     assert "no Claude Code transcript for session 0b7e0b7e" in capsys.readouterr().err
-    assert main(["pre-resume", "--claude", "--", "-p", "hello"]) == 0
+    assert main(["pre-resume", "claude", "--", "-p", "hello"]) == 0
     assert capsys.readouterr().err == ""
 
 
@@ -89,7 +89,7 @@ def test_the_wrapper_guards_claude_resume_and_continue_only(shell: str, tmp_path
         log.unlink(missing_ok=True)
         done = run_shell(shell, f"claude {quoted(shell, words)}", env)
         assert done.returncode == 0, done.stderr
-        guarded = [["rollout-doctor", "pre-resume", "--claude", "--", *words]] if words != ["-p", "say hi"] else []
+        guarded = [["rollout-doctor", "pre-resume", "claude", "--", *words]] if words != ["-p", "say hi"] else []
         assert logged(log) == [*guarded, ["claude", *words]]
 
 

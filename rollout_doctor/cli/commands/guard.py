@@ -87,9 +87,10 @@ def claude_transcript(session: str) -> Path | None:
 def pre_resume(codex_args: list[str]) -> int:
     """What the shell-init wrapper runs with codex's own arguments: guard the session they resume (its id
     or name, its --last, or the picker's first page), chosen as those arguments make Codex choose it.
-    Given ``--claude`` first, the arguments are claude's (``--resume ID``, ``--continue``)."""
-    if codex_args[:1] == ["--claude"]:
-        return claude_pre_resume(codex_args[2:] if codex_args[1:2] == ["--"] else codex_args[1:])
+    Given as ``claude -- ARGS`` (the claude wrapper's call; codex's always starts with ``--``), the
+    arguments are claude's (``--resume ID``, ``--continue``)."""
+    if codex_args[:2] == ["claude", "--"]:
+        return claude_pre_resume(codex_args[2:])
     from rollout_doctor.formats.codex.codex_args import resume_request
 
     request = resume_request(codex_args[1:] if codex_args[:1] == ["--"] else codex_args)

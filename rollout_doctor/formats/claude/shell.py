@@ -3,7 +3,7 @@
 As the ``codex`` wrapper (formats/codex/shell.py, whose rules it follows: the guard never stands in the
 way unless ``ROLLOUT_DOCTOR_STRICT`` is set and the session will not resume; Ctrl-C stops it): the shell
 only looks for ``-r``, ``--resume``, ``-c`` or ``--continue`` among the words, and hands the whole command
-line to ``rollout-doctor pre-resume --claude -- ARGS``, which reads it as claude does (claude_args.py).
+line to ``rollout-doctor pre-resume claude -- ARGS``, which reads it as claude does (claude_args.py).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ claude() {{
     case " $* " in
         *" -r "*|*" --resume "*|*" --resume="*|*" -c "*|*" --continue "*)
             local rd_status=0
-            command rollout-doctor pre-resume --claude -- "$@" || rd_status=$?
+            command rollout-doctor pre-resume claude -- "$@" || rd_status=$?
             if [ "$rd_status" -ge 128 ]; then
                 return "$rd_status"
             fi
@@ -31,7 +31,7 @@ _FISH = """\
 # rollout-doctor: run `rollout-doctor guard` before `claude --resume` / `claude --continue`.
 function claude --wraps claude --description 'claude, guarded by rollout-doctor before a resume'
     if contains -- -r $argv; or contains -- --resume $argv; or contains -- -c $argv; or contains -- --continue $argv; or string match -q -- '--resume=*' $argv
-        command rollout-doctor pre-resume --claude -- $argv
+        command rollout-doctor pre-resume claude -- $argv
         set -l rd_status $status
         if test $rd_status -ge 128
             return $rd_status

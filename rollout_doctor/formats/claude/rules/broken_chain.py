@@ -28,7 +28,7 @@ from rollout_doctor.formats.claude.rules.base import Context
 
 CODE = "CC202"
 NAME = "broken-chain"
-SUMMARY = "A parentUuid that names no line, or null mid-transcript."
+SUMMARY = "a parentUuid that names no line, or null mid-transcript"
 FIX_SAFETY = "safe: relinked to the line it follows"
 CATEGORY = "structure"
 EFFECT = "dropped"

@@ -26,7 +26,7 @@ from rollout_doctor.formats.claude.rules.splice import cut_out
 
 CODE = "CC104"
 NAME = "duplicate-tool-result"
-SUMMARY = "A call answered twice."
+SUMMARY = "a call answered twice"
 FIX_SAFETY = "safe when both results are the same: the later removed; unsafe when they differ"
 CATEGORY = "pairing"
 EFFECT = "patched"

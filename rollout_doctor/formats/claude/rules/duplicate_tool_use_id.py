@@ -24,7 +24,7 @@ from rollout_doctor.formats.claude.rules.base import Context
 
 CODE = "CC103"
 NAME = "duplicate-tool-use-id"
-SUMMARY = "Two tool_use blocks share an id."
+SUMMARY = "two tool_use blocks share an id"
 FIX_SAFETY = "safe: the later call and its results get a new id"
 CATEGORY = "pairing"
 EFFECT = "dropped"

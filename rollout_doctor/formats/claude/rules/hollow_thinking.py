@@ -31,7 +31,7 @@ from rollout_doctor.formats.claude.rules.splice import cut_out
 
 CODE = "CC106"
 NAME = "hollow-thinking"
-SUMMARY = "A thinking block with empty text and a kept signature."
+SUMMARY = "a thinking block with empty text and a kept signature"
 FIX_SAFETY = "unsafe: the hollow block removed (or resume with CLAUDE_CODE_DISABLE_THINKING=1)"
 CATEGORY = "pairing"
 EFFECT = "patched"

@@ -23,7 +23,7 @@ from rollout_doctor.formats.claude.rules.base import Context
 
 CODE = "CC201"
 NAME = "claude-invalid-line"
-SUMMARY = "A line that is not a transcript record."
+SUMMARY = "a line that is not a transcript record"
 FIX_SAFETY = "safe: the line is removed"
 CATEGORY = "structure"
 EFFECT = "dropped"

@@ -28,7 +28,7 @@ from rollout_doctor.formats.claude.rules.splice import cut_out
 
 CODE = "CC105"
 NAME = "orphan-advisor-result"
-SUMMARY = "An advisor_tool_result with no server_tool_use before it."
+SUMMARY = "an advisor_tool_result with no server_tool_use before it"
 FIX_SAFETY = "safe: the orphan result removed"
 CATEGORY = "pairing"
 EFFECT = "refused"

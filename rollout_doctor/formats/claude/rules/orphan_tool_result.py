@@ -36,7 +36,7 @@ from rollout_doctor.formats.claude.rules.splice import cut_out
 
 CODE = "CC102"
 NAME = "orphan-tool-result"
-SUMMARY = "A tool_result that answers no call of the message before it."
+SUMMARY = "a tool_result that answers no call of the message before it"
 FIX_SAFETY = "safe: moved after its call, or removed when it answers nothing; unsafe when removing joins two assistant messages"
 CATEGORY = "pairing"
 EFFECT = "patched"

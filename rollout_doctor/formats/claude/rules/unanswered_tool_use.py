@@ -31,7 +31,7 @@ from rollout_doctor.formats.claude.rules.base import Context
 
 CODE = "CC101"
 NAME = "unanswered-tool-use"
-SUMMARY = "A tool_use with no tool_result in the next user message."
+SUMMARY = "a tool_use with no tool_result in the next user message"
 FIX_SAFETY = "safe: the error result Claude Code writes for an interrupted call"
 CATEGORY = "pairing"
 EFFECT = "patched"
