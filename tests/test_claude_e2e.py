@@ -116,6 +116,7 @@ CASES = {
     "unanswered-call": ("single", "altered"),
     "orphan-result": ("single", "altered"),
     "null-parent": ("single", "cut"),
+    "dangling-parent": ("single", None),
     "duplicate-call-id": ("resumed", "altered"),
     "orphan-advisor-result": ("single", "altered"),
     "hollow-thinking": ("single", "refused"),

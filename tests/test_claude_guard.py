@@ -132,3 +132,11 @@ def test_sessions_of_both_clients_are_checked_with_no_path(home: Path, tmp_path:
     report = json.loads(capsys.readouterr().out)
     assert {Path(f["path"]).name for f in report["files"]} == {
         home.name, "rollout-2026-01-05T10-00-00-01a1fe9f-a2fa-7091-8dab-b019fa49b280.jsonl"}
+
+
+def test_undo_takes_a_claude_session_id(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = home.read_bytes()
+    assert main(["fix", str(home)]) == 0 and home.read_bytes() != broken
+    assert main(["undo", SESSION[:8]]) == 0
+    assert home.read_bytes() == broken
+    assert f"session {SESSION}" in capsys.readouterr().out

@@ -87,6 +87,7 @@ CASES = {
     "hollow-thinking": ("single", BREAKERS["hollow-thinking"], ["CC106"], True),
     "torn-tail": ("single", BREAKERS["torn-tail"], ["CC201"], False),
     "null-parent": ("single", BREAKERS["null-parent"], ["CC202"], False),
+    "dangling-parent": ("single", BREAKERS["dangling-parent"], ["CC202"], False),
     "lost-side-result": ("parallel", BREAKERS["lost-side-result"], ["CC101"], False),
 }
 

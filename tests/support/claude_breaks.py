@@ -103,6 +103,14 @@ def null_parent(lines: Lines) -> Lines:
     return lines[:at] + [dumps(obj)] + lines[at + 1:]
 
 
+def dangling_parent(lines: Lines) -> Lines:
+    """The last assistant line's parent was never written: its parentUuid names no line."""
+    at = find(lines, "text", -1)
+    obj = parsed(lines)[at]
+    obj["parentUuid"] = "0b7e0b7e-0000-4000-8000-0000000dead0"
+    return lines[:at] + [dumps(obj)] + lines[at + 1:]
+
+
 def duplicate_call_id(lines: Lines) -> Lines:
     """The second call (and its result) reuse the first call's id."""
     objs = parsed(lines)
@@ -173,6 +181,7 @@ BREAKERS: dict[str, Callable[[Lines], Lines]] = {
     "orphan-result": orphan_result,
     "orphan-advisor-result": orphan_advisor_result,
     "null-parent": null_parent,
+    "dangling-parent": dangling_parent,
     "duplicate-call-id": duplicate_call_id,
     "torn-tail": torn_tail,
     "hollow-thinking": hollow_thinking,

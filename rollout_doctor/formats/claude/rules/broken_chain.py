@@ -5,8 +5,9 @@ breaks, everything earlier is silently left out of the conversation (#19559, #21
 #58554). A null parent is right only for the first line and for a compact boundary, where the
 conversation starts anew on purpose.
 
-Effect on a resume: turns dropped: 2.1.332 links past a parent that names no line, and a null parent in the
-middle cuts every earlier turn from the request, without a word.
+Effect on a resume: a null parent in the middle cuts every earlier turn from the request, without a word
+(dropped, seen with 2.1.332). A parent that names no line is linked past by 2.1.332 (patched; both in
+tests/test_claude_e2e.py); the releases of the reports above cut the conversation there.
 
 Fix: hang the line from the line it follows in the conversation: the nearest earlier line of the
 main conversation, never one before a compact boundary (the boundary is nearer), never a parallel
@@ -38,20 +39,24 @@ UPSTREAM = ("#19559", "#21751", "#22526", "#24304", "#58554")
 def check(ctx: Context) -> Iterator[Diagnostic]:
     conversation = ctx.conversation
     main = conversation.main()
-    first = main[0] if main else None
-    for line in main:
-        entry = conversation.entries[line]
-        if entry.compact or line == first:
-            continue
-        if entry.parent is None:
-            problem = "its parentUuid is null in the middle of the transcript: every earlier turn is cut off"
-        elif entry.parent not in conversation.by_uuid:
-            problem = f"its parentUuid {entry.parent} names no line: the turns before it are cut off"
-        else:
-            continue
-        parent = conversation.right_parent(line)
-        fix = None
-        if parent is not None:
-            fix = Fix("relink to the line it follows", Applicability.SAFE,
-                      (relink(ctx.model, line, conversation.entries[parent].uuid),))
-        yield found(line, problem, None, fix)
+    if not conversation.chain or not main:
+        return
+    # The walk back from the newest line stops at the first break: that is the one that cuts the resumed
+    # conversation (once relinked, the next pass finds the one before it, if any). A break off the chain
+    # (an abandoned branch) changes nothing a resume sends.
+    line = conversation.chain[0]
+    entry = conversation.entries[line]
+    if entry.compact or line == main[0]:
+        return
+    if entry.parent is None:
+        problem, effect = "its parentUuid is null in the middle of the transcript: every earlier turn is cut off", None
+    else:
+        problem = (f"its parentUuid {entry.parent} names no line: 2.1.332 links past it, older releases and other "
+                   "readers cut the turns before it")
+        effect = "patched"
+    parent = conversation.right_parent(line)
+    fix = None
+    if parent is not None:
+        fix = Fix("relink to the line it follows", Applicability.SAFE,
+                  (relink(ctx.model, line, conversation.entries[parent].uuid),))
+    yield found(line, problem, None, fix, effect=effect)
