@@ -140,3 +140,30 @@ def test_undo_takes_a_claude_session_id(home: Path, capsys: pytest.CaptureFixtur
     assert main(["undo", SESSION[:8]]) == 0
     assert home.read_bytes() == broken
     assert f"session {SESSION}" in capsys.readouterr().out
+
+
+def _registry(home: Path, pid: int, start: str | None) -> Path:
+    """A record of Claude Code's registry of running sessions (2.1.332: <home>/sessions/<pid>.json)."""
+    folder = home.parents[2] / "sessions"
+    folder.mkdir(exist_ok=True)
+    record = {"pid": pid, "sessionId": SESSION, "cwd": str(Path.cwd()), "version": "2.1.332", "kind": "interactive"}
+    if start is not None:
+        record["procStart"] = start
+    (folder / f"{pid}.json").write_text(json.dumps(record))
+    return folder / f"{pid}.json"
+
+
+def test_a_session_a_running_claude_holds_is_not_rewritten(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Claude Code opens the transcript only to append; its registry of running sessions says who is live."""
+    from rollout_doctor.formats.claude.home import _started
+
+    broken = home.read_bytes()
+    record = _registry(home, os.getpid(), _started(os.getpid()))
+    assert main(["fix", str(home)]) == 3
+    out = capsys.readouterr()
+    assert "is running this session" in out.out + out.err and home.read_bytes() == broken
+    assert main(["check", str(home)]) == 0
+    assert "in progress" in capsys.readouterr().out
+    # A record left by a process that is gone, or whose pid now names another process, is stale.
+    record.write_text(record.read_text().replace(f'"procStart": "{_started(os.getpid())}"', '"procStart": "1"'))
+    assert main(["fix", str(home)]) == 0 and home.read_bytes() != broken

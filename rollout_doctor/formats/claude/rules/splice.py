@@ -1,4 +1,4 @@
-"""Chain-keeping edits the rules share: a line taken out of the chain, a line put into it."""
+"""The chain-keeping edit the rules share: a line taken out of the chain without cutting what follows."""
 
 from __future__ import annotations
 
@@ -8,20 +8,10 @@ from rollout_doctor.formats.claude.edits import relink
 
 
 def cut_out(conversation: Conversation, line: int) -> list[Edit]:
-    """Delete ``line`` and hang its children from its parent, so nothing after it is cut off."""
+    """Delete ``line`` and hang its children from its parent, so nothing after it is cut off. (A uuid
+    written twice names its first line: the children are that line's, not this one's.)"""
     entry = conversation.entries[line]
     edits = [Edit.delete(line)]
-    for child in conversation.children.get(entry.uuid or "", ()):
-        if conversation.by_uuid.get(entry.uuid or "") == line:
-            edits.append(relink(conversation.model, child, entry.parent))
-    return edits
-
-
-def put_after(conversation: Conversation, anchor: int, uuid: str, content: bytes, note: str) -> list[Edit]:
-    """Insert a line hanging from ``anchor`` (its content names it parent) and hang the line that
-    continued ``anchor`` on the chain from the new one."""
-    edits = [Edit.insert_after(anchor, content, note)]
-    child = conversation.chain_child(anchor)
-    if child is not None:
-        edits.append(relink(conversation.model, child, uuid))
+    if entry.uuid is not None and conversation.by_uuid.get(entry.uuid) == line:
+        edits += [relink(conversation.model, child, entry.parent) for child in conversation.children.get(entry.uuid, ())]
     return edits
