@@ -18,10 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rollout_doctor.formats.claude.home import project_folder  # noqa: E402
-from tests.support.claude_breaks import BREAKERS  # noqa: E402
-from tests.support.claude_run import ClaudeHome  # noqa: E402
-from tests.support.messages_api import MessagesServer, text  # noqa: E402
+from rollout_doctor.formats.claude.home import project_folder
+from tests.support.claude_breaks import BREAKERS
+from tests.support.claude_run import ClaudeHome
+from tests.support.messages_api import MessagesServer, text
 
 
 def sent(server: MessagesServer) -> list[str]:
@@ -60,7 +60,7 @@ def main() -> int:
             if stage == "after":
                 path.write_bytes(broken)  # the resume before appended its turn
                 for command in (["check", str(path)], ["fix", str(path)]):
-                    done = subprocess.run(["rollout-doctor", *command], capture_output=True, text=True, env=env)
+                    done = subprocess.run(["rollout-doctor", *command], capture_output=True, text=True, env=env, check=False)
                     print(f"$ rollout-doctor {command[0]} {shown}")
                     print(done.stdout.replace(str(path), shown).replace(scratch, "…").rstrip())
             with MessagesServer([[text("Carrying on.")]]) as server:

@@ -94,12 +94,11 @@ def run_label(run: Run) -> str:
 def session(word: str) -> Target:
     """A session id or a unique prefix of one: the thread's transactions, found by its files in the Codex
     home, or, for a thread no longer there, by the id in the names of the files the backups hold."""
+    from rollout_doctor.formats.claude.home import find_session
+    from rollout_doctor.formats.claude.home import session_id as claude_session
     from rollout_doctor.formats.codex.home import configured_home
     from rollout_doctor.formats.codex.sessions import thread_files, threads_starting, unique_thread
     from rollout_doctor.store.backups import journals, journals_of
-
-    from rollout_doctor.formats.claude.home import find_session
-    from rollout_doctor.formats.claude.home import session_id as claude_session
 
     home = configured_home()
     in_home = threads_starting(word, home)
