@@ -177,3 +177,20 @@ def test_format_is_recognised_by_name_in_a_folder_and_by_content_by_name(tmp_pat
     [notes] = list(discover([tmp_path / "notes.jsonl"], known()))
     assert notes.format is None and "left as it is" in (notes.error or "")
     assert not CODEX.owns_content(other)
+
+
+def test_a_copy_of_a_response_on_an_abandoned_branch_is_not_gathered(tmp_path: Path) -> None:
+    """Regathering by message id keeps to lines linked to the response: the same message id on another
+    branch (a rewind, a copied session) is not part of what a resume sends."""
+    lines = lines_of("single")
+    objs = parsed(lines)
+    text_at, use_at = find(lines, "text"), find(lines, "tool_use")
+    branch = []
+    parent = objs[text_at]["parentUuid"]
+    for n, at in enumerate((text_at, use_at)):
+        copy = dict(objs[at], uuid=f"0b7e0b7e-0000-4000-8000-00000000b00{n}", parentUuid=parent)
+        parent = copy["uuid"]
+        branch.append(dumps(copy))
+    path = write(tmp_path, [*lines[:text_at], *branch, *lines[text_at:]])
+    assert codes(path) == []
+    assert conversation(path) == conversation(FIXTURES / "single.jsonl")

@@ -70,15 +70,25 @@ class Conversation:
     def on_chain(self) -> frozenset[int]:
         return frozenset(self.chain)
 
-    @cached_property
-    def responses(self) -> dict[str, list[int]]:
-        """The assistant lines of each response (by message id) in the main conversation, in file order."""
-        out: dict[str, list[int]] = {}
-        for line in self.main():
-            entry = self.entries[line]
-            if entry.role == "assistant" and entry.message_id is not None:
-                out.setdefault(entry.message_id, []).append(line)
-        return out
+    def response_of(self, line: int) -> list[int]:
+        """The assistant lines of the response ``line`` belongs to, in file order: those sharing its message
+        id and linked to it parent to child (a copy of the response on another branch is not gathered)."""
+        wanted = self.entries[line].message_id
+        if wanted is None:
+            return [line]
+        group, todo = {line}, [line]
+        while todo:
+            entry = self.entries[todo.pop()]
+            near = [*self.children.get(entry.uuid or "", ())]
+            if entry.parent is not None and entry.parent in self.by_uuid:
+                near.append(self.by_uuid[entry.parent])
+            for other in near:
+                candidate = self.entries[other]
+                if other not in group and candidate.role == "assistant" and candidate.message_id == wanted \
+                        and not candidate.sidechain:
+                    group.add(other)
+                    todo.append(other)
+        return sorted(group)
 
     def _results_off_chain(self, line: int) -> list[int]:
         return [c for c in self.children.get(self.entries[line].uuid or "", ())
@@ -104,10 +114,7 @@ class Conversation:
                 pending = []
                 last = turns[-1]
             if entry.role == "assistant":
-                group = (self.responses.get(entry.message_id, [line]) if entry.message_id else [line])
-                group = [g for g in group if g not in gathered] or [line]
-                if line not in group:
-                    group.append(line)
+                group = [g for g in self.response_of(line) if g not in gathered]
                 gathered.update(group)
                 if last is not None and last.role == "assistant" and last.lines and \
                         self.entries[last.lines[-1]].message_id == entry.message_id is not None:
