@@ -167,3 +167,13 @@ def test_a_session_a_running_claude_holds_is_not_rewritten(home: Path, capsys: p
     # A record left by a process that is gone, or whose pid now names another process, is stale.
     record.write_text(record.read_text().replace(f'"procStart": "{_started(os.getpid())}"', '"procStart": "1"'))
     assert main(["fix", str(home)]) == 0 and home.read_bytes() != broken
+
+
+def test_a_clean_transcript_is_all_clear_and_says_where_a_failure_would_be(capsys: pytest.CaptureFixture[str],
+                                                                          tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROLLOUT_DOCTOR_HOME", str(tmp_path / "state"))
+    assert main(["check", str(FIXTURES / "parallel.jsonl")]) == 0
+    out = capsys.readouterr().out
+    assert "All clear: 1 file(s) checked, no problems." in out
+    assert "it is not in the file: Claude Code builds that request itself" in out

@@ -139,6 +139,10 @@ def _print_summary(out: Console, reports: list[FileReport], unsafe: bool, fixing
                   "them, so their current turn was not judged).")
     elif not errors:
         out.print(f"[green]All clear:[/] {len(reports)} file(s) checked, no problems.")
+        if any(r.format == "claude" for r in reports):
+            # anthropics/claude-code#90771, #14173: a consistent transcript, an orphan in the request.
+            out.print("[dim]If `claude --resume` still fails with a tool_use/tool_result error, it is not in the "
+                      "file: Claude Code builds that request itself (anthropics/claude-code#90771, #14173).[/]")
     if errors:
         out.print(f"[red]{len(errors)} file(s) could not be read.[/]")
 
