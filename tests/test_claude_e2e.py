@@ -111,7 +111,8 @@ def every_call_answered(conversation: list[tuple[str, list[tuple[str, str, str]]
 
 
 # case: (fixture, what 2.1.332 does before the fix: "refused" on the first request; "altered": the
-# request is not the file's conversation; "cut": the turns before the break are not sent)
+# request is not the file's conversation; "cut": the turns before the break are not sent; "filler": the
+# turn's answer is lost, and 2.1.332 sends "No response requested." in its place, before and after the fix)
 CASES = {
     "unanswered-call": ("single", "altered"),
     "orphan-result": ("single", "altered"),
@@ -121,6 +122,7 @@ CASES = {
     "orphan-advisor-result": ("single", "altered"),
     "hollow-thinking": ("single", "refused"),
     "torn-tail": ("single", None),
+    "torn-answer": ("single", "filler"),
     "separated-result": ("single", "altered"),
     "repeated-result": ("single", "altered"),
     "lost-side-result": ("parallel", "altered"),
@@ -142,6 +144,8 @@ def test_real_client_sends_the_fixed_file_as_it_is(breaker: str, tmp_path: Path,
     elif before == "altered":
         assert request.refusal is None
         assert sent_conversation(request) != file_conversation(_as_written(path, broken, tmp_path))
+    elif before == "filler":
+        assert sent_conversation(request)[-1] == ("assistant", [("text", "", "No response requested.")])
     elif before == "cut":
         assert request.refusal is None
         assert sent_conversation(request)[0] == ("assistant", [("text", "", "It printed one.")])
@@ -154,7 +158,9 @@ def test_real_client_sends_the_fixed_file_as_it_is(breaker: str, tmp_path: Path,
     code, server = resume(home, path)
     assert code == 0 and server.refusals == []
     sent = sent_conversation(first_request(server))
-    assert sent == file_conversation(fixed)
+    # A turn that ended without an answer gets the client's filler between it and the new prompt; nothing else.
+    filler = [("assistant", [("text", "", "No response requested.")])] if before == "filler" else []
+    assert sent == file_conversation(fixed) + filler
     assert every_call_answered(sent)
 
 

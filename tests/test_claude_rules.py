@@ -86,6 +86,7 @@ CASES = {
     "orphan-advisor-result": ("single", BREAKERS["orphan-advisor-result"], ["CC105"], False),
     "hollow-thinking": ("single", BREAKERS["hollow-thinking"], ["CC106"], True),
     "torn-tail": ("single", BREAKERS["torn-tail"], ["CC201"], False),
+    "torn-answer": ("single", BREAKERS["torn-answer"], ["CC201"], False),
     "null-parent": ("single", BREAKERS["null-parent"], ["CC202"], False),
     "dangling-parent": ("single", BREAKERS["dangling-parent"], ["CC202"], False),
     "lost-side-result": ("parallel", BREAKERS["lost-side-result"], ["CC101"], False),

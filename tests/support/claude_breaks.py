@@ -133,6 +133,12 @@ def torn_tail(lines: Lines) -> Lines:
     return lines + [lines[find(lines, "text", -1)][:57]]
 
 
+def torn_answer(lines: Lines) -> Lines:
+    """A crash while the last answer was written: its line is torn, and what followed it never written."""
+    at = find(lines, "text", -1)
+    return lines[:at] + [lines[at][: len(lines[at]) // 2]]
+
+
 def hollow_thinking(lines: Lines) -> Lines:
     """The last assistant message kept a thinking block's signature and lost its text (#63147)."""
     at = find(lines, "text", -1)
@@ -184,6 +190,7 @@ BREAKERS: dict[str, Callable[[Lines], Lines]] = {
     "dangling-parent": dangling_parent,
     "duplicate-call-id": duplicate_call_id,
     "torn-tail": torn_tail,
+    "torn-answer": torn_answer,
     "hollow-thinking": hollow_thinking,
     "separated-result": separated_result,
     "repeated-result": repeated_result,

@@ -2,10 +2,11 @@
 
 Why it breaks a resume: a crash or a full disk leaves the last line half written; after it, the next
 run appends a newline first, so the fragment becomes a torn line in the middle of the file (seen with
-2.1.332). Older releases stopped at such a line; readers of the file still do.
+2.1.332). Releases before 2.1.121 did not skip it; other readers of the file still may not.
 
-Effect on a resume: 2.1.121 and later skip it; 2.1.332 sends "No response requested." where a torn tail was,
-and whatever the line held is lost to the model.
+Effect on a resume: 2.1.121 and later skip it, and what it held is lost to the model: dropped. When
+the torn line was the turn's last answer, 2.1.332 sends "No response requested." in its place (seen,
+tests/test_claude_e2e.py), before and after the fix alike: the answer is gone either way.
 
 Fix: remove the line. A conversation line whose parent was on it is relinked by broken-chain.
 
