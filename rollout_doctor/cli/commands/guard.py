@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 def guard(session: str | None, last: bool, all_folders: bool, order: str, quiet: bool, target: str | None,
           select: list[str] | None, ignore: list[str] | None, force: bool) -> int:
-    """Before a resume: find the session's rollout as Codex does, apply the safe fixes, print one line.
+    """Before a resume: find the session's rollout as Codex does (or the transcript of a Claude Code
+    session id or path), apply the safe fixes, print one line.
 
     Exit 0 when the session is resumable, 1 when problems remain, 2 when it cannot be found or read,
     3 when the file changed while being fixed."""
