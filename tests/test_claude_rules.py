@@ -195,3 +195,14 @@ def test_a_copy_of_a_response_on_an_abandoned_branch_is_not_gathered(tmp_path: P
     path = write(tmp_path, [*lines[:text_at], *branch, *lines[text_at:]])
     assert codes(path) == []
     assert conversation(path) == conversation(FIXTURES / "single.jsonl")
+
+
+def test_the_session_is_known_by_its_id_its_folder_and_the_name_claude_was_given(tmp_path: Path) -> None:
+    """`claude -n NAME` (2.1.332) writes a custom-title line; a later rename writes another."""
+    titles = [b'{"type":"custom-title","customTitle":"first try","sessionId":"%s"}' % SESSION.encode(),
+              b'{"type":"custom-title","customTitle":"login bug hunt","sessionId":"%s"}' % SESSION.encode()]
+    path = write(tmp_path, [*lines_of("single"), *titles])
+    report = check_file(CLAUDE, path, Options(target=None))
+    assert report.session is not None
+    assert (report.session.id, report.session.name) == (SESSION, "login bug hunt")
+    assert report.session.cwd is not None and report.session.cwd.endswith("/single/project")

@@ -57,6 +57,19 @@ def first_entry(path: Path) -> dict[str, object] | None:
     return None
 
 
+def custom_title(model: Model) -> str | None:
+    """The newest ``custom-title`` line's title."""
+    for line in range(len(model) - 1, model.own_start - 1, -1):
+        if model.kinds[line] == LineKind.OTHER and b'"custom-title"' in model.head(line, 64):
+            try:
+                title = orjson.loads(model.content(line)).get("customTitle")
+            except (orjson.JSONDecodeError, AttributeError):
+                continue
+            if isinstance(title, str) and title:
+                return title
+    return None
+
+
 class ClaudeFormat:
     name = "claude"
     session_noun = "Claude Code transcript"
@@ -111,7 +124,9 @@ class ClaudeFormat:
         return ThreadInfo(sid, sid)
 
     def describe_session(self, path: Path, model: Model | None) -> SessionInfo:
-        """Its session uuid and its working directory (Claude Code names no session)."""
+        """Its session uuid, the name given with ``claude -n NAME`` or ``/rename`` (2.1.332 writes a
+        ``custom-title`` line; the newest counts; read only from a model, the file is not read for it),
+        and its working directory."""
         entry = first_entry(path)
         cwd = entry.get("cwd") if entry else None
         sid = claude_home.session_id(path) or (entry.get("sessionId") if entry else None)
@@ -120,8 +135,8 @@ class ClaudeFormat:
             updated, size = stat.st_mtime, stat.st_size
         except OSError:
             updated, size = None, None
-        return SessionInfo(sid if isinstance(sid, str) else None, None, cwd if isinstance(cwd, str) else None,
-                           updated, size)
+        return SessionInfo(sid if isinstance(sid, str) else None, custom_title(model) if model is not None else None,
+                           cwd if isinstance(cwd, str) else None, updated, size)
 
     def current_turn_start(self, model: Model) -> int:
         """The newest line where the user typed (a user line with no tool result)."""
