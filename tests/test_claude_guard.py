@@ -177,3 +177,18 @@ def test_a_clean_transcript_is_all_clear_and_says_where_a_failure_would_be(capsy
     out = capsys.readouterr().out
     assert "All clear: 1 file(s) checked, no problems." in out
     assert "it is not in the file: Claude Code builds that request itself" in out
+
+
+def test_the_json_report_of_claude_sessions_keeps_the_documented_contract(home: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    import jsonschema
+
+    schema = json.loads((Path(__file__).resolve().parents[1] / "rollout_doctor" / "cli" / "schema"
+                         / "report.schema.json").read_text())
+    for argv in (["check", "--format", "json"], ["fix", "--format", "json"]):
+        main(argv)
+        report = json.loads(capsys.readouterr().out)
+        jsonschema.validate(report, schema)
+        [file] = report["files"]
+        assert file["session"]["id"] == SESSION and file["generation"] == "transcript" and file["target"] == "messages"
+    assert [d["code"] for d in report["files"][0]["diagnostics"]] == ["CC101"]

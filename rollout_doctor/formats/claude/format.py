@@ -120,7 +120,11 @@ class ClaudeFormat:
         return options if options.target in self.targets else replace(options, target=self.targets[0])
 
     def thread_info(self, model: Model, ancestry: Ancestry | None) -> ThreadInfo:
+        """The session id: the file's name, or (a transcript renamed) the sessionId its lines carry."""
         sid = claude_home.session_id(model.name_path)
+        if sid is None:
+            entry = first_entry(model.name_path)
+            sid = entry.get("sessionId") if entry and isinstance(entry.get("sessionId"), str) else None
         return ThreadInfo(sid, sid)
 
     def describe_session(self, path: Path, model: Model | None) -> SessionInfo:
