@@ -62,7 +62,7 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROLLOUT_DOCTOR_HOME", str(tmp_path / "state"))
 
 
-@pytest.mark.parametrize("name", ["single", "parallel", "resumed"])
+@pytest.mark.parametrize("name", ["single", "parallel", "resumed", "compacted"])
 def test_recorded_transcripts_are_clean(name: str, tmp_path: Path) -> None:
     """Parallel calls hang one result off the chain (regathered by message id): not a problem."""
     assert codes(write(tmp_path, lines_of(name))) == []
@@ -206,3 +206,11 @@ def test_the_session_is_known_by_its_id_its_folder_and_the_name_claude_was_given
     assert report.session is not None
     assert (report.session.id, report.session.name) == (SESSION, "login bug hunt")
     assert report.session.cwd is not None and report.session.cwd.endswith("/single/project")
+
+
+def test_a_recorded_compaction_starts_the_conversation_at_its_boundary() -> None:
+    """/compact (2.1.332) writes a compact boundary with a null parent and the summary after it: the chain a
+    resume walks stops there, and that is no broken chain."""
+    turns = conversation(FIXTURES / "compacted.jsonl")
+    assert turns[0][0] == "user" and turns[0][1][0].startswith("text:This session is bein")
+    assert turns[-1] == ("assistant", ["text:After compaction."])

@@ -1,6 +1,6 @@
 """Recording real Claude Code transcripts: the real binary against the loopback Messages API.
 
-    python -m tests.support.claude_record fixtures/claude      # what fixtures/claude/NOTES.md says was run
+    python -m tests.support.claude_record fixtures/claude [NAME...]   # what fixtures/claude/NOTES.md says was run
 
 Each session is a scripted conversation (messages_api.py), run with `claude -p` in a home of its own
 (claude_run.py); `resumed` is taken up again with `claude -p --resume ID`.
@@ -43,7 +43,18 @@ def resumed(home: ClaudeHome) -> Path:
     return home.transcript()
 
 
-SESSIONS: dict[str, Callable[[ClaudeHome], Path]] = {"single": single, "parallel": parallel, "resumed": resumed}
+def compacted(home: ClaudeHome) -> Path:
+    """``single``, then ``/compact`` (a compact boundary, its summary, a preserved segment), then one more turn."""
+    path = single(home)
+    with MessagesServer(fallback_text="<summary>The user ran echo one; it printed one.</summary>") as server:
+        _ran(home.run(server, "-p", "--resume", path.stem, "/compact"))
+    with MessagesServer([[text("After compaction.")]]) as server:
+        _ran(home.run(server, "-p", "--resume", path.stem, "go on"))
+    return home.transcript()
+
+
+SESSIONS: dict[str, Callable[[ClaudeHome], Path]] = {"single": single, "parallel": parallel, "resumed": resumed,
+                                                      "compacted": compacted}
 
 
 def _ran(done: object) -> None:
@@ -61,7 +72,7 @@ def main(argv: list[str]) -> int:
     dest = Path(argv[0])
     dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
-        for name in SESSIONS:
+        for name in argv[1:] or SESSIONS:
             shutil.copyfile(record(name, Path(scratch)), dest / f"{name}.jsonl")
             print(dest / f"{name}.jsonl")
     return 0
