@@ -57,42 +57,39 @@ def unanswered_call(lines: Lines) -> Lines:
     return out
 
 
+def hung_after(lines: Lines, at: int, new: dict[str, Any]) -> Lines:
+    """``new`` (a copy of line ``at`` with its own uuid) written just after ``at`` and hung from it, the
+    line that continued ``at`` now continuing ``new``: as Claude Code itself writes one more line."""
+    objs = parsed(lines)
+    new["parentUuid"] = objs[at]["uuid"]
+    out = [*lines[: at + 1], dumps(new)]
+    for n in range(at + 1, len(lines)):
+        if objs[n] is not None and objs[n].get("parentUuid") == objs[at]["uuid"]:
+            objs[n]["parentUuid"] = new["uuid"]
+            out.append(dumps(objs[n]))
+        else:
+            out.append(lines[n])
+    return out
+
+
 def orphan_result(lines: Lines) -> Lines:
     """A second tool_result line, answering a call that was never made, after the first result."""
     at = find(lines, "tool_result")
-    obj = parsed(lines)[at]
-    obj["uuid"] = "0b7e0b7e-0000-4000-8000-00000000a001"
-    obj["parentUuid"] = parsed(lines)[at]["uuid"]
-    obj["message"]["content"][0]["tool_use_id"] = "toolu_01NeverCalledAnything000"
-    objs = parsed(lines)
-    out = list(lines[: at + 1]) + [dumps(obj)]
-    for n in range(at + 1, len(lines)):
-        line = lines[n]
-        if objs[n] is not None and objs[n].get("parentUuid") == objs[at]["uuid"]:
-            objs[n]["parentUuid"] = obj["uuid"]
-            line = dumps(objs[n])
-        out.append(line)
-    return out
+    obj = dict(parsed(lines)[at], uuid="0b7e0b7e-0000-4000-8000-00000000a001")
+    obj["message"] = {"role": "user", "content": [dict(obj["message"]["content"][0],
+                                                       tool_use_id="toolu_01NeverCalledAnything000")]}
+    return hung_after(lines, at, obj)
 
 
 def orphan_advisor_result(lines: Lines) -> Lines:
     """The last response's advisor_tool_result, on a line of its own as Claude Code writes each block,
     survived while its server_tool_use was lost."""
     at = find(lines, "text", -1)
-    objs = parsed(lines)
-    obj = json.loads(lines[at])
-    obj["uuid"] = "0b7e0b7e-0000-4000-8000-00000000a002"
-    obj["parentUuid"] = objs[at]["uuid"]
-    obj["message"]["content"] = [{"type": "advisor_tool_result", "tool_use_id": "srvtoolu_01LostAdvisorCall00",
-                                  "content": {"type": "advisor_result", "text": "Looks right."}}]
-    out = list(lines[: at + 1]) + [dumps(obj)]
-    for n in range(at + 1, len(lines)):
-        line = lines[n]
-        if objs[n] is not None and objs[n].get("parentUuid") == objs[at]["uuid"]:
-            objs[n]["parentUuid"] = obj["uuid"]
-            line = dumps(objs[n])
-        out.append(line)
-    return out
+    obj = dict(parsed(lines)[at], uuid="0b7e0b7e-0000-4000-8000-00000000a002")
+    obj["message"] = dict(obj["message"], content=[
+        {"type": "advisor_tool_result", "tool_use_id": "srvtoolu_01LostAdvisorCall00",
+         "content": {"type": "advisor_result", "text": "Looks right."}}])
+    return hung_after(lines, at, obj)
 
 
 def null_parent(lines: Lines) -> Lines:
@@ -160,17 +157,8 @@ def separated_result(lines: Lines) -> Lines:
 
 def repeated_result(lines: Lines) -> Lines:
     """The result written twice (a retry)."""
-    objs = parsed(lines)
     at = find(lines, "tool_result")
-    again = dict(objs[at], uuid="0b7e0b7e-0000-4000-8000-00000000a004", parentUuid=objs[at]["uuid"])
-    out = [*lines[: at + 1], dumps(again)]
-    for n in range(at + 1, len(lines)):
-        if objs[n] is not None and objs[n].get("parentUuid") == objs[at]["uuid"]:
-            objs[n]["parentUuid"] = again["uuid"]
-            out.append(dumps(objs[n]))
-        else:
-            out.append(lines[n])
-    return out
+    return hung_after(lines, at, dict(parsed(lines)[at], uuid="0b7e0b7e-0000-4000-8000-00000000a004"))
 
 
 def lost_side_result(lines: Lines) -> Lines:
