@@ -17,27 +17,33 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rollout_doctor.cli.rule_docs import markdown_section
+from rollout_doctor.formats.claude import CLAUDE
 from rollout_doctor.formats.codex import CODEX
 
 README = ROOT / "README.md"
 START, END = "<!-- rules:start -->\n", "<!-- rules:end -->\n"
+# Claude Code's rules have a section of their own, in the README's part for Claude Code users.
+CLAUDE_START, CLAUDE_END = "<!-- claude-rules:start -->\n", "<!-- claude-rules:end -->\n"
 
 
-def generated() -> str:
-    return markdown_section(CODEX.rules)
+def generated(claude: bool = False) -> str:
+    return markdown_section(CLAUDE.rules if claude else CODEX.rules)
 
 
-def in_readme(text: str) -> str:
+def in_readme(text: str, claude: bool = False) -> str:
     """What the README holds between the markers."""
-    return text.split(START, 1)[1].split(END, 1)[0]
+    start, end = (CLAUDE_START, CLAUDE_END) if claude else (START, END)
+    return text.split(start, 1)[1].split(end, 1)[0]
 
 
 def main(argv: list[str]) -> int:
     if argv != ["--write"]:
-        sys.stdout.write(generated())
+        sys.stdout.write(generated() + "\n" + generated(claude=True))
         return 0
     text = README.read_text()
-    README.write_text(text.replace(START + in_readme(text) + END, START + generated() + END))
+    for claude, (start, end) in ((False, (START, END)), (True, (CLAUDE_START, CLAUDE_END))):
+        text = text.replace(start + in_readme(text, claude) + end, start + generated(claude) + end)
+    README.write_text(text)
     return 0
 
 

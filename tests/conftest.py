@@ -22,3 +22,9 @@ _CACHE = tempfile.mkdtemp(prefix="rollout-doctor-test-cache-")
 os.environ["ROLLOUT_DOCTOR_CACHE_DIR"] = _CACHE
 os.environ.pop("ROLLOUT_DOCTOR_NO_CACHE", None)
 atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+
+# With no path, check and fix look in Claude Code's home too (~/.claude/projects, or $CLAUDE_CONFIG_DIR):
+# no test may read or write the transcripts of the machine it runs on. Tests that want a Claude home set
+# CLAUDE_CONFIG_DIR (or HOME, for the real binary) themselves.
+# A folder that is never created.
+os.environ["CLAUDE_CONFIG_DIR"] = os.path.join(tempfile.gettempdir(), f"rollout-doctor-tests-{os.getpid()}-no-claude-home")

@@ -13,6 +13,7 @@ import pytest
 
 from rollout_doctor.cli.app import main
 from rollout_doctor.formats.codex.rules import RULES
+from rollout_doctor.formats.claude import CLAUDE
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT / "fixtures" / "real"
@@ -176,8 +177,9 @@ def test_rules_json_lists_every_rule_once(capsys: pytest.CaptureFixture[str]) ->
     code, out, _ = run(capsys, "rules", "--format", "json")
     rules = orjson.loads(out)
     assert code == 0
-    names = [r["name"] for r in rules]
-    assert names == [rule.name for rule in RULES]  # every rule once, in the registry's order
+    names = [(r["format"], r["name"]) for r in rules]
+    # every rule once, Codex's then Claude Code's, each in its registry's order
+    assert names == [("codex", rule.name) for rule in RULES] + [("claude", rule.name) for rule in CLAUDE.rules]
 
 
 # --- what a person reads --------------------------------------------------------------------------

@@ -433,9 +433,11 @@ def test_the_typer_guard_command_runs_the_same_guard(home: Path, capsys: pytest.
 
 
 def test_shell_init_prints_each_wrapper_and_refuses_others(capsys: pytest.CaptureFixture[str]) -> None:
+    from rollout_doctor.formats.claude.shell import wrapper as claude_wrapper
+
     for shell in ("bash", "zsh", "fish"):
         assert main(["shell-init", shell]) == 0
-        assert capsys.readouterr().out == wrapper(shell)
+        assert capsys.readouterr().out == wrapper(shell) + "\n" + claude_wrapper(shell)
     assert main(["shell-init", "tcsh"]) == 2
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from rollout_doctor.cli.rule_docs import Block, blocks
+from rollout_doctor.formats import known
+from rollout_doctor.formats.claude import CLAUDE
 from rollout_doctor.formats.codex import CODEX
 from tests.support.cli import isolate, run
 
@@ -72,9 +74,10 @@ def test_rule_on_a_colour_terminal_is_rendered_with_rich(capsys: pytest.CaptureF
 def test_rule_all_documents_every_rule_in_order(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _err = run(capsys, "rule", "--all")
     assert code == 0
-    headings = re.findall(r"^(RD\d{3}) ([a-z-]+)$", out, re.MULTILINE)
-    assert headings == [(rule.code, rule.name) for rule in CODEX.rules]
-    assert out.count("\nWhy it breaks a resume\n") == len(list(CODEX.rules))
+    headings = re.findall(r"^([A-Z]{2}\d{3}) ([a-z-]+)$", out, re.MULTILINE)
+    every = [rule for fmt in known() for rule in fmt.rules]
+    assert headings == [(rule.code, rule.name) for rule in every]
+    assert out.count("\nWhy it breaks a resume\n") == len(every)
 
 
 @pytest.mark.parametrize("argv", [["rule"], ["rule", "RD101", "--all"], ["rule", "RD999"]],
@@ -90,7 +93,8 @@ def test_the_readme_holds_the_generated_rule_section() -> None:
     spec.loader.exec_module(script)  # type: ignore[union-attr]
     readme = (ROOT / "README.md").read_text()
     assert script.in_readme(readme) == script.generated(), "run: python scripts/rules_markdown.py --write"
-    for rule in CODEX.rules:
+    assert script.in_readme(readme, claude=True) == script.generated(claude=True)
+    for rule in [*CODEX.rules, *CLAUDE.rules]:
         assert f"| {rule.code} | `{rule.name}` |" in readme
         assert f"<details><summary><code>{rule.code}</code> <code>{rule.name}</code>" in readme
     prose = re.sub(r"^```\n.*?^```\n", "", script.generated(), flags=re.MULTILINE | re.DOTALL)

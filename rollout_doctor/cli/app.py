@@ -89,7 +89,8 @@ def pre_resume(ctx: typer.Context) -> int:
 
     The words after `--` are read as codex reads them (`resume SESSION`, `resume --last [--all]`, `exec
     resume ...`, `-C DIR`) and that session is guarded as `rollout-doctor guard` does; a command line that
-    resumes nothing is let through (exit 0)."""
+    resumes nothing is let through (exit 0). Given as `pre-resume claude -- ...`, they are claude's words (`--resume
+    ID`, `-r ID`, `--continue`, `-c`), and the transcript claude would take up is guarded."""
     return guard.pre_resume(list(ctx.args))
 
 

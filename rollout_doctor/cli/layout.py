@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rollout_doctor.core.fixes import Applicability
+from rollout_doctor.store.places import client_of
 
 if TYPE_CHECKING:
     from rollout_doctor.core.reports import FileReport
@@ -155,7 +156,7 @@ def session_facts(report: FileReport) -> list[Segment]:
     if session is not None and session.updated is not None:
         facts.append((local_time(session.updated), ""))
     if report.cli_version:
-        facts.append((f"Codex {report.cli_version}", ""))
+        facts.append((f"{client_of(report.format or 'codex')} {report.cli_version}", ""))
     if session is not None and session.size is not None:
         facts.append((human_size(session.size), ""))
     return facts

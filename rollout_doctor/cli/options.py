@@ -173,11 +173,19 @@ def split_rules(values: Iterable[str] | None) -> frozenset[str] | None:
 def rule_options(target: str | None, select: list[str] | None, ignore: list[str] | None,
                  unsafe_fixes: bool = False) -> Options:
     """The engine's options from the parsed values; raises core.rules.UnknownRule for a rule no one has."""
-    from rollout_doctor.core.rules import Options
-    from rollout_doctor.formats.codex import CODEX
+    from rollout_doctor.core.rules import Options, UnknownRule
+    from rollout_doctor.formats import known
 
     options = Options(target=target, select=split_rules(select), ignore=split_rules(ignore) or frozenset(),
                       unsafe_fixes=unsafe_fixes)
-    CODEX.rules.resolve(options.select)
-    CODEX.rules.resolve(options.ignore)
+    for key in sorted((options.select or frozenset()) | options.ignore):
+        errors = []
+        for fmt in known():
+            try:
+                fmt.rules.resolve([key])
+                break
+            except UnknownRule as error:
+                errors.append(error)
+        else:
+            raise errors[0]
     return options

@@ -17,7 +17,7 @@ from rollout_doctor.cli import layout, session_text
 from rollout_doctor.core.fixes import Applicability, applicable
 from rollout_doctor.core.reports import Change, FileReport
 from rollout_doctor.core.verdict import RESUMES, UNKNOWN
-from rollout_doctor.formats.codex.rules import RULES, Diagnostic
+from rollout_doctor.formats.codex.rules import Diagnostic
 
 MARKS = {
     "insert": ("+", "green"),
@@ -131,11 +131,18 @@ def _print_summary(out: Console, reports: list[FileReport], unsafe: bool, fixing
         out.print(f"No problems found in {len(reports)} file(s), but {unjudged} could not be judged (the history "
                   "they continue is missing): not all clear.")
     elif not errors and any(r.in_progress for r in reports):
-        live = sum(1 for r in reports if r.in_progress)
-        out.print(f"No problems found in {len(reports)} file(s); {live} in progress (a running Codex writes them, "
-                  "so their current turn was not judged).")
+        from rollout_doctor.store.places import client_of
+
+        live = [r for r in reports if r.in_progress]
+        clients = " or ".join(dict.fromkeys(client_of(r.format or "codex") for r in live))
+        out.print(f"No problems found in {len(reports)} file(s); {len(live)} in progress (a running {clients} writes "
+                  "them, so their current turn was not judged).")
     elif not errors:
         out.print(f"[green]All clear:[/] {len(reports)} file(s) checked, no problems.")
+        if any(r.format == "claude" for r in reports):
+            # anthropics/claude-code#90771, #14173: a consistent transcript, an orphan in the request.
+            out.print("[dim]If `claude --resume` still fails with a tool_use/tool_result error, it is not in the "
+                      "file: Claude Code builds that request itself (anthropics/claude-code#90771, #14173).[/]")
     if errors:
         out.print(f"[red]{len(errors)} file(s) could not be read.[/]")
 
@@ -197,7 +204,10 @@ def _print_found(out: Console, reports: list[FileReport]) -> None:
     if no_fix:
         parts.append(f"{no_fix} have no automatic fix (`rollout-doctor rule NAME` explains each)")
     out.print("; ".join(parts) + ".")
-    out.print(f"[dim]Codex releases of the files with problems: {escape(releases(with_problems))}.[/]")
+    if all(r.format in ("", "codex") for r in with_problems):
+        out.print(f"[dim]Codex releases of the files with problems: {escape(releases(with_problems))}.[/]")
+    else:
+        out.print(f"[dim]Releases of the files with problems: {escape(releases(with_problems, True))}.[/]")
 
 
 def verdict_tally(reports: list[FileReport]) -> str:
@@ -247,8 +257,11 @@ def rule_table(reports: list[FileReport]) -> Table:
     return table
 
 
-def releases(reports: list[FileReport]) -> str:
-    counts = Counter(r.cli_version or "unknown" for r in reports)
+def releases(reports: list[FileReport], clients: bool = False) -> str:
+    from rollout_doctor.store.places import client_of
+
+    counts = Counter((f"{client_of(r.format or 'codex')} " if clients else "") + (r.cli_version or "unknown")
+                     for r in reports)
     return ", ".join(f"{version} ({count} file(s))" for version, count in counts.most_common())
 
 
@@ -256,7 +269,9 @@ def print_rules(out: Console) -> None:
     table = Table(show_edge=False, box=None, pad_edge=False)
     for column in ("code", "name", "fix", "default", "summary"):
         table.add_column(column)
-    for rule in RULES:
+    from rollout_doctor.formats import known
+
+    for rule in (rule for fmt in known() for rule in fmt.rules):
         fix = rule.fix_safety.split(":", 1)[0]
         if fix.startswith("safe") and "unsafe" in rule.fix_safety:
             fix = "safe/unsafe"

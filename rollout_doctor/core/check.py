@@ -133,6 +133,7 @@ def check_file(fmt: Format, path: Path, options: Options, read: Callable[[Path],
             report.cli_version = model.cli_version
             report.thread = fmt.thread_info(model, ancestry)
             report.session, report.effects = fmt.describe_session(path, model), fmt.rules.effects
+            report.format = fmt.name
             effective = fmt.decide(options, model)
             report.target = effective.target
             report.diagnostics = check_model(fmt, model, effective)

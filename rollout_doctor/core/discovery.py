@@ -106,7 +106,7 @@ def owner(path: Path, formats: Sequence[Format]) -> Format | None:
 def not_ours(path: Path, formats: Sequence[Format]) -> str:
     if len(formats) == 1:
         return formats[0].not_ours(path)
-    return f"{path}: not a session file of {', '.join(f.session_noun for f in formats)}; left as it is"
+    return f"{path}: not a {' nor a '.join(f.session_noun for f in formats)}; left as it is"
 
 
 def _taken(entry: os.DirEntry[str], real_root: Path) -> bool:

@@ -127,6 +127,7 @@ class ThreadFix:
         report.generation, report.cli_version = original.generation, original.cli_version
         report.thread = fmt.thread_info(original, ancestry)
         report.session, report.effects = fmt.describe_session(member.path, original), fmt.rules.effects
+        report.format = fmt.name
         options = fmt.decide(self.options, original)
         report.target = options.target
         cuts = self._child_cuts(member, original)

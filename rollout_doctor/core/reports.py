@@ -69,6 +69,7 @@ class FileReport:
     interrupted: bool = False  # a signal arrived while it was being written; the run stopped after it
     session: SessionInfo | None = None
     effects: tuple[Effect, ...] = ()  # the format's vocabulary of effects, worst first (core/verdict.py)
+    format: str = ""  # the name of the format that read it (``Format.name``)
 
     @property
     def verdict(self) -> Effect:

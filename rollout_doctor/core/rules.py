@@ -205,12 +205,17 @@ class Registry:
         except KeyError:
             raise UnknownRule(f"unknown rule {key!r}; `rollout-doctor rules` lists them") from None
 
-    def resolve(self, keys: Iterable[str] | None) -> set[str]:
+    def resolve(self, keys: Iterable[str] | None, own_only: bool = False) -> set[str]:
         """Rule names for --select/--ignore values: a name, a code, a code prefix as in ruff (RD1: every
-        RD1xx; RD: all), or ALL (every rule)."""
+        RD1xx; RD: all), or ALL (every rule). ``own_only`` passes over a key that names none of this
+        registry's rules (another format's: the caller checked that some format knows it)."""
         names: set[str] = set()
         for key in keys or ():
-            names |= {rule.name for rule in self.matching(key)}
+            try:
+                names |= {rule.name for rule in self.matching(key)}
+            except UnknownRule:
+                if not own_only:
+                    raise
         return names
 
     def matching(self, key: str) -> list[Rule]:
@@ -231,9 +236,9 @@ class Registry:
     def active(self, options: Options) -> list[Rule]:
         key = (options.select, frozenset(options.ignore), options.target)
         if key not in self._active:
-            selected = (self.resolve(options.select) if options.select is not None
+            selected = (self.resolve(options.select, own_only=True) if options.select is not None
                         else {r.name for r in self.rules if r.default})
-            ignored = self.resolve(options.ignore)
+            ignored = self.resolve(options.ignore, own_only=True)
             self._active[key] = [r for r in self.rules if r.name in selected and r.name not in ignored
                                  and (r.target is None or r.target == options.target)]
         return self._active[key]

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
 def known() -> tuple[Format, ...]:
     """Every format, in the order a file is offered to them."""
+    from rollout_doctor.formats.claude import CLAUDE
     from rollout_doctor.formats.codex import CODEX
 
-    return (CODEX,)
+    return (CODEX, CLAUDE)

@@ -68,14 +68,19 @@ def writers_of(paths: list[Path]) -> dict[Path, list[Holder]]:
     Only the files some process holds are in the answer."""
     locks = {path: places.writer_locks(path) for path in paths}
     how = method()
+    found: dict[Path, list[Holder]] = {}
     if how == "proc":
         try:
-            return _scan_proc_all(locks)
+            found = _scan_proc_all(locks)
         except OSError:  # a /proc that cannot be listed (a locked-down sandbox): ask lsof if it is there
             how = "lsof" if shutil.which("lsof") else "none"
     if how == "lsof":
-        return {path: found for path, path_locks in locks.items() if (found := _scan_lsof(path, path_locks))}
-    return {}
+        found = {path: held for path, path_locks in locks.items() if (held := _scan_lsof(path, path_locks))}
+    for path in paths:
+        declared = [Holder(pid, _command(pid), "is running this session") for pid in places.declared_writers(path)]
+        if declared:
+            found[path] = sorted([*found.get(path, []), *declared], key=lambda h: h.pid)
+    return found
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

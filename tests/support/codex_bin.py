@@ -1,4 +1,4 @@
-"""Real Codex releases from the npm registry, installed once into a cache folder.
+"""Real Codex releases from the npm registry, installed once into a cache folder (npm_release.py).
 
     codex_binary("0.169.0")  -> <cache>/0.169.0/node_modules/.bin/codex (installed on first use)
     python -m tests.support.codex_bin install 0.169.0 0.171.0 0.77.0      # what .ci/run calls
@@ -8,133 +8,40 @@ The cache root is `<project>/.cache/codex`, or $ROLLOUT_DOCTOR_CODEX_CACHE when 
 
 from __future__ import annotations
 
-import argparse
-import fcntl
-import os
-import shutil
-import subprocess
-import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from tests.support.npm_release import PROJECT_ROOT, InstallError, NpmClient
+from tests.support.npm_release import reports as _reports
+
 RELEASES = ("0.169.0", "0.171.0", "0.77.0")  # two paginated-envelope releases, and the last with the Chat wire
 PACKAGE = "@openai/codex"
 CACHE_ENV = "ROLLOUT_DOCTOR_CODEX_CACHE"
-INSTALL_TIMEOUT = 900  # seconds; the packages weigh ~100 MB each
+CODEX = NpmClient(PACKAGE, "codex", CACHE_ENV, RELEASES, install_timeout=900)  # the packages weigh ~100 MB each
 
-
-class InstallError(RuntimeError):
-    pass
+__all__ = ["CACHE_ENV", "PROJECT_ROOT", "RELEASES", "InstallError", "_reports", "binary_path", "cache_root",
+           "codex_binary", "install"]
 
 
 def cache_root() -> Path:
-    override = os.environ.get(CACHE_ENV)
-    return Path(override).expanduser().resolve() if override else PROJECT_ROOT / ".cache" / "codex"
+    return CODEX.cache_root()
 
 
 def binary_path(version: str, root: Path | None = None) -> Path:
-    return (root or cache_root()) / version / "node_modules" / ".bin" / "codex"
-
-
-def _reports(binary: Path, version: str) -> bool:
-    """True when the binary runs and says it is `version` (a half-finished install does not)."""
-    if not binary.exists():
-        return False
-    try:
-        done = subprocess.run(
-            [str(binary), "--version"], capture_output=True, text=True, timeout=60, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0 and done.stdout.split()[-1:] == [version]
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    # An exclusive flock: parallel pytest workers wait for the first one's install instead of racing npm.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return CODEX.binary_path(version, root)
 
 
 def install(version: str, root: Path | None = None) -> Path:
-    """Install `@openai/codex@version` under `<root>/<version>` unless a working copy is there."""
-    root = root or cache_root()
-    binary = binary_path(version, root)
-    if _reports(binary, version):
-        return binary
-    with _locked(root / f".{version}.lock"):
-        if _reports(binary, version):  # another worker finished while we waited
-            return binary
-        npm = shutil.which("npm")
-        if npm is None:
-            raise InstallError(f"npm is needed to install {PACKAGE}@{version}")
-        # Install beside the final folder, then rename: a killed install never looks finished.
-        staging = root / f".{version}.partial"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        command = [
-            npm,
-            "install",
-            "--prefix",
-            str(staging),
-            "--no-audit",
-            "--no-fund",
-            f"{PACKAGE}@{version}",
-        ]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=INSTALL_TIMEOUT, check=False)
-        if done.returncode != 0:
-            raise InstallError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-4000:]}")
-        final = root / version
-        if final.is_symlink() or final.is_file():
-            final.unlink()
-        else:
-            shutil.rmtree(final, ignore_errors=True)
-        staging.rename(final)
-        _ignore_in_git(root)
-    if not _reports(binary, version):
-        raise InstallError(f"{binary} does not run or does not report version {version}")
-    return binary
-
-
-def _ignore_in_git(root: Path) -> None:
-    # A cache under a checkout should never show up in `git status`, whatever the project's .gitignore says.
-    marker = root / ".gitignore"
-    if not marker.exists():
-        marker.write_text("*\n")
+    return CODEX.install(version, root)
 
 
 def codex_binary(version: str) -> Path:
     """Path to a working Codex `version`, installing it on first use."""
-    return install(version)
+    return CODEX.install(version)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.support.codex_bin", description=__doc__.splitlines()[0]
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    for name, text in (
-        ("install", "install releases (default: all used by the tests)"),
-        ("path", "print the binary path of each release, installing if needed"),
-    ):
-        sub = commands.add_parser(name, help=text)
-        sub.add_argument("versions", nargs="*", default=list(RELEASES))
-    args = parser.parse_args(argv)
-    try:
-        for version in args.versions:
-            binary = install(version)
-            print(binary if args.command == "path" else f"{PACKAGE}@{version}: {binary}")
-    except (InstallError, subprocess.TimeoutExpired) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+    return CODEX.main(argv, "python -m tests.support.codex_bin", __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

@@ -36,15 +36,19 @@ def find_rollouts(paths: list[Path] | None) -> list[Found]:
     """The files to look at; empty (after a one-line message naming what was searched) when there are
     none: no rollouts is not a healthy home, it is a wrong path or CODEX_HOME (exit 2)."""
     from rollout_doctor.core.discovery import discover
+    from rollout_doctor.formats.claude.home import configured_home as claude_home
+    from rollout_doctor.formats.claude.home import default_roots as claude_roots
     from rollout_doctor.formats.codex.home import configured_home, default_roots
     from rollout_doctor.store.tempfiles import sweep_scratch
 
     sweep_scratch()  # private scratch folders a killed run left in the temp folder
-    roots = paths or [p for p in default_roots() if p.exists()]
+    # With no path: both homes, Codex's sessions and Claude Code's projects.
+    homes = [*default_roots(), *claude_roots()]
+    roots = paths or [p for p in homes if p.exists()]
     if not roots:
-        searched = " and ".join(str(p) for p in default_roots())
-        print(f"rollout-doctor: no rollouts: {searched} do not exist (CODEX_HOME={configured_home()}; set CODEX_HOME "
-              "or give a path)", file=sys.stderr)
+        searched = " and ".join(str(p) for p in homes)
+        print(f"rollout-doctor: no rollouts: {searched} do not exist (CODEX_HOME={configured_home()}, "
+              f"CLAUDE_CONFIG_DIR={claude_home()}; set them or give a path)", file=sys.stderr)
         return []
     from rollout_doctor.formats import known
 
@@ -72,6 +76,11 @@ def session_path(arg: Path) -> Path | list[Found]:
     except SessionNotFound as exc:
         if not is_id_prefix(text):
             return arg
+        from rollout_doctor.formats.claude.home import find_session
+
+        claude = find_session(text)  # a Claude Code session id (or a unique prefix of one)
+        if claude is not None:
+            return claude
         from rollout_doctor.core.discovery import Found
 
         return [Found(arg, error=f"{text}: {exc}")]

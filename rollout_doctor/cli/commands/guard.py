@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from rollout_doctor.cli.options import UsageError, cache_choice, rule_options
 from rollout_doctor.core.exitcodes import CLEAN
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 
 def guard(session: str | None, last: bool, all_folders: bool, order: str, quiet: bool, target: str | None,
           select: list[str] | None, ignore: list[str] | None, force: bool, no_cache: bool = False) -> int:
-    """Before a resume: find the session's rollout as Codex does, apply the safe fixes, print one line.
+    """Before a resume: find the session's rollout as Codex does (or the transcript of a Claude Code
+    session id or path), apply the safe fixes, print one line.
 
     Exit 0 when the session is resumable, 1 when problems remain, 2 when it cannot be found or read,
     3 when the file changed while being fixed."""
@@ -44,8 +49,14 @@ def run_guard(session: str | None, last: bool, all_folders: bool = False, order:
         return ERROR
     from pathlib import Path
 
-    result = guard_session(session, last, options, all_folders=all_folders, order=order,
-                           cwd=Path(os.path.abspath(os.path.expanduser(cwd))) if cwd else None, force=force)
+    claude = claude_transcript(session) if session else None
+    if claude is not None:
+        from rollout_doctor.formats.claude.guard import guard_transcript
+
+        result = guard_transcript(claude, options, force=force)
+    else:
+        result = guard_session(session, last, options, all_folders=all_folders, order=order,
+                               cwd=Path(os.path.abspath(os.path.expanduser(cwd))) if cwd else None, force=force)
     if not quiet:
         print(result.receipt, file=sys.stderr)
     from rollout_doctor.store import signals
@@ -54,9 +65,34 @@ def run_guard(session: str | None, last: bool, all_folders: bool = False, order:
     return signals.exit_code(stopped) if stopped else result.code
 
 
+def claude_transcript(session: str) -> Path | None:
+    """The Claude Code transcript ``guard SESSION`` names: a transcript's path, or a session id (or a
+    unique prefix of one) that Codex does not know and Claude Code does."""
+    from pathlib import Path
+
+    from rollout_doctor.formats.claude import CLAUDE
+    from rollout_doctor.formats.claude.home import find_session
+
+    given = Path(os.path.expanduser(session))
+    if given.is_file():
+        return given if CLAUDE.owns_name(given.name) or CLAUDE.owns_content(given) else None
+    from rollout_doctor.formats.codex.home import configured_home
+    from rollout_doctor.formats.codex.sessions import SessionNotFound, find_by_name_or_id
+
+    try:
+        find_by_name_or_id(session, configured_home())
+        return None
+    except (SessionNotFound, OSError):
+        return find_session(session)
+
+
 def pre_resume(codex_args: list[str]) -> int:
     """What the shell-init wrapper runs with codex's own arguments: guard the session they resume (its id
-    or name, its --last, or the picker's first page), chosen as those arguments make Codex choose it."""
+    or name, its --last, or the picker's first page), chosen as those arguments make Codex choose it.
+    Given as ``claude -- ARGS`` (the claude wrapper's call; codex's always starts with ``--``), the
+    arguments are claude's (``--resume ID``, ``--continue``)."""
+    if codex_args[:2] == ["claude", "--"]:
+        return claude_pre_resume(codex_args[2:])
     from rollout_doctor.formats.codex.codex_args import resume_request
 
     request = resume_request(codex_args[1:] if codex_args[:1] == ["--"] else codex_args)
@@ -73,14 +109,36 @@ def pre_resume(codex_args: list[str]) -> int:
     return signals.exit_code(stopped) if stopped else outcome.code
 
 
+def claude_pre_resume(claude_args: list[str]) -> int:
+    """Guard the transcript a ``claude`` command line takes up (``--resume ID``, ``--continue``)."""
+    from pathlib import Path
+
+    from rollout_doctor.formats.claude.claude_args import resume_request
+
+    request = resume_request(claude_args)
+    if request is None:
+        return 0
+    from rollout_doctor.formats.claude.guard import guard_claude
+    from rollout_doctor.store import signals
+    from rollout_doctor.store.runs import start_run
+
+    start_run("guard")
+    outcome = guard_claude(request, rule_options(None, None, None), Path.cwd())
+    print(outcome.receipt, file=sys.stderr)
+    stopped = signals.pending()
+    return signals.exit_code(stopped) if stopped else outcome.code
+
+
 def shell_init(shell: str) -> int:
-    """Print a `codex` wrapper that runs `rollout-doctor guard` before `codex resume` / `codex exec resume`.
+    """Print `codex` and `claude` wrappers that run `rollout-doctor guard` before `codex resume` / `codex exec
+    resume` and before `claude --resume` / `claude --continue`.
 
     Add `eval "$(rollout-doctor shell-init bash)"` to ~/.bashrc (zsh: ~/.zshrc; fish:
     `rollout-doctor shell-init fish | source` in ~/.config/fish/config.fish)."""
+    from rollout_doctor.formats.claude.shell import wrapper as claude_wrapper
     from rollout_doctor.formats.codex.shell import SHELLS, wrapper
 
     if shell not in SHELLS:
         raise UsageError(f"unknown shell {shell!r}; one of: {', '.join(SHELLS)}")
-    sys.stdout.write(wrapper(shell))
+    sys.stdout.write(wrapper(shell) + "\n" + claude_wrapper(shell))
     return CLEAN

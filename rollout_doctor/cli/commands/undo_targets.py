@@ -94,16 +94,20 @@ def run_label(run: Run) -> str:
 def session(word: str) -> Target:
     """A session id or a unique prefix of one: the thread's transactions, found by its files in the Codex
     home, or, for a thread no longer there, by the id in the names of the files the backups hold."""
+    from rollout_doctor.formats.claude.home import find_session
+    from rollout_doctor.formats.claude.home import session_id as claude_session
     from rollout_doctor.formats.codex.home import configured_home
     from rollout_doctor.formats.codex.sessions import thread_files, threads_starting, unique_thread
     from rollout_doctor.store.backups import journals, journals_of
 
     home = configured_home()
     in_home = threads_starting(word, home)
-    thread = unique_thread(word, home, in_home) if in_home else unique_in_backups(word)
+    claude = find_session(word) if not in_home else None  # a Claude Code session: one transcript
+    thread = (unique_thread(word, home, in_home) if in_home else claude_session(claude) if claude
+              else unique_in_backups(word))
     if thread is None:
         raise LookupError(f"no session id starts with {word!r} under {home}, nor in the backups")
-    files = thread_files(thread, home)
+    files = [claude] if claude else thread_files(thread, home)
     found = {j.folder: j for f in files for j in journals_of(f)}
     good, _bad = journals()
     found.update({j.folder: j for j in good if any(thread_of(e.path) == thread for e in j.entries)})
@@ -111,9 +115,11 @@ def session(word: str) -> Target:
 
 
 def thread_of(path: Path) -> str | None:
+    """The session a backed-up file belongs to, by its name: a Codex thread id or a Claude Code session id."""
+    from rollout_doctor.formats.claude.home import session_id
     from rollout_doctor.formats.codex.home import thread_id_from_name
 
-    return thread_id_from_name(path)
+    return thread_id_from_name(path) or session_id(path)
 
 
 def unique_in_backups(prefix: str) -> str | None:

@@ -16,51 +16,15 @@ taken with ``||`` so that a shell running under ``set -e`` does not end the func
 from __future__ import annotations
 
 from rollout_doctor.formats.codex.codex_args import ResumeRequest, resume_request
+from rollout_doctor.formats.shell_wrapper import Wrapper, render
 
 __all__ = ["SHELLS", "ResumeRequest", "resume_request", "wrapper"]  # the parser lives in codex_args.py
 
 SHELLS = ("bash", "zsh", "fish")
 
-_POSIX = """\
-# rollout-doctor: run `rollout-doctor guard` before `codex resume` / `codex exec resume`.
-# Installed by: eval "$(rollout-doctor shell-init {shell})"
-codex() {{
-    case " $* " in
-        *" resume "*)
-            local rd_status=0
-            command rollout-doctor pre-resume -- "$@" || rd_status=$?
-            if [ "$rd_status" -ge 128 ]; then
-                return "$rd_status"
-            fi
-            if [ "$rd_status" -eq 1 ] && [ -n "${{ROLLOUT_DOCTOR_STRICT:-}}" ]; then
-                return "$rd_status"
-            fi
-            ;;
-    esac
-    command codex "$@"
-}}
-"""
-
-_FISH = """\
-# rollout-doctor: run `rollout-doctor guard` before `codex resume` / `codex exec resume`.
-# Installed by: rollout-doctor shell-init fish | source
-function codex --wraps codex --description 'codex, guarded by rollout-doctor before a resume'
-    if contains -- resume $argv
-        command rollout-doctor pre-resume -- $argv
-        set -l rd_status $status
-        if test $rd_status -ge 128
-            return $rd_status
-        end
-        if test $rd_status -eq 1; and set -q ROLLOUT_DOCTOR_STRICT
-            return $rd_status
-        end
-    end
-    command codex $argv
-end
-"""
+CODEX = Wrapper("codex", "`codex resume` / `codex exec resume`", '*" resume "*', "contains -- resume $argv", "--",
+                installed_by=True)
 
 
 def wrapper(shell: str) -> str:
-    if shell == "fish":
-        return _FISH
-    return _POSIX.format(shell=shell)
+    return render(CODEX, shell)

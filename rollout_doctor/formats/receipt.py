@@ -1,9 +1,9 @@
 """What the guard says when problems are left that it did not fix, and its exit code for them.
 
-What a problem does to a resume decides (core/verdict.py): a session the API or Codex refuses will not
-resume (exit 1, the one case the shell wrapper's ``ROLLOUT_DOCTOR_STRICT`` stops a resume for); any
-other problem leaves a session that resumes, Codex patching or skipping what is wrong on every resume
-(exit 4). Either way the receipt names the first problem that matters and the command that fixes it,
+What a problem does to a resume decides (core/verdict.py): a session the API or the client refuses will
+not resume (exit 1, the one case the shell wrapper's ``ROLLOUT_DOCTOR_STRICT`` stops a resume for); any
+other problem leaves a session that resumes, the client (Codex, Claude Code) patching or skipping what is
+wrong on every resume (exit 4). Either way the receipt names the first problem that matters and the command that fixes it,
 or says that none does.
 """
 
