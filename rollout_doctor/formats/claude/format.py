@@ -127,6 +127,11 @@ class ClaudeFormat:
             sid = entry.get("sessionId") if entry and isinstance(entry.get("sessionId"), str) else None
         return ThreadInfo(sid, sid)
 
+    def report_inputs(self, path: Path) -> tuple[Path, ...]:
+        """None besides the transcript: its rules, wire and session name (its ``custom-title`` lines) are
+        all read from the transcript itself (2.1.332 keeps no index of names elsewhere that a report uses)."""
+        return ()
+
     def describe_session(self, path: Path, model: Model | None) -> SessionInfo:
         """Its session uuid, the name given with ``claude -n NAME`` or ``/rename`` (2.1.332 writes a
         ``custom-title`` line; the newest counts; read only from a model, the file is not read for it),
