@@ -72,5 +72,8 @@ class ClaudeLines:
     def fast(self, size: int) -> None:
         return None
 
+    def expect(self, total: int) -> None:
+        """Nothing to load: transcripts are read by the reference classifier alone (no fast path)."""
+
     def shift(self, record: Any, lines: int) -> None:
         record.line += lines
