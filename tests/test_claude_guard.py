@@ -192,3 +192,39 @@ def test_the_json_report_of_claude_sessions_keeps_the_documented_contract(home: 
         [file] = report["files"]
         assert file["session"]["id"] == SESSION and file["generation"] == "transcript" and file["target"] == "messages"
     assert [d["code"] for d in report["files"][0]["diagnostics"]] == ["CC101"]
+
+
+def test_a_replayed_check_notices_a_claude_that_started_since(home: Path, tmp_path: Path) -> None:
+    """The run cache (cli/run_cache.py) replays an unchanged check, with no path too (both homes); a claude
+    that starts on the session afterwards holds no descriptor, and only its registry record says it is
+    live: the check is done again, and says so."""
+    import subprocess
+    import sys
+    import time
+
+    from rollout_doctor.core import sampling
+    from rollout_doctor.formats.claude.home import _started
+
+    (tmp_path / "claude" / "sessions").mkdir()
+    time.sleep(sampling.RACY + 0.1)  # a file changed within the clock's resolution of a run is not kept
+    env = {**os.environ, "NO_COLOR": "1", "ROLLOUT_DOCTOR_CACHE_DIR": str(tmp_path / "cache")}
+
+    def check(*args: str) -> tuple[int, str]:
+        done = subprocess.run([sys.executable, "-m", "rollout_doctor", "check", *args], capture_output=True,
+                              text=True, env=env, check=False)
+        return done.returncode, done.stdout
+
+    for args in ((), (str(home.parent),)):
+        first = check(*args)
+        assert first[0] == 1 and "in progress" not in first[1]
+        assert check(*args) == first  # replayed, or done again: the same
+        assert list((tmp_path / "cache").rglob("runs/*")), "the run was kept"
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        _registry(home, sleeper.pid, _started(sleeper.pid))
+        for args in ((), (str(home.parent),)):
+            code, out = check(*args)
+            assert "in progress" in out, args
+    finally:
+        sleeper.kill()
+        sleeper.wait()

@@ -232,13 +232,18 @@ class Recorder:
 
     def _entry(self, code: int) -> dict[str, Any] | None:
         from rollout_doctor.core.sampling import RACY, identity, sample_digest
+        from rollout_doctor.formats.claude.format import CLAUDE
+        from rollout_doctor.formats.claude.home import SESSIONS as RUNNING
+        from rollout_doctor.formats.claude.home import default_roots as claude_roots
+        from rollout_doctor.formats.claude.home import homes_of
         from rollout_doctor.formats.codex.format import CODEX
         from rollout_doctor.formats.codex.home import default_roots
         from rollout_doctor.store.places import writer_locks
 
-        roots = self.paths or [p for p in default_roots() if p.exists()]
+        homes = [*default_roots(), *claude_roots()]  # what check walks with no path (commands/check.py)
+        roots = self.paths or [p for p in homes if p.exists()]
         # A default folder that does not exist yet (archived_sessions) must still not exist at a replay.
-        absent = [] if self.paths else [str(p) for p in default_roots() if not os.path.lexists(p)]
+        absent = [] if self.paths else [str(p) for p in homes if not os.path.lexists(p)]
         if not roots:
             return None
         dirs: list[tuple[str, tuple[int, int, int]]] = []
@@ -274,9 +279,24 @@ class Recorder:
                         os.close(fd)
         inputs: dict[str, tuple[int, ...] | None] = {}
         locks: set[str] = set()
+        registries: set[Path] = set()
         for file, _ident, _sample in files:
             if CODEX.owns_name(os.path.basename(file)) and CODEX.continues_another(Path(file)):
                 return None  # a fork: its report depends on parents found anywhere in the home
+            if not CODEX.owns_name(os.path.basename(file)) and CLAUDE.owns_name(os.path.basename(file)):
+                # A running claude holds no descriptor on its transcript; it announces itself in its
+                # home's registry of running sessions (a file per process, removed as it exits), so
+                # a claude started or ended since the run changes that folder, and the run is done again.
+                registries.update(home / RUNNING for home in homes_of(Path(file)))
+        for registry in sorted(registries):
+            try:
+                st = os.stat(registry)
+            except OSError:
+                absent.append(str(registry))
+                continue
+            if max(st.st_mtime_ns, st.st_ctime_ns) / 1e9 > recent:
+                return None
+            dirs.append((str(registry), (st.st_ino, st.st_mtime_ns, st.st_ctime_ns)))
             for other in CODEX.report_inputs(Path(file)):
                 try:
                     st = os.stat(other)
