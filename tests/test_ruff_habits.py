@@ -119,3 +119,38 @@ def test_selecting_by_prefix_changes_what_is_reported(sessions: Path, capsys: py
 def test_a_prefix_that_matches_no_code_is_an_error(sessions: Path, capsys: pytest.CaptureFixture[str], enter) -> None:  # type: ignore[no-untyped-def]
     code, _out, err = enter(capsys, "check", "--select", "RD9", str(sessions))
     assert code == ERROR and "no rule's code starts with 'RD9'" in err
+
+
+CLEAN_SESSION = next((Path(__file__).resolve().parents[1] / "fixtures" / "real" / "0.169.0-responses-single-call")
+                     .glob("rollout-*.jsonl"))
+
+
+@pytest.mark.parametrize(("options", "all_clear"), [([], True), (["--select", "ALL"], True), (["--select", "RD"], True),
+                                                    (["--select", "RD106"], False), (["--ignore", "RD101"], False),
+                                                    (["--select", "orphan-call"], False)])
+def test_a_narrowed_selection_that_finds_nothing_is_not_an_all_clear(
+    options: list[str], all_clear: bool, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ruff says "All checks passed!" of what it ran; "All clear" here says a session will resume, which
+    only the whole default set of rules can say."""
+    isolate(tmp_path, monkeypatch)
+    code, out, _ = run(capsys, "check", *options, str(CLEAN_SESSION))
+    assert code == CLEAN
+    assert ("All clear" in out) is all_clear, out
+    if not all_clear:
+        assert "not all clear" in out and "did not run (--select/--ignore)" in out
+
+
+def test_the_guard_says_ready_to_resume_only_after_every_default_rule(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = isolate(tmp_path, monkeypatch)
+    folder = home / "sessions" / "2026" / "11" / "21"
+    folder.mkdir(parents=True)
+    shutil.copyfile(CLEAN_SESSION, folder / CLEAN_SESSION.name)
+    session = CLEAN_SESSION.name.split("-")[6]  # rollout-<date>T<time>-01a1fe9f-…: a unique prefix of its id
+    code, _, err = run(capsys, "guard", session)
+    assert code == CLEAN and err.strip().endswith("ready to resume")
+    code, _, err = run(capsys, "guard", "--select", "RD106", session)
+    assert code == CLEAN and "ready to resume" not in err and "not a full check" in err

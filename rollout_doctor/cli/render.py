@@ -105,17 +105,20 @@ def change_line(change: Change, width: int) -> layout.Line:
     return layout.fit(line, width, elastic=1)
 
 
-def print_summary(out: Console, reports: list[FileReport], unsafe: bool, fixing: bool, dry_run: bool) -> None:
+def print_summary(out: Console, reports: list[FileReport], unsafe: bool, fixing: bool, dry_run: bool,
+                  left_out: list[str] | None = None) -> None:
     """The closing sentences; on a terminal, wrapped at word boundaries to its width (elsewhere one line
-    each, for grep)."""
+    each, for grep). ``left_out``: the default rules the selection kept from running (then finding
+    nothing is not an all-clear)."""
     saved, out.soft_wrap = out.soft_wrap, not out.is_terminal
     try:
-        _print_summary(out, reports, unsafe, fixing, dry_run)
+        _print_summary(out, reports, unsafe, fixing, dry_run, left_out or [])
     finally:
         out.soft_wrap = saved
 
 
-def _print_summary(out: Console, reports: list[FileReport], unsafe: bool, fixing: bool, dry_run: bool) -> None:
+def _print_summary(out: Console, reports: list[FileReport], unsafe: bool, fixing: bool, dry_run: bool,
+                   left_out: list[str]) -> None:
     diagnostics = [d for r in reports for d in r.diagnostics]
     errors = [r for r in reports if r.error]
     if len(reports) > 1 or diagnostics or errors:
@@ -137,6 +140,10 @@ def _print_summary(out: Console, reports: list[FileReport], unsafe: bool, fixing
         clients = " or ".join(dict.fromkeys(client_of(r.format or "codex") for r in live))
         out.print(f"No problems found in {len(reports)} file(s); {len(live)} in progress (a running {clients} writes "
                   "them, so their current turn was not judged).")
+    elif not errors and left_out:
+        shown = ", ".join(left_out[:6]) + (f" and {len(left_out) - 6} more" if len(left_out) > 6 else "")
+        out.print(f"No problems found by the selected rules in {len(reports)} file(s); {shown} did not run "
+                  "(--select/--ignore): not all clear.")
     elif not errors:
         out.print(f"[green]All clear:[/] {len(reports)} file(s) checked, no problems.")
         if any(r.format == "claude" for r in reports):

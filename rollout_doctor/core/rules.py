@@ -243,5 +243,15 @@ class Registry:
                                  and (r.target is None or r.target == options.target)]
         return self._active[key]
 
+    def left_out(self, options: Options) -> list[Rule]:
+        """The rules a default run has that ``--select``/``--ignore`` leave out, whatever the wire: when
+        there are any, finding nothing is not an all-clear."""
+        if options.select is None and not options.ignore:
+            return []
+        selected = self.resolve(options.select, own_only=True) if options.select is not None else None
+        ignored = self.resolve(options.ignore, own_only=True)
+        return [r for r in self.rules if r.default and ((selected is not None and r.name not in selected)
+                                                         or r.name in ignored)]
+
     def phase(self, name: str) -> int:
         return self.by_key[name].phase

@@ -43,7 +43,7 @@ def guard_file(fmt: Format, path: Path, label: str, options: Options, force: boo
     if checked.cli_version:
         label += f" ({client_of(fmt.name)} {checked.cli_version})"
     if not checked.diagnostics and checked.verdict.name == RESUMES.name:
-        return GuardResult(CLEAN, f"{label}: ready to resume{clean_note}", path)
+        return GuardResult(CLEAN, f"{label}: {ready(fmt, options)}{clean_note}", path)
     if not any(applicable(d.fix, options.unsafe_fixes) for d in checked.diagnostics):
         return GuardResult(*left(label, checked, path, options.target), path)
     from rollout_doctor.core.fixer import (  # only now: a clean session is the everyday path
@@ -74,4 +74,14 @@ def guard_file(fmt: Format, path: Path, label: str, options: Options, force: boo
     if remaining or judged.verdict.name != RESUMES.name:
         return GuardResult(*left(label, judged, path, options.target, f"fixed {solved} problem(s) ({rules}; {undo})"),
                            path)
-    return GuardResult(CLEAN, f"{label}: fixed {solved} problem(s) ({rules}); ready to resume; {undo}", path)
+    return GuardResult(CLEAN, f"{label}: fixed {solved} problem(s) ({rules}); {ready(fmt, options)}; {undo}", path)
+
+
+def ready(fmt: Format, options: Options) -> str:
+    """"ready to resume", said only when every default rule ran: with --select/--ignore leaving some out,
+    what was checked is named instead."""
+    skipped = [rule.code for rule in fmt.rules.left_out(options)]
+    if not skipped:
+        return "ready to resume"
+    shown = ", ".join(skipped[:4]) + (f" and {len(skipped) - 4} more" if len(skipped) > 4 else "")
+    return f"no problems found by the selected rules ({shown} did not run: not a full check)"

@@ -97,6 +97,14 @@ def unique(found: list[Found]) -> Iterator[Found]:
             yield item
 
 
+def left_out(reports: list[FileReport], options: Options) -> list[str]:
+    """The codes of the default rules ``--select``/``--ignore`` kept from running on these files."""
+    from rollout_doctor.formats import known
+
+    formats = {r.format for r in reports}
+    return [rule.code for fmt in known() if fmt.name in formats for rule in fmt.rules.left_out(options)]
+
+
 def unreadable_report(found: Found) -> FileReport:
     from rollout_doctor.core.reports import FileReport
 
@@ -158,7 +166,7 @@ def run_check(paths: list[Path] | None, options: Options, json: bool, view: View
                     report_modes.print_file(out, report, report.diagnostics, False, view)
     if not json and view.standard:
         out = print_sessions(reports, paths, options.target, full)
-    print_end(reports, out, json, view, paths, options.target)
+    print_end(reports, out, json, view, paths, options.target, left_out(reports, options))
     return exit_code(reports)
 
 
@@ -178,7 +186,7 @@ def print_sessions(reports: list[FileReport], paths: list[Path] | None, target: 
 
 
 def print_end(reports: list[FileReport], out: Any, json: bool, view: View, paths: list[Path] | None = None,
-              target: str | None = None) -> None:
+              target: str | None = None, left: list[str] | None = None) -> None:
     """The summary, the JSON report, or what --statistics and --quiet print instead (report_modes.py)."""
     if json:
         from rollout_doctor.cli.json_report import emit_json, report_json
@@ -200,4 +208,5 @@ def print_end(reports: list[FileReport], out: Any, json: bool, view: View, paths
 
         print_statistics(out, reports, unsafe=False)
     elif not view.quiet:
-        render.print_summary(out, reports, unsafe=False, fixing=False, dry_run=False)
+        render.print_summary(out, reports, unsafe=False, fixing=False, dry_run=False,
+                             left_out=left)
