@@ -264,7 +264,8 @@ def _commit(fmt: Format, members: list[Member], force: bool) -> None:
     from rollout_doctor.store import Change as StoreChange
     from rollout_doctor.store import RefusedToWrite, WriteError, commit
 
-    changes = [StoreChange(m.path, m.loop.current.path, m.before, m.role)  # type: ignore[union-attr, arg-type]
+    # Each result is the fix loop's last pass, in a private scratch folder removed after the commit.
+    changes = [StoreChange(m.path, m.loop.current.path, m.before, m.role, handed_over=True)  # type: ignore[union-attr, arg-type]
                for m in members]
     try:
         written = commit(changes, force=force)

@@ -164,6 +164,12 @@ class Model:
         """A line's content with its ordinal set (only called for pieces ``renumber`` gave one)."""
         raise NotImplementedError
 
+    def renumbered(self, content: bytes, ordinal: int) -> tuple[bytes, bool]:
+        """``with_ordinal``, and whether the ordinal is all it changed that classifying the line reads:
+        then the line's kind and record carry over to the new version without reading it again
+        (core/derived.py). A format that cannot tell says False, and the line is classified again."""
+        return self.with_ordinal(content, ordinal), False
+
     def summarize(self, line: int) -> str:
         """A short description of a line for a diff."""
         raise NotImplementedError

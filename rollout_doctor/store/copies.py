@@ -38,19 +38,23 @@ def current_sha(path: Path) -> str | None:
 
 
 def copy_private(src: Path, dst: Path) -> str:
-    """Copy ``src`` to a new 0600 file ``dst``, fsynced; the sha256 of the bytes copied."""
-    digest = hashlib.sha256()
+    """Copy ``src`` to a new 0600 file ``dst``, fsynced; the sha256 of the copy, read back (the kernel
+    copies, store/ranges.py, so that the bytes hashed are those the copy holds)."""
+    from rollout_doctor.store.ranges import RangeWriter, SourceEnded
+
     fd_in = open_regular(src)
     try:
-        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            offset = 0
-            while data := os.pread(fd_in, CHUNK, offset):
-                digest.update(data)
-                out.write(data)
-                offset += len(data)
-            out.flush()
-            os.fsync(out.fileno())
+        fd = os.open(dst, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            writer = RangeWriter(fd)
+            try:
+                writer.copy(fd_in, 0, os.fstat(fd_in).st_size)
+            except SourceEnded:
+                pass  # it shrank meanwhile: the copy's hash tells the caller it is not the file it read
+            writer.close()
+            os.fsync(fd)
+            return sha256_fd(fd)
+        finally:
+            os.close(fd)
     finally:
         os.close(fd_in)
-    return digest.hexdigest()

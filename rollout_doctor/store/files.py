@@ -4,7 +4,6 @@ the checked replace. The order these are used in, and what a crash leaves, is in
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import stat
 import time
@@ -92,21 +91,6 @@ def describe_os_error(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-class _HashingWriter:
-    """Passes writes through to ``out`` and hashes them on the way."""
-
-    def __init__(self, out: BinaryIO) -> None:
-        self.out = out
-        self.digest = hashlib.sha256()
-
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        return self.out.write(data)
-
-    def flush(self) -> None:
-        self.out.flush()
-
-
 def keep_attributes(fd: int, like: os.stat_result, source: Path | None, target: Path) -> None:
     """Give the file at ``fd`` the owner, group, mode and extended attributes of the original.
 
@@ -136,27 +120,55 @@ def keep_attributes(fd: int, like: os.stat_result, source: Path | None, target: 
 
 
 def write_temp(folder: Path, produce: Callable[[BinaryIO], None], like: os.stat_result,
-               source: Path | None, target: Path) -> tuple[Path, FileState]:
+               source: Path | None, target: Path) -> Path:
     """A new temporary file in ``folder`` holding what ``produce`` writes, with ``like``'s attributes,
-    fsynced; its path and state. Removed again if anything fails."""
+    fsynced. Removed again if anything fails."""
     fd, tmp = tempfiles.session_tmp(folder)
     try:
         with os.fdopen(fd, "wb") as f:
-            hashing = _HashingWriter(f)
-            produce(hashing)  # type: ignore[arg-type]
+            produce(f)
             f.flush()
-            keep_attributes(f.fileno(), like, source, target)
-            os.fsync(f.fileno())
-            st = os.fstat(f.fileno())
-        return tmp, FileState(st.st_size, st.st_mtime_ns, hashing.digest.hexdigest(), st.st_ino, st.st_atime_ns,
-                              st.st_dev)
+            _finish(f.fileno(), like, source, target)
+        return tmp
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
 
 
+def _finish(fd: int, like: os.stat_result, source: Path | None, target: Path) -> None:
+    keep_attributes(fd, like, source, target)
+    os.fsync(fd)
+
+
+def temp_copy(folder: Path, plain: Path, compress: bool, like: os.stat_result, source: Path | None,
+              target: Path) -> Path:
+    """A temporary file in ``folder`` holding the bytes of ``plain`` (compressed for a ``.zst``), with
+    ``like``'s attributes, fsynced. A plain file on the folder's own file system is given a second name
+    there instead of being copied: it is a private scratch file (a fix's last pass) that nothing else
+    writes, and a gigabyte copied is a second or more."""
+    if not compress:
+        tmp = tempfiles.session_tmp_name(folder)
+        try:
+            os.link(plain, tmp)
+        except OSError:
+            pass  # another file system (a tmpfs /tmp), or one without hard links: copied below
+        else:
+            try:
+                fd = os.open(tmp, os.O_RDONLY)
+                try:
+                    _finish(fd, like, source, target)
+                finally:
+                    os.close(fd)
+                return tmp
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+    return write_temp(folder, copy_from(plain, compress), like, source, target)
+
+
 def copy_from(plain: Path, compress: bool) -> Callable[[BinaryIO], None]:
-    """A producer copying ``plain``, compressing it when the rollout is a ``.zst``."""
+    """A producer copying ``plain``, compressing it when the rollout is a ``.zst``; a plain copy is made
+    by the kernel where it can (store/ranges.py)."""
 
     def produce(out: BinaryIO) -> None:
         import shutil
@@ -168,9 +180,19 @@ def copy_from(plain: Path, compress: bool) -> Callable[[BinaryIO], None]:
                 with zstandard.ZstdCompressor(level=3).stream_writer(out, closefd=False) as writer:
                     shutil.copyfileobj(src, writer, CHUNK)
             else:
-                shutil.copyfileobj(src, out, CHUNK)
+                copy_whole(src.fileno(), out)
 
     return produce
+
+
+def copy_whole(fd: int, out: BinaryIO) -> None:
+    """Append every byte of ``fd`` to ``out`` (a file), by the kernel where it can."""
+    from rollout_doctor.store.ranges import RangeWriter
+
+    out.flush()
+    writer = RangeWriter(out.fileno())
+    writer.copy(fd, 0, os.fstat(fd).st_size)
+    writer.close()
 
 
 def copy_fd(fd: int) -> Callable[[BinaryIO], None]:
@@ -280,7 +302,7 @@ def put_back(path: Path, old_fd: int, link: Path | None) -> None:
         os.replace(link, path)
     else:
         like = os.fstat(old_fd)
-        tmp, _state = write_temp(path.parent, copy_fd(old_fd), like, None, path)
+        tmp = write_temp(path.parent, copy_fd(old_fd), like, None, path)
         os.replace(tmp, path)
         os.utime(path, ns=(like.st_atime_ns, like.st_mtime_ns))
     fsync_dir(path.parent)

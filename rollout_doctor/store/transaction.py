@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from rollout_doctor.store.files import (
     fsync_dir,
     replace_checked,
     stage,
+    temp_copy,
     write_temp,
 )
 from rollout_doctor.store.journal import (
@@ -49,6 +51,9 @@ class Change:
     result: Path
     before: FileState
     role: str = "requested"
+    # ``result`` is a private scratch file that nothing will write again: it may become the new file
+    # itself (a second name, not a copy) where it lies on the rollout's file system.
+    handed_over: bool = False
 
 
 @dataclass
@@ -92,7 +97,11 @@ def commit(changes: list[Change], force: bool = False, command: str | None = Non
     try:
         try:
             for change, real, like in zip(changes, reals, likes):
-                tmp, _after = write_temp(real.parent, copy_from(change.result, is_compressed(real)), like, real, real)
+                compress = is_compressed(real)
+                if change.handed_over:
+                    tmp = temp_copy(real.parent, change.result, compress, like, real, real)
+                else:
+                    tmp = write_temp(real.parent, copy_from(change.result, compress), like, real, real)
                 temps.append(tmp)
             stage("tmp-written")
             make_private_root(root)
@@ -131,12 +140,16 @@ def prepare(folder: Path, changes: list[Change], reals: list[Path], likes: list[
     try:
         for n, (change, real, like, tmp) in enumerate(zip(changes, reals, likes, temps)):
             name = copy_name(n, real)
-            if copy_private(real, folder / name) != change.before.sha256:
-                raise RefusedToWrite(f"{real}: changed since it was read (seen while backing it up); not replaced")
+            # The new version is hashed on the other core while the original is copied and hashed.
+            with ThreadPoolExecutor(1) as pool:
+                after = pool.submit(sha256_of, tmp)
+                if copy_private(real, folder / name) != change.before.sha256:
+                    raise RefusedToWrite(f"{real}: changed since it was read (seen while backing it up); not replaced")
+                sha256_after = after.result()
             tmp_state = os.stat(tmp)
             entries.append(Entry(
                 path=real, copy=name, size_before=change.before.size, sha256_before=change.before.sha256,
-                size_after=tmp_state.st_size, sha256_after=sha256_of(tmp), mode=stat.S_IMODE(like.st_mode),
+                size_after=tmp_state.st_size, sha256_after=sha256_after, mode=stat.S_IMODE(like.st_mode),
                 uid=like.st_uid, gid=like.st_gid, atime_ns=change.before.atime_ns or like.st_atime_ns,
                 mtime_ns=change.before.mtime_ns, dev=tmp_state.st_dev, ino_after=tmp_state.st_ino,
                 tmp=tmp.name, role=change.role))

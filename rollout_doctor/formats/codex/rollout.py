@@ -111,6 +111,11 @@ class Rollout(Model):
 
         return set_ordinal(content, ordinal)
 
+    def renumbered(self, content: bytes, ordinal: int) -> tuple[bytes, bool]:
+        from rollout_doctor.formats.codex.items import renumbered_line
+
+        return renumbered_line(content, ordinal)
+
     def summarize(self, line: int) -> str:
         from rollout_doctor.formats.codex.summary import summarize_line
 
