@@ -223,3 +223,57 @@ def test_a_range_past_the_end_of_a_shrunk_file_is_an_error(tmp_path: Path, way: 
     finally:
         os.close(fd_in)
         os.close(fd_out)
+
+
+# --- handing the last pass over to the commit ----------------------------------------------------------
+
+
+def _session(tmp_path: Path) -> tuple[Path, Path, bytes]:
+    folder = tmp_path / "codex-home" / "sessions" / "2026" / "11" / "21"
+    folder.mkdir(parents=True)
+    source = next((REAL / "0.169.0-responses-parallel-calls").glob("rollout-*.jsonl"))
+    path = folder / source.name
+    before = source.read_bytes()
+    path.write_bytes(before)
+    os.chmod(path, 0o640)
+    os.utime(path, ns=(1_700_000_000_000_000_000, 1_700_000_000_123_456_789))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    result = scratch / "pass0.jsonl"
+    result.write_bytes(before.replace(b'"ordinal":3,', b'"ordinal":30,', 1))
+    return path, result, before
+
+
+@pytest.mark.parametrize("links", [True, False], ids=["same file system", "no hard link"])
+def test_a_handed_over_pass_becomes_the_file_and_undo_puts_the_original_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, links: bool) -> None:
+    from rollout_doctor.store import Change, FileState, commit, restore
+    from rollout_doctor.store import files as store_files
+    from tests.support.cli import isolate
+
+    isolate(tmp_path, monkeypatch)
+    path, result, before = _session(tmp_path)
+    if not links:
+        monkeypatch.setattr(store_files.os, "link", _refuse)
+    expected = result.read_bytes()
+    commit([Change(path, result, FileState.of(path), handed_over=True)])
+    assert path.read_bytes() == expected
+    assert (os.stat(path).st_ino == os.stat(result).st_ino) is links  # a second name, not a copy
+    assert oct(os.stat(path).st_mode & 0o777) == oct(0o640)
+    assert os.stat(path).st_mtime_ns == 1_700_000_000_123_456_789
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left beside it
+    restore(path)
+    assert path.read_bytes() == before
+
+
+def test_a_result_not_handed_over_is_copied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A caller that keeps its result file may write it again: the session must not share its inode."""
+    from rollout_doctor.store import Change, FileState, commit
+    from tests.support.cli import isolate
+
+    isolate(tmp_path, monkeypatch)
+    path, result, _before = _session(tmp_path)
+    expected = result.read_bytes()
+    commit([Change(path, result, FileState.of(path))])
+    result.write_bytes(b"overwritten")
+    assert path.read_bytes() == expected

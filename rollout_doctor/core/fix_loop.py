@@ -54,17 +54,18 @@ class Loop:
 
 
 def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], options: Options, workdir: Path,
-             tag: str, cuts: list[int], want_diff: bool) -> Loop:
+             tag: str, cuts: list[int], want_diff: bool, checked: list[Diagnostic] | None = None) -> Loop:
     """Fix ``original`` (its own lines) until nothing applicable is left. ``read`` indexes a pass's file
     with the same inherited history; ``cuts`` are the file's lines before which a child's cut lies (a
-    fix must not carry a line across one), followed from pass to pass."""
+    fix must not carry a line across one), followed from pass to pass. ``checked``: what checking
+    ``original`` with ``options`` found, when the caller has it already."""
     from rollout_doctor.core.cuts import cut_in
     from rollout_doctor.core.derived import derivable, derive
     from rollout_doctor.core.rewrite import write_pieces
 
     loop = Loop(original, original, array("q", range(len(original) - original.own_start)), Notes(),
                 Shape.of(original))
-    diagnostics = check_model(fmt, original, options)
+    diagnostics = check_model(fmt, original, options) if checked is None else checked
     for n in range(MAX_PASSES):
         protected = [loop.current.own_start + cut_in(loop.provenance, cut) for cut in cuts]
         fixes = select_compatible(next_phase(fmt, diagnostics, options.unsafe_fixes, protected))
@@ -91,6 +92,8 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
         del the_plan, fixes, pieces, written
         if current is not original or not want_diff:
             current.close()
+            # The caller still holds the original: its lines go now, not when the file is done.
+            current.offsets, current.kinds, current.ordinals, current.records = array("q"), bytearray(), array("q"), {}
             if current is not original:
                 current.path.unlink(missing_ok=True)
             else:

@@ -146,7 +146,7 @@ class ThreadFix:
         try:
             report.diagnostics = check_model(fmt, original, options)
             loop = run_loop(fmt, original, read, options, self.workdir, tag,
-                            sorted({line for line, _ in cuts.values()}), self.run_.want_diff)
+                            sorted({line for line, _ in cuts.values()}), self.run_.want_diff, report.diagnostics)
         except BaseException:
             original.close()
             raise

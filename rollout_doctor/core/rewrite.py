@@ -46,14 +46,19 @@ class _Window:
         self.start = 0
         self.data = b""
 
-    def raw(self, line: int) -> bytes:
+    def locate(self, line: int) -> tuple[bytes, int, int]:
+        """A window holding the raw line, and where the line lies in it."""
         offsets = self.model.offsets
         start, end = offsets[line], offsets[line + 1]
         if not (self.start <= start and end <= self.start + len(self.data)):
             self.start, self.data = start, self.model.source.read(start, max(end - start, WINDOW))
             if len(self.data) < end - start:
                 self.data = self.model.source.read(start, end - start)
-        return self.data[start - self.start : end - self.start]
+        return self.data, start - self.start, end - self.start
+
+    def raw(self, line: int) -> bytes:
+        data, start, end = self.locate(line)
+        return data[start:end]
 
 
 class _Copier:
@@ -150,10 +155,30 @@ class _PieceWriter:
             self.fresh.append(n)
         return m + 1
 
+    def renumbered(self, n: int) -> bool:
+        """Write a piece that is an original line with a new ordinal by splicing the number into its
+        bytes, when the format says that is all that changes (its facts then carry over); whether it did."""
+        model, piece = self.model, self.pieces[n]
+        origin: int = piece.origin  # type: ignore[assignment]
+        if model.ordinals[origin] < 0 or origin in model.bom_lines or self._moved_start(n, origin):
+            return False
+        data, start, end = self.window.locate(origin)
+        stop = end - 1 if end > start and data[end - 1] == 0x0A else end
+        if stop == end:
+            return False  # the torn last line: never renumbered in place
+        span = model.ordinal_span(data, start, stop - 1 if stop > start and data[stop - 1] == 0x0D else stop)
+        if span is None:
+            return False
+        self.result.starts.append(self.copier.position)
+        self.copier.write(data[start : span[0]] + str(piece.ordinal).encode() + data[span[1] : end])
+        return True
+
     def line(self, n: int) -> int:
         """Write one piece with new content, or a new ordinal; the next piece's index."""
         model, piece = self.model, self.pieces[n]
         origin = piece.origin
+        if piece.content is None and piece.ordinal is not None and self.renumbered(n):
+            return n + 1
         self.result.starts.append(self.copier.position)
         if piece.content is not None:
             content = piece.content
@@ -162,18 +187,13 @@ class _PieceWriter:
             content, terminator = split_terminator(self.window.raw(origin))  # type: ignore[arg-type]
             if origin in model.bom_lines:
                 content = content[len(BOM):]
-        alone = False
         if piece.ordinal is not None:
-            content, alone = model.renumbered(content, piece.ordinal)
-            # The facts carry over only from a line that had an integer ordinal and keeps its bytes else.
-            alone = alone and piece.content is None and model.ordinals[origin] >= 0  # type: ignore[index]
+            content = model.with_ordinal(content, piece.ordinal)
             if origin == self.first and piece.content is None and self.bom:
                 content = model.head(self.first, 3) + content
         if n < self.last and not terminator:
             terminator = self.default_terminator
-            alone = False
-        if not alone or self._moved_start(n, origin):
-            self.fresh.append(n)
+        self.fresh.append(n)  # new bytes: read again from the new file
         self.copier.write(content + terminator)
         return n + 1
 

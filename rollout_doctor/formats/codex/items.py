@@ -88,31 +88,24 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def sole_ordinal(content: bytes) -> tuple[int, int] | None:
-    """The span of the line's top-level ``ordinal`` when it is an integer among the first members, after
-    plain ones only (0.169.0 writes it second, after the timestamp), and no later member of the line can
-    be one: then setting it needs no walk over the rest of the line, which on a renumbered gigabyte took
-    39 s of 42.
+def sole_ordinal(data: bytes, start: int = 0, end: int | None = None) -> tuple[int, int] | None:
+    """The span of the top-level ``ordinal`` of the line ``data[start:end]`` when it is an integer among
+    the first members, after plain ones only (0.169.0 writes it second, after the timestamp), and no
+    later member of the line can be one: then setting it needs no walk over the rest of the line, which
+    on a renumbered gigabyte took 39 s of 42.
 
     A later top-level key that decodes to ``ordinal`` (the last duplicate wins, as in serde_json) would
     be spelled ``"ordinal"`` or escape one of its letters (a ``\\u006x`` or ``\\u007x``); a line holding
     either after the value, anywhere (a nested key, an escaped letter in a text), is set the long way."""
-    match = _HEAD_ORDINAL.match(content, 0, SOLE_ORDINAL_WITHIN)
+    end = len(data) if end is None else end
+    match = _HEAD_ORDINAL.match(data, start, min(end, start + SOLE_ORDINAL_WITHIN))
     if match is None:
         return None
-    end = match.end(1)
-    if content.find(b'"ordinal"', end) >= 0 or content.find(b"\\u006", end) >= 0 or content.find(b"\\u007", end) >= 0:
+    value_end = match.end(1)
+    if (data.find(b'"ordinal"', value_end, end) >= 0 or data.find(b"\\u006", value_end, end) >= 0
+            or data.find(b"\\u007", value_end, end) >= 0):
         return None
-    return match.start(1), end
-
-
-def renumbered_line(content: bytes, ordinal: int) -> tuple[bytes, bool]:
-    """``set_ordinal``, and whether only the ordinal changed (``sole_ordinal`` found it): the line then
-    classifies as before with the new ordinal."""
-    where = sole_ordinal(content)
-    if where is not None:
-        return content[: where[0]] + str(ordinal).encode() + content[where[1] :], True
-    return set_ordinal(content, ordinal), False
+    return match.start(1), value_end
 
 
 def set_ordinal(content: bytes, ordinal: int) -> bytes:

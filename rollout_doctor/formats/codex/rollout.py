@@ -111,10 +111,10 @@ class Rollout(Model):
 
         return set_ordinal(content, ordinal)
 
-    def renumbered(self, content: bytes, ordinal: int) -> tuple[bytes, bool]:
-        from rollout_doctor.formats.codex.items import renumbered_line
+    def ordinal_span(self, data: bytes, start: int, end: int) -> tuple[int, int] | None:
+        from rollout_doctor.formats.codex.items import sole_ordinal
 
-        return renumbered_line(content, ordinal)
+        return sole_ordinal(data, start, end)
 
     def summarize(self, line: int) -> str:
         from rollout_doctor.formats.codex.summary import summarize_line
