@@ -277,3 +277,26 @@ def test_a_result_not_handed_over_is_copied(tmp_path: Path, monkeypatch: pytest.
     commit([Change(path, result, FileState.of(path))])
     result.write_bytes(b"overwritten")
     assert path.read_bytes() == expected
+
+
+@pytest.mark.parametrize(("line", "alone"), [
+    pytest.param(b'{"timestamp":"t","ordinal":5,"type":"x","payload":{"text":"\\u001b[31m"}}', True, id="0.169.0 head"),
+    pytest.param(b' { "ordinal" : 12 }', True, id="spaces"),
+    pytest.param(b'{"timestamp":"t","ordinal":5,"payload":{"ordinal":3}}', False, id="a nested ordinal key"),
+    pytest.param(b'{"ordinal":5,"ordinal":6}', False, id="a duplicate key: the last one counts"),
+    pytest.param(b'{"ordinal":5,"\\u006frdinal":6}', False, id="a duplicate key spelled with an escape"),
+    pytest.param(b'{"ordinal":5,"text":"\\u0070"}', False, id="an escaped letter anywhere after it"),
+    pytest.param(b'{"\\u006frdinal":1,"t":2}', False, id="an escaped key before it"),
+    pytest.param(b'{"ordinal":"x","ordinal":7}', False, id="a string ordinal first"),
+    pytest.param(b'{"ordinal":7.5}', False, id="not an integer"),
+    pytest.param(b'{"timestamp":"t"}', False, id="no ordinal"),
+    pytest.param(b'[1]', False, id="not an object"),
+])
+def test_an_ordinal_is_set_in_place_only_when_nothing_else_can_be_it(line: bytes, alone: bool) -> None:
+    from rollout_doctor.core import jsonspan
+    from rollout_doctor.formats.codex.items import sole_ordinal
+
+    span = sole_ordinal(line)
+    assert (span is not None) is alone
+    if span is not None:  # the splice is what the long way (a walk over every member) writes
+        assert line[: span[0]] + b"42" + line[span[1]:] == jsonspan.replace(line, ("ordinal",), b"42")

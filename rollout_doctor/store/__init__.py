@@ -7,7 +7,7 @@ where a client looks for sessions and which lock files a live client holds come 
 (places.py).
 
 Modules: transaction.py (commit), files.py (a file's state, temporary copies, the checked replace),
-copies.py, putback.py, journal.py and journal_reader.py (the journal, and reading it back as untrusted
+ranges.py (copying byte ranges by the kernel), copies.py, putback.py, journal.py and journal_reader.py (the journal, and reading it back as untrusted
 input), location.py (where backups live), recovery.py (completing a killed run), undo.py, backups.py
 (listing and pruning), runs.py (the transactions of one invocation), liveness.py, signals.py,
 tempfiles.py, reading.py.
@@ -20,7 +20,9 @@ tempfiles.py, reading.py.
    cannot). The backup store must not lie where a client looks for sessions.
 2. *Temporary files.* Each new version is written beside its rollout as ``.rollout-doctor-<pid>-….tmp``
    (never taken for a session), fsynced, and given the original's owner, group, mode and extended
-   attributes; a rollout whose owner or group cannot be kept is refused.
+   attributes; a rollout whose owner or group cannot be kept is refused. A version handed over by its
+   maker (a fix's last pass, a private scratch file nothing writes again) becomes that temporary file
+   by a hard link where it lies on the rollout's file system, and is copied by the kernel elsewhere.
    *Killed or interrupted here:* nothing else exists; the error path removes the temporary files, and
    a later run sweeps those a SIGKILL left (tempfiles.py).
 3. *Backup and journal.* A new folder in the store (0700) receives a 0600 copy of each original as

@@ -102,9 +102,13 @@ def sole_ordinal(data: bytes, start: int = 0, end: int | None = None) -> tuple[i
     if match is None:
         return None
     value_end = match.end(1)
-    if (data.find(b'"ordinal"', value_end, end) >= 0 or data.find(b"\\u006", value_end, end) >= 0
-            or data.find(b"\\u007", value_end, end) >= 0):
+    if data.find(b'"ordinal"', value_end, end) >= 0:
         return None
+    escape = data.find(b"\\u00", value_end, end)  # one scan for both letters' escapes
+    while escape >= 0:
+        if data[escape + 4 : escape + 5] in (b"6", b"7"):
+            return None
+        escape = data.find(b"\\u00", escape + 4, end)
     return match.start(1), value_end
 
 
