@@ -42,8 +42,8 @@ ODD = [
     b"   ",
     b"not json at all",
     b"\x00" * 40,
-    b'{"timestamp":"2026-01-01T00:00:00.000Z","ordinal":7,"type":"event_msg","payload":{"type":"token_count",'
-    b'"info":{"ordinal":3}}}',  # a nested key named like the ordinal: set the long way
+    (b'{"timestamp":"2026-01-01T00:00:00.000Z","ordinal":7,"type":"event_msg","payload":{"type":"token_count",'
+     b'"info":{"ordinal":3}}}'),  # a nested key named like the ordinal: set the long way
     b'{"timestamp":"2026-01-01T00:00:00.000Z","\\u006frdinal":4,"type":"event_msg","payload":{"type":"x"}}',
     b'{"timestamp":"2026-01-01T00:00:00.000Z","ordinal":"9","type":"event_msg","payload":{"type":"x"}}',
     b'{"timestamp":"2026-01-01T00:00:00.000Z","type":"event_msg","payload":{"type":"agent_message","message":"hi"}}',
