@@ -55,3 +55,25 @@ def test_small_files_that_add_up_take_the_fast_path(tmp_path: Path, jobs: int) -
 
 def test_a_small_file_alone_is_read_with_the_reference(tmp_path: Path) -> None:
     assert probe(1, rollouts(tmp_path, 1, 1 << 20)) == "reference"
+
+
+FIX_PROBE = """
+import sys
+from pathlib import Path
+from rollout_doctor.core.fixer import fix_files
+from rollout_doctor.core.rules import Options
+from rollout_doctor.formats.codex import indexing
+from rollout_doctor.formats.codex.format import CODEX
+reports = list(fix_files(CODEX, [Path(p) for p in sys.argv[1:]], Options(), dry_run=True))
+assert all(r.error is None for r in reports), [r.error for r in reports]
+print("fast" if indexing._fast is not None else "reference")
+"""
+
+
+@pytest.mark.parametrize(("count", "each", "expected"), [(4, FAST_PATH_BYTES // 3, "fast"), (1, 1 << 20, "reference")],
+                         ids=["a folder that adds up", "one small session"])
+def test_fix_weighs_the_fast_path_the_same_way(tmp_path: Path, count: int, each: int, expected: str) -> None:
+    paths = rollouts(tmp_path, count, each)
+    done = subprocess.run([sys.executable, "-c", FIX_PROBE, *paths], capture_output=True, text=True, check=True,
+                          timeout=300)
+    assert done.stdout.strip() == expected

@@ -48,6 +48,13 @@ class Member:
     child_cuts: dict[Path, Inherited] = field(default_factory=dict)  # real child path -> its new inherited part
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # the file's own report says why
+
+
 def _real(path: Path) -> Path:
     return Path(os.path.realpath(path))
 
@@ -212,6 +219,7 @@ def fix_files(fmt: Format, paths: list[Path], options: Options, dry_run: bool = 
     from rollout_doctor.store import signals
 
     run = Run(fmt, fmt.threads(), options, dry_run, want_diff, force)
+    fmt.lines.expect(sum(_size(path) for path in paths))  # a fast path pays for itself over all of them
     families: dict[Path, list[Path]] = {}
     seen: set[Path] = set()
     for path in paths:
