@@ -33,8 +33,10 @@ tempfiles.py, reading.py.
    *Killed here:* a ``prepared`` journal whose files all hold their old bytes; the next run deletes it.
    *Disk full, read-only:* the folder is removed and the files untouched; the report says nothing was
    written (exit 2).
-4. *Replace*, file by file: the original is read again through one descriptor (inode, size, mtime,
-   sha256) and refused if anything changed it; a hard link to it is taken; ``os.replace`` moves the new
+4. *Replace*, file by file: the original is checked again through one descriptor (inode, size, mtime,
+   and its sha256, read again unless its change time, which no program can set, is still the one that
+   had settled before the bytes were first hashed: files.py ``FileState``) and refused if anything
+   changed it; a hard link to it is taken; ``os.replace`` moves the new
    version in; its access and modification times are set back to the original's (``codex resume
    --last`` picks by mtime); the folder is fsynced. A write that slipped in between the check and the
    replace is caught after it and the original inode goes back under its name.

@@ -20,6 +20,11 @@ from rollout_doctor.store.reading import is_compressed, open_regular
 # process was writing: what it writes afterwards lands there. Hidden, and not a rollout-*.jsonl name.
 KEPT_PREFIX = ".rollout-doctor-kept-"
 NAME_MAX = 255  # bytes in one file name on the file systems Codex homes live on
+# How long before its bytes are hashed a file's change time must lie to vouch for them: above the tick
+# of the kernel's coarse clock that stamps it (10 ms at most on Linux), and, on a file system that keeps
+# whole seconds (FAT, some network ones: 2 s steps), above that step.
+SETTLED_NS = 50_000_000
+SETTLED_WHOLE_SECONDS_NS = 3_000_000_000
 
 # Test seam: called with the name of each step of a commit ("tmp-written", "backed-up", "checked",
 # "swapped" (just after os.replace), "replaced", "committed"; the middle three once per file of a
@@ -52,6 +57,8 @@ class FileState:
     ino: int = 0
     atime_ns: int = 0  # as it was before rollout-doctor read the file: a rewrite puts both times back
     dev: int = 0
+    # The change time the bytes hashed had, or 0 when it does not vouch for them (see ``of_fd``).
+    ctime_ns: int = 0
 
     @classmethod
     def of(cls, path: Path) -> FileState:
@@ -63,11 +70,31 @@ class FileState:
 
     @classmethod
     def of_fd(cls, fd: int) -> FileState:
+        """The file's state and the sha256 of its bytes. Its change time vouches for those bytes later
+        (``unchanged_since``) only when it was the same before and after they were hashed and lay
+        a clock step before the hash began: a write that had just happened, or one in the same tick of
+        the kernel's coarse clock, could otherwise leave the change time as it was."""
         st = os.fstat(fd)
-        return cls(st.st_size, st.st_mtime_ns, sha256_fd(fd), st.st_ino, st.st_atime_ns, st.st_dev)
+        began = time.time_ns()
+        digest = sha256_fd(fd)
+        after = os.fstat(fd)
+        step = SETTLED_WHOLE_SECONDS_NS if st.st_ctime_ns % 1_000_000_000 == 0 else SETTLED_NS
+        settled = after.st_ctime_ns == st.st_ctime_ns and began - st.st_ctime_ns >= step
+        return cls(st.st_size, st.st_mtime_ns, digest, st.st_ino, st.st_atime_ns, st.st_dev,
+                   st.st_ctime_ns if settled and cls._same(st, after) else 0)
+
+    @staticmethod
+    def _same(a: os.stat_result, b: os.stat_result) -> bool:
+        return (a.st_size, a.st_mtime_ns, a.st_ino) == (b.st_size, b.st_mtime_ns, b.st_ino)
 
     def matches(self, st: os.stat_result) -> bool:
         return (st.st_size, st.st_mtime_ns) == (self.size, self.mtime_ns) and (not self.ino or st.st_ino == self.ino)
+
+    def unchanged_since(self, st: os.stat_result) -> bool:
+        """Whether ``st`` proves the file holds the bytes hashed without reading them again: no program
+        can set a change time (every write, ``utime``, ``chmod`` moves it to the kernel's clock), so the
+        same settled change time, size, mtime and inode mean the same bytes. False means "read them"."""
+        return bool(self.ctime_ns) and self.matches(st) and st.st_ctime_ns == self.ctime_ns
 
 
 def fsync_dir(path: Path) -> None:
@@ -243,7 +270,7 @@ def replace_checked(path: Path, tmp: Path, expected: FileState, keep: bool = Fal
     link: Path | None = None
     try:
         now = os.fstat(fd)
-        if not expected.matches(now) or sha256_fd(fd) != expected.sha256:
+        if not expected.matches(now) or (not expected.unchanged_since(now) and sha256_fd(fd) != expected.sha256):
             raise RefusedToWrite(f"{path}: changed since it was read (another process is writing it?); not replaced")
         checked = os.fstat(fd)
         if not expected.matches(checked):
