@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,6 +94,11 @@ def commit(changes: list[Change], force: bool = False, command: str | None = Non
     temps: list[Path] = []
     folder: Path | None = None
     done: list[int] = []  # the files replaced so far
+    # A handed-over version is private and final: its hash is taken on the other core from now on,
+    # while its temporary file is fsynced and the original copied (prepare uses it when the temporary
+    # file is that very inode).
+    hashing = ThreadPoolExecutor(1)
+    early = {n: hashing.submit(sha256_of, change.result) for n, change in enumerate(changes) if change.handed_over}
     try:
         try:
             for change, real, like in zip(changes, reals, likes):
@@ -110,7 +115,7 @@ def commit(changes: list[Change], force: bool = False, command: str | None = Non
             raise WriteError(f"{exc.filename or reals[0]}: cannot write: {describe_os_error(exc)}; nothing was "
                              "changed") from None
         with signals.deferred():
-            journal = prepare(folder, changes, reals, likes, temps, command)
+            journal = prepare(folder, changes, reals, likes, temps, command, early)
             stage("backed-up")
             # Again, now that the slow part is done: a Codex may have opened a session meanwhile.
             live = {real: ensure_not_live(real, force) for real in reals}
@@ -122,6 +127,8 @@ def commit(changes: list[Change], force: bool = False, command: str | None = Non
         if folder is not None and not done:
             discard(folder)
         raise
+    finally:
+        hashing.shutdown(wait=True, cancel_futures=True)
     return written
 
 
@@ -134,19 +141,23 @@ def discard(folder: Path) -> None:
 
 
 def prepare(folder: Path, changes: list[Change], reals: list[Path], likes: list[os.stat_result],
-             temps: list[Path], command: str | None) -> Journal:
-    """The originals' copies and a journal in state ``prepared``, all fsynced, before anything is replaced."""
+             temps: list[Path], command: str | None, early: dict[int, Future[str]] | None = None) -> Journal:
+    """The originals' copies and a journal in state ``prepared``, all fsynced, before anything is replaced.
+    ``early``: hashes of handed-over versions already under way, by their change's index."""
     entries = []
     try:
         for n, (change, real, like, tmp) in enumerate(zip(changes, reals, likes, temps)):
             name = copy_name(n, real)
+            tmp_state = os.stat(tmp)
+            hashed = (early or {}).get(n)
+            if hashed is not None and not os.path.samestat(tmp_state, os.stat(change.result)):
+                hashed = None  # a copy (another file system, a compressed rollout): its own bytes are hashed
             # The new version is hashed on the other core while the original is copied and hashed.
             with ThreadPoolExecutor(1) as pool:
-                after = pool.submit(sha256_of, tmp)
+                after = hashed if hashed is not None else pool.submit(sha256_of, tmp)
                 if copy_private(real, folder / name) != change.before.sha256:
                     raise RefusedToWrite(f"{real}: changed since it was read (seen while backing it up); not replaced")
                 sha256_after = after.result()
-            tmp_state = os.stat(tmp)
             entries.append(Entry(
                 path=real, copy=name, size_before=change.before.size, sha256_before=change.before.sha256,
                 size_after=tmp_state.st_size, sha256_after=sha256_after, mode=stat.S_IMODE(like.st_mode),
