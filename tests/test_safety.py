@@ -29,7 +29,7 @@ from rollout_doctor.cli.app import main
 from rollout_doctor.core.discovery import discover
 from rollout_doctor.formats.codex import CODEX
 from rollout_doctor.store import files as writer
-from rollout_doctor.store import liveness, tempfiles
+from rollout_doctor.store import liveness, state, tempfiles
 from rollout_doctor.store.backups import journals_of
 from rollout_doctor.store.location import state_home
 from tests.support.safety import (
@@ -601,7 +601,7 @@ def test_a_corrupt_compressed_rollout_is_an_error_and_the_rest_goes_on(capsys: p
 
 def settled(path: Path) -> None:
     """Give ``path`` a change time old enough to vouch for its bytes (store FileState.of_fd)."""
-    time.sleep(writer.SETTLED_NS / 1e9 + 0.05)
+    time.sleep(state.SETTLED_NS / 1e9 + 0.05)
 
 
 def test_a_same_size_rewrite_with_its_mtime_put_back_is_refused_at_the_replace(
@@ -631,10 +631,10 @@ def test_a_same_size_rewrite_with_its_mtime_put_back_is_refused_at_the_replace(
 def test_a_change_time_vouches_for_the_bytes_only_once_settled(tmp_path: Path) -> None:
     path = tmp_path / "rollout.jsonl"
     path.write_bytes(b'{"a":1}\n')
-    fresh = writer.FileState.of(path)
+    fresh = state.FileState.of(path)
     assert fresh.ctime_ns == 0 and not fresh.unchanged_since(path.stat())  # hashed again at the replace
     settled(path)
-    state = writer.FileState.of(path)
-    assert state.unchanged_since(path.stat())
+    vouched = state.FileState.of(path)
+    assert vouched.unchanged_since(path.stat())
     os.chmod(path, 0o600)  # no byte changed, but the change time moved: read again, not trusted
-    assert state.matches(path.stat()) and not state.unchanged_since(path.stat())
+    assert vouched.matches(path.stat()) and not vouched.unchanged_since(path.stat())

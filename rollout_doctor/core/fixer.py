@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +26,7 @@ from rollout_doctor.core.check import check_model, open_thread
 from rollout_doctor.core.cuts import cut_line, moved_cut
 from rollout_doctor.core.errors import error_message
 from rollout_doctor.core.fix_loop import Loop, held, run_loop
+from rollout_doctor.core.hashed_read import read_hashed
 from rollout_doctor.core.model import Model, read_model
 from rollout_doctor.core.reports import FileReport
 from rollout_doctor.core.rules import Diagnostic, Options
@@ -33,7 +34,6 @@ from rollout_doctor.core.thread import Cut, Inherited, inherited_of
 
 if TYPE_CHECKING:
     from rollout_doctor.core.format import Format, Threads
-    from rollout_doctor.store import FileState
 
 
 @dataclass
@@ -123,34 +123,6 @@ class ThreadFix:
                 cuts[_real(child)] = (line - original.own_start, cut)
         return cuts
 
-    @staticmethod
-    def _read_hashed(path: Path, read: Callable[[], Model]) -> tuple[FileState, Model]:
-        """The file's state (its sha256) and its model, the hash taken on the other core while the
-        file is indexed (hashlib and reads let go of the interpreter): a gigabyte's hash is a second.
-        Both describe the same bytes when the file's change time, settled before either began, is the
-        one the hash vouches for (store FileState.of_fd); else they are taken one after the other, the
-        hash first, so that any change after it shows when the backup is checked or at the replace."""
-        from concurrent.futures import ThreadPoolExecutor
-
-        from rollout_doctor.store import FileState
-
-        try:
-            known = os.stat(path)
-        except OSError:
-            known = None
-        if known is not None:
-            with ThreadPoolExecutor(1) as pool:
-                hashed = pool.submit(FileState.of, path)
-                try:
-                    original = read()
-                finally:
-                    state = hashed.exception() is None and hashed.result()
-            if state and state.ctime_ns == known.st_ctime_ns and state.ino == known.st_ino:
-                return state, original
-            original.close()
-        state = FileState.of(path)
-        return state, read()
-
     def _plan(self, member: Member) -> None:
         report, fmt = member.report, self.fmt
         ancestry = self.threads.ancestry(member.path)
@@ -158,7 +130,7 @@ class ThreadFix:
         if self.run_.dry_run:
             original = read_model(fmt, member.path, member.inherited, ancestry.problem)
         else:
-            member.before, original = self._read_hashed(
+            member.before, original = read_hashed(
                 member.path, lambda: read_model(fmt, member.path, member.inherited, ancestry.problem))
         report.generation, report.cli_version = original.generation, original.cli_version
         report.thread = fmt.thread_info(original, ancestry)

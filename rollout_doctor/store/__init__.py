@@ -6,7 +6,7 @@ before the point where a fork or a revert branch continues it, every such child 
 where a client looks for sessions and which lock files a live client holds come from the formats
 (places.py).
 
-Modules: transaction.py (commit), files.py (a file's state, temporary copies, the checked replace),
+Modules: transaction.py (commit), state.py (a file's state), files.py (temporary copies, the checked replace),
 ranges.py (copying byte ranges by the kernel), copies.py, putback.py, journal.py and journal_reader.py (the journal, and reading it back as untrusted
 input), location.py (where backups live), recovery.py (completing a killed run), undo.py, backups.py
 (listing and pruning), runs.py (the transactions of one invocation), liveness.py, signals.py,
@@ -35,7 +35,7 @@ tempfiles.py, reading.py.
    written (exit 2).
 4. *Replace*, file by file: the original is checked again through one descriptor (inode, size, mtime,
    and its sha256, read again unless its change time, which no program can set, is still the one that
-   had settled before the bytes were first hashed: files.py ``FileState``) and refused if anything
+   had settled before the bytes were first hashed: state.py ``FileState``) and refused if anything
    changed it; a hard link to it is taken; ``os.replace`` moves the new
    version in; its access and modification times are set back to the original's (``codex resume
    --last`` picks by mtime); the folder is fsynced. A write that slipped in between the check and the
@@ -70,7 +70,7 @@ from typing import Any
 
 # Loaded on first use (PEP 562): `check` runs before every resume and imports this package for its
 # signal handling only; the writing half is hashlib, shutil and the backup store.
-_HOME = {"FileState": "files", "RefusedToWrite": "files", "WriteError": "files", "Change": "transaction",
+_HOME = {"FileState": "state", "RefusedToWrite": "files", "WriteError": "files", "Change": "transaction",
          "Restored": "undo", "Written": "transaction", "commit": "transaction", "recover": "recovery",
          "restore": "undo", "restore_all": "undo"}
 __all__ = ["Change", "FileState", "RefusedToWrite", "Restored", "WriteError", "Written", "commit", "recover",

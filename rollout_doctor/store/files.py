@@ -1,5 +1,5 @@
-"""One file replaced without ever losing a byte: its state, a temporary copy with its attributes, and
-the checked replace. The order these are used in, and what a crash leaves, is in store/__init__.py."""
+"""One file replaced without ever losing a byte: a temporary copy with its attributes, and the checked
+replace (the state it checks is state.py's). The order these are used in, and what a crash leaves, is in store/__init__.py."""
 
 from __future__ import annotations
 
@@ -8,23 +8,18 @@ import os
 import stat
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from rollout_doctor.store import liveness, tempfiles
 from rollout_doctor.store.copies import CHUNK, sha256_fd
 from rollout_doctor.store.reading import is_compressed, open_regular
+from rollout_doctor.store.state import FileState
 
 # Name of a hard link that keeps the replaced original reachable when --force rewrote a rollout a live
 # process was writing: what it writes afterwards lands there. Hidden, and not a rollout-*.jsonl name.
 KEPT_PREFIX = ".rollout-doctor-kept-"
 NAME_MAX = 255  # bytes in one file name on the file systems Codex homes live on
-# How long before its bytes are hashed a file's change time must lie to vouch for them: above the tick
-# of the kernel's coarse clock that stamps it (10 ms at most on Linux), and, on a file system that keeps
-# whole seconds (FAT, some network ones: 2 s steps), above that step.
-SETTLED_NS = 50_000_000
-SETTLED_WHOLE_SECONDS_NS = 3_000_000_000
 
 # Test seam: called with the name of each step of a commit ("tmp-written", "backed-up", "checked",
 # "swapped" (just after os.replace), "replaced", "committed"; the middle three once per file of a
@@ -45,56 +40,6 @@ class RefusedToWrite(Exception):
 class WriteError(Exception):
     """Writing is impossible or unsafe for a reason that is not a bug: a bad backup location, a full
     disk, a read-only folder."""
-
-
-@dataclass(frozen=True)
-class FileState:
-    """What a file was when it was read: enough to tell that it is still the same, byte for byte."""
-
-    size: int
-    mtime_ns: int
-    sha256: str
-    ino: int = 0
-    atime_ns: int = 0  # as it was before rollout-doctor read the file: a rewrite puts both times back
-    dev: int = 0
-    # The change time the bytes hashed had, or 0 when it does not vouch for them (see ``of_fd``).
-    ctime_ns: int = 0
-
-    @classmethod
-    def of(cls, path: Path) -> FileState:
-        fd = open_regular(path)
-        try:
-            return cls.of_fd(fd)
-        finally:
-            os.close(fd)
-
-    @classmethod
-    def of_fd(cls, fd: int) -> FileState:
-        """The file's state and the sha256 of its bytes. Its change time vouches for those bytes later
-        (``unchanged_since``) only when it was the same before and after they were hashed and lay
-        a clock step before the hash began: a write that had just happened, or one in the same tick of
-        the kernel's coarse clock, could otherwise leave the change time as it was."""
-        st = os.fstat(fd)
-        began = time.time_ns()
-        digest = sha256_fd(fd)
-        after = os.fstat(fd)
-        step = SETTLED_WHOLE_SECONDS_NS if st.st_ctime_ns % 1_000_000_000 == 0 else SETTLED_NS
-        settled = after.st_ctime_ns == st.st_ctime_ns and began - st.st_ctime_ns >= step
-        return cls(st.st_size, st.st_mtime_ns, digest, st.st_ino, st.st_atime_ns, st.st_dev,
-                   st.st_ctime_ns if settled and cls._same(st, after) else 0)
-
-    @staticmethod
-    def _same(a: os.stat_result, b: os.stat_result) -> bool:
-        return (a.st_size, a.st_mtime_ns, a.st_ino) == (b.st_size, b.st_mtime_ns, b.st_ino)
-
-    def matches(self, st: os.stat_result) -> bool:
-        return (st.st_size, st.st_mtime_ns) == (self.size, self.mtime_ns) and (not self.ino or st.st_ino == self.ino)
-
-    def unchanged_since(self, st: os.stat_result) -> bool:
-        """Whether ``st`` proves the file holds the bytes hashed without reading them again: no program
-        can set a change time (every write, ``utime``, ``chmod`` moves it to the kernel's clock), so the
-        same settled change time, size, mtime and inode mean the same bytes. False means "read them"."""
-        return bool(self.ctime_ns) and self.matches(st) and st.st_ctime_ns == self.ctime_ns
 
 
 def fsync_dir(path: Path) -> None:

@@ -14,7 +14,6 @@ from pathlib import Path
 from rollout_doctor.store import signals
 from rollout_doctor.store.copies import copy_private, sha256_of
 from rollout_doctor.store.files import (
-    FileState,
     RefusedToWrite,
     WriteError,
     copy_from,
@@ -40,6 +39,7 @@ from rollout_doctor.store.location import backup_root, make_private_root, new_fo
 from rollout_doctor.store.putback import regular_stat, restore_entry
 from rollout_doctor.store.reading import is_compressed
 from rollout_doctor.store.runs import current_command, current_run
+from rollout_doctor.store.state import FileState
 
 
 @dataclass(frozen=True)
