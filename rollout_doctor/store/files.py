@@ -113,11 +113,12 @@ def _finish(fd: int, like: os.stat_result, source: Path | None, target: Path) ->
 
 
 def temp_copy(folder: Path, plain: Path, compress: bool, like: os.stat_result, source: Path | None,
-              target: Path) -> Path:
+              target: Path, sync: bool = True) -> Path:
     """A temporary file in ``folder`` holding the bytes of ``plain`` (compressed for a ``.zst``), with
     ``like``'s attributes, fsynced. A plain file on the folder's own file system is given a second name
     there instead of being copied: it is a private scratch file (a fix's last pass) that nothing else
-    writes, and a gigabyte copied is a second or more."""
+    writes, and a gigabyte copied is a second or more. ``sync=False``: a second name is not fsynced
+    here; the caller does it (``fsync_file``) before anything relies on it."""
     if not compress:
         tmp = tempfiles.session_tmp_name(folder)
         try:
@@ -128,7 +129,10 @@ def temp_copy(folder: Path, plain: Path, compress: bool, like: os.stat_result, s
             try:
                 fd = os.open(tmp, os.O_RDONLY)
                 try:
-                    _finish(fd, like, source, target)
+                    if sync:
+                        _finish(fd, like, source, target)
+                    else:
+                        keep_attributes(fd, like, source, target)
                 finally:
                     os.close(fd)
                 return tmp
@@ -136,6 +140,14 @@ def temp_copy(folder: Path, plain: Path, compress: bool, like: os.stat_result, s
                 tmp.unlink(missing_ok=True)
                 raise
     return write_temp(folder, copy_from(plain, compress), like, source, target)
+
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def copy_from(plain: Path, compress: bool) -> Callable[[BinaryIO], None]:

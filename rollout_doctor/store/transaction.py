@@ -20,6 +20,7 @@ from rollout_doctor.store.files import (
     describe_os_error,
     ensure_not_live,
     fsync_dir,
+    fsync_file,
     replace_checked,
     stage,
     temp_copy,
@@ -94,17 +95,19 @@ def commit(changes: list[Change], force: bool = False, command: str | None = Non
     temps: list[Path] = []
     folder: Path | None = None
     done: list[int] = []  # the files replaced so far
-    # A handed-over version is private and final: its hash is taken on the other core from now on,
-    # while its temporary file is fsynced and the original copied (prepare uses it when the temporary
-    # file is that very inode).
-    hashing = ThreadPoolExecutor(1)
+    # A handed-over version is private and final: its hash (which prepare uses when the temporary file
+    # is that very inode) and its temporary file's fsync run on the other core from now on, beside the
+    # copy of the original; both are done before the journal exists.
+    hashing = ThreadPoolExecutor(2)
     early = {n: hashing.submit(sha256_of, change.result) for n, change in enumerate(changes) if change.handed_over}
+    syncing: dict[Path, Future[None]] = {}  # temporary files being fsynced beside the backup copy
     try:
         try:
             for change, real, like in zip(changes, reals, likes):
                 compress = is_compressed(real)
                 if change.handed_over:
-                    tmp = temp_copy(real.parent, change.result, compress, like, real, real)
+                    tmp = temp_copy(real.parent, change.result, compress, like, real, real, sync=False)
+                    syncing[tmp] = hashing.submit(fsync_file, tmp)
                 else:
                     tmp = write_temp(real.parent, copy_from(change.result, compress), like, real, real)
                 temps.append(tmp)
@@ -115,7 +118,7 @@ def commit(changes: list[Change], force: bool = False, command: str | None = Non
             raise WriteError(f"{exc.filename or reals[0]}: cannot write: {describe_os_error(exc)}; nothing was "
                              "changed") from None
         with signals.deferred():
-            journal = prepare(folder, changes, reals, likes, temps, command, early)
+            journal = prepare(folder, changes, reals, likes, temps, command, early, syncing)
             stage("backed-up")
             # Again, now that the slow part is done: a Codex may have opened a session meanwhile.
             live = {real: ensure_not_live(real, force) for real in reals}
@@ -141,9 +144,12 @@ def discard(folder: Path) -> None:
 
 
 def prepare(folder: Path, changes: list[Change], reals: list[Path], likes: list[os.stat_result],
-             temps: list[Path], command: str | None, early: dict[int, Future[str]] | None = None) -> Journal:
+             temps: list[Path], command: str | None, early: dict[int, Future[str]] | None = None,
+             syncing: dict[Path, Future[None]] | None = None) -> Journal:
     """The originals' copies and a journal in state ``prepared``, all fsynced, before anything is replaced.
-    ``early``: hashes of handed-over versions already under way, by their change's index."""
+    ``early``: hashes of handed-over versions already under way, by their change's index; ``syncing``:
+    fsyncs of temporary files under way, all done before the journal is written (recovery goes forward
+    from those files)."""
     entries = []
     try:
         for n, (change, real, like, tmp) in enumerate(zip(changes, reals, likes, temps)):
@@ -164,6 +170,11 @@ def prepare(folder: Path, changes: list[Change], reals: list[Path], likes: list[
                 uid=like.st_uid, gid=like.st_gid, atime_ns=change.before.atime_ns or like.st_atime_ns,
                 mtime_ns=change.before.mtime_ns, dev=tmp_state.st_dev, ino_after=tmp_state.st_ino,
                 tmp=tmp.name, role=change.role))
+        for tmp, synced in (syncing or {}).items():
+            try:
+                synced.result()
+            except OSError as exc:
+                raise WriteError(f"{tmp}: cannot write: {describe_os_error(exc)}; nothing was changed") from None
         journal = Journal(folder, PREPARED, now_text(), entries, os.getpid(), command or current_command(),
                           run=current_run())
         journal.save()
