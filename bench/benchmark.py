@@ -1,6 +1,7 @@
 """How fast is ``rollout-doctor check`` on a heavy user's sessions, next to the least any tool must do?
 
     python bench/benchmark.py [--reps 5] [--only folder,big,single] [--root DIR] [--seed 5] [--checkout DIR]
+    python bench/benchmark.py --only cold,fix    # issue 14: cold scans of both kinds of home, fix at copy speed
 
 Three scenarios (issue 5), each generated deterministically from the seed by ``bench/generate.py`` into
 ``--root`` (kept there and reused while the parameters match; nothing is committed):
@@ -16,6 +17,11 @@ Three scenarios (issue 5), each generated deterministically from the seed by ``b
   each timed run (target <= 0.10x). The JSON report must be the one ``--no-cache`` gives.
 * ``guard``: ``rollout-doctor guard ID`` of one 500 MB session after a turn was appended before each timed
   run, against ``python -c`` + orjson parsing that file. Target: <= 0.10x.
+* ``cold`` (issue 14): ``check FOLDER --format json`` against the baseline on ``folder`` and on ``home``
+  (38 rollouts of 2 to 15 MB written the way 0.169.0 writes a typical home: many small lines), wall and
+  CPU, with the spread of the paired ratios. Target: <= 0.7x.
+* ``fix`` (issue 14): ``fix`` of a copy of the 1 GB rollout against ``check`` of it plus ``cp`` of it.
+  Target: <= 2x, and <= 100 MiB peak.
 
 Both commands of a scenario run in the same session, alternating (A B B A ...) after one untimed warm-up
 each, so page cache and machine noise hit both alike; the ratio is of the medians, and every run's time
@@ -486,6 +492,132 @@ def guard_scenario(tree: Tree, env: dict[str, str], reps: int, root: Path) -> di
     return result
 
 
+# -- issue 14: cold scans of two kinds of home, and fix at copy speed ------------------------------------
+
+HOME_PARAMS = {"kind": "home", "total": 290 * MB, "count": 38, "low": 1_500_000, "high": 15 * MB}
+
+
+def ensure_home_tree(root: Path, seed: int) -> Tree:
+    """The ``home`` tree (bench/generate.py ``generate_home_tree``: what 0.169.0 writes in a typical home,
+    38 rollouts of 2 to 15 MB, many small lines), generated unless an identical one is already there."""
+    folder = root / "home"
+    manifest = folder / "manifest.json"
+    params = {**HOME_PARAMS, "seed": seed + 3}
+    if manifest.exists():
+        saved = orjson.loads(manifest.read_bytes())
+        files = [folder / f for f in saved["files"]]
+        if saved.get("params") == params and all(f.exists() for f in files):
+            return Tree(folder, files, [Planted(**p) for p in saved["planted"]], saved["size"])
+    shutil.rmtree(folder, ignore_errors=True)
+    print(f"generating home ({HOME_PARAMS['total'] / MB:,.0f} MB in {HOME_PARAMS['count']} rollouts) ...",
+          file=sys.stderr, flush=True)
+    from bench.generate import generate_home_tree
+
+    tree = generate_home_tree(folder, params["seed"], HOME_PARAMS["total"], HOME_PARAMS["count"],  # type: ignore[arg-type]
+                              HOME_PARAMS["low"], HOME_PARAMS["high"])  # type: ignore[arg-type]
+    manifest.write_bytes(orjson.dumps({
+        "params": params, "size": tree.size, "files": [str(f.relative_to(folder)) for f in tree.files],
+        "planted": [asdict(p) for p in tree.planted]}))
+    return tree
+
+
+def timed_cpu(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, of the command and every process it waited for)."""
+    before = os.times()
+    wall = run(cmd, cwd, env).wall
+    after = os.times()
+    return wall, (after.children_user - before.children_user) + (after.children_system - before.children_system)
+
+
+def spread(values: list[float]) -> str:
+    return f"{min(values):.2f}x to {max(values):.2f}x, median {statistics.median(values):.2f}x"
+
+
+def cold_scenario(root: Path, seed: int, env: dict[str, str], reps: int) -> dict[str, object]:
+    """Cold ``check FOLDER --format json`` against the naive scan on both trees: the heavy user's folder
+    (``folder``) and a typical home (``home``), alternating run by run (A B B A ...)."""
+    trees = {"folder": ensure_tree(root, scenarios(seed)["folder"]), "home": ensure_home_tree(root, seed)}
+    result: dict[str, object] = {"target_met": True, "defects_ok": True}
+    for name, tree in trees.items():
+        check = [*rollout_doctor(), "check", "--format", "json", "sessions"]
+        base = [sys.executable, str(HERE / "baseline.py"), "sessions"]
+        lines = sum(f.read_bytes().count(b"\n") for f in tree.files)
+        print(f"\ncold {name}: {len(tree.files)} rollouts, {tree.size / MB:,.1f} MB, {lines:,} lines "
+              f"({tree.size / lines:,.0f} bytes a line); check --format json vs bench/baseline.py, {reps} pairs")
+        run(check, tree.root, env)
+        run(base, tree.root, env)
+        pairs: list[tuple[tuple[float, float], tuple[float, float]]] = []
+        for n in range(reps):
+            if n % 2 == 0:
+                c = timed_cpu(check, tree.root, env)
+                b = timed_cpu(base, tree.root, env)
+            else:
+                b = timed_cpu(base, tree.root, env)
+                c = timed_cpu(check, tree.root, env)
+            pairs.append((c, b))
+        walls = [c[0] / b[0] for c, b in pairs]
+        cpus = [c[1] / b[1] for c, b in pairs]
+        ratio = statistics.median(c[0] for c, _ in pairs) / statistics.median(b[0] for _, b in pairs)
+        print(f"  check median {statistics.median(c[0] for c, _ in pairs):.3f} s wall, "
+              f"{statistics.median(c[1] for c, _ in pairs):.2f} s CPU; baseline "
+              f"{statistics.median(b[0] for _, b in pairs):.3f} s wall, {statistics.median(b[1] for _, b in pairs):.2f} s CPU")
+        met = ratio <= 0.7
+        print(f"  ratio of medians {ratio:.2f} (target <= 0.7: {'met' if met else 'MISSED'}); paired wall ratios "
+              f"{spread(walls)}; CPU ratios {spread(cpus)}")
+        print(f"  pairs (check/baseline, s): {', '.join(f'{c[0]:.2f}/{b[0]:.2f}' for c, b in pairs)}")
+        ok = report_defects(tree, env, [tree.root / "sessions"])
+        result[name] = {"ratio": ratio, "paired": walls, "cpu": cpus}
+        result["target_met"] = bool(result["target_met"]) and met
+        result["defects_ok"] = bool(result["defects_ok"]) and ok
+    return result
+
+
+def fix_scenario(root: Path, seed: int, env: dict[str, str], reps: int) -> dict[str, object]:
+    """``fix`` of the 1 GB rollout (one orphan call, a repeated ordinal, a torn line, a misplaced output)
+    against ``check`` of it plus ``cp`` of it: each repetition copies the file (timed), checks the
+    original (timed), fixes the copy (timed) and checks that the copy is clean afterwards. Target: fix
+    <= 2x check + cp, and <= 100 MiB peak (one more run, through the memory launcher)."""
+    tree = ensure_tree(root, scenarios(seed)["big"])
+    path = tree.files[0]
+    work = Path(tempfile.mkdtemp(prefix="fixrow-", dir=tree.root))
+    print(f"\nfix: one rollout, {tree.size / MB:,.1f} MB, {len(tree.planted)} planted defects; fix of a copy vs "
+          f"check + cp, {reps} repetition(s)")
+    try:
+        copy = work / path.name
+        fix_env = dict(env, ROLLOUT_DOCTOR_HOME=str(work / "state"))
+        rows: list[tuple[float, float, float]] = []
+        clean = True
+        for n in range(reps + 1):
+            copy.unlink(missing_ok=True)
+            shutil.rmtree(work / "state", ignore_errors=True)
+            cp = run(["cp", str(path), str(copy)], work, env).wall
+            check = run([*rollout_doctor(), "check", str(path)], work, env).wall
+            if n == reps:  # the last one, for memory only
+                memory = measure_memory([*rollout_doctor(), "fix", str(copy)], work, fix_env)
+            else:
+                fix = run([*rollout_doctor(), "fix", str(copy)], work, fix_env).wall
+                rows.append((cp, check, fix))
+            after = run([*rollout_doctor(), "check", "--format", "json", str(copy)], work, fix_env, capture=True)
+            clean = clean and orjson.loads(after.stdout)["summary"]["diagnostics"] == 0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    ratios = [fix / (cp + check) for cp, check, fix in rows]
+    ratio = statistics.median(ratios)
+    peak = max(memory.maxrss, memory.tree_pss)
+    met = ratio <= 2.0 and peak <= 100 * MIB
+    print(f"  cp median {statistics.median(r[0] for r in rows):.2f} s, check {statistics.median(r[1] for r in rows):.2f} s, "
+          f"fix {statistics.median(r[2] for r in rows):.2f} s; fix / (check + cp) median {ratio:.2f} "
+          f"({spread(ratios)}; target <= 2)")
+    print(f"  fix peak memory {mib(peak)} (largest process {mib(memory.maxrss)}; target <= 100 MiB); "
+          f"check afterwards: {'clean' if clean else 'PROBLEMS LEFT'}; "
+          f"{'met' if met else 'MISSED'}")
+    print(f"  runs (cp, check, fix s): {'; '.join(f'{a:.2f}, {b:.2f}, {c:.2f}' for a, b, c in rows)}")
+    return {"ratio": ratio, "peak": peak, "target_met": met, "defects_ok": clean}
+
+
+MORE_SCENARIOS = {"cold": cold_scenario, "fix": fix_scenario}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", type=Path, default=Path(tempfile.gettempdir()) / "rollout-doctor-bench")
@@ -512,6 +644,11 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     for name in wanted:
         tree = ensure_tree(args.root, all_scenarios["folder" if name == "warm" else name])
+        if name in MORE_SCENARIOS:
+            results[name] = MORE_SCENARIOS[name](args.root, args.seed, env, args.reps)
+            ok = ok and bool(results[name]["defects_ok"]) and bool(results[name]["target_met"])
+            continue
+        tree = ensure_tree(args.root, all_scenarios[name])
         if name == "folder":
             check = Side("check", [*rollout_doctor(), "check", "sessions"])
             base = Side("baseline", [sys.executable, str(HERE / "baseline.py"), "sessions"],

@@ -46,6 +46,22 @@ DEFECT_RULES = {
 
 
 @dataclass(frozen=True)
+class Sizes:
+    """How big a session's records run (log-normal medians and spreads, in bytes) and how many tool
+    rounds a turn has on average. The default is a heavy user's; ``HOME`` is what Codex 0.169.0 writes
+    in a typical home: short outputs and blobs, many rounds, so many small lines per turn."""
+
+    output: tuple[float, float, int] = (2000, 1.6, MAX_OUTPUT)
+    blob: tuple[float, float, int] = (3000, 0.8, 64 << 10)
+    patch: tuple[float, float, int] = (1500, 1.0, 200 << 10)
+    rounds: float = 5
+
+
+HEAVY = Sizes()
+HOME = Sizes(output=(500, 1.2, 64 << 10), blob=(1200, 0.6, 16 << 10), patch=(700, 0.9, 32 << 10), rounds=9)
+
+
+@dataclass(frozen=True)
 class Planted:
     path: str  # relative to the tree's root
     rule: str
@@ -182,6 +198,7 @@ class Session:
                  thread_id: str) -> None:
         self.out, self.texts, self.t, self.rng, self.thread_id = out, texts, templates, rng, thread_id
         self.paginated = out.generation == PAGINATED
+        self.sizes = HEAVY
         self.sequence = 0
         self.planted: list[tuple[str, int]] = []  # (rule, 1-based line)
 
@@ -235,7 +252,7 @@ class Session:
             payload["id"] = "rs_" + self._hex()
         payload["summary"] = [{"type": "summary_text", "text": "**" + self.texts.text(self.rng.randint(20, 300)) + "**"}]
         payload["content"] = None
-        payload["encrypted_content"] = self.texts.blob(self.texts.lognormal(3000, 0.8, 64 << 10))
+        payload["encrypted_content"] = self.texts.blob(self.texts.lognormal(*self.sizes.blob))
         obj: dict[str, Any] = {"timestamp": "", "ordinal": 0, "type": "response_item", "payload": payload}
         if self.paginated:
             obj["metadata"] = {"history_sequence": 0, "sampled_through_sequence": self.sequence, "client_authored": False}
@@ -247,7 +264,7 @@ class Session:
         call_id = self.call_id()
         if custom:
             patch = "".join(f"+{line}\n" for line in
-                            self.texts.text(self.texts.lognormal(1500, 1.0, 200 << 10)).splitlines())
+                            self.texts.text(self.texts.lognormal(*self.sizes.patch)).splitlines())
             changes = {"call_id": call_id, "id": "ctc_" + self._hex(),
                        "input": "*** Begin Patch\n*** Update File: src/lib.rs\n" + patch + "*** End Patch\n"}
             return self.build(("response_item", "custom_tool_call", None), changes)
@@ -259,7 +276,7 @@ class Session:
         return self.build(("response_item", "function_call", None), changes)
 
     def output_text(self) -> str:
-        return self.texts.text(self.texts.lognormal(2000, 1.6, MAX_OUTPUT))
+        return self.texts.text(self.texts.lognormal(*self.sizes.output))
 
     def output(self, call: dict[str, Any], text: str, call_id: str | None = None, shape: Any = None) -> dict[str, Any]:
         custom = call["payload"]["type"] == "custom_tool_call"
@@ -323,7 +340,7 @@ class Session:
             self.event("item_completed", "UserMessage")
         else:
             self.event("user_message", message=prompt[:200])
-        rounds = max(1, int(self.rng.expovariate(1 / 5)))
+        rounds = max(1, int(self.rng.expovariate(1 / self.sizes.rounds)))
         defect_round = self.rng.randrange(rounds) if defect else -1
         for n in range(rounds):
             self.tool_round(defect if n == defect_round else None)
@@ -377,7 +394,8 @@ class Session:
 
 
 def generate_rollout(path: Path, generation: str, target: int, defects: list[str], seed: int,
-                     templates: dict[str, dict[tuple[Any, ...], bytes]], texts: Texts) -> tuple[Path, list[tuple[str, int]]]:
+                     templates: dict[str, dict[tuple[Any, ...], bytes]], texts: Texts,
+                     sizes: Sizes = HEAVY) -> tuple[Path, list[tuple[str, int]]]:
     """Write one rollout of about ``target`` bytes; returns its path and the planted (rule, line) pairs."""
     rng = random.Random(seed)
     texts.rng = rng
@@ -385,6 +403,7 @@ def generate_rollout(path: Path, generation: str, target: int, defects: list[str
     out = RolloutFile(path.with_name(path.name.replace("THREAD", thread_id)), generation)
     release = "0.169.0" if generation == PAGINATED else "0.77.0"
     session = Session(out, texts, templates[release], rng, thread_id)
+    session.sizes = sizes
     session.meta()
     body = [d for d in defects if d != "torn-tail"]
     # Spread the defects over the file: each goes into the turn at its share of the target size.
@@ -440,6 +459,45 @@ def generate_tree(root: Path, seed: int, total: int, count: int, defect_plan: di
         files.append(path)
         rel = str(path.relative_to(root))
         planted.extend(Planted(rel, rule, line) for rule, line in found)
+    return Tree(root, files, planted, sum(p.stat().st_size for p in files))
+
+
+def home_sizes(rng: random.Random, total: int, count: int, low: int, high: int) -> list[int]:
+    """``count`` file sizes from ``low`` to ``high`` bytes adding up to about ``total``: what a home's
+    sessions folder holds (issue 14: 37 rollouts of 1.7 to 15 MB, 277 MB in all, written by 0.169.0).
+    Spread evenly in ``low * (high / low) ** (u ** skew)`` over ``u`` in (0, 1), the skew found so that
+    they add up; shuffled."""
+
+    def spread(skew: float) -> list[int]:
+        return [int(low * (high / low) ** (((n + 0.5) / count) ** skew)) for n in range(count)]
+
+    lo, hi = 0.05, 20.0
+    for _ in range(60):
+        skew = (lo + hi) / 2
+        if sum(spread(skew)) > total:
+            lo = skew
+        else:
+            hi = skew
+    sizes = spread(lo)
+    rng.shuffle(sizes)
+    return sizes
+
+
+def generate_home_tree(root: Path, seed: int, total: int, count: int, low: int, high: int) -> Tree:
+    """A sessions folder like the one Codex 0.169.0 fills in a typical home: ``count`` paginated rollouts
+    of ``low`` to ``high`` bytes, ``total`` in all, with the many small lines of ``HOME``; every defect
+    kind planted once, as in ``generate_tree``."""
+    rng = random.Random(seed)
+    templates = {"0.169.0": load_templates("0.169.0"), "0.77.0": load_templates("0.77.0")}
+    texts = Texts(random.Random(seed ^ 0x5EED))
+    defect_plan = default_defects(count, rng)
+    files: list[Path] = []
+    planted: list[Planted] = []
+    for n, size in enumerate(home_sizes(rng, total, count, low, high)):
+        path, found = generate_rollout(_session_path(root, n, rng), PAGINATED, size, defect_plan.get(n, []),
+                                       rng.getrandbits(32), templates, texts, HOME)
+        files.append(path)
+        planted.extend(Planted(str(path.relative_to(root)), rule, line) for rule, line in found)
     return Tree(root, files, planted, sum(p.stat().st_size for p in files))
 
 

@@ -29,7 +29,7 @@ from rollout_doctor.cli.app import main
 from rollout_doctor.core.discovery import discover
 from rollout_doctor.formats.codex import CODEX
 from rollout_doctor.store import files as writer
-from rollout_doctor.store import liveness, tempfiles
+from rollout_doctor.store import liveness, state, tempfiles
 from rollout_doctor.store.backups import journals_of
 from rollout_doctor.store.location import state_home
 from tests.support.safety import (
@@ -597,3 +597,44 @@ def test_a_corrupt_compressed_rollout_is_an_error_and_the_rest_goes_on(capsys: p
     assert code == 2
     assert f"{path}:" in out and "internal error" not in out and "Traceback" not in out
     assert "1 fix(es) applied" in out
+
+
+def settled(path: Path) -> None:
+    """Give ``path`` a change time old enough to vouch for its bytes (store FileState.of_fd)."""
+    time.sleep(state.SETTLED_NS / 1e9 + 0.05)
+
+
+def test_a_same_size_rewrite_with_its_mtime_put_back_is_refused_at_the_replace(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, stage_hook: None) -> None:
+    """The replace trusts a settled change time instead of hashing the file again: a program that
+    rewrites bytes in place and sets the modification time back still moves the change time."""
+    path = broken_copy(tmp_path)
+    settled(path)
+    original = path.read_bytes()
+    tampered = original.replace(b"{", b"[", 1)
+    assert len(tampered) == len(original) and tampered != original
+
+    def rewrite_in_place(name: str) -> None:
+        if name == "backed-up":
+            st = path.stat()
+            with open(path, "r+b") as f:
+                f.write(tampered[:1])
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+    writer.STAGE_HOOK = rewrite_in_place
+    code, out, _ = run(capsys, "fix", str(path))
+    assert code == 3 and "changed since it was read" in out
+    assert path.read_bytes() == tampered
+    assert leftovers(path.parent) == []
+
+
+def test_a_change_time_vouches_for_the_bytes_only_once_settled(tmp_path: Path) -> None:
+    path = tmp_path / "rollout.jsonl"
+    path.write_bytes(b'{"a":1}\n')
+    fresh = state.FileState.of(path)
+    assert fresh.ctime_ns == 0 and not fresh.unchanged_since(path.stat())  # hashed again at the replace
+    settled(path)
+    vouched = state.FileState.of(path)
+    assert vouched.unchanged_since(path.stat())
+    os.chmod(path, 0o600)  # no byte changed, but the change time moved: read again, not trusted
+    assert vouched.matches(path.stat()) and not vouched.unchanged_since(path.stat())

@@ -128,9 +128,11 @@ def test_a_full_disk_before_the_replace_is_an_error_and_nothing_is_said_to_be_fi
         where: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     from rollout_doctor.store import transaction
 
-    target = {"temporary-file": (transaction, "write_temp"), "backup-copy": (transaction, "copy_private"),
-              "journal": (store_journal, "_write_json")}[where]
-    monkeypatch.setattr(*target, disk_full)
+    # The temporary file is written, or (a fix's last pass on the rollout's file system) linked.
+    targets = {"temporary-file": [(transaction, "write_temp"), (transaction, "temp_copy")],
+               "backup-copy": [(transaction, "copy_private")], "journal": [(store_journal, "_write_json")]}[where]
+    for target in targets:
+        monkeypatch.setattr(*target, disk_full)
     path = broken(tmp_path)
     original = path.read_bytes()
     code, report = fixed_report(capsys, str(path))

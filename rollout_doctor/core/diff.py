@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import bisect
 from array import array
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from rollout_doctor.core.lines import split_terminator
 from rollout_doctor.core.model import Model
 from rollout_doctor.core.reports import Change
+
+if TYPE_CHECKING:
+    from rollout_doctor.core.fix_loop import Notes
 
 
 def stable_lines(origins: list[int]) -> set[int]:
@@ -32,7 +37,7 @@ def stable_lines(origins: list[int]) -> set[int]:
     return keep
 
 
-def diff(original: Model, result: Model, provenance: array, notes: dict[int, str]) -> list[Change]:
+def diff(original: Model, result: Model, provenance: array, notes: Mapping[int, str] | Notes) -> list[Change]:
     """The changed lines of the file's own part, numbered from its first line."""
     old_start, new_start = original.own_start, result.own_start
     present = [o for o in provenance if o >= 0]

@@ -2,8 +2,10 @@
 
 It works like ruff's: each pass applies the applicable fixes of the lowest phase that has any
 (``select_compatible`` drops those that overlap), checks the result again, and gives up loudly after
-``MAX_PASSES``. Every pass streams the new version to a private temporary file and indexes that, so
-memory stays flat for any size of file. Each line of the result remembers which original line it
+``MAX_PASSES``. Every pass streams the new version to a private temporary file, copying what it leaves
+alone as byte ranges (rewrite.py), and takes that file's index from the one before, reading only the
+lines it wrote anew (derived.py), so memory stays flat and a pass costs little more than a copy for
+any size of file. Each line of the result remembers which original line it
 came from, which gives an exact diff, and tells where a fork's cut moved to (cuts.py).
 """
 
@@ -38,7 +40,7 @@ class Loop:
     original: Model | None  # kept for the diff, or closed
     current: Model
     provenance: array  # result line -> original line, -1 for new lines
-    notes: dict[int, str]  # result line -> note of an inserted or changed line
+    notes: Notes  # result line -> note of an inserted or changed line
     before: Shape | None = None  # what the original held, for held() (the original itself may be closed)
     applied: list[Fix] = field(default_factory=list)
     remaining: list[Diagnostic] = field(default_factory=list)
@@ -52,15 +54,18 @@ class Loop:
 
 
 def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], options: Options, workdir: Path,
-             tag: str, cuts: list[int], want_diff: bool) -> Loop:
+             tag: str, cuts: list[int], want_diff: bool, checked: list[Diagnostic] | None = None) -> Loop:
     """Fix ``original`` (its own lines) until nothing applicable is left. ``read`` indexes a pass's file
     with the same inherited history; ``cuts`` are the file's lines before which a child's cut lies (a
-    fix must not carry a line across one), followed from pass to pass."""
+    fix must not carry a line across one), followed from pass to pass. ``checked``: what checking
+    ``original`` with ``options`` found, when the caller has it already."""
     from rollout_doctor.core.cuts import cut_in
+    from rollout_doctor.core.derived import derivable, derive
     from rollout_doctor.core.rewrite import write_pieces
 
-    loop = Loop(original, original, array("q", range(len(original) - original.own_start)), {}, Shape.of(original))
-    diagnostics = check_model(fmt, original, options)
+    loop = Loop(original, original, array("q", range(len(original) - original.own_start)), Notes(),
+                Shape.of(original))
+    diagnostics = check_model(fmt, original, options) if checked is None else checked
     for n in range(MAX_PASSES):
         protected = [loop.current.own_start + cut_in(loop.provenance, cut) for cut in cuts]
         fixes = select_compatible(next_phase(fmt, diagnostics, options.unsafe_fixes, protected))
@@ -75,20 +80,25 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
             break
         loop.applied.extend(fixes)
         out_path = workdir / f"{tag}-pass{n}.jsonl"
+        pieces = the_plan.pieces[current.own_start:]
         with open(out_path, "wb") as out:
-            write_pieces(current, the_plan.pieces[current.own_start:], out)
-        loop.provenance, loop.notes = follow(the_plan.pieces[current.own_start:], current.own_start,
-                                             loop.provenance, loop.notes)
+            written = write_pieces(current, pieces, out)
+        loop.provenance, loop.notes = follow(pieces, current.own_start, loop.provenance, loop.notes)
+        # The pass's index: derived from this one where the file stands alone (only what the pass
+        # wrote anew is read), else read whole, with the history it inherits.
+        following = derive(fmt, current, pieces, written, out_path) if derivable(current) else None
         # Memory stays flat: only the original (for the diff) and the newest pass are kept; on a
         # 1 GB rollout a model is 60 MB and a plan 400 000 pieces.
-        del the_plan, fixes
+        del the_plan, fixes, pieces, written
         if current is not original or not want_diff:
             current.close()
+            # The caller still holds the original: its lines go now, not when the file is done.
+            current.offsets, current.kinds, current.ordinals, current.records = array("q"), bytearray(), array("q"), {}
             if current is not original:
                 current.path.unlink(missing_ok=True)
             else:
                 loop.original = None
-        loop.current = read(out_path)
+        loop.current = following if following is not None else read(out_path)
         loop.current.named = original.name_path
         loop.written = True
         loop.passes = n + 1
@@ -111,12 +121,40 @@ def made_worse(fmt: Format, before: list[Diagnostic], after: list[Diagnostic]) -
     return None
 
 
-def follow(pieces: list[Piece], shift: int, provenance: array,
-           notes: dict[int, str]) -> tuple[array, dict[int, str]]:
+class Notes:
+    """Result line -> the note of a line a fix inserted or changed. A line whose ordinal alone was
+    renumbered takes one byte, not a dict entry: a gigabyte renumbered from its start has 300 000."""
+
+    RENUMBERED = "ordinal renumbered"
+
+    def __init__(self) -> None:
+        self.text: dict[int, str] = {}
+        self.renumbered = bytearray()
+
+    def __setitem__(self, line: int, note: str) -> None:
+        if note == self.RENUMBERED:
+            if len(self.renumbered) <= line:
+                self.renumbered.extend(bytes(line + 1 - len(self.renumbered)))
+            self.renumbered[line] = 1
+            self.text.pop(line, None)
+        else:
+            self.text[line] = note
+
+    def get(self, line: int, default: str = "") -> str:
+        note = self.text.get(line)
+        if note is not None:
+            return note
+        return self.RENUMBERED if line < len(self.renumbered) and self.renumbered[line] else default
+
+    def __contains__(self, line: object) -> bool:
+        return isinstance(line, int) and self.get(line, "") != ""
+
+
+def follow(pieces: list[Piece], shift: int, provenance: array, notes: Notes) -> tuple[array, Notes]:
     """Provenance and notes through one more pass (``pieces``: the file's own, ``shift``: the model line
     of the file's first line in the pass's model)."""
     new_provenance = array("q")
-    new_notes: dict[int, str] = {}
+    new_notes = Notes()
     for piece in pieces:
         at = len(new_provenance)  # the result line this piece starts
         if piece.origin is None:
@@ -127,7 +165,7 @@ def follow(pieces: list[Piece], shift: int, provenance: array,
             new_provenance.append(provenance[origin])
             note = piece.note or notes.get(origin, "")
             if piece.ordinal is not None and not note:
-                note = "ordinal renumbered"
+                note = Notes.RENUMBERED
             if piece.content is not None and not note:
                 note = "changed"  # every changed line carries a note: diff() relies on it
             if note:

@@ -26,6 +26,7 @@ from rollout_doctor.core.check import check_model, open_thread
 from rollout_doctor.core.cuts import cut_line, moved_cut
 from rollout_doctor.core.errors import error_message
 from rollout_doctor.core.fix_loop import Loop, held, run_loop
+from rollout_doctor.core.hashed_read import read_hashed
 from rollout_doctor.core.model import Model, read_model
 from rollout_doctor.core.reports import FileReport
 from rollout_doctor.core.rules import Diagnostic, Options
@@ -46,6 +47,13 @@ class Member:
     before: object | None = None  # store.FileState when it will be written
     inherited: list[Inherited] = field(default_factory=list)
     child_cuts: dict[Path, Inherited] = field(default_factory=dict)  # real child path -> its new inherited part
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # the file's own report says why
 
 
 def _real(path: Path) -> Path:
@@ -116,14 +124,17 @@ class ThreadFix:
         return cuts
 
     def _plan(self, member: Member) -> None:
-        from rollout_doctor.store import FileState
-
         report, fmt = member.report, self.fmt
         ancestry = self.threads.ancestry(member.path)
         member.inherited = inherited_of(ancestry, self._overrides())
-        if not self.run_.dry_run:
-            member.before = FileState.of(member.path)
-        original = read_model(fmt, member.path, member.inherited, ancestry.problem, cached=True)
+        if self.run_.dry_run:
+            original = read_model(fmt, member.path, member.inherited, ancestry.problem, cached=True)
+        else:
+            # What a fix writes is cut from the original by the offsets of its index: that index is read
+            # from the bytes themselves, beside their hash, never taken from the cache, whose sample
+            # cannot see every rewrite (index_cache.py).
+            member.before, original = read_hashed(
+                member.path, lambda: read_model(fmt, member.path, member.inherited, ancestry.problem))
         report.generation, report.cli_version = original.generation, original.cli_version
         report.thread = fmt.thread_info(original, ancestry)
         report.session, report.effects = fmt.describe_session(member.path, original), fmt.rules.effects
@@ -147,7 +158,7 @@ class ThreadFix:
         try:
             report.diagnostics = check_model(fmt, original, options)
             loop = run_loop(fmt, original, read, options, self.workdir, tag,
-                            sorted({line for line, _ in cuts.values()}), self.run_.want_diff)
+                            sorted({line for line, _ in cuts.values()}), self.run_.want_diff, report.diagnostics)
         except BaseException:
             original.close()
             raise
@@ -213,6 +224,7 @@ def fix_files(fmt: Format, paths: list[Path], options: Options, dry_run: bool = 
     from rollout_doctor.store import signals
 
     run = Run(fmt, fmt.threads(), options, dry_run, want_diff, force)
+    fmt.lines.expect(sum(_size(path) for path in paths))  # a fast path pays for itself over all of them
     families: dict[Path, list[Path]] = {}
     seen: set[Path] = set()
     for path in paths:
@@ -265,7 +277,8 @@ def _commit(fmt: Format, members: list[Member], force: bool) -> None:
     from rollout_doctor.store import Change as StoreChange
     from rollout_doctor.store import RefusedToWrite, WriteError, commit
 
-    changes = [StoreChange(m.path, m.loop.current.path, m.before, m.role)  # type: ignore[union-attr, arg-type]
+    # Each result is the fix loop's last pass, in a private scratch folder removed after the commit.
+    changes = [StoreChange(m.path, m.loop.current.path, m.before, m.role, handed_over=True)  # type: ignore[union-attr, arg-type]
                for m in members]
     try:
         written = commit(changes, force=force)

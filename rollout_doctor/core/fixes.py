@@ -163,12 +163,21 @@ def plan(line_count: int, edits: Iterable[Edit]) -> Plan:
             pieces.append(piece)
 
     emit_after(TOP)
+    first_renumber = min(renumber_lines) if renumber_lines else None
     renumber_at: int | None = None
-    for line in range(line_count):
-        if renumber_lines and line == min(renumber_lines) and renumber_at is None:
+    # Lines no edit names are most of a file (400 000 on a 1 GB rollout): made in runs, between the
+    # lines an edit names.
+    named = sorted(n for n in {*deleted, *replaced, *after, *renumber_lines} if 0 <= n < line_count)
+    line = 0
+    for special in [*named, line_count]:
+        pieces.extend(map(Piece, range(line, special)))
+        if special == line_count:
+            break
+        if special == first_renumber:
             renumber_at = len(pieces)
-        if line not in deleted:
-            edit = replaced.get(line)
-            pieces.append(Piece(line, edit.content, edit.note) if edit else Piece(line))
-        emit_after(line)
+        if special not in deleted:
+            edit = replaced.get(special)
+            pieces.append(Piece(special, edit.content, edit.note) if edit else Piece(special))
+        emit_after(special)
+        line = special + 1
     return Plan(pieces, line_count, renumber_at)

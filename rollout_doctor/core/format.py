@@ -55,7 +55,12 @@ class Classifier(Protocol):
         """The facts of a line too long to read (core.lines.LINE_LIMIT)."""
 
     def fast(self, size: int) -> FastPath | None:
-        """The fast path to use for a file of ``size`` bytes, if it pays for itself."""
+        """The fast path to use for a file of ``size`` bytes, if it pays for itself (or is loaded)."""
+
+    def expect(self, total: int) -> None:
+        """This process is about to index some ``total`` bytes, over any number of files: load the fast
+        path now if it pays for itself over them (loading costs once per process, not per file), so
+        that ``fast`` then serves every file; workers forked after this share it."""
 
     def shift(self, record: Any, lines: int) -> None:
         """Renumber a record (and any it holds) when its part moves down ``lines`` lines in a model."""

@@ -8,6 +8,7 @@ find the byte span of one value and splice. The input is assumed to be valid JSO
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 _WS = re.compile(rb"[ \t\r\n]*")
 # Unrolled ("normal* (special normal*)*"): three times quicker than an alternation per byte on the
@@ -54,20 +55,24 @@ def _value_end(data: bytes, pos: int) -> int:
 
 def members(data: bytes, start: int) -> list[tuple[bytes, int, int]]:
     """``(raw key, value start, value end)`` for each member of the object starting at ``start``."""
-    out: list[tuple[bytes, int, int]] = []
+    return list(iter_members(data, start))
+
+
+def iter_members(data: bytes, start: int) -> Iterator[tuple[bytes, int, int]]:
+    """``members``, one at a time: a caller looking for a key near the start stops there."""
     pos = _skip_ws(data, start + 1)
     if data[pos : pos + 1] == b"}":
-        return out
+        return
     while True:
         key_end = _value_end(data, pos)
         key = data[pos:key_end]
         pos = _skip_ws(data, key_end)
         pos = _skip_ws(data, pos + 1)  # the colon
         value_end = _value_end(data, pos)
-        out.append((key, pos, value_end))
+        yield key, pos, value_end
         pos = _skip_ws(data, value_end)
         if data[pos : pos + 1] != b",":
-            return out
+            return
         pos = _skip_ws(data, pos + 1)
 
 
@@ -84,6 +89,16 @@ def elements(data: bytes, start: int) -> list[tuple[int, int]]:
         if data[pos : pos + 1] != b",":
             return out
         pos = _skip_ws(data, pos + 1)
+
+
+def value_start(data: bytes) -> int:
+    """Where the document's value starts (after any leading whitespace)."""
+    return _skip_ws(data, 0)
+
+
+def key_matches(raw_key: bytes, key: str) -> bool:
+    """Whether a raw key (quotes and escapes as written) decodes to ``key``."""
+    return _key_matches(raw_key, key)
 
 
 def _key_matches(raw_key: bytes, key: str) -> bool:

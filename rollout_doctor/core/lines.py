@@ -102,6 +102,10 @@ class Source:
     def read(self, offset: int, length: int) -> bytes:
         return os.pread(self._fd, length, offset)
 
+    def fileno(self) -> int:
+        """The descriptor of the uncompressed bytes (a ``.zst``'s private plain copy), for range copies."""
+        return self._fd
+
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)

@@ -164,6 +164,13 @@ class Model:
         """A line's content with its ordinal set (only called for pieces ``renumber`` gave one)."""
         raise NotImplementedError
 
+    def ordinal_span(self, data: bytes, start: int, end: int) -> tuple[int, int] | None:
+        """Where the ordinal of the line whose content is ``data[start:end]`` lies, when writing another
+        number there is all ``with_ordinal`` would change that classifying the line reads: then the
+        line's kind and record carry over to the new version unread (core/derived.py). None when the
+        format cannot tell; the line is then set with ``with_ordinal`` and classified again."""
+        return None
+
     def summarize(self, line: int) -> str:
         """A short description of a line for a diff."""
         raise NotImplementedError

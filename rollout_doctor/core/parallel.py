@@ -31,7 +31,7 @@ from rollout_doctor.core.reports import FileReport
 from rollout_doctor.core.rules import Options
 
 if TYPE_CHECKING:
-    from rollout_doctor.core.format import Format
+    from rollout_doctor.core.format import Classifier, Format
 
 SPLIT_BYTES = 64 << 20  # a plain file this big is indexed by several workers, one range each
 RANGE_BYTES = 32 << 20  # ...in ranges this long: more ranges than workers keeps each worker's share small
@@ -84,6 +84,7 @@ def check_files(files: Sequence[tuple[Path, Format]], options: Options, jobs: in
     # rules, so workers indexing its ranges would add their own memory to it (on a 1 GB rollout, from
     # under 100 MiB to 160 MiB in all) to save a third of the time at best.
     if jobs < 2 or len(paths) < 2 or sum(map(_work, files, sizes)) < MIN_POOL_BYTES[method]:
+        expect(shares(formats, list(map(_work, files, sizes)), 1))
         for (path, fmt), size in zip(files, sizes):
             told = [0]
 
@@ -123,6 +124,22 @@ def _cached_reports(files: Sequence[tuple[Path, Format]], options: Options,
             if report is not None:
                 found[n] = report
     return found
+
+
+def shares(formats: Sequence[Format], sizes: Sequence[int], processes: int) -> list[tuple[Classifier, int]]:
+    """Each format's classifier with the bytes one of ``processes`` processes will index with it."""
+    totals: dict[int, tuple[Classifier, int]] = {}
+    for fmt, size in zip(formats, sizes):
+        lines, total = totals.get(id(fmt.lines), (fmt.lines, 0))
+        totals[id(fmt.lines)] = (lines, total + size)
+    return [(lines, total // processes) for lines, total in totals.values()]
+
+
+def expect(planned: list[tuple[Classifier, int]]) -> None:
+    """Tell each classifier what this process will index (a fast path is loaded once for all of it,
+    Classifier.expect); a pool's initializer in each spawned worker."""
+    for lines, total in planned:
+        lines.expect(total)
 
 
 def _tasks(paths: list[Path], formats: list[Format], sizes: list[int], options: Options, jobs: int,
@@ -166,7 +183,12 @@ def _pooled(paths: list[Path], formats: list[Format], sizes: list[int], options:
     next_out = 0
     # A broken pool (a worker killed) raises BrokenProcessPool here rather than hanging, and with fork
     # every worker is started on the first submit, before the executor starts its own thread.
-    pool = ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=multiprocessing.get_context(method))
+    workers = min(jobs, len(tasks))
+    # Forked workers share what this process loaded; spawned ones load for their own share.
+    planned = shares(formats, sizes, 1 if method == "fork" else workers)
+    expect(planned)
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
+                               initializer=None if method == "fork" else expect, initargs=(planned,))
     try:
         pending = {pool.submit(_run, task) for _, task in tasks}
         while pending:

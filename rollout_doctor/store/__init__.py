@@ -6,8 +6,8 @@ before the point where a fork or a revert branch continues it, every such child 
 where a client looks for sessions and which lock files a live client holds come from the formats
 (places.py).
 
-Modules: transaction.py (commit), files.py (a file's state, temporary copies, the checked replace),
-copies.py, putback.py, journal.py and journal_reader.py (the journal, and reading it back as untrusted
+Modules: transaction.py (commit), state.py (a file's state), files.py (temporary copies, the checked replace),
+ranges.py (copying byte ranges by the kernel), copies.py, putback.py, journal.py and journal_reader.py (the journal, and reading it back as untrusted
 input), location.py (where backups live), recovery.py (completing a killed run), undo.py, backups.py
 (listing and pruning), runs.py (the transactions of one invocation), liveness.py, signals.py,
 tempfiles.py, reading.py.
@@ -20,7 +20,9 @@ tempfiles.py, reading.py.
    cannot). The backup store must not lie where a client looks for sessions.
 2. *Temporary files.* Each new version is written beside its rollout as ``.rollout-doctor-<pid>-….tmp``
    (never taken for a session), fsynced, and given the original's owner, group, mode and extended
-   attributes; a rollout whose owner or group cannot be kept is refused.
+   attributes; a rollout whose owner or group cannot be kept is refused. A version handed over by its
+   maker (a fix's last pass, a private scratch file nothing writes again) becomes that temporary file
+   by a hard link where it lies on the rollout's file system, and is copied by the kernel elsewhere.
    *Killed or interrupted here:* nothing else exists; the error path removes the temporary files, and
    a later run sweeps those a SIGKILL left (tempfiles.py).
 3. *Backup and journal.* A new folder in the store (0700) receives a 0600 copy of each original as
@@ -31,8 +33,10 @@ tempfiles.py, reading.py.
    *Killed here:* a ``prepared`` journal whose files all hold their old bytes; the next run deletes it.
    *Disk full, read-only:* the folder is removed and the files untouched; the report says nothing was
    written (exit 2).
-4. *Replace*, file by file: the original is read again through one descriptor (inode, size, mtime,
-   sha256) and refused if anything changed it; a hard link to it is taken; ``os.replace`` moves the new
+4. *Replace*, file by file: the original is checked again through one descriptor (inode, size, mtime,
+   and its sha256, read again unless its change time, which no program can set, is still the one that
+   had settled before the bytes were first hashed: state.py ``FileState``) and refused if anything
+   changed it; a hard link to it is taken; ``os.replace`` moves the new
    version in; its access and modification times are set back to the original's (``codex resume
    --last`` picks by mtime); the folder is fsynced. A write that slipped in between the check and the
    replace is caught after it and the original inode goes back under its name.
@@ -66,7 +70,7 @@ from typing import Any
 
 # Loaded on first use (PEP 562): `check` runs before every resume and imports this package for its
 # signal handling only; the writing half is hashlib, shutil and the backup store.
-_HOME = {"FileState": "files", "RefusedToWrite": "files", "WriteError": "files", "Change": "transaction",
+_HOME = {"FileState": "state", "RefusedToWrite": "files", "WriteError": "files", "Change": "transaction",
          "Restored": "undo", "Written": "transaction", "commit": "transaction", "recover": "recovery",
          "restore": "undo", "restore_all": "undo"}
 __all__ = ["Change", "FileState", "RefusedToWrite", "Restored", "WriteError", "Written", "commit", "recover",

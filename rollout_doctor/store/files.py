@@ -1,21 +1,20 @@
-"""One file replaced without ever losing a byte: its state, a temporary copy with its attributes, and
-the checked replace. The order these are used in, and what a crash leaves, is in store/__init__.py."""
+"""One file replaced without ever losing a byte: a temporary copy with its attributes, and the checked
+replace (the state it checks is state.py's). The order these are used in, and what a crash leaves, is in store/__init__.py."""
 
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import stat
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from rollout_doctor.store import liveness, tempfiles
 from rollout_doctor.store.copies import CHUNK, sha256_fd
 from rollout_doctor.store.reading import is_compressed, open_regular
+from rollout_doctor.store.state import FileState
 
 # Name of a hard link that keeps the replaced original reachable when --force rewrote a rollout a live
 # process was writing: what it writes afterwards lands there. Hidden, and not a rollout-*.jsonl name.
@@ -43,34 +42,6 @@ class WriteError(Exception):
     disk, a read-only folder."""
 
 
-@dataclass(frozen=True)
-class FileState:
-    """What a file was when it was read: enough to tell that it is still the same, byte for byte."""
-
-    size: int
-    mtime_ns: int
-    sha256: str
-    ino: int = 0
-    atime_ns: int = 0  # as it was before rollout-doctor read the file: a rewrite puts both times back
-    dev: int = 0
-
-    @classmethod
-    def of(cls, path: Path) -> FileState:
-        fd = open_regular(path)
-        try:
-            return cls.of_fd(fd)
-        finally:
-            os.close(fd)
-
-    @classmethod
-    def of_fd(cls, fd: int) -> FileState:
-        st = os.fstat(fd)
-        return cls(st.st_size, st.st_mtime_ns, sha256_fd(fd), st.st_ino, st.st_atime_ns, st.st_dev)
-
-    def matches(self, st: os.stat_result) -> bool:
-        return (st.st_size, st.st_mtime_ns) == (self.size, self.mtime_ns) and (not self.ino or st.st_ino == self.ino)
-
-
 def fsync_dir(path: Path) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -90,21 +61,6 @@ def describe_os_error(exc: OSError) -> str:
     if exc.errno == errno.EROFS:
         return "read-only file system"
     return exc.strerror or str(exc)
-
-
-class _HashingWriter:
-    """Passes writes through to ``out`` and hashes them on the way."""
-
-    def __init__(self, out: BinaryIO) -> None:
-        self.out = out
-        self.digest = hashlib.sha256()
-
-    def write(self, data: bytes) -> int:
-        self.digest.update(data)
-        return self.out.write(data)
-
-    def flush(self) -> None:
-        self.out.flush()
 
 
 def keep_attributes(fd: int, like: os.stat_result, source: Path | None, target: Path) -> None:
@@ -136,27 +92,67 @@ def keep_attributes(fd: int, like: os.stat_result, source: Path | None, target: 
 
 
 def write_temp(folder: Path, produce: Callable[[BinaryIO], None], like: os.stat_result,
-               source: Path | None, target: Path) -> tuple[Path, FileState]:
+               source: Path | None, target: Path) -> Path:
     """A new temporary file in ``folder`` holding what ``produce`` writes, with ``like``'s attributes,
-    fsynced; its path and state. Removed again if anything fails."""
+    fsynced. Removed again if anything fails."""
     fd, tmp = tempfiles.session_tmp(folder)
     try:
         with os.fdopen(fd, "wb") as f:
-            hashing = _HashingWriter(f)
-            produce(hashing)  # type: ignore[arg-type]
+            produce(f)
             f.flush()
-            keep_attributes(f.fileno(), like, source, target)
-            os.fsync(f.fileno())
-            st = os.fstat(f.fileno())
-        return tmp, FileState(st.st_size, st.st_mtime_ns, hashing.digest.hexdigest(), st.st_ino, st.st_atime_ns,
-                              st.st_dev)
+            _finish(f.fileno(), like, source, target)
+        return tmp
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
 
 
+def _finish(fd: int, like: os.stat_result, source: Path | None, target: Path) -> None:
+    keep_attributes(fd, like, source, target)
+    os.fsync(fd)
+
+
+def temp_copy(folder: Path, plain: Path, compress: bool, like: os.stat_result, source: Path | None,
+              target: Path, sync: bool = True) -> Path:
+    """A temporary file in ``folder`` holding the bytes of ``plain`` (compressed for a ``.zst``), with
+    ``like``'s attributes, fsynced. A plain file on the folder's own file system is given a second name
+    there instead of being copied: it is a private scratch file (a fix's last pass) that nothing else
+    writes, and a gigabyte copied is a second or more. ``sync=False``: a second name is not fsynced
+    here; the caller does it (``fsync_file``) before anything relies on it."""
+    if not compress:
+        tmp = tempfiles.session_tmp_name(folder)
+        try:
+            os.link(plain, tmp)
+        except OSError:
+            pass  # another file system (a tmpfs /tmp), or one without hard links: copied below
+        else:
+            try:
+                fd = os.open(tmp, os.O_RDONLY)
+                try:
+                    if sync:
+                        _finish(fd, like, source, target)
+                    else:
+                        keep_attributes(fd, like, source, target)
+                finally:
+                    os.close(fd)
+                return tmp
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+    return write_temp(folder, copy_from(plain, compress), like, source, target)
+
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def copy_from(plain: Path, compress: bool) -> Callable[[BinaryIO], None]:
-    """A producer copying ``plain``, compressing it when the rollout is a ``.zst``."""
+    """A producer copying ``plain``, compressing it when the rollout is a ``.zst``; a plain copy is made
+    by the kernel where it can (store/ranges.py)."""
 
     def produce(out: BinaryIO) -> None:
         import shutil
@@ -168,9 +164,19 @@ def copy_from(plain: Path, compress: bool) -> Callable[[BinaryIO], None]:
                 with zstandard.ZstdCompressor(level=3).stream_writer(out, closefd=False) as writer:
                     shutil.copyfileobj(src, writer, CHUNK)
             else:
-                shutil.copyfileobj(src, out, CHUNK)
+                copy_whole(src.fileno(), out)
 
     return produce
+
+
+def copy_whole(fd: int, out: BinaryIO) -> None:
+    """Append every byte of ``fd`` to ``out`` (a file), by the kernel where it can."""
+    from rollout_doctor.store.ranges import RangeWriter
+
+    out.flush()
+    writer = RangeWriter(out.fileno())
+    writer.copy(fd, 0, os.fstat(fd).st_size)
+    writer.close()
 
 
 def copy_fd(fd: int) -> Callable[[BinaryIO], None]:
@@ -221,7 +227,7 @@ def replace_checked(path: Path, tmp: Path, expected: FileState, keep: bool = Fal
     link: Path | None = None
     try:
         now = os.fstat(fd)
-        if not expected.matches(now) or sha256_fd(fd) != expected.sha256:
+        if not expected.matches(now) or (not expected.unchanged_since(now) and sha256_fd(fd) != expected.sha256):
             raise RefusedToWrite(f"{path}: changed since it was read (another process is writing it?); not replaced")
         checked = os.fstat(fd)
         if not expected.matches(checked):
@@ -280,7 +286,7 @@ def put_back(path: Path, old_fd: int, link: Path | None) -> None:
         os.replace(link, path)
     else:
         like = os.fstat(old_fd)
-        tmp, _state = write_temp(path.parent, copy_fd(old_fd), like, None, path)
+        tmp = write_temp(path.parent, copy_fd(old_fd), like, None, path)
         os.replace(tmp, path)
         os.utime(path, ns=(like.st_atime_ns, like.st_mtime_ns))
     fsync_dir(path.parent)

@@ -36,7 +36,7 @@ def restore_entry(journal: Journal, entry: Entry, current: FileState | None, for
         return []
     warnings = ensure_not_live(real, force)
     like = regular_stat(real)
-    tmp, _state = write_temp(real.parent, copy_from(copy, False), like, real, real)
+    tmp = write_temp(real.parent, copy_from(copy, False), like, real, real)
     try:
         kept = replace_checked(real, tmp, current, keep=bool(warnings))
     except BaseException:

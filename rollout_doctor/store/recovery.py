@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rollout_doctor.store import signals, tempfiles
 from rollout_doctor.store.copies import current_sha, sha256_of
-from rollout_doctor.store.files import FileState, RefusedToWrite, WriteError, replace_checked
+from rollout_doctor.store.files import RefusedToWrite, WriteError, replace_checked
 from rollout_doctor.store.journal import (
     ABANDONED,
     COMMITTED,
@@ -25,6 +25,7 @@ from rollout_doctor.store.journal import (
 from rollout_doctor.store.journal_reader import scan, unfinished
 from rollout_doctor.store.location import backup_root
 from rollout_doctor.store.putback import restore_entry
+from rollout_doctor.store.state import FileState
 from rollout_doctor.store.transaction import discard
 
 

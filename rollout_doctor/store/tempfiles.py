@@ -40,6 +40,13 @@ def session_tmp(folder: Path) -> tuple[int, Path]:
     return fd, Path(name)
 
 
+def session_tmp_name(folder: Path) -> Path:
+    """A name for a temporary file in ``folder`` that no file has yet (for a hard link to take)."""
+    import secrets
+
+    return folder / f"{SESSION_TMP_PREFIX}{os.getpid()}-{secrets.token_hex(8)}{SESSION_TMP_SUFFIX}"
+
+
 def scratch_dir(kind: str) -> Path:
     """A new private (0700) scratch folder in the system temp folder."""
     return Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{kind}-{os.getpid()}-"))

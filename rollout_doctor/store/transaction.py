@@ -7,21 +7,23 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rollout_doctor.store import signals
 from rollout_doctor.store.copies import copy_private, sha256_of
 from rollout_doctor.store.files import (
-    FileState,
     RefusedToWrite,
     WriteError,
     copy_from,
     describe_os_error,
     ensure_not_live,
     fsync_dir,
+    fsync_file,
     replace_checked,
     stage,
+    temp_copy,
     write_temp,
 )
 from rollout_doctor.store.journal import (
@@ -38,6 +40,7 @@ from rollout_doctor.store.location import backup_root, make_private_root, new_fo
 from rollout_doctor.store.putback import regular_stat, restore_entry
 from rollout_doctor.store.reading import is_compressed
 from rollout_doctor.store.runs import current_command, current_run
+from rollout_doctor.store.state import FileState
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,9 @@ class Change:
     result: Path
     before: FileState
     role: str = "requested"
+    # ``result`` is a private scratch file that nothing will write again: it may become the new file
+    # itself (a second name, not a copy) where it lies on the rollout's file system.
+    handed_over: bool = False
 
 
 @dataclass
@@ -89,10 +95,21 @@ def commit(changes: list[Change], force: bool = False, command: str | None = Non
     temps: list[Path] = []
     folder: Path | None = None
     done: list[int] = []  # the files replaced so far
+    # A handed-over version is private and final: its hash (which prepare uses when the temporary file
+    # is that very inode) and its temporary file's fsync run on the other core from now on, beside the
+    # copy of the original; both are done before the journal exists.
+    hashing = ThreadPoolExecutor(2)
+    early = {n: hashing.submit(sha256_of, change.result) for n, change in enumerate(changes) if change.handed_over}
+    syncing: dict[Path, Future[None]] = {}  # temporary files being fsynced beside the backup copy
     try:
         try:
             for change, real, like in zip(changes, reals, likes):
-                tmp, _after = write_temp(real.parent, copy_from(change.result, is_compressed(real)), like, real, real)
+                compress = is_compressed(real)
+                if change.handed_over:
+                    tmp = temp_copy(real.parent, change.result, compress, like, real, real, sync=False)
+                    syncing[tmp] = hashing.submit(fsync_file, tmp)
+                else:
+                    tmp = write_temp(real.parent, copy_from(change.result, compress), like, real, real)
                 temps.append(tmp)
             stage("tmp-written")
             make_private_root(root)
@@ -101,7 +118,7 @@ def commit(changes: list[Change], force: bool = False, command: str | None = Non
             raise WriteError(f"{exc.filename or reals[0]}: cannot write: {describe_os_error(exc)}; nothing was "
                              "changed") from None
         with signals.deferred():
-            journal = prepare(folder, changes, reals, likes, temps, command)
+            journal = prepare(folder, changes, reals, likes, temps, command, early, syncing)
             stage("backed-up")
             # Again, now that the slow part is done: a Codex may have opened a session meanwhile.
             live = {real: ensure_not_live(real, force) for real in reals}
@@ -113,6 +130,8 @@ def commit(changes: list[Change], force: bool = False, command: str | None = Non
         if folder is not None and not done:
             discard(folder)
         raise
+    finally:
+        hashing.shutdown(wait=True, cancel_futures=True)
     return written
 
 
@@ -125,21 +144,37 @@ def discard(folder: Path) -> None:
 
 
 def prepare(folder: Path, changes: list[Change], reals: list[Path], likes: list[os.stat_result],
-             temps: list[Path], command: str | None) -> Journal:
-    """The originals' copies and a journal in state ``prepared``, all fsynced, before anything is replaced."""
+             temps: list[Path], command: str | None, early: dict[int, Future[str]] | None = None,
+             syncing: dict[Path, Future[None]] | None = None) -> Journal:
+    """The originals' copies and a journal in state ``prepared``, all fsynced, before anything is replaced.
+    ``early``: hashes of handed-over versions already under way, by their change's index; ``syncing``:
+    fsyncs of temporary files under way, all done before the journal is written (recovery goes forward
+    from those files)."""
     entries = []
     try:
         for n, (change, real, like, tmp) in enumerate(zip(changes, reals, likes, temps)):
             name = copy_name(n, real)
-            if copy_private(real, folder / name) != change.before.sha256:
-                raise RefusedToWrite(f"{real}: changed since it was read (seen while backing it up); not replaced")
             tmp_state = os.stat(tmp)
+            hashed = (early or {}).get(n)
+            if hashed is not None and not os.path.samestat(tmp_state, os.stat(change.result)):
+                hashed = None  # a copy (another file system, a compressed rollout): its own bytes are hashed
+            # The new version is hashed on the other core while the original is copied and hashed.
+            with ThreadPoolExecutor(1) as pool:
+                after = hashed if hashed is not None else pool.submit(sha256_of, tmp)
+                if copy_private(real, folder / name) != change.before.sha256:
+                    raise RefusedToWrite(f"{real}: changed since it was read (seen while backing it up); not replaced")
+                sha256_after = after.result()
             entries.append(Entry(
                 path=real, copy=name, size_before=change.before.size, sha256_before=change.before.sha256,
-                size_after=tmp_state.st_size, sha256_after=sha256_of(tmp), mode=stat.S_IMODE(like.st_mode),
+                size_after=tmp_state.st_size, sha256_after=sha256_after, mode=stat.S_IMODE(like.st_mode),
                 uid=like.st_uid, gid=like.st_gid, atime_ns=change.before.atime_ns or like.st_atime_ns,
                 mtime_ns=change.before.mtime_ns, dev=tmp_state.st_dev, ino_after=tmp_state.st_ino,
                 tmp=tmp.name, role=change.role))
+        for tmp, synced in (syncing or {}).items():
+            try:
+                synced.result()
+            except OSError as exc:
+                raise WriteError(f"{tmp}: cannot write: {describe_os_error(exc)}; nothing was changed") from None
         journal = Journal(folder, PREPARED, now_text(), entries, os.getpid(), command or current_command(),
                           run=current_run())
         journal.save()

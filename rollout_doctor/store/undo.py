@@ -12,7 +12,7 @@ from pathlib import Path
 from rollout_doctor.store import signals
 from rollout_doctor.store.backups import journals_of
 from rollout_doctor.store.copies import copy_private, current_sha, sha256_of
-from rollout_doctor.store.files import FileState, RefusedToWrite, describe_os_error, ensure_not_live
+from rollout_doctor.store.files import RefusedToWrite, describe_os_error, ensure_not_live
 from rollout_doctor.store.journal import (
     COMMITTED,
     RESTORED,
@@ -25,6 +25,7 @@ from rollout_doctor.store.journal import (
 from rollout_doctor.store.putback import restore_entry
 from rollout_doctor.store.reading import is_compressed
 from rollout_doctor.store.runs import Run
+from rollout_doctor.store.state import FileState
 
 
 @dataclass(frozen=True)

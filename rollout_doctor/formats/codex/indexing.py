@@ -12,10 +12,12 @@ from rollout_doctor.formats.codex.records import Compacted, Invalid, LineKind
 if TYPE_CHECKING:
     from rollout_doctor.core.format import Facts, FastPath
 
-# Below this, a process that has not loaded the fast path yet indexes with the reference alone: importing
-# msgspec and simdjson (17 ms) costs more than they save on a small file, and `check FILE` runs before
-# every resume (on the benchmark's 5 MB session: a median 185 ms with them, 163 ms without, 12
-# alternating runs). Once loaded, by a bigger file, the fast path serves every file of the process.
+# Below this many bytes to index in a process, the reference classifier alone is used: importing msgspec
+# and simdjson (17 ms) costs more than they save on a small file, and `check FILE` runs before every
+# resume (on the benchmark's 5 MB session: a median 185 ms with them, 163 ms without, 12 alternating
+# runs). It is weighed against all a process will read (``expect``), not one file: a home of 38 rollouts
+# of 2 to 15 MB took 2.3 s of CPU without the fast path and 1.15 s with it (issue 14). Once loaded, the
+# fast path serves every file of the process.
 FAST_PATH_BYTES = 16 << 20
 
 _fast: FastPath | None = None
@@ -74,6 +76,10 @@ class CodexLines:
 
     def fast(self, size: int) -> FastPath | None:
         return load_fast_path() if fast_path_pays(size) else None
+
+    def expect(self, total: int) -> None:
+        if fast_path_pays(total):
+            load_fast_path()
 
     def shift(self, record: Any, lines: int) -> None:
         record.line += lines

@@ -111,6 +111,11 @@ class Rollout(Model):
 
         return set_ordinal(content, ordinal)
 
+    def ordinal_span(self, data: bytes, start: int, end: int) -> tuple[int, int] | None:
+        from rollout_doctor.formats.codex.items import sole_ordinal
+
+        return sole_ordinal(data, start, end)
+
     def summarize(self, line: int) -> str:
         from rollout_doctor.formats.codex.summary import summarize_line
 

@@ -1,0 +1,101 @@
+"""The index of a fix pass's file, derived from the index of the version it was written from.
+
+A pass copies most lines unchanged (rewrite.py) and says where each landed. Such a line's kind,
+ordinal and record are what they were, its record renumbered to its new line; a line whose ordinal
+alone was set keeps its kind and record with the new ordinal. Only the lines the pass wrote anew
+(``Rewritten.fresh``) are read and classified, from the new file, exactly as indexing a file would.
+So the pass that verifies a fix reads what changed, not the whole file again, and its model is the
+one a fresh index of the file gives (tests/test_derived.py holds it to that).
+
+Only a file read without inherited lines is derived: a fork's pass may move its pointer into its
+parent, which changes which of the parent's lines come first (fix_loop.py reads those again).
+"""
+
+from __future__ import annotations
+
+from array import array
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rollout_doctor.core.fixes import Piece
+from rollout_doctor.core.index import index_range
+from rollout_doctor.core.lines import Source
+from rollout_doctor.core.model import FileSpan, Model
+from rollout_doctor.core.rewrite import Rewritten
+
+if TYPE_CHECKING:
+    from rollout_doctor.core.format import Format
+
+
+def derivable(model: Model) -> bool:
+    """Whether a pass over ``model`` can take its index from it: the file alone, with no parent read."""
+    return model.own_start == 0 and not model.links
+
+
+def derive(fmt: Format, model: Model, pieces: list[Piece], written: Rewritten, path: Path) -> Model:
+    """The model of ``path``, which ``write_pieces(model, pieces, ...)`` wrote and described in
+    ``written``. The records of lines carried over move to the new model (renumbered in place):
+    ``model`` keeps its bytes, lines and kinds for a diff, and must not be judged again."""
+    source = Source.open(path)
+    try:
+        size = source.size
+        if size != written.size:
+            raise OSError(f"{path}: holds {size} bytes where {written.size} were written")
+        new = fmt.model_type(path, source)
+        _fill(fmt, model, pieces, written, source, size, new)
+    except BaseException:
+        source.close()
+        raise
+    new.chain_problem = model.chain_problem
+    new.links = model.links
+    new.spans = (FileSpan(path, 0, len(new.kinds)),)
+    return new
+
+
+def _fill(fmt: Format, model: Model, pieces: list[Piece], written: Rewritten, source: Source, size: int,
+          new: Model) -> None:
+    offsets, kinds, ordinals, records = array("q"), bytearray(), array("q"), {}
+    old_kinds, old_ordinals, old_records = model.kinds, model.ordinals, model.records
+    shift = fmt.lines.shift
+    starts, fresh = written.starts, written.fresh
+    boms: set[int] = set()
+    count, n, f = len(pieces), 0, 0
+    while n < count:
+        if f < len(fresh) and fresh[f] == n:
+            m = n
+            while f < len(fresh) and fresh[f] == m:
+                f, m = f + 1, m + 1
+            begin, end = starts[n], starts[m] if m < count else size
+            part = index_range(fmt.lines, source, begin, end, size)  # may be several lines: a split record
+            at = len(kinds)
+            offsets.extend(part.offsets)
+            kinds.extend(part.kinds)
+            ordinals.extend(part.ordinals)
+            for line, record in part.records.items():
+                if at:
+                    shift(record, at)
+                records[line + at] = record
+            if part.has_bom:
+                boms.add(at)
+            n = m
+            continue
+        # A run of carried-over pieces up to the next fresh one: one line each.
+        stop = fresh[f] if f < len(fresh) else count
+        for k in range(n, stop):
+            piece = pieces[k]
+            origin = piece.origin
+            at = len(kinds)
+            offsets.append(starts[k])
+            kinds.append(old_kinds[origin])  # type: ignore[index]
+            ordinals.append(old_ordinals[origin] if piece.ordinal is None else piece.ordinal)  # type: ignore[index]
+            record = old_records.pop(origin, None)
+            if record is not None:
+                if at != origin:
+                    shift(record, at - origin)  # type: ignore[operator]
+                records[at] = record
+            if origin in model.bom_lines:
+                boms.add(at)
+        n = stop
+    offsets.append(size)
+    new.offsets, new.kinds, new.ordinals, new.records = offsets, kinds, ordinals, records
+    new.bom_lines = frozenset(boms)
