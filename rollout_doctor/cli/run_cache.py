@@ -231,11 +231,9 @@ class Recorder:
                 pass
 
     def _entry(self, code: int) -> dict[str, Any] | None:
-        from rollout_doctor.core.sampling import RACY, identity, sample_digest
-        from rollout_doctor.formats.claude.format import CLAUDE
-        from rollout_doctor.formats.claude.home import SESSIONS as RUNNING
+        from rollout_doctor.cli.run_inputs import walk, watch_registries
+        from rollout_doctor.core.sampling import RACY, identity
         from rollout_doctor.formats.claude.home import default_roots as claude_roots
-        from rollout_doctor.formats.claude.home import homes_of
         from rollout_doctor.formats.codex.format import CODEX
         from rollout_doctor.formats.codex.home import default_roots
         from rollout_doctor.store.places import writer_locks
@@ -246,57 +244,16 @@ class Recorder:
         absent = [] if self.paths else [str(p) for p in homes if not os.path.lexists(p)]
         if not roots:
             return None
-        dirs: list[tuple[str, tuple[int, int, int]]] = []
-        files: list[tuple[str, tuple[int, ...], bytes]] = []
         recent = self.started - RACY  # changed since then: maybe not what the run read
-        for root in roots:
-            if os.path.islink(root):
-                return None
-            top = os.path.abspath(root)
-            # A folder that cannot be listed raises (os.walk would skip it silently): the run is not kept.
-            walked = [(top, [], [])] if os.path.isfile(top) else list(os.walk(top, onerror=_raise))
-            for folder, subdirs, names in walked:
-                if os.path.isdir(folder):
-                    st = os.stat(folder)
-                    if max(st.st_mtime_ns, st.st_ctime_ns) / 1e9 > recent:
-                        return None
-                    dirs.append((folder, (st.st_ino, st.st_mtime_ns, st.st_ctime_ns)))
-                    candidates = [os.path.join(folder, n) for n in names + subdirs]
-                else:
-                    candidates = [folder]
-                for file in candidates:
-                    if os.path.islink(file):
-                        return None
-                    if not os.path.isfile(file):
-                        continue
-                    fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK)
-                    try:
-                        st = os.fstat(fd)
-                        if max(st.st_mtime_ns, st.st_ctime_ns) / 1e9 > recent:
-                            return None
-                        files.append((file, identity(st), sample_digest(fd, st.st_size)))
-                    finally:
-                        os.close(fd)
+        walked = walk(roots, recent)
+        if walked is None:
+            return None
+        dirs, files = walked
         inputs: dict[str, tuple[int, ...] | None] = {}
         locks: set[str] = set()
-        registries: set[Path] = set()
         for file, _ident, _sample in files:
             if CODEX.owns_name(os.path.basename(file)) and CODEX.continues_another(Path(file)):
                 return None  # a fork: its report depends on parents found anywhere in the home
-            if not CODEX.owns_name(os.path.basename(file)) and CLAUDE.owns_name(os.path.basename(file)):
-                # A running claude holds no descriptor on its transcript; it announces itself in its
-                # home's registry of running sessions (a file per process, removed as it exits), so
-                # a claude started or ended since the run changes that folder, and the run is done again.
-                registries.update(home / RUNNING for home in homes_of(Path(file)))
-        for registry in sorted(registries):
-            try:
-                st = os.stat(registry)
-            except OSError:
-                absent.append(str(registry))
-                continue
-            if max(st.st_mtime_ns, st.st_ctime_ns) / 1e9 > recent:
-                return None
-            dirs.append((str(registry), (st.st_ino, st.st_mtime_ns, st.st_ctime_ns)))
             for other in CODEX.report_inputs(Path(file)):
                 try:
                     st = os.stat(other)
@@ -307,10 +264,8 @@ class Recorder:
                     return None
                 inputs[str(other)] = identity(st)
             locks.update(str(lock) for lock in writer_locks(Path(file)))
+        if not watch_registries([file for file, _ident, _sample in files], dirs, absent, recent):
+            return None
         entry = {"stdout": bytes(self.tee.kept), "code": code, "dirs": dirs, "files": files,  # type: ignore[union-attr]
                  "inputs": sorted(inputs.items()), "locks": sorted(locks), "absent": absent}
         return None if _held(entry) else entry
-
-
-def _raise(error: OSError) -> None:
-    raise error
