@@ -75,12 +75,19 @@ def configured_provider(config: dict[str, Any]) -> str:
 
     ``config`` is config.toml as read, or as a command line's ``-c`` and ``--profile`` made it
     (config_layers.resume_settings)."""
+    provider = profile_setting(config, "model_provider")
+    return DEFAULT_PROVIDER if provider is None else provider
+
+
+def profile_setting(config: dict[str, Any], key: str) -> str | None:
+    """A string setting as Codex resolves it: the active profile's (``profile = NAME`` selects
+    ``[profiles.NAME]``), else the top-level key; None when neither sets it."""
     profiles, name = config.get("profiles"), config.get("profile")
     profile = profiles.get(name) if isinstance(profiles, dict) and isinstance(name, str) else None
     for table in (profile, config):
-        if isinstance(table, dict) and isinstance(table.get("model_provider"), str):
-            return table["model_provider"]
-    return DEFAULT_PROVIDER
+        if isinstance(table, dict) and isinstance(table.get(key), str):
+            return table[key]
+    return None
 
 
 def wire_of(config: dict[str, Any], provider: str) -> str:

@@ -89,12 +89,8 @@ def _legacy_table(config: dict[str, Any], name: str) -> bool:
 def _oss_provider(config: dict[str, Any], request: ResumeRequest) -> str:
     if request.local_provider:
         return request.local_provider
-    profiles, name = config.get("profiles"), config.get("profile")
-    profile = profiles.get(name) if isinstance(profiles, dict) and isinstance(name, str) else None
-    for table in (profile, config):
-        if isinstance(table, dict) and isinstance(table.get("oss_provider"), str):
-            return table["oss_provider"]
-    return OSS_FALLBACK
+    provider = codex_config.profile_setting(config, "oss_provider")
+    return OSS_FALLBACK if provider is None else provider
 
 
 def resume_settings(request: ResumeRequest, home: Path) -> Settings:
