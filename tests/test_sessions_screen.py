@@ -143,6 +143,16 @@ def test_a_session_is_named_by_id_or_unique_prefix_in_check_fix_and_list(
     assert code == 2 and "abcdef12: no session named 'abcdef12'" in out + err and "no session id starts with it" in out + err
 
 
+def test_a_session_named_twice_is_checked_once(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """By its folder, through a link to that folder and by its id: one file, one report."""
+    stuck = install(home, REFUSED, 1_795_000_100)
+    link = home.parent / "today"
+    link.symlink_to(stuck.parent)
+    _, report = json_report(capsys, "check", str(stuck.parent), str(link / stuck.name),
+                            session_id_of(REFUSED)[:8])
+    assert [f["path"] for f in report["files"]] == [str(stuck.parent / stuck.name)]
+
+
 def test_the_fix_command_names_a_file_by_path_when_its_id_opens_another(
     home: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

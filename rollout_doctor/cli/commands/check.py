@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,15 +52,15 @@ def find_rollouts(paths: list[Path] | None) -> list[Found]:
     from rollout_doctor.formats import known
 
     named = [session_path(root) for root in roots]
-    found = [f for item in named for f in (item if isinstance(item, list) else discover([item], known()))]
-    found = list(unique(found))
+    unknown = [item for item in named if not isinstance(item, Path)]  # an id that names no session
+    found = [*unknown, *discover([item for item in named if isinstance(item, Path)], known())]
     if not found:
         print(f"rollout-doctor: no rollouts (rollout-*.jsonl or .jsonl.zst) under {', '.join(map(str, roots))}",
               file=sys.stderr)
     return found
 
 
-def session_path(arg: Path) -> Path | list[Found]:
+def session_path(arg: Path) -> Path | Found:
     """A path as given, or the rollout of the session it names when no such path exists and it reads
     as a session id, a unique prefix of one, or a thread name Codex knows (``check 01a1fe9f``, as
     ``guard`` and ``undo`` take it). A name that matches nothing is the missing path it looked like."""
@@ -83,18 +82,9 @@ def session_path(arg: Path) -> Path | list[Found]:
             return claude
         from rollout_doctor.core.discovery import Found
 
-        return [Found(arg, error=f"{text}: {exc}")]
+        return Found(arg, error=f"{text}: {exc}")
     except OSError:
         return arg
-
-
-def unique(found: list[Found]) -> Iterator[Found]:
-    """Each file once, as discover() gives a file named twice (a path and its session id)."""
-    seen: set[Path] = set()
-    for item in found:
-        if item.path not in seen:
-            seen.add(item.path)
-            yield item
 
 
 def left_out(reports: list[FileReport], options: Options) -> list[str]:
