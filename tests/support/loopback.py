@@ -16,15 +16,11 @@ import gzip
 import json
 import secrets
 import string
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
-if TYPE_CHECKING:
-    from typing import Self  # 3.11+, and the project supports 3.10
-
+from tests.support import stub_server
 from tests.support.judge import (  # re-exported: tests import everything from here
     Refusal,
     broker_contract_violations,
@@ -94,16 +90,8 @@ ScriptEntry = Turn | Sequence[Item]
 
 
 @dataclass
-class Recorded:
+class Recorded(stub_server.Recorded):
     """One request the server saw and what it answered."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-    status: int = 0
-    refusal: Refusal | None = None
-    turn: Turn | None = None
 
     @property
     def input(self) -> list[Item]:
@@ -122,50 +110,19 @@ class Recorded:
 
 
 @dataclass
-class LoopbackServer:
+class LoopbackServer(stub_server.StubServer):
     """Threaded HTTP server on 127.0.0.1, port chosen by the OS. Use as a context manager."""
 
     script: list[ScriptEntry] = field(default_factory=list)
     judge: bool = True
     fallback_text: str = "done"
 
+    thread_name: ClassVar[str] = "loopback"
+
     def __post_init__(self) -> None:
-        self.requests: list[Recorded] = []
+        self._set_up()
         self.turns: list[Turn] = [t if isinstance(t, Turn) else Turn(tuple(t)) for t in self.script]
         self.unscripted = 0  # model requests answered with the fallback message
-        self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # lifecycle -----------------------------------------------------------------------------
-    def start(self) -> Self:
-        handler = type("Handler", (_Handler,), {"owner": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        # A short poll interval: shutdown() waits for the loop to notice, and tests start many servers.
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="loopback", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        assert self._httpd is not None, "server not started"
-        return self._httpd.server_address[1]
 
     @property
     def base_url(self) -> str:
@@ -192,10 +149,6 @@ class LoopbackServer:
             if r.method == "POST" and r.path.endswith(("/responses", "/chat/completions"))
         ]
 
-    @property
-    def refusals(self) -> list[Recorded]:
-        return [r for r in self.requests if r.refusal is not None]
-
 
 def _decode_body(raw: bytes, encoding: str) -> Any:
     # Newer Codex may compress request bodies; accept what it might send.
@@ -211,18 +164,10 @@ def _decode_body(raw: bytes, encoding: str) -> Any:
         return raw.decode("utf-8", "replace")
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(stub_server.RecordingHandler):
     owner: LoopbackServer
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep pytest output clean
-        pass
-
-    def _record(self, body: Any) -> Recorded:
-        rec = Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-        with self.owner._lock:
-            self.owner.requests.append(rec)
-        return rec
+    recorded = Recorded
+    close_after_json = True
 
     def do_GET(self) -> None:
         self._send_json(self._record(None), 404, Refusal("not served by loopback", None).error_body())
@@ -249,15 +194,6 @@ class _Handler(BaseHTTPRequestHandler):
         rec.status = 200
         streamer(rec.turn)
 
-    def _send_json(self, rec: Recorded, status: int, payload: Any) -> None:
-        data = json.dumps(payload).encode()
-        rec.status = status
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.send_header("connection", "close")
-        self.end_headers()
-        self.wfile.write(data)
         self.close_connection = True
 
     def _start_stream(self) -> None:
@@ -346,3 +282,6 @@ def _with_item_id(item: Item) -> Item:
         return item
     prefix = {"function_call": "fc", "custom_tool_call": "ctc", "message": "msg"}.get(item["type"], "item")
     return {"id": new_id(prefix), **item, "status": "completed"}
+
+
+LoopbackServer.handler = _Handler

@@ -19,14 +19,11 @@ from __future__ import annotations
 import json
 import secrets
 import string
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
-if TYPE_CHECKING:
-    from typing import Self
+from tests.support import stub_server
 
 Block = dict[str, Any]
 Message = dict[str, Any]
@@ -140,14 +137,8 @@ def judge_messages(messages: Sequence[Message]) -> Refusal | None:
 
 
 @dataclass
-class Recorded:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-    status: int = 0
-    refusal: Refusal | None = None
-    turn: Turn | None = None
+class Recorded(stub_server.Recorded):
+    """One request the stand-in saw and what it answered."""
 
     @property
     def messages(self) -> list[Message]:
@@ -159,43 +150,22 @@ class Recorded:
 
 
 @dataclass
-class MessagesServer:
+class MessagesServer(stub_server.StubServer):
     """Threaded HTTP server on 127.0.0.1, port chosen by the OS. Use as a context manager."""
 
     script: list[ScriptEntry] = field(default_factory=list)
     judge: bool = True
     fallback_text: str = "done"
 
+    thread_name: ClassVar[str] = "messages-api"
+
     def __post_init__(self) -> None:
-        self.requests: list[Recorded] = []
+        self._set_up()
         self.turns: list[Turn] = [t if isinstance(t, Turn) else Turn(tuple(t)) for t in self.script]
-        self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-
-    def start(self) -> Self:
-        handler = type("Handler", (_Handler,), {"owner": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="messages-api",
-                         daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:
-        assert self._httpd is not None, "server not started"
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     def push(self, *entries: ScriptEntry) -> None:
         with self._lock:
@@ -212,23 +182,10 @@ class MessagesServer:
         """The requests of the conversation itself (they offer tools), refused or answered."""
         return [r for r in self.requests if r.path.split("?", 1)[0].endswith("/messages") and r.offers_tools]
 
-    @property
-    def refusals(self) -> list[Recorded]:
-        return [r for r in self.requests if r.refusal is not None]
 
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(stub_server.RecordingHandler):
     owner: MessagesServer
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _record(self, body: Any) -> Recorded:
-        rec = Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-        with self.owner._lock:
-            self.owner.requests.append(rec)
-        return rec
+    recorded = Recorded
 
     def do_HEAD(self) -> None:
         self.send_response(200)
@@ -263,15 +220,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._stream(rec.turn, body.get("model") or "claude-sonnet-4-5")
         else:
             self._send_json(rec, 200, _message(rec.turn, body.get("model") or "claude-sonnet-4-5"))
-
-    def _send_json(self, rec: Recorded, status: int, payload: Any) -> None:
-        rec.status = status
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def _stream(self, turn: Turn, model: str) -> None:
         self.send_response(200)
@@ -311,3 +259,6 @@ def _message(turn: Turn, model: str) -> dict[str, Any]:
             "content": list(turn.blocks), "stop_reason": _stop_reason(turn), "stop_sequence": None,
             "usage": {"input_tokens": 100, "output_tokens": 10, "cache_creation_input_tokens": 0,
                       "cache_read_input_tokens": 0}}
+
+
+MessagesServer.handler = _Handler
