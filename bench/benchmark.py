@@ -38,6 +38,7 @@ older commit) instead of the installed command: the "before" figures.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import statistics
@@ -153,13 +154,48 @@ def measure_memory(cmd: list[str], cwd: Path, env: dict[str, str], capture: bool
 
 
 CHECKOUT: Path | None = None  # --checkout
+INSTALLED: Path | None = None  # the bin folder of the environment rollout-doctor was installed into (main)
 
 
 def rollout_doctor() -> list[str]:
-    script = Path(sys.executable).with_name("rollout-doctor")
-    if CHECKOUT is None and script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "rollout_doctor"]
+    assert INSTALLED is not None, "install() first"
+    return [str(INSTALLED / "rollout-doctor")]
+
+
+def python() -> str:
+    """The interpreter of the baselines: the installed environment's, so both sides start the same Python
+    with the same site folder (orjson is one of rollout-doctor's dependencies)."""
+    assert INSTALLED is not None, "install() first"
+    return str(INSTALLED / "python")
+
+
+def install(source: Path, root: Path) -> Path:
+    """rollout-doctor from ``source`` installed as users install it (scripts/install.sh: built into an
+    environment of its own, not editable), made once per version of the code under ``root/installed``;
+    its bin folder.
+
+    Measuring the development environment instead would add what users never run: setuptools' editable
+    finder, which imports pathlib, urllib and ipaddress at every start-up (9 of the 20 ms before main();
+    python -X importtime, 2026-11-29), a third of a replayed re-check."""
+    parts = [source / "pyproject.toml", *sorted(p for p in (source / "rollout_doctor").rglob("*")
+                                                 if p.is_file() and "__pycache__" not in p.parts)]
+    digest = hashlib.blake2b(digest_size=8)
+    for part in parts:
+        digest.update(str(part.relative_to(source)).encode() + b"\0" + part.read_bytes() + b"\0")
+    venv = root / "installed" / digest.hexdigest()
+    if not (venv / "installed-ok").exists():
+        print(f"installing rollout-doctor from {source} into {venv} ...", file=sys.stderr, flush=True)
+        shutil.rmtree(venv, ignore_errors=True)
+        with tempfile.TemporaryDirectory() as build:
+            for name in ("pyproject.toml", "README.md"):
+                shutil.copy2(source / name, build)
+            shutil.copytree(source / "rollout_doctor", Path(build) / "rollout_doctor",
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+            subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
+                            "--disable-pip-version-check", build], check=True)
+        (venv / "installed-ok").touch()
+    return venv / "bin"
 
 
 # -- trees ------------------------------------------------------------------------------------------------
@@ -315,7 +351,7 @@ def compare(name: str, tree: Tree, check: Side, base: Side, env: dict[str, str],
 def big_scenario(tree: Tree, env: dict[str, str], reps: int) -> dict[str, object]:
     path = tree.files[0]
     check = Side("check", [*rollout_doctor(), "check", str(path)])
-    base = Side("baseline", [sys.executable, str(HERE / "baseline.py"), str(path)], "bench/baseline.py FILE")
+    base = Side("baseline", [python(), str(HERE / "baseline.py"), str(path)], "bench/baseline.py FILE")
     result = compare("big", tree, check, base, env, reps, None, [path])
     memory: Run = result["check_memory"]  # type: ignore[assignment]
     peak = max(memory.maxrss, memory.tree_pss)
@@ -442,7 +478,7 @@ def warm_scenario(tree: Tree, env: dict[str, str], reps: int, root: Path) -> dic
           f"{tree.size / MB:,.0f} MB of sessions ({100 * cache_bytes / tree.size:.1f}%)")
     results: dict[str, object] = {"cache_bytes": cache_bytes, "cold_writing_ratio": writing}
     check = Side("check", cmd)
-    base = Side("baseline", [sys.executable, str(HERE / "baseline.py"), "sessions"], "bench/baseline.py sessions")
+    base = Side("baseline", [python(), str(HERE / "baseline.py"), "sessions"], "bench/baseline.py sessions")
     timed_pairs(check, base, work, wenv, reps)
     results["unchanged"] = show_ratio("warm-unchanged", "re-check of the folder, nothing changed", check, base,
                                       tree.size, 0.05)
@@ -480,7 +516,7 @@ def guard_scenario(tree: Tree, env: dict[str, str], reps: int, root: Path) -> di
     cmd = [*rollout_doctor(), "guard", thread]
     seeds = iter(range(1000, 100_000))
     check = Side("guard", cmd)
-    base = Side("python -c", [sys.executable, "-c", SINGLE_BASELINE, str(path)],
+    base = Side("python -c", [python(), "-c", SINGLE_BASELINE, str(path)],
                 "python -c 'import orjson; for line in open(FILE, \"rb\"): orjson.loads(line)' FILE")
     timed_pairs(check, base, work, genv, reps, lambda: append_turn(path, next(seeds)))
     result = show_ratio("guard-appended", f"guard of a {tree.size / MB:,.0f} MB session after a turn was appended",
@@ -540,7 +576,7 @@ def cold_scenario(root: Path, seed: int, env: dict[str, str], reps: int) -> dict
     result: dict[str, object] = {"target_met": True, "defects_ok": True}
     for name, tree in trees.items():
         check = [*rollout_doctor(), "check", "--format", "json", "sessions"]
-        base = [sys.executable, str(HERE / "baseline.py"), "sessions"]
+        base = [python(), str(HERE / "baseline.py"), "sessions"]
         lines = sum(f.read_bytes().count(b"\n") for f in tree.files)
         print(f"\ncold {name}: {len(tree.files)} rollouts, {tree.size / MB:,.1f} MB, {lines:,} lines "
               f"({tree.size / lines:,.0f} bytes a line); check --format json vs bench/baseline.py, {reps} pairs")
@@ -626,14 +662,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="folder,big,single,warm,guard")
     parser.add_argument("--checkout", type=Path, help="run rollout-doctor from this checkout instead")
     args = parser.parse_args(argv)
-    global CHECKOUT
+    global CHECKOUT, INSTALLED
     CHECKOUT = args.checkout.resolve() if args.checkout else None
+    INSTALLED = install(CHECKOUT or HERE.parent, args.root)
     wanted = [s.strip() for s in args.only.split(",") if s.strip()]
     all_scenarios = scenarios(args.seed)
     env = dict(os.environ, NO_COLOR="1")
     env.pop("CODEX_HOME", None)
-    if CHECKOUT is not None:
-        env["PYTHONPATH"] = str(CHECKOUT)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"rollout-doctor benchmark: {os.cpu_count()} CPU(s), Python {sys.version.split()[0]}, "
           f"{args.reps} alternating repetition(s), load average {load:.2f} at start; trees in {args.root}"
@@ -653,7 +688,7 @@ def main(argv: list[str] | None = None) -> int:
         tree = ensure_tree(args.root, all_scenarios["folder" if name == "warm" else name])
         if name == "folder":
             check = Side("check", [*rollout_doctor(), "check", "sessions"])
-            base = Side("baseline", [sys.executable, str(HERE / "baseline.py"), "sessions"],
+            base = Side("baseline", [python(), str(HERE / "baseline.py"), "sessions"],
                         "bench/baseline.py sessions")
             results[name] = compare(name, tree, check, base, cold, args.reps, 0.7, [tree.root / "sessions"])
         elif name == "warm":
@@ -666,7 +701,7 @@ def main(argv: list[str] | None = None) -> int:
         elif name == "single":
             path = tree.files[0]
             check = Side("check", [*rollout_doctor(), "check", str(path)])
-            base = Side("python -c", [sys.executable, "-c", SINGLE_BASELINE, str(path)],
+            base = Side("python -c", [python(), "-c", SINGLE_BASELINE, str(path)],
                         "python -c 'import orjson; for line in open(FILE, \"rb\"): orjson.loads(line)' FILE")
             results[name] = compare(name, tree, check, base, cold, args.reps * 3, 4.0, [path])
         else:

@@ -579,7 +579,20 @@ def test_a_replayed_run_is_the_run_without_the_engine(home_run: Path) -> None:
         assert (traced[0], traced[1]) == first[:2]
         assert b"rollout_doctor.core.run_cache" not in traced[2]
         assert b"rollout_doctor.cli.run_cache" in traced[2] and b"rollout_doctor.formats.codex" not in traced[2]
+        # Nor what costs milliseconds of a replay that should cost little more than Python's start-up
+        # (cli/main.py, core/cache_place.py, core/blake.py): what is imported once rollout_doctor is.
+        ours = imported_after(traced[2], "rollout_doctor")
+        assert "rollout_doctor.cli.main" in ours
+        assert not ours & {"typing", "pathlib", "hashlib", "_hashlib", "platformdirs", "re", "argparse"}, ours
     assert len(runs(home_run)) == 3
+
+
+def imported_after(importtime: bytes, first: str) -> set[str]:
+    """The modules ``python -X importtime`` shows imported from ``first`` on (site's own imports, the
+    editable install's finder among them, come before)."""
+    names = [line.rsplit(b"|", 1)[1].strip().decode() for line in importtime.splitlines()
+             if line.startswith(b"import time:") and line.count(b"|") == 2]
+    return set(names[names.index(first):]) if first in names else set()
 
 
 def check_process_importtime(*args: str) -> tuple[int, bytes, bytes]:

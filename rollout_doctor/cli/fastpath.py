@@ -63,13 +63,9 @@ def fast_guard(args: list[str]) -> int:
 
 
 def fast_check(args: list[str]) -> int | None:
-    """``check`` without typer; None to let typer take the arguments (and report what is wrong). A run
-    whose files have not changed since the same run is replayed (run_cache.py) before anything is parsed."""
+    """``check`` without typer; None to let typer take the arguments (and report what is wrong). The run is
+    recorded for a replay (run_cache.py), which main.py tries before anything is parsed."""
     from rollout_doctor.cli import run_cache
-
-    replayed = run_cache.replay("check", args)
-    if replayed is not None:
-        return replayed
     from rollout_doctor.cli.commands.check import check
     from rollout_doctor.core.rules import UnknownRule
 

@@ -1,23 +1,37 @@
-"""The console script (``rollout-doctor``, ``python -m rollout_doctor``): the fast path when it can take
-the arguments (fastpath.py), the typer app (app.py) otherwise; then a quick exit when nothing was written.
+"""The console script (``rollout-doctor``, ``python -m rollout_doctor``): the replay of an unchanged
+``check`` run (run_cache.py), else the fast path when it can take the arguments (fastpath.py), the typer
+app (app.py) otherwise; then a quick exit when nothing was written.
+
+A replayed re-check of a home costs little more than Python's start-up, so nothing is imported before it
+that it does not need, ``typing`` included (2 ms).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import NoReturn
 
-from rollout_doctor.cli import fastpath
 from rollout_doctor.cli.process import asks_for_completion, prepare
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 # The commands with a fast path, which also end with a quick exit when they wrote nothing (run).
 QUICK_EXIT = ("check", "guard", "pre-resume", "list", "sessions")
 
 
 def main(argv: list[str] | None = None) -> int:
-    prepare()
     args = sys.argv[1:] if argv is None else list(argv)
+    if args[:1] == ["check"] and not asks_for_completion():
+        from rollout_doctor.cli import run_cache
+
+        replayed = run_cache.replay("check", args[1:])
+        if replayed is not None:
+            return replayed
+    prepare()
+    from rollout_doctor.cli import fastpath
+
     try:
         code = None if asks_for_completion() else fastpath.run(args)
     except KeyboardInterrupt as exc:  # as the typer path answers Ctrl-C: no traceback in the user's shell

@@ -3,7 +3,7 @@
 A re-check of a home where nothing changed should cost little more than Python's start-up and a
 ``stat`` of each file. Even with every report cached (core/report_cache.py), a run imports the engine
 and the format's rules (most of its time), lists the processes that hold the files, and renders the
-report again. So ``check`` (fastpath.py) first looks for an entry of this exact run, taken before
+report again. So ``check`` (main.py) first looks for an entry of this exact run, taken before
 anything of the engine is imported, and prints what that run printed if:
 
 * the arguments, the current folder, the whole environment, whether stdout is a terminal and its size,
@@ -22,14 +22,18 @@ symbolic link was met, are kept. The entry is marshal data (no code runs when it
 
 from __future__ import annotations
 
-import hashlib
 import io
 import marshal
 import os
 import sys
 import time
-from pathlib import Path
-from typing import Any
+
+from rollout_doctor.core.blake import blake2b
+
+TYPE_CHECKING = False  # not typing's: importing typing costs 2 ms of a replay
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
 
 KIND = "runs"
 MAGIC = b"rollout-doctor run\n"
@@ -37,7 +41,7 @@ NOISY_ENV = frozenset({"OLDPWD", "_"})  # set by the shell to what ran last: no 
 
 
 def _key(command: str, args: list[str]) -> str | None:
-    from rollout_doctor.core.cache_files import fingerprint, key_name
+    from rollout_doctor.core.cache_place import fingerprint, key_name
 
     stdout = sys.stdout
     try:
@@ -50,39 +54,40 @@ def _key(command: str, args: list[str]) -> str | None:
 
 
 def _cli_code() -> str:
-    folder = Path(__file__).parent
+    folder = os.path.dirname(__file__)
     stamps = []
     for root, dirs, files in os.walk(folder):
         dirs.sort()
         stamps.extend(f"{root}/{n}:{os.stat(os.path.join(root, n)).st_mtime_ns}" for n in sorted(files)
                       if n.endswith(".py"))
-    return hashlib.blake2b(";".join(stamps).encode(), digest_size=12).hexdigest()
+    return blake2b(";".join(stamps).encode(), digest_size=12).hexdigest()
 
 
-def _entry_path(name: str) -> Path | None:
-    from rollout_doctor.core import cache_files
+def _entry_path(name: str) -> str | None:
+    from rollout_doctor.core import cache_place
 
-    root = cache_files.folder()
+    root = cache_place.folder()
     if root is None or not os.path.isdir("/proc/self/fd"):
         return None
-    return root / KIND / name
+    return os.path.join(root, KIND, name)
 
 
 def replay(command: str, args: list[str]) -> int | None:
     """Print what the same run printed and return its exit code, if nothing it read changed; else None."""
-    if "--no-cache" in args:
+    if "--no-cache" in args or "-h" in args or "--help" in args:
         return None
     try:
         name = _key(command, args)
         path = _entry_path(name) if name is not None else None
         if path is None:
             return None
-        from rollout_doctor.core.cache_files import _private
+        from rollout_doctor.core.cache_place import private
 
-        if not _private(path.parent, create=False):
+        if not private(os.path.dirname(path), create=False):
             return None
-        data = path.read_bytes()
-        if not data.startswith(MAGIC) or hashlib.blake2b(data[len(MAGIC) + 16 :], digest_size=16).digest() != \
+        with open(path, "rb") as f:
+            data = f.read()
+        if not data.startswith(MAGIC) or blake2b(data[len(MAGIC) + 16 :], digest_size=16).digest() != \
                 data[len(MAGIC) : len(MAGIC) + 16]:
             return None
         entry = marshal.loads(data[len(MAGIC) + 16 :])
@@ -214,15 +219,16 @@ class Recorder:
         path = _entry_path(self.name)
         if entry is None or path is None:
             return
-        from rollout_doctor.core.cache_files import _private
+        from rollout_doctor.core.cache_place import private
 
-        if not _private(path.parent, create=True):
+        folder, name = os.path.split(path)
+        if not private(folder, create=True):
             return
         data = marshal.dumps(entry)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
         try:
             with open(tmp, "wb") as f:
-                f.write(MAGIC + hashlib.blake2b(data, digest_size=16).digest() + data)
+                f.write(MAGIC + blake2b(data, digest_size=16).digest() + data)
             os.replace(tmp, path)
         except OSError:
             try:
@@ -231,6 +237,8 @@ class Recorder:
                 pass
 
     def _entry(self, code: int) -> dict[str, Any] | None:
+        from pathlib import Path
+
         from rollout_doctor.cli.run_inputs import walk, watch_registries
         from rollout_doctor.core.sampling import RACY, identity
         from rollout_doctor.formats.claude.home import default_roots as claude_roots

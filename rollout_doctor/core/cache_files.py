@@ -19,15 +19,18 @@ that no one else may write to (``_private``), and only when its digest matches.
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 import os
-import stat
 import time
 from pathlib import Path
 from typing import Any
 
-SCHEMA = 1  # the layout of an entry; bump it when a header or a payload changes shape
+from rollout_doctor.core import cache_place
+from rollout_doctor.core.blake import blake2b
+from rollout_doctor.core.cache_place import SCHEMA, _checked, disable, fingerprint, key_name
+
+__all__ = ["SCHEMA", "_checked", "disable", "fingerprint", "key_name"]
+
 MAGIC = b"rollout-doctor cache\n"
 PRUNE_EVERY = 24 * 3600  # seconds between two prunes of the folder
 MAX_AGE = 30 * 24 * 3600  # an entry not used for this long is removed
@@ -35,71 +38,15 @@ MAX_BYTES = 512 << 20  # beyond this, the least recently used entries go
 # An entry used again is touched (its mtime is "last used", for pruning) at most this often.
 TOUCH_EVERY = 24 * 3600
 
-_fingerprint: str | None = None
-_checked: dict[Path, bool] = {}
-
 
 def folder() -> Path | None:
-    """The cache folder: ``$ROLLOUT_DOCTOR_CACHE_DIR``, else the platform's cache folder for this user
-    (platformdirs: ``~/.cache/rollout-doctor`` on Linux, ``~/Library/Caches/rollout-doctor`` on macOS).
-    None when the cache is off (``--no-cache``, or ``ROLLOUT_DOCTOR_NO_CACHE`` set)."""
-    if os.environ.get("ROLLOUT_DOCTOR_NO_CACHE"):
-        return None
-    override = os.environ.get("ROLLOUT_DOCTOR_CACHE_DIR")
-    if override:
-        return Path(os.path.abspath(os.path.expanduser(override)))
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("rollout-doctor", appauthor=False))
-
-
-def disable() -> None:
-    """Turn the cache off for this process and the workers it starts (``--no-cache``)."""
-    os.environ["ROLLOUT_DOCTOR_NO_CACHE"] = "1"
-
-
-def fingerprint() -> str:
-    """The tool's version and the schema, and the size and mtime of every module of core/,
-    formats/ and store/: what a report and an index are made by. A release bumps the version, but a development
-    checkout or an editable install changes its code under the same version; a record class with a new
-    field read from an old pickle would otherwise be a wrong report."""
-    global _fingerprint
-    if _fingerprint is None:
-        import rollout_doctor
-
-        package = Path(rollout_doctor.__file__).parent
-        digest = hashlib.blake2b(f"{rollout_doctor.__version__}/{SCHEMA}".encode(), digest_size=12)
-        for sub in ("core", "formats", "store"):
-            for root, dirs, files in os.walk(package / sub):
-                dirs.sort()
-                for name in sorted(files):
-                    if name.endswith(".py"):
-                        st = os.stat(os.path.join(root, name))
-                        digest.update(f"{root}/{name}:{st.st_size}:{st.st_mtime_ns};".encode())
-        _fingerprint = digest.hexdigest()
-    return _fingerprint
-
-
-def key_name(*parts: str) -> str:
-    return hashlib.blake2b("\0".join(parts).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+    """The cache folder (cache_place.folder), None when the cache is off."""
+    root = cache_place.folder()
+    return None if root is None else Path(root)
 
 
 def _private(path: Path, create: bool) -> bool:
-    """Whether ``path`` is a folder of this user's that no one else can write to (made, 0700, when
-    ``create``)."""
-    known = _checked.get(path)
-    if known is not None:
-        return known
-    try:
-        if create:
-            path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        st = os.stat(path)
-    except OSError:
-        return False
-    ok = stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid() and not st.st_mode & 0o022
-    if ok or create:  # a missing folder may be made later in this run
-        _checked[path] = ok
-    return ok
+    return cache_place.private(os.fspath(path), create)
 
 
 def read(kind: str, name: str) -> tuple[dict[str, Any], list[Any], int] | None:
@@ -163,7 +110,7 @@ class _Hashing:
     """A file that hashes what is written to it (the payload is streamed, never held twice)."""
 
     def __init__(self, out: Any) -> None:
-        self.out, self.hash, self.length = out, hashlib.blake2b(digest_size=16), 0
+        self.out, self.hash, self.length = out, blake2b(digest_size=16), 0
 
     def write(self, data: Any) -> int:
         self.hash.update(data)
@@ -241,7 +188,7 @@ def remove(kind: str, name: str) -> None:
 
 
 def _digest(payload: Any) -> bytes:
-    return hashlib.blake2b(payload, digest_size=16).digest()
+    return blake2b(payload, digest_size=16).digest()
 
 
 def prune_now_and_then(root: Path) -> None:

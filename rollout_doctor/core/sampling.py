@@ -6,8 +6,9 @@ it before anything else of the engine is imported: this module imports nothing o
 
 from __future__ import annotations
 
-import hashlib
 import os
+
+from rollout_doctor.core.blake import blake2b
 
 BLOCK = 4096
 SPOT = 1024
@@ -32,7 +33,7 @@ def sample_digest(fd: int, end: int) -> bytes:
     the first and last ``BLOCK`` and ``SPOTS`` spots of ``SPOT`` bytes spread evenly between. A line
     rewritten with another length moves every byte after it, which the spots after it and the last block
     see. Reads, not a mapping: a file cut short while mapped kills the process (SIGBUS); a read ends early."""
-    digest = hashlib.blake2b(end.to_bytes(8, "little"), digest_size=16)
+    digest = blake2b(end.to_bytes(8, "little"), digest_size=16)
     if end <= 2 * BLOCK + SPOTS * SPOT:
         digest.update(os.pread(fd, end, 0))
         return digest.digest()
