@@ -32,6 +32,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.benchmark import install  # noqa: E402 - after the path that finds it
 FIXTURE = next((ROOT / "fixtures/real/0.169.0-responses-single-call").glob("rollout-*.jsonl"))
 THREAD = "01a1fe9f-a2fa-7091-8dab-b019fa49b280"
 
@@ -86,7 +89,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mb", type=float, default=5.0)
     parser.add_argument("--reps", type=int, default=7)
+    parser.add_argument("--root", type=Path, default=Path(tempfile.gettempdir()) / "rollout-doctor-bench",
+                        help="where the installed copy of rollout-doctor is kept (bench/benchmark.py's --root)")
     args = parser.parse_args()
+    # rollout-doctor as users install it, and the parse on the same interpreter (benchmark.install)
+    python = str(install(ROOT, args.root) / "python")
     work = Path(tempfile.mkdtemp(prefix="rollout-doctor-bench-guard-"))
     try:
         home = work / "codex-home"
@@ -97,8 +104,8 @@ def main() -> int:
         last_output = max(i for i, raw in enumerate(lines) if b'"type":"function_call_output"' in raw)
         broken = b"".join(lines[:last_output] + lines[last_output + 1 :])
         env = {**os.environ, "CODEX_HOME": str(home), "ROLLOUT_DOCTOR_HOME": str(work / "state")}
-        guard = [sys.executable, "-m", "rollout_doctor", "guard", THREAD]
-        parse = [sys.executable, "-c", f"import orjson; [orjson.loads(l) for l in open({str(session)!r}, 'rb')]"]
+        guard = [python, "-m", "rollout_doctor", "guard", THREAD]
+        parse = [python, "-c", f"import orjson; [orjson.loads(l) for l in open({str(session)!r}, 'rb')]"]
 
         def put(data: bytes) -> object:
             return lambda: session.write_bytes(data)
@@ -125,7 +132,7 @@ def main() -> int:
             print(f"{name:12} median {median * 1000:7.1f} ms  ({median / base:4.2f}x parse)  "
                   f"min {min(values) * 1000:.1f} ms over {len(values)} runs")
         session.write_bytes(clean)
-        imports = subprocess.run([sys.executable, "-X", "importtime", "-m", "rollout_doctor", "guard", THREAD],
+        imports = subprocess.run([python, "-X", "importtime", "-m", "rollout_doctor", "guard", THREAD],
                                  env=env, capture_output=True, text=True, check=False).stderr
         rows = []
         for row in imports.splitlines():
