@@ -222,6 +222,16 @@ def scenarios(seed: int) -> dict[str, Scenario]:
     }
 
 
+def untouched(files: list[Path], size: int) -> bool:
+    """Whether a tree's files are all there, as many bytes as when it was made: a line appended by an
+    experiment run on the tree itself (once, a duplicated last line) would be reported as a defect
+    nobody planted."""
+    try:
+        return sum(f.stat().st_size for f in files) == size
+    except OSError:
+        return False
+
+
 def ensure_tree(root: Path, scenario: Scenario) -> Tree:
     """The scenario's tree under ``root``, generated unless an identical one is already there."""
     folder = root / scenario.name
@@ -231,7 +241,7 @@ def ensure_tree(root: Path, scenario: Scenario) -> Tree:
         saved = orjson.loads(manifest.read_bytes())
         if saved.get("params") == params:
             files = [folder / f for f in saved["files"]]
-            if all(f.exists() for f in files):
+            if untouched(files, saved["size"]):
                 return Tree(folder, files, [Planted(**p) for p in saved["planted"]], saved["size"])
     shutil.rmtree(folder, ignore_errors=True)
     print(f"generating {scenario.name} ({scenario.total / MB:,.0f} MB in {scenario.count} rollout(s)) ...",
@@ -542,7 +552,7 @@ def ensure_home_tree(root: Path, seed: int) -> Tree:
     if manifest.exists():
         saved = orjson.loads(manifest.read_bytes())
         files = [folder / f for f in saved["files"]]
-        if saved.get("params") == params and all(f.exists() for f in files):
+        if saved.get("params") == params and untouched(files, saved["size"]):
             return Tree(folder, files, [Planted(**p) for p in saved["planted"]], saved["size"])
     shutil.rmtree(folder, ignore_errors=True)
     print(f"generating home ({HOME_PARAMS['total'] / MB:,.0f} MB in {HOME_PARAMS['count']} rollouts) ...",
