@@ -25,6 +25,7 @@ from rollout_doctor.core.rewrite import Rewritten
 
 if TYPE_CHECKING:
     from rollout_doctor.core.format import Format
+    from rollout_doctor.core.planned import PlannedSource
 
 
 def derivable(model: Model) -> bool:
@@ -32,11 +33,13 @@ def derivable(model: Model) -> bool:
     return model.own_start == 0 and not model.links
 
 
-def derive(fmt: Format, model: Model, pieces: list[Piece], written: Rewritten, path: Path) -> Model:
+def derive(fmt: Format, model: Model, pieces: list[Piece], written: Rewritten, path: Path,
+           planned: PlannedSource | None = None) -> Model:
     """The model of ``path``, which ``write_pieces(model, pieces, ...)`` wrote and described in
-    ``written``. The records of lines carried over move to the new model (renumbered in place):
-    ``model`` keeps its bytes, lines and kinds for a diff, and must not be judged again."""
-    source = Source.open(path)
+    ``written`` (or, with ``planned``, will write: its bytes are read from there until then). The
+    records of lines carried over move to the new model (renumbered in place): ``model`` keeps its
+    bytes, lines and kinds for a diff, and must not be judged again."""
+    source = Source.open(path) if planned is None else planned
     try:
         size = source.size
         if size != written.size:

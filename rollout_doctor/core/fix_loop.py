@@ -21,6 +21,7 @@ from rollout_doctor.core.check import check_model
 from rollout_doctor.core.errors import FixLoopError
 from rollout_doctor.core.fixes import TOP, Fix, Op, Piece, applicable, plan, select_compatible
 from rollout_doctor.core.model import Model
+from rollout_doctor.core.planned import Planned
 from rollout_doctor.core.rules import Diagnostic, Options
 
 if TYPE_CHECKING:
@@ -61,11 +62,12 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
     ``original`` with ``options`` found, when the caller has it already."""
     from rollout_doctor.core.cuts import cut_in
     from rollout_doctor.core.derived import derivable, derive
-    from rollout_doctor.core.rewrite import write_pieces
+    from rollout_doctor.core.rewrite import Spans, write_pieces
 
     loop = Loop(original, original, array("q", range(len(original) - original.own_start)), Notes(),
                 Shape.of(original))
     diagnostics = check_model(fmt, original, options) if checked is None else checked
+    planned = Planned(original)
     for n in range(MAX_PASSES):
         protected = [loop.current.own_start + cut_in(loop.provenance, cut) for cut in cuts]
         fixes = select_compatible(next_phase(fmt, diagnostics, options.unsafe_fixes, protected))
@@ -81,23 +83,33 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
         loop.applied.extend(fixes)
         out_path = workdir / f"{tag}-pass{n}.jsonl"
         pieces = the_plan.pieces[current.own_start:]
-        with open(out_path, "wb") as out:
-            written = write_pieces(current, pieces, out)
+        # A pass over the original, or over passes laid out before it, is laid out and not written
+        # (planned.py); one the layout cannot express writes what came before it, then itself.
+        following = planned.lay_out(fmt, current, pieces, out_path)
+        if following is None:
+            planned.write(current)
+            with open(out_path, "wb") as out:
+                written = write_pieces(current, pieces, out)
+            # The pass's index: derived from this one where the file stands alone (only what the pass
+            # wrote anew is read), else read whole, with the history it inherits.
+            following = derive(fmt, current, pieces, written, out_path) if derivable(current) else None
+            del written
         loop.provenance, loop.notes = follow(pieces, current.own_start, loop.provenance, loop.notes)
-        # The pass's index: derived from this one where the file stands alone (only what the pass
-        # wrote anew is read), else read whole, with the history it inherits.
-        following = derive(fmt, current, pieces, written, out_path) if derivable(current) else None
-        # Memory stays flat: only the original (for the diff) and the newest pass are kept; on a
-        # 1 GB rollout a model is 60 MB and a plan 400 000 pieces.
-        del the_plan, fixes, pieces, written
+        # Memory stays flat: only the original (for the diff, or to write the planned passes from) and
+        # the newest pass are kept; on a 1 GB rollout a model is 60 MB and a plan 400 000 pieces.
+        del the_plan, fixes, pieces
         if current is not original or not want_diff:
-            current.close()
-            # The caller still holds the original: its lines go now, not when the file is done.
-            current.offsets, current.kinds, current.ordinals, current.records = array("q"), bytearray(), array("q"), {}
-            if current is not original:
-                current.path.unlink(missing_ok=True)
+            current.kinds, current.records = bytearray(), {}
+            if current is original and planned.active:
+                pass  # the planned passes read their bytes from it, by its offsets and ordinals
             else:
-                loop.original = None
+                current.close()
+                # The caller still holds the original: its lines go now, not when the file is done.
+                current.offsets, current.ordinals = array("q"), array("q")
+                if current is not original:
+                    current.path.unlink(missing_ok=True)
+                else:
+                    loop.original = None
         loop.current = following if following is not None else read(out_path)
         loop.current.named = original.name_path
         loop.written = True
@@ -109,6 +121,7 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
                                "may make; nothing written")
     else:
         raise FixLoopError(f"{original.name_path}: fixes did not settle after {MAX_PASSES} passes; nothing written")
+    planned.write(loop.current)
     loop.remaining = diagnostics
     return loop
 

@@ -171,6 +171,11 @@ class Model:
         format cannot tell; the line is then set with ``with_ordinal`` and classified again."""
         return None
 
+    def ordinal_spans(self, data: bytes, bounds: list[tuple[int, int]]) -> list[tuple[int, int] | None]:
+        """``ordinal_span`` of many consecutive lines of ``data`` (``bounds``: each line's content, no
+        terminator), which a format may judge a block at a time."""
+        return [self.ordinal_span(data, start, end) for start, end in bounds]
+
     def summarize(self, line: int) -> str:
         """A short description of a line for a diff."""
         raise NotImplementedError

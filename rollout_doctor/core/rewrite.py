@@ -21,6 +21,7 @@ from rollout_doctor.core.model import Model
 from rollout_doctor.store.ranges import RangeWriter
 
 WINDOW = 1 << 20  # lines being renumbered are read this many bytes at a time
+BATCH = 4096  # renumbered lines looked at together (their ordinals found, their bytes joined)
 
 
 @dataclass
@@ -32,6 +33,46 @@ class Rewritten:
     # Pieces to classify again from the new file: new or changed content, a torn last line that got a
     # newline, a line whose byte order mark moved, an ordinal the format could not set alone.
     fresh: list[int] = field(default_factory=list)
+
+
+class Spans:
+    """Where the ordinal lies in lines of a model (from the line's start), found a block of lines at a
+    time (``Model.ordinal_spans``) the first time a pass renumbers them, and kept for the passes after:
+    ``start`` is -1 for a line not looked at, -2 for one whose ordinal is set the long way."""
+
+    UNKNOWN, NONE = -1, -2
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.start = array("q", [self.UNKNOWN]) * len(model)
+        self.end = array("q", [self.UNKNOWN]) * len(model)
+
+    def ensure(self, lines: list[int]) -> None:
+        """Find the spans of ``lines`` (ascending) not looked at yet, reading each run of consecutive
+        lines a window at a time."""
+        start, offsets, read = self.start, self.model.offsets, self.model.source.read
+        todo = [line for line in lines if start[line] == self.UNKNOWN]
+        n = 0
+        while n < len(todo):
+            base = offsets[todo[n]]
+            m = n + 1
+            while (m < len(todo) and todo[m] == todo[m - 1] + 1 and offsets[todo[m] + 1] - base <= WINDOW):
+                m += 1
+            data = read(base, offsets[todo[m - 1] + 1] - base)
+            bounds = []
+            for line in todo[n:m]:
+                begin, end = offsets[line] - base, offsets[line + 1] - base
+                if end > begin and data[end - 1] == 0x0A:
+                    end -= 1
+                    if end > begin and data[end - 1] == 0x0D:
+                        end -= 1
+                bounds.append((begin, end))
+            for line, (begin, _end), span in zip(todo[n:m], bounds, self.model.ordinal_spans(data, bounds)):
+                if span is None:
+                    start[line] = self.NONE
+                else:
+                    start[line], self.end[line] = span[0] - begin, span[1] - begin
+            n = m
 
 
 def untouched(piece: Piece) -> bool:
@@ -106,10 +147,11 @@ class _Copier:
             self.writer.close()
 
 
-def write_pieces(model: Model, pieces: list[Piece], out: BinaryIO) -> Rewritten:
+def write_pieces(model: Model, pieces: list[Piece], out: BinaryIO, spans: Spans | None = None) -> Rewritten:
     """Write ``pieces`` (the plan's pieces from ``model.own_start`` on: a fork's inherited lines are
-    its parents', never written here) as the new version of the file."""
-    writer = _PieceWriter(model, pieces, out)
+    its parents', never written here) as the new version of the file. ``spans``: the ordinals' places
+    in ``model``'s lines, as far as they are known already."""
+    writer = _PieceWriter(model, pieces, out, spans if spans is not None else Spans(model))
     n = 0
     while n < len(pieces):
         if untouched(pieces[n]):
@@ -121,8 +163,8 @@ def write_pieces(model: Model, pieces: list[Piece], out: BinaryIO) -> Rewritten:
 
 
 class _PieceWriter:
-    def __init__(self, model: Model, pieces: list[Piece], out: BinaryIO) -> None:
-        self.model, self.pieces = model, pieces
+    def __init__(self, model: Model, pieces: list[Piece], out: BinaryIO, spans: Spans) -> None:
+        self.model, self.pieces, self.spans = model, pieces, spans
         self.first = first = model.own_start
         self.default_terminator = (model.terminator(first) if len(model) > first and model.terminator(first)
                                    else b"\n")
@@ -132,6 +174,8 @@ class _PieceWriter:
         self.fresh: list[int] = []
         self.copier = _Copier(model, out)
         self.window = _Window(model)
+        # Only the model's last line can be torn (no newline): it is set the long way.
+        self.torn = len(model) - 1 if model.size and model.source.read(model.size - 1, 1) != b"\n" else -1
 
     def _moved_start(self, n: int, origin: int | None) -> bool:
         """Whether the piece's facts change with its place: a byte order mark counts at the file's
@@ -164,26 +208,41 @@ class _PieceWriter:
         number into the line's bytes while the format says that is all that changes (their facts then
         carry over); the first piece not written so (``n`` if none was)."""
         model, pieces, last, first = self.model, self.pieces, self.last, self.first
-        ordinals, bom_lines, span_of = model.ordinals, model.bom_lines, model.ordinal_span
-        locate, starts, copier = self.window.locate, self.result.starts, self.copier
+        ordinals, bom_lines = model.ordinals, model.bom_lines
+        torn = self.torn
         k = n
-        while k <= last:  # one line after another, in this loop alone: 300 000 of them on a gigabyte
+        while k <= last and k - n < BATCH:  # which pieces qualify, from the index alone
             piece = pieces[k]
             origin = piece.origin
             if origin is None or piece.content is not None or piece.ordinal is None or ordinals[origin] < 0:
                 break
-            if origin in bom_lines or ((k == 0 or origin == first) and self._moved_start(k, origin)):
+            if origin in bom_lines or origin == torn or ((k == 0 or origin == first) and self._moved_start(k, origin)):
                 break
-            data, start, end = locate(origin)
-            if end == start or data[end - 1] != 0x0A:
-                break  # the torn last line: set the long way
-            stop = end - 2 if end - 1 > start and data[end - 2] == 0x0D else end - 1
-            span = span_of(data, start, stop)
-            if span is None:
-                break
-            starts.append(copier.position)
-            copier.write(data[start : span[0]] + str(piece.ordinal).encode() + data[span[1] : end])
             k += 1
+        if k == n:
+            return n
+        self.spans.ensure(sorted({pieces[j].origin for j in range(n, k)}))  # type: ignore[misc]
+        span_start, span_end = self.spans.start, self.spans.end
+        locate, starts, copier = self.window.locate, self.result.starts, self.copier
+        parts: list[bytes] = []
+        position, pending = copier.position, 0
+        for j in range(n, k):  # one line after another: 300 000 of them on a gigabyte, a few slices each
+            piece = pieces[j]
+            origin = piece.origin
+            at = span_start[origin]  # type: ignore[index]
+            if at < 0:
+                k = j
+                break
+            data, start, end = locate(origin)  # type: ignore[arg-type]
+            starts.append(position + pending)
+            number = str(piece.ordinal).encode()
+            parts += (data[start : start + at], number, data[start + span_end[origin] : end])  # type: ignore[index]
+            pending += end - start - (span_end[origin] - at) + len(number)  # type: ignore[index]
+            if pending >= WINDOW:
+                copier.write(b"".join(parts))
+                position, pending, parts = copier.position, 0, []
+        if parts:
+            copier.write(b"".join(parts))
         return k
 
     def line(self, n: int) -> int:

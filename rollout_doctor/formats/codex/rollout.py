@@ -116,6 +116,11 @@ class Rollout(Model):
 
         return sole_ordinal(data, start, end)
 
+    def ordinal_spans(self, data: bytes, bounds: list[tuple[int, int]]) -> list[tuple[int, int] | None]:
+        from rollout_doctor.formats.codex.items import sole_ordinals
+
+        return sole_ordinals(data, bounds)
+
     def summarize(self, line: int) -> str:
         from rollout_doctor.formats.codex.summary import summarize_line
 

@@ -1,0 +1,218 @@
+"""A fix pass's file before it is written: the original's lines, some renumbered in place, and new ones.
+
+Each pass of the fix loop needs its result's index and the bytes the rules read, but only the last
+pass's file is ever kept. So a pass over a file that stands alone is not written: its pieces are
+composed with the passes before into pieces of the original (``compose``), laid out (where each line
+starts, and which lines hold bytes whose facts must be read again: ``lay_out``), and read on demand
+from the original (``PlannedSource``). The last pass is written once, from the original, by
+rewrite.py: a gigabyte fixed in two passes is copied once, not once a pass (writing the first pass's
+gigabyte, then the second's, was half the time of such a fix).
+
+A plan this cannot express exactly (a byte order mark, a torn last line, new content that holds
+several records, a file whose line endings differ) is not laid out: the loop writes the pass as
+before (``plannable``).
+"""
+
+from __future__ import annotations
+
+import bisect
+from array import array
+from dataclasses import dataclass
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rollout_doctor.core.fixes import Piece
+from rollout_doctor.core.lines import Source
+from rollout_doctor.core.model import Model
+from rollout_doctor.core.rewrite import Rewritten, Spans, write_pieces
+
+if TYPE_CHECKING:
+    from rollout_doctor.core.format import Format
+
+
+class Planned:
+    """The passes of one fix loop laid out over ``original`` and not written yet."""
+
+    def __init__(self, original: Model) -> None:
+        self.original = original
+        self.composed: list[Piece] | None = None  # the newest pass, as pieces of the original
+        self.model: Model | None = None  # the newest pass's model, whose source is a PlannedSource
+        self.spans: Spans | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.model is not None
+
+    def lay_out(self, fmt: Format, current: Model, pieces: list[Piece], path: Path) -> Model | None:
+        """The model of the pass of ``pieces`` over ``current`` (the original, or the newest planned
+        pass), to be written at ``path`` later; None when it must be written now (``write`` first)."""
+        from rollout_doctor.core.derived import derive
+
+        if current is not self.original and current is not self.model:
+            return None
+        if not plannable(self.original, current, pieces):
+            return None
+        if self.spans is None:
+            self.spans = Spans(self.original)
+        composed = compose(self.composed, pieces)
+        layout = lay_out(self.original, current, pieces, composed, self.spans)
+        if layout is None:
+            return None
+        model = derive(fmt, current, pieces, layout.written, path, PlannedSource(self.original, layout, self.spans))
+        self.composed, self.model = composed, model
+        return model
+
+    def write(self, model: Model) -> None:
+        """Write ``model`` when it is the newest planned pass: from the original, once; its source is the
+        file from then on."""
+        if model is not self.model or self.composed is None:
+            return
+        with open(model.path, "wb") as out:
+            written = write_pieces(self.original, self.composed, out, self.spans)
+        if written.size != model.size:
+            raise OSError(f"{model.path}: {written.size} bytes written where {model.size} were laid out")
+        model.source = Source.open(model.path)
+        self.composed = self.model = None
+
+
+def plannable(original: Model, current: Model, pieces: list[Piece]) -> bool:
+    """Whether a pass of ``pieces`` over ``current`` (``original`` itself, or a pass planned over it)
+    can be laid out without being written."""
+    if original.own_start or original.links or original.bom_lines or current.own_start or current.links:
+        return False
+    size = original.size
+    if size and original.source.read(size - 1, 1) != b"\n":
+        return False  # a torn last line gets a newline when a line comes after it: written the long way
+    return not any(p.content is not None and b"\n" in p.content for p in pieces)
+
+
+def compose(previous: list[Piece] | None, pieces: list[Piece]) -> list[Piece]:
+    """``pieces`` (of a pass over the version ``previous`` describes) as pieces of the original. The
+    lists are never changed afterwards: a piece a pass leaves alone is shared with the one before."""
+    if previous is None:
+        return list(pieces)
+    composed: list[Piece] = []
+    append = composed.append
+    for p in pieces:
+        if p.origin is None:
+            append(p)
+            continue
+        c = previous[p.origin]
+        if p.content is not None:  # new content replaces the line whole, its ordinal included
+            append(Piece(c.origin, p.content, p.note, p.ordinal))
+        elif p.ordinal is not None:
+            append(Piece(c.origin, c.content, c.note, p.ordinal))
+        else:
+            append(c)
+    return composed
+
+
+@dataclass
+class Layout:
+    composed: list[Piece]  # the pass's pieces, of the original
+    written: Rewritten  # where each line starts, its size, and which lines must be read again
+
+
+def lay_out(original: Model, current: Model, pieces: list[Piece], composed: list[Piece],
+            spans: Spans) -> Layout | None:
+    """Where each line of the pass lies, without writing it; None when the pass must be written to be
+    exact (its first line would end otherwise than the original's do, which rewrite.py's default
+    terminator follows)."""
+    offsets, ordinals = original.offsets, original.ordinals
+    default = original.terminator(0) if len(original) and original.terminator(0) else b"\n"
+    first = composed[0] if composed else None
+    if first is not None and first.origin is not None and original.terminator(first.origin) != default:
+        return None
+    spans.ensure(sorted({c.origin for c in composed
+                         if c.origin is not None and c.content is None and c.ordinal is not None}))
+    span_start, span_end = spans.start, spans.end
+    current_ordinals = current.ordinals
+    written = Rewritten()
+    starts, fresh = written.starts, written.fresh
+    position = 0
+    for k, c in enumerate(composed):
+        p = pieces[k]
+        starts.append(position)
+        origin = c.origin
+        if origin is not None and c.content is None:
+            length = offsets[origin + 1] - offsets[origin]
+            if c.ordinal is None:
+                position += length
+            elif span_start[origin] >= 0 and ordinals[origin] >= 0:
+                position += length - (span_end[origin] - span_start[origin]) + len(str(c.ordinal))
+            else:
+                position += len(line_bytes(original, c, default))
+                if p.ordinal is not None:
+                    fresh.append(k)
+                    continue
+            if p.content is not None or (k == 0 and p.origin != 0) or (
+                    p.ordinal is not None and (p.origin is None or current_ordinals[p.origin] < 0)):
+                fresh.append(k)
+            continue
+        position += len(line_bytes(original, c, default))
+        if p.origin is None or p.content is not None or p.ordinal is not None or (k == 0 and p.origin != 0):
+            fresh.append(k)
+    written.size = position
+    return Layout(composed, written)
+
+
+def line_bytes(original: Model, piece: Piece, default: bytes) -> bytes:
+    """A line set the long way (new content, or an ordinal the format places itself), terminator included."""
+    origin = piece.origin
+    if piece.content is not None:
+        content = piece.content
+        terminator = original.terminator(origin) if origin is not None else default
+    else:
+        assert origin is not None
+        content, terminator = original.content(origin), original.terminator(origin)
+    if piece.ordinal is not None:
+        content = original.with_ordinal(content, piece.ordinal)
+    return content + (terminator or default)
+
+
+class PlannedSource:
+    """The bytes of a laid-out pass, read from the original as the rules and the index ask for them."""
+
+    def __init__(self, original: Model, layout: Layout, spans: Spans) -> None:
+        self.original = original
+        self.composed = layout.composed
+        self.starts: array = layout.written.starts
+        self._size = layout.written.size
+        self.spans = spans
+        self.default = original.terminator(0) if len(original) and original.terminator(0) else b"\n"
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def _line(self, k: int) -> bytes:
+        c = self.composed[k]
+        origin = c.origin
+        if origin is not None and c.content is None:
+            raw = self.original.raw(origin)
+            if c.ordinal is None:
+                return raw
+            start, end = self.spans.start[origin], self.spans.end[origin]
+            if start >= 0 and self.original.ordinals[origin] >= 0:
+                return raw[:start] + str(c.ordinal).encode() + raw[end:]
+        return line_bytes(self.original, c, self.default)
+
+    def read(self, offset: int, length: int) -> bytes:
+        end = min(offset + length, self._size)
+        if offset >= end:
+            return b""
+        starts = self.starts
+        k = bisect.bisect_right(starts, offset) - 1
+        parts = []
+        at = offset
+        while at < end:
+            line = self._line(k)
+            begin = starts[k]
+            parts.append(line[at - begin : end - begin])
+            at = begin + len(line)
+            k += 1
+        return b"".join(parts)
+
+    def close(self) -> None:
+        """The original is the fix's to close."""
