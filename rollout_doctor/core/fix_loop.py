@@ -62,7 +62,7 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
     ``original`` with ``options`` found, when the caller has it already."""
     from rollout_doctor.core.cuts import cut_in
     from rollout_doctor.core.derived import derivable, derive
-    from rollout_doctor.core.rewrite import Spans, write_pieces
+    from rollout_doctor.core.rewrite import write_pieces
 
     loop = Loop(original, original, array("q", range(len(original) - original.own_start)), Notes(),
                 Shape.of(original))

@@ -26,6 +26,7 @@ from rollout_doctor.core.check import check_model, open_thread
 from rollout_doctor.core.cuts import cut_line, moved_cut
 from rollout_doctor.core.errors import error_message
 from rollout_doctor.core.fix_loop import Loop, held, run_loop
+from rollout_doctor.core.fixes import applicable
 from rollout_doctor.core.hashed_read import read_hashed
 from rollout_doctor.core.model import Model, read_model
 from rollout_doctor.core.reports import FileReport
@@ -33,7 +34,10 @@ from rollout_doctor.core.rules import Diagnostic, Options
 from rollout_doctor.core.thread import Cut, Inherited, inherited_of
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from rollout_doctor.core.format import Format, Threads
+    from rollout_doctor.store.staging import Staged
 
 
 @dataclass
@@ -45,6 +49,7 @@ class Member:
     report: FileReport
     loop: Loop | None = None
     before: object | None = None  # store.FileState when it will be written
+    ahead: Future[Staged] | None = None  # its backup copy, made while the fix is worked out
     inherited: list[Inherited] = field(default_factory=list)
     child_cuts: dict[Path, Inherited] = field(default_factory=dict)  # real child path -> its new inherited part
 
@@ -157,6 +162,12 @@ class ThreadFix:
 
         try:
             report.diagnostics = check_model(fmt, original, options)
+            if not self.run_.dry_run and any(applicable(d.fix, options.unsafe_fixes) for d in report.diagnostics):
+                from rollout_doctor.store.staging import start_copy
+
+                # The backup the commit will need, copied, synced and hashed on the other core while
+                # the passes are worked out (most of a big fix's commit, else).
+                member.ahead = start_copy(member.real)
             loop = run_loop(fmt, original, read, options, self.workdir, tag,
                             sorted({line for line, _ in cuts.values()}), self.run_.want_diff, report.diagnostics)
         except BaseException:
@@ -267,9 +278,12 @@ def _fix_family(run: Run, family: list[Path]) -> Iterator[FileReport]:
             if member.role == "requested" or member.report.written or member.report.refused or member.report.changes:
                 yield member.report
     finally:
+        from rollout_doctor.store.staging import discard
+
         for member in fix.members.values():
             if member.loop is not None:
                 member.loop.close()
+            discard(member.ahead)  # a copy no transaction took (one it took is in its folder now)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -278,8 +292,8 @@ def _commit(fmt: Format, members: list[Member], force: bool) -> None:
     from rollout_doctor.store import RefusedToWrite, WriteError, commit
 
     # Each result is the fix loop's last pass, in a private scratch folder removed after the commit.
-    changes = [StoreChange(m.path, m.loop.current.path, m.before, m.role, handed_over=True)  # type: ignore[union-attr, arg-type]
-               for m in members]
+    changes = [StoreChange(m.path, m.loop.current.path, m.before, m.role, handed_over=True,  # type: ignore[union-attr, arg-type]
+                           ahead=m.ahead) for m in members]
     try:
         written = commit(changes, force=force)
     except RefusedToWrite as exc:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import bisect
 from array import array
 from dataclasses import dataclass
-
 from pathlib import Path
 from typing import TYPE_CHECKING
 

@@ -40,6 +40,7 @@ from rollout_doctor.store.location import backup_root, make_private_root, new_fo
 from rollout_doctor.store.putback import regular_stat, restore_entry
 from rollout_doctor.store.reading import is_compressed
 from rollout_doctor.store.runs import current_command, current_run
+from rollout_doctor.store.staging import Staged, take
 from rollout_doctor.store.state import FileState
 
 
@@ -55,6 +56,9 @@ class Change:
     # ``result`` is a private scratch file that nothing will write again: it may become the new file
     # itself (a second name, not a copy) where it lies on the rollout's file system.
     handed_over: bool = False
+    # A copy of the original being made ahead of the commit (staging.py), which the backup then is
+    # when its hash is ``before``'s; else the original is copied here.
+    ahead: Future[Staged] | None = None
 
 
 @dataclass
@@ -161,7 +165,10 @@ def prepare(folder: Path, changes: list[Change], reals: list[Path], likes: list[
             # The new version is hashed on the other core while the original is copied and hashed.
             with ThreadPoolExecutor(1) as pool:
                 after = hashed if hashed is not None else pool.submit(sha256_of, tmp)
-                if copy_private(real, folder / name) != change.before.sha256:
+                staged = take(change.ahead)
+                if staged is not None and staged.sha256 == change.before.sha256:
+                    os.rename(staged.path, folder / name)  # the journal's save fsyncs the folder
+                elif copy_private(real, folder / name) != change.before.sha256:
                     raise RefusedToWrite(f"{real}: changed since it was read (seen while backing it up); not replaced")
                 sha256_after = after.result()
             entries.append(Entry(
