@@ -22,6 +22,7 @@ from rollout_doctor.store.ranges import RangeWriter
 
 WINDOW = 1 << 20  # lines being renumbered are read this many bytes at a time
 BATCH = 4096  # renumbered lines looked at together (their ordinals found, their bytes joined)
+PATCH_FROM = 8  # consecutive renumbered lines copied by the kernel and patched, rather than joined
 
 
 @dataclass
@@ -120,11 +121,25 @@ class _Copier:
         except (AttributeError, OSError, io.UnsupportedOperation):
             out_fd = -1
         self.writer: RangeWriter | None = None
+        self.at = 0  # the output's offset of the first byte written here
         if out_fd >= 0 and self.fd >= 0:
             out.flush()
-            os.lseek(out_fd, 0, os.SEEK_END)
+            self.at = os.lseek(out_fd, 0, os.SEEK_END)
             self.writer = RangeWriter(out_fd)
         self.position = 0
+
+    @property
+    def patchable(self) -> bool:
+        return self.writer is not None
+
+    def patch(self, changes: list[tuple[int, bytes]]) -> None:
+        """Overwrite bytes already written (``(position, bytes)``, positions as ``self.position`` counts)."""
+        assert self.writer is not None
+        self.writer.flush()
+        fd, at = self.writer.fd, self.at
+        for position, data in changes:
+            if os.pwrite(fd, data, at + position) != len(data):
+                raise OSError(f"a short write of {len(data)} bytes")
 
     def write(self, data: bytes) -> None:
         if self.writer is not None:
@@ -223,24 +238,43 @@ class _PieceWriter:
             return n
         self.spans.ensure(sorted({pieces[j].origin for j in range(n, k)}))  # type: ignore[misc]
         span_start, span_end = self.spans.start, self.spans.end
-        locate, starts, copier = self.window.locate, self.result.starts, self.copier
+        locate, starts, copier, offsets = self.window.locate, self.result.starts, self.copier, model.offsets
+        numbers = [str(pieces[j].ordinal).encode() for j in range(n, k)]
         parts: list[bytes] = []
         position, pending = copier.position, 0
-        for j in range(n, k):  # one line after another: 300 000 of them on a gigabyte, a few slices each
-            piece = pieces[j]
-            origin = piece.origin
-            at = span_start[origin]  # type: ignore[index]
+        j = n
+        while j < k:  # one line after another: 300 000 of them on a gigabyte
+            origin: int = pieces[j].origin  # type: ignore[assignment]
+            at = span_start[origin]
             if at < 0:
                 k = j
                 break
-            data, start, end = locate(origin)  # type: ignore[arg-type]
+            # Consecutive lines whose numbers keep their width: copied whole by the kernel, then each
+            # number written over the old one (an ordinal moved by a few crosses a power of ten rarely).
+            m = j
+            while (m < k and pieces[m].origin == origin + m - j and span_start[origin + m - j] >= 0
+                   and len(numbers[m - n]) == span_end[origin + m - j] - span_start[origin + m - j]):
+                m += 1
+            if m - j >= PATCH_FROM and copier.patchable:
+                if parts:
+                    copier.write(b"".join(parts))
+                    parts, pending = [], 0
+                base = copier.position - offsets[origin]
+                starts.extend(o + base for o in offsets[origin : origin + m - j])
+                copier.copy(offsets[origin], offsets[origin + m - j])
+                copier.patch([(offsets[o] + base + span_start[o], numbers[o - origin + j - n])
+                              for o in range(origin, origin + m - j)])
+                position, j = copier.position, m
+                continue
+            data, start, end = locate(origin)
             starts.append(position + pending)
-            number = str(piece.ordinal).encode()
-            parts += (data[start : start + at], number, data[start + span_end[origin] : end])  # type: ignore[index]
-            pending += end - start - (span_end[origin] - at) + len(number)  # type: ignore[index]
+            number = numbers[j - n]
+            parts += (data[start : start + at], number, data[start + span_end[origin] : end])
+            pending += end - start - (span_end[origin] - at) + len(number)
             if pending >= WINDOW:
                 copier.write(b"".join(parts))
                 position, pending, parts = copier.position, 0, []
+            j += 1
         if parts:
             copier.write(b"".join(parts))
         return k
