@@ -19,7 +19,17 @@ from typing import TYPE_CHECKING
 
 from rollout_doctor.core.check import check_model
 from rollout_doctor.core.errors import FixLoopError
-from rollout_doctor.core.fixes import TOP, Fix, Op, Piece, applicable, plan, select_compatible
+from rollout_doctor.core.fixes import (
+    NEW,
+    NO_ORDINAL,
+    TOP,
+    Fix,
+    Op,
+    Pieces,
+    applicable,
+    plan,
+    select_compatible,
+)
 from rollout_doctor.core.model import Model
 from rollout_doctor.core.planned import Planned
 from rollout_doctor.core.rules import Diagnostic, Options
@@ -82,7 +92,7 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
             break
         loop.applied.extend(fixes)
         out_path = workdir / f"{tag}-pass{n}.jsonl"
-        pieces = the_plan.pieces[current.own_start:]
+        pieces = the_plan.pieces.tail(current.own_start)
         # A pass over the original, or over passes laid out before it, is laid out and not written
         # (planned.py); one the layout cannot express writes what came before it, then itself.
         following = planned.lay_out(fmt, current, pieces, out_path)
@@ -163,9 +173,42 @@ class Notes:
         return isinstance(line, int) and self.get(line, "") != ""
 
 
-def follow(pieces: list[Piece], shift: int, provenance: array, notes: Notes) -> tuple[array, Notes]:
+def follow(pieces: Pieces, shift: int, provenance: array, notes: Notes) -> tuple[array, Notes]:
     """Provenance and notes through one more pass (``pieces``: the file's own, ``shift``: the model line
     of the file's first line in the pass's model)."""
+    origins, ordinals, extra = pieces.origins, pieces.ordinals, pieces.extra
+    if any(b"\n" in content for content, _note in extra.values()):
+        return _follow_split(pieces, shift, provenance, notes)
+    new_provenance = array("q", [provenance[o - shift] if o != NEW else -1 for o in origins])
+    new_notes = Notes()
+    text, renumbered, known = notes.text, notes.renumbered, len(notes.renumbered)
+    new_text, new_renumbered = new_notes.text, bytearray(len(origins))
+    for k, origin in enumerate(origins):  # a line each: numbers and two lookups
+        if origin == NEW:
+            new_text[k] = extra.get(k, (b"", ""))[1]
+            continue
+        if k in extra:  # changed content: its note, the line's, or "changed" (diff() relies on one)
+            note = extra[k][1] or notes.get(origin - shift, "")
+            if not note:
+                note = Notes.RENUMBERED if ordinals[k] != NO_ORDINAL else "changed"
+            if note == Notes.RENUMBERED:
+                new_renumbered[k] = 1
+            else:
+                new_text[k] = note
+            continue
+        source = origin - shift
+        note = text.get(source)
+        if note:
+            new_text[k] = note
+        elif (source < known and renumbered[source]) or ordinals[k] != NO_ORDINAL:
+            new_renumbered[k] = 1
+    new_notes.renumbered = new_renumbered
+    return new_provenance, new_notes
+
+
+def _follow_split(pieces: Pieces, shift: int, provenance: array, notes: Notes) -> tuple[array, Notes]:
+    """``follow`` where new content holds several records (a damaged line split into the records glued
+    in it): each is a line of the result, and the ones after the first are new."""
     new_provenance = array("q")
     new_notes = Notes()
     for piece in pieces:
@@ -183,8 +226,6 @@ def follow(pieces: list[Piece], shift: int, provenance: array, notes: Notes) -> 
                 note = "changed"  # every changed line carries a note: diff() relies on it
             if note:
                 new_notes[at] = note
-        # New content may hold several records (a damaged line split into the records glued in it):
-        # each is a line of the result, and the ones after the first are new.
         for _extra in range(piece.content.count(b"\n") if piece.content is not None else 0):
             new_notes[len(new_provenance)] = piece.note or "split from a damaged line"
             new_provenance.append(-1)

@@ -27,7 +27,7 @@ from rollout_doctor.core.lines import Source, Spliced, split_terminator
 from rollout_doctor.core.thread import Cut, Inherited
 
 if TYPE_CHECKING:
-    from rollout_doctor.core.fixes import Piece
+    from rollout_doctor.core.fixes import Pieces
     from rollout_doctor.core.format import Format
 
 
@@ -157,7 +157,7 @@ class Model:
         """The cut the file's own header declares into a parent, when it declares a usable one."""
         return None
 
-    def renumber(self, pieces: list[Piece], start: int) -> None:
+    def renumber(self, pieces: Pieces, start: int) -> None:
         """Give the pieces from ``start`` on the ordinals they need, for a format that numbers its lines."""
 
     def with_ordinal(self, content: bytes, ordinal: int) -> bytes:

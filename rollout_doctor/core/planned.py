@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rollout_doctor.core.fixes import Piece
+from rollout_doctor.core.fixes import NEW, NO_ORDINAL, Piece, Pieces
 from rollout_doctor.core.lines import Source
 from rollout_doctor.core.model import Model
 from rollout_doctor.core.rewrite import Rewritten, Spans, write_pieces
@@ -35,7 +35,7 @@ class Planned:
 
     def __init__(self, original: Model) -> None:
         self.original = original
-        self.composed: list[Piece] | None = None  # the newest pass, as pieces of the original
+        self.composed: Pieces | None = None  # the newest pass, as pieces of the original
         self.model: Model | None = None  # the newest pass's model, whose source is a PlannedSource
         self.spans: Spans | None = None
 
@@ -43,7 +43,7 @@ class Planned:
     def active(self) -> bool:
         return self.model is not None
 
-    def lay_out(self, fmt: Format, current: Model, pieces: list[Piece], path: Path) -> Model | None:
+    def lay_out(self, fmt: Format, current: Model, pieces: Pieces, path: Path) -> Model | None:
         """The model of the pass of ``pieces`` over ``current`` (the original, or the newest planned
         pass), to be written at ``path`` later; None when it must be written now (``write`` first)."""
         from rollout_doctor.core.derived import derive
@@ -75,7 +75,7 @@ class Planned:
         self.composed = self.model = None
 
 
-def plannable(original: Model, current: Model, pieces: list[Piece]) -> bool:
+def plannable(original: Model, current: Model, pieces: Pieces) -> bool:
     """Whether a pass of ``pieces`` over ``current`` (``original`` itself, or a pass planned over it)
     can be laid out without being written."""
     if original.own_start or original.links or original.bom_lines or current.own_start or current.links:
@@ -83,74 +83,69 @@ def plannable(original: Model, current: Model, pieces: list[Piece]) -> bool:
     size = original.size
     if size and original.source.read(size - 1, 1) != b"\n":
         return False  # a torn last line gets a newline when a line comes after it: written the long way
-    return not any(p.content is not None and b"\n" in p.content for p in pieces)
+    return not any(b"\n" in content for content, _note in pieces.extra.values())
 
 
-def compose(previous: list[Piece] | None, pieces: list[Piece]) -> list[Piece]:
-    """``pieces`` (of a pass over the version ``previous`` describes) as pieces of the original. The
-    lists are never changed afterwards: a piece a pass leaves alone is shared with the one before."""
+def compose(previous: Pieces | None, pieces: Pieces) -> Pieces:
+    """``pieces`` (of a pass over the version ``previous`` describes) as pieces of the original."""
     if previous is None:
-        return list(pieces)
-    composed: list[Piece] = []
-    append = composed.append
-    for p in pieces:
-        if p.origin is None:
-            append(p)
-            continue
-        c = previous[p.origin]
-        if p.content is not None:  # new content replaces the line whole, its ordinal included
-            append(Piece(c.origin, p.content, p.note, p.ordinal))
-        elif p.ordinal is not None:
-            append(Piece(c.origin, c.content, c.note, p.ordinal))
-        else:
-            append(c)
-    return composed
+        return pieces
+    before_origins, before_ordinals, before_extra = previous.origins, previous.ordinals, previous.extra
+    origins = array("q", [before_origins[o] if o != NEW else NEW for o in pieces.origins])
+    ordinals = array("q", [x if x != NO_ORDINAL or o == NEW else before_ordinals[o]
+                           for o, x in zip(pieces.origins, pieces.ordinals)])
+    extra: dict[int, tuple[bytes, str]] = {}
+    if before_extra:  # content a pass before wrote stays, unless this one replaces it
+        extra.update((k, before_extra[o]) for k, o in enumerate(pieces.origins) if o in before_extra)
+    for k, found in pieces.extra.items():  # new content replaces the line whole, its ordinal included
+        extra[k] = found
+        ordinals[k] = pieces.ordinals[k]
+    return Pieces(origins, ordinals, extra)
 
 
 @dataclass
 class Layout:
-    composed: list[Piece]  # the pass's pieces, of the original
+    composed: Pieces  # the pass's pieces, of the original
     written: Rewritten  # where each line starts, its size, and which lines must be read again
 
 
-def lay_out(original: Model, current: Model, pieces: list[Piece], composed: list[Piece],
-            spans: Spans) -> Layout | None:
+def lay_out(original: Model, current: Model, pieces: Pieces, composed: Pieces, spans: Spans) -> Layout | None:
     """Where each line of the pass lies, without writing it; None when the pass must be written to be
     exact (its first line would end otherwise than the original's do, which rewrite.py's default
     terminator follows)."""
     offsets, ordinals = original.offsets, original.ordinals
     default = original.terminator(0) if len(original) and original.terminator(0) else b"\n"
-    first = composed[0] if composed else None
-    if first is not None and first.origin is not None and original.terminator(first.origin) != default:
+    origins, set_ordinals, extra = composed.origins, composed.ordinals, composed.extra
+    if origins and origins[0] != NEW and original.terminator(origins[0]) != default:
         return None
-    spans.ensure(sorted({c.origin for c in composed
-                         if c.origin is not None and c.content is None and c.ordinal is not None}))
+    spans.ensure(sorted({o for o, x in zip(origins, set_ordinals) if x != NO_ORDINAL and o != NEW}))
     span_start, span_end = spans.start, spans.end
-    current_ordinals = current.ordinals
+    pass_origins, pass_ordinals, pass_extra, current_ordinals = pieces.origins, pieces.ordinals, pieces.extra, current.ordinals
     written = Rewritten()
     starts, fresh = written.starts, written.fresh
     position = 0
-    for k, c in enumerate(composed):
-        p = pieces[k]
+    for k, origin in enumerate(origins):  # a line each: 400 000 on a gigabyte
         starts.append(position)
-        origin = c.origin
-        if origin is not None and c.content is None:
+        changed = pass_origins[k]
+        renumbered = pass_ordinals[k] != NO_ORDINAL
+        if origin != NEW and k not in extra:
+            x = set_ordinals[k]
             length = offsets[origin + 1] - offsets[origin]
-            if c.ordinal is None:
+            if x == NO_ORDINAL:
                 position += length
             elif span_start[origin] >= 0 and ordinals[origin] >= 0:
-                position += length - (span_end[origin] - span_start[origin]) + len(str(c.ordinal))
+                position += length - (span_end[origin] - span_start[origin]) + len(str(x))
             else:
-                position += len(line_bytes(original, c, default))
-                if p.ordinal is not None:
+                position += len(line_bytes(original, composed[k], default))
+                if renumbered:
                     fresh.append(k)
                     continue
-            if p.content is not None or (k == 0 and p.origin != 0) or (
-                    p.ordinal is not None and (p.origin is None or current_ordinals[p.origin] < 0)):
+            if k in pass_extra or (k == 0 and changed != 0) or (
+                    renumbered and (changed == NEW or current_ordinals[changed] < 0)):
                 fresh.append(k)
             continue
-        position += len(line_bytes(original, c, default))
-        if p.origin is None or p.content is not None or p.ordinal is not None or (k == 0 and p.origin != 0):
+        position += len(line_bytes(original, composed[k], default))
+        if changed == NEW or k in pass_extra or renumbered or (k == 0 and changed != 0):
             fresh.append(k)
     written.size = position
     return Layout(composed, written)

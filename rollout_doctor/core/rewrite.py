@@ -14,7 +14,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from rollout_doctor.core.fixes import Piece
+from rollout_doctor.core.fixes import NEW, NO_ORDINAL, Piece, Pieces
 from rollout_doctor.core.index import BOM
 from rollout_doctor.core.lines import Source, Spliced, split_terminator
 from rollout_doctor.core.model import Model
@@ -74,10 +74,6 @@ class Spans:
                 else:
                     start[line], self.end[line] = span[0] - begin, span[1] - begin
             n = m
-
-
-def untouched(piece: Piece) -> bool:
-    return piece.origin is not None and piece.content is None and piece.ordinal is None
 
 
 class _Window:
@@ -162,14 +158,17 @@ class _Copier:
             self.writer.close()
 
 
-def write_pieces(model: Model, pieces: list[Piece], out: BinaryIO, spans: Spans | None = None) -> Rewritten:
+def write_pieces(model: Model, pieces: Pieces | list[Piece], out: BinaryIO, spans: Spans | None = None) -> Rewritten:
     """Write ``pieces`` (the plan's pieces from ``model.own_start`` on: a fork's inherited lines are
     its parents', never written here) as the new version of the file. ``spans``: the ordinals' places
     in ``model``'s lines, as far as they are known already."""
+    if not isinstance(pieces, Pieces):
+        pieces = Pieces.of(pieces)
     writer = _PieceWriter(model, pieces, out, spans if spans is not None else Spans(model))
+    untouched = pieces.untouched
     n = 0
     while n < len(pieces):
-        if untouched(pieces[n]):
+        if untouched(n):
             n = writer.run(n)
             continue
         after = writer.renumbered(n)
@@ -178,7 +177,7 @@ def write_pieces(model: Model, pieces: list[Piece], out: BinaryIO, spans: Spans 
 
 
 class _PieceWriter:
-    def __init__(self, model: Model, pieces: list[Piece], out: BinaryIO, spans: Spans) -> None:
+    def __init__(self, model: Model, pieces: Pieces, out: BinaryIO, spans: Spans) -> None:
         self.model, self.pieces, self.spans = model, pieces, spans
         self.first = first = model.own_start
         self.default_terminator = (model.terminator(first) if len(model) > first and model.terminator(first)
@@ -201,16 +200,17 @@ class _PieceWriter:
         """Copy the run of untouched pieces from ``n`` that are consecutive lines of the model, as one
         byte range; the next piece's index."""
         pieces, offsets, last = self.pieces, self.model.offsets, self.last
+        origins, untouched = pieces.origins, pieces.untouched
         m = n
-        while m < last and untouched(pieces[m + 1]) and pieces[m + 1].origin == pieces[m].origin + 1:  # type: ignore[operator]
+        while m < last and origins[m + 1] == origins[m] + 1 and untouched(m + 1):
             m += 1
-        origin: int = pieces[n].origin  # type: ignore[assignment]
-        start, end = offsets[origin], offsets[pieces[m].origin + 1]  # type: ignore[operator]
+        origin = origins[n]
+        start, end = offsets[origin], offsets[origins[m] + 1]
         delta = self.copier.position - start
         self.result.starts.extend(o + delta for o in offsets[origin : origin + m - n + 1])
         self.copier.copy(start, end)
         # Only the model's last line can lack a newline; a line written after it needs one.
-        if (m < last and pieces[m].origin == len(self.model) - 1 and end > start
+        if (m < last and origins[m] == len(self.model) - 1 and end > start
                 and self.model.source.read(end - 1, 1) != b"\n"):
             self.copier.write(self.default_terminator)
             self.fresh.append(m)  # no longer the torn last line
@@ -225,26 +225,26 @@ class _PieceWriter:
         model, pieces, last, first = self.model, self.pieces, self.last, self.first
         ordinals, bom_lines = model.ordinals, model.bom_lines
         torn = self.torn
+        origins, set_ordinals, extra = pieces.origins, pieces.ordinals, pieces.extra
         k = n
         while k <= last and k - n < BATCH:  # which pieces qualify, from the index alone
-            piece = pieces[k]
-            origin = piece.origin
-            if origin is None or piece.content is not None or piece.ordinal is None or ordinals[origin] < 0:
+            origin = origins[k]
+            if origin == NEW or k in extra or set_ordinals[k] == NO_ORDINAL or ordinals[origin] < 0:
                 break
             if origin in bom_lines or origin == torn or ((k == 0 or origin == first) and self._moved_start(k, origin)):
                 break
             k += 1
         if k == n:
             return n
-        self.spans.ensure(sorted({pieces[j].origin for j in range(n, k)}))  # type: ignore[misc]
+        self.spans.ensure(sorted(set(origins[n:k])))
         span_start, span_end = self.spans.start, self.spans.end
         locate, starts, copier, offsets = self.window.locate, self.result.starts, self.copier, model.offsets
-        numbers = [str(pieces[j].ordinal).encode() for j in range(n, k)]
+        numbers = [str(x).encode() for x in set_ordinals[n:k]]
         parts: list[bytes] = []
         position, pending = copier.position, 0
         j = n
         while j < k:  # one line after another: 300 000 of them on a gigabyte
-            origin: int = pieces[j].origin  # type: ignore[assignment]
+            origin = origins[j]
             at = span_start[origin]
             if at < 0:
                 k = j
@@ -252,7 +252,7 @@ class _PieceWriter:
             # Consecutive lines whose numbers keep their width: copied whole by the kernel, then each
             # number written over the old one (an ordinal moved by a few crosses a power of ten rarely).
             m = j
-            while (m < k and pieces[m].origin == origin + m - j and span_start[origin + m - j] >= 0
+            while (m < k and origins[m] == origin + m - j and span_start[origin + m - j] >= 0
                    and len(numbers[m - n]) == span_end[origin + m - j] - span_start[origin + m - j]):
                 m += 1
             if m - j >= PATCH_FROM and copier.patchable:
