@@ -88,8 +88,9 @@ def _fill(fmt: Format, model: Model, pieces: Pieces, written: Rewritten, source:
         run = origins[n:stop]
         at = len(kinds) - n  # the new model's line of piece k is k + at
         offsets.extend(starts[n:stop])
-        kinds.extend([old_kinds[o] for o in run])
-        ordinals.extend([old_ordinals[o] if x == NO_ORDINAL else x for o, x in zip(run, set_ordinals[n:stop])])
+        kinds.extend(bytes(map(old_kinds.__getitem__, run)))
+        ordinals.extend(array("q", (old_ordinals[o] if x == NO_ORDINAL else x
+                                    for o, x in zip(run, set_ordinals[n:stop]))))
         pop = old_records.pop
         for k, origin in enumerate(run, n + at):
             record = pop(origin, None)

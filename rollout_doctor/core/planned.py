@@ -91,9 +91,9 @@ def compose(previous: Pieces | None, pieces: Pieces) -> Pieces:
     if previous is None:
         return pieces
     before_origins, before_ordinals, before_extra = previous.origins, previous.ordinals, previous.extra
-    origins = array("q", [before_origins[o] if o != NEW else NEW for o in pieces.origins])
-    ordinals = array("q", [x if x != NO_ORDINAL or o == NEW else before_ordinals[o]
-                           for o, x in zip(pieces.origins, pieces.ordinals)])
+    origins = array("q", (before_origins[o] if o != NEW else NEW for o in pieces.origins))
+    ordinals = array("q", (x if x != NO_ORDINAL or o == NEW else before_ordinals[o]
+                           for o, x in zip(pieces.origins, pieces.ordinals)))
     extra: dict[int, tuple[bytes, str]] = {}
     if before_extra:  # content a pass before wrote stays, unless this one replaces it
         extra.update((k, before_extra[o]) for k, o in enumerate(pieces.origins) if o in before_extra)
@@ -118,7 +118,7 @@ def lay_out(original: Model, current: Model, pieces: Pieces, composed: Pieces, s
     origins, set_ordinals, extra = composed.origins, composed.ordinals, composed.extra
     if origins and origins[0] != NEW and original.terminator(origins[0]) != default:
         return None
-    spans.ensure(sorted({o for o, x in zip(origins, set_ordinals) if x != NO_ORDINAL and o != NEW}))
+    spans.ensure(o for o, x in zip(origins, set_ordinals) if x != NO_ORDINAL and o != NEW)
     span_start, span_end = spans.start, spans.end
     pass_origins, pass_ordinals, pass_extra, current_ordinals = pieces.origins, pieces.ordinals, pieces.extra, current.ordinals
     written = Rewritten()

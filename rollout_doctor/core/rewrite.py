@@ -12,6 +12,7 @@ import io
 import os
 from array import array
 from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import BinaryIO
 
 from rollout_doctor.core.fixes import NEW, NO_ORDINAL, Piece, Pieces
@@ -45,35 +46,42 @@ class Spans:
 
     def __init__(self, model: Model) -> None:
         self.model = model
-        self.start = array("q", [self.UNKNOWN]) * len(model)
-        self.end = array("q", [self.UNKNOWN]) * len(model)
+        self.start = array("i", [self.UNKNOWN]) * len(model)  # a line is shorter than 2 GiB (lines.LINE_LIMIT)
+        self.end = array("i", [self.UNKNOWN]) * len(model)
 
-    def ensure(self, lines: list[int]) -> None:
-        """Find the spans of ``lines`` (ascending) not looked at yet, reading each run of consecutive
-        lines a window at a time."""
-        start, offsets, read = self.start, self.model.offsets, self.model.source.read
-        todo = [line for line in lines if start[line] == self.UNKNOWN]
-        n = 0
-        while n < len(todo):
-            base = offsets[todo[n]]
-            m = n + 1
-            while (m < len(todo) and todo[m] == todo[m - 1] + 1 and offsets[todo[m] + 1] - base <= WINDOW):
-                m += 1
-            data = read(base, offsets[todo[m - 1] + 1] - base)
-            bounds = []
-            for line in todo[n:m]:
-                begin, end = offsets[line] - base, offsets[line + 1] - base
-                if end > begin and data[end - 1] == 0x0A:
+    def ensure(self, lines: Iterable[int]) -> None:
+        """Find the spans of ``lines`` not looked at yet, reading each run of consecutive lines a
+        window at a time (the lines come in the order of the file, but for a few a fix moved)."""
+        start, offsets = self.start, self.model.offsets
+        run: list[int] = []
+        for line in lines:
+            if start[line] != self.UNKNOWN:
+                continue
+            if run and (line != run[-1] + 1 or offsets[line + 1] - offsets[run[0]] > WINDOW):
+                self._find(run)
+                run = []
+            run.append(line)
+        if run:
+            self._find(run)
+
+    def _find(self, run: list[int]) -> None:
+        """The spans of consecutive lines, from one read."""
+        start, end_of, offsets = self.start, self.end, self.model.offsets
+        base = offsets[run[0]]
+        data = self.model.source.read(base, offsets[run[-1] + 1] - base)
+        bounds = []
+        for line in run:
+            begin, end = offsets[line] - base, offsets[line + 1] - base
+            if end > begin and data[end - 1] == 0x0A:
+                end -= 1
+                if end > begin and data[end - 1] == 0x0D:
                     end -= 1
-                    if end > begin and data[end - 1] == 0x0D:
-                        end -= 1
-                bounds.append((begin, end))
-            for line, (begin, _end), span in zip(todo[n:m], bounds, self.model.ordinal_spans(data, bounds)):
-                if span is None:
-                    start[line] = self.NONE
-                else:
-                    start[line], self.end[line] = span[0] - begin, span[1] - begin
-            n = m
+            bounds.append((begin, end))
+        for line, (begin, _end), span in zip(run, bounds, self.model.ordinal_spans(data, bounds)):
+            if span is None:
+                start[line] = self.NONE
+            else:
+                start[line], end_of[line] = span[0] - begin, span[1] - begin
 
 
 class _Window:
@@ -236,7 +244,7 @@ class _PieceWriter:
             k += 1
         if k == n:
             return n
-        self.spans.ensure(sorted(set(origins[n:k])))
+        self.spans.ensure(origins[n:k])
         span_start, span_end = self.spans.start, self.spans.end
         locate, starts, copier, offsets = self.window.locate, self.result.starts, self.copier, model.offsets
         numbers = [str(x).encode() for x in set_ordinals[n:k]]
