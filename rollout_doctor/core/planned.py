@@ -140,7 +140,7 @@ def lay_out(original: Model, current: Model, pieces: Pieces, composed: Pieces, s
                 if renumbered:
                     fresh.append(k)
                     continue
-            if k in pass_extra or (k == 0 and changed != 0) or (
+            if (k == 0 and changed != 0) or (
                     renumbered and (changed == NEW or current_ordinals[changed] < 0)):
                 fresh.append(k)
             continue
