@@ -14,7 +14,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rollout_doctor.core.fixes import Edit, plan
+from rollout_doctor.core.fixes import Edit, Plan, plan
 from rollout_doctor.core.model import Model, read_model
 from rollout_doctor.core.planned import Planned
 from rollout_doctor.core.rewrite import write_pieces
@@ -42,7 +42,8 @@ def plannable(draw: st.DrawFn) -> bytes:
     return b"".join(line + b"\n" for line in [PAGINATED[0], *body])
 
 
-def _plan(model: Model, chosen: list[Edit]):  # noqa: ANN202 - a Plan, renumbered as the fix loop does
+def _plan(model: Model, chosen: list[Edit]) -> Plan:
+    """The plan of ``chosen``, renumbered as the fix loop does."""
     the_plan = plan(len(model), chosen)
     starts = [s for s in (the_plan.first_change, the_plan.renumber_from) if s is not None]
     if starts:

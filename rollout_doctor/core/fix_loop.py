@@ -71,8 +71,6 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
     fix must not carry a line across one), followed from pass to pass. ``checked``: what checking
     ``original`` with ``options`` found, when the caller has it already."""
     from rollout_doctor.core.cuts import cut_in
-    from rollout_doctor.core.derived import derivable, derive
-    from rollout_doctor.core.rewrite import write_pieces
 
     loop = Loop(original, original, array("q", range(len(original) - original.own_start)), Notes(),
                 Shape.of(original))
@@ -93,33 +91,13 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
         loop.applied.extend(fixes)
         out_path = workdir / f"{tag}-pass{n}.jsonl"
         pieces = the_plan.pieces.tail(current.own_start)
-        # A pass over the original, or over passes laid out before it, is laid out and not written
-        # (planned.py); one the layout cannot express writes what came before it, then itself.
-        following = planned.lay_out(fmt, current, pieces, out_path)
-        if following is None:
-            planned.write(current)
-            with open(out_path, "wb") as out:
-                written = write_pieces(current, pieces, out)
-            # The pass's index: derived from this one where the file stands alone (only what the pass
-            # wrote anew is read), else read whole, with the history it inherits.
-            following = derive(fmt, current, pieces, written, out_path) if derivable(current) else None
-            del written
+        following = _next_version(fmt, planned, current, pieces, out_path)
         loop.provenance, loop.notes = follow(pieces, current.own_start, loop.provenance, loop.notes)
         # Memory stays flat: only the original (for the diff, or to write the planned passes from) and
-        # the newest pass are kept; on a 1 GB rollout a model is 60 MB and a plan 400 000 pieces.
+        # the newest pass are kept; on a 1 GB rollout a model is 60 MB.
         del the_plan, fixes, pieces
         if current is not original or not want_diff:
-            current.kinds, current.records = bytearray(), {}
-            if current is original and planned.active:
-                pass  # the planned passes read their bytes from it, by its offsets and ordinals
-            else:
-                current.close()
-                # The caller still holds the original: its lines go now, not when the file is done.
-                current.offsets, current.ordinals = array("q"), array("q")
-                if current is not original:
-                    current.path.unlink(missing_ok=True)
-                else:
-                    loop.original = None
+            _let_go(loop, current, planned)
         loop.current = following if following is not None else read(out_path)
         loop.current.named = original.name_path
         loop.written = True
@@ -134,6 +112,38 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
     planned.write(loop.current)
     loop.remaining = diagnostics
     return loop
+
+
+def _next_version(fmt: Format, planned: Planned, current: Model, pieces: Pieces, out_path: Path) -> Model | None:
+    """The model of the pass of ``pieces`` over ``current``, to be written at ``out_path``: laid out and
+    not written when it is a pass over the original or over passes laid out before it (planned.py);
+    else written, after what was laid out before it, and its index derived where the file stands
+    alone (only what the pass wrote anew is read); None when it must be read whole, with the history
+    it inherits."""
+    from rollout_doctor.core.derived import derivable, derive
+    from rollout_doctor.core.rewrite import write_pieces
+
+    following = planned.lay_out(fmt, current, pieces, out_path)
+    if following is not None:
+        return following
+    planned.write(current)
+    with open(out_path, "wb") as out:
+        written = write_pieces(current, pieces, out)
+    return derive(fmt, current, pieces, written, out_path) if derivable(current) else None
+
+
+def _let_go(loop: Loop, current: Model, planned: Planned) -> None:
+    """Free the version a pass was made from: its index, and its file unless it is the original (the
+    caller holds that; planned passes read their bytes from it, by its offsets and ordinals)."""
+    current.kinds, current.records = bytearray(), {}
+    if current is planned.original and planned.active:
+        return
+    current.close()
+    current.offsets, current.ordinals = array("q"), array("q")
+    if current is not loop.original:
+        current.path.unlink(missing_ok=True)
+    else:
+        loop.original = None
 
 
 def made_worse(fmt: Format, before: list[Diagnostic], after: list[Diagnostic]) -> str | None:

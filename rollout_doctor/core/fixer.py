@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from rollout_doctor.core.check import check_model, open_thread
 from rollout_doctor.core.cuts import cut_line, moved_cut
 from rollout_doctor.core.errors import error_message
+from rollout_doctor.core.fix_commit import commit_thread, complete_interrupted  # noqa: F401 - callers take it from here
 from rollout_doctor.core.fix_loop import Loop, held, run_loop
 from rollout_doctor.core.fixes import applicable
 from rollout_doctor.core.hashed_read import read_hashed
@@ -273,7 +274,7 @@ def _fix_family(run: Run, family: list[Path]) -> Iterator[FileReport]:
                 member.report.remaining = member.report.diagnostics
                 member.report.applied = []
         elif written and not run.dry_run:
-            _commit(run.fmt, written, run.force)
+            commit_thread(run.fmt, written, run.force)
         for member in members:
             if member.role == "requested" or member.report.written or member.report.refused or member.report.changes:
                 yield member.report
@@ -285,49 +286,3 @@ def _fix_family(run: Run, family: list[Path]) -> Iterator[FileReport]:
                 member.loop.close()
             discard(member.ahead)  # a copy no transaction took (one it took is in its folder now)
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _commit(fmt: Format, members: list[Member], force: bool) -> None:
-    from rollout_doctor.store import Change as StoreChange
-    from rollout_doctor.store import RefusedToWrite, WriteError, commit
-
-    # Each result is the fix loop's last pass, in a private scratch folder removed after the commit.
-    changes = [StoreChange(m.path, m.loop.current.path, m.before, m.role, handed_over=True,  # type: ignore[union-attr, arg-type]
-                           ahead=m.ahead) for m in members]
-    try:
-        written = commit(changes, force=force)
-    except RefusedToWrite as exc:
-        for m in members:
-            m.report.refused, m.report.remaining, m.report.applied = str(exc), m.report.diagnostics, []
-        return
-    except (WriteError, OSError) as exc:
-        for m in members:
-            m.report.error = error_message(m.path, exc)
-            m.report.remaining, m.report.applied = m.report.diagnostics, []
-        return
-    from rollout_doctor.core.index_cache import forget
-
-    for m in members:
-        forget(fmt, m.path)  # a new inode: the entry could not be used again anyway
-        report = m.report
-        report.written, report.backup = True, written.journal.folder
-        report.warnings.extend(w for w in written.warnings if str(_real(m.path)) in w)
-        # The client's own index of the session points at byte offsets and ordinals the fix just moved;
-        # once dropped it is rebuilt cleanly at the next resume.
-        report.index_reset = fmt.after_write(m.path, written.journal.folder)
-        if report.index_reset is not None and report.index_reset.warning:
-            report.warnings.append(report.index_reset.warning)
-    unplaced = [w for w in written.warnings if not any(str(_real(m.path)) in w for m in members)]
-    members[0].report.warnings.extend(unplaced)
-
-
-def complete_interrupted(formats: Iterable[Format], everything: bool = False) -> list:  # type: ignore[type-arg]
-    """Finish what a killed fix or undo left half-done (store/__init__.py) and tell each client of every
-    file it had written (the killed run never did); what was completed."""
-    from rollout_doctor.store import recover
-
-    done = recover(everything=everything)
-    for completed in done:
-        for fmt in formats:
-            fmt.after_recover(completed.changed, completed.journal.folder)
-    return done

@@ -11,8 +11,8 @@ from __future__ import annotations
 import io
 import os
 from array import array
-from dataclasses import dataclass, field
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from rollout_doctor.core.fixes import NEW, NO_ORDINAL, Piece, Pieces
