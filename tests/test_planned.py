@@ -9,8 +9,11 @@ written by the kernel and patched in place is byte for byte the spliced one."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -85,6 +88,8 @@ def test_planned_passes_give_the_index_and_the_bytes_of_written_ones(tmp_path: P
                 current = following
             planned.write(current)
             assert current.path.read_bytes() == written_model.path.read_bytes()
+            if planned.digest is not None:  # taken while it was written: the hash of what it holds
+                assert planned.digest.result(timeout=10) == hashlib.sha256(current.path.read_bytes()).hexdigest()
         finally:
             for model in opened:
                 model.close()
@@ -150,3 +155,41 @@ def test_ordinals_judged_a_block_at_a_time_are_judged_as_line_by_line(lines: lis
         bounds.append((at, at + len(line)))
         at += len(line) + len(end)
     assert sole_ordinals(data, bounds) == [sole_ordinal(data, start, end) for start, end in bounds]
+
+
+@settings(max_examples=50, deadline=None)
+@given(chunks=st.lists(st.binary(max_size=3000), max_size=12), small=st.booleans())
+def test_a_hash_taken_behind_the_writer_is_the_hash_of_the_file(tmp_path_factory: pytest.TempPathFactory,
+                                                                 chunks: list[bytes], small: bool) -> None:
+    from rollout_doctor.store import copies
+
+    if small:
+        copies.HASH_CHUNK, old = 1000, copies.HASH_CHUNK
+    try:
+        path = tmp_path_factory.mktemp("behind") / "file"
+        with open(path, "wb") as out:
+            behind = copies.HashBehind(path)
+            written = 0
+            for chunk in chunks:
+                out.write(chunk)
+                out.flush()
+                written += len(chunk)
+                behind.reached(written)
+            behind.finish(written)
+        assert behind.digest.result(timeout=10) == hashlib.sha256(b"".join(chunks)).hexdigest()
+    finally:
+        if small:
+            copies.HASH_CHUNK = old
+
+
+def test_a_write_that_failed_gives_no_hash(tmp_path: Path) -> None:
+    from rollout_doctor.store.copies import HashBehind
+
+    path = tmp_path / "file"
+    path.write_bytes(b"x" * 100)
+    behind = HashBehind(path)
+    behind.reached(50)
+    behind.finish(None)
+    with pytest.raises(OSError):
+        behind.digest.result(timeout=10)
+    assert os.path.exists(path)

@@ -31,7 +31,7 @@ def commit_thread(fmt: Format, members: list[Member], force: bool) -> None:
 
     # Each result is the fix loop's last pass, in a private scratch folder removed after the commit.
     changes = [StoreChange(m.path, m.loop.current.path, m.before, m.role, handed_over=True,  # type: ignore[union-attr, arg-type]
-                           ahead=m.ahead) for m in members]
+                           ahead=m.ahead, digest=m.loop.digest) for m in members]  # type: ignore[union-attr]
     try:
         written = commit(changes, force=force)
     except RefusedToWrite as exc:

@@ -35,6 +35,8 @@ from rollout_doctor.core.planned import Planned
 from rollout_doctor.core.rules import Diagnostic, Options
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from rollout_doctor.core.format import Format
 
 MAX_PASSES = 32
@@ -57,6 +59,7 @@ class Loop:
     remaining: list[Diagnostic] = field(default_factory=list)
     passes: int = 0
     written: bool = False  # a pass was written: ``current`` is a new version
+    digest: Future[str] | None = None  # the sha256 of ``current``'s file, when it is being taken already
 
     def close(self) -> None:
         for model in (self.original, self.current):
@@ -110,6 +113,7 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
     else:
         raise FixLoopError(f"{original.name_path}: fixes did not settle after {MAX_PASSES} passes; nothing written")
     planned.write(loop.current)
+    loop.digest = planned.digest
     loop.remaining = diagnostics
     return loop
 

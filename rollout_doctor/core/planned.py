@@ -27,6 +27,8 @@ from rollout_doctor.core.model import Model
 from rollout_doctor.core.rewrite import Rewritten, Spans, write_pieces
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from rollout_doctor.core.format import Format
 
 
@@ -38,6 +40,7 @@ class Planned:
         self.composed: Pieces | None = None  # the newest pass, as pieces of the original
         self.model: Model | None = None  # the newest pass's model, whose source is a PlannedSource
         self.spans: Spans | None = None
+        self.digest: Future[str] | None = None  # the sha256 of the file ``write`` wrote, under way
 
     @property
     def active(self) -> bool:
@@ -67,10 +70,20 @@ class Planned:
         file from then on."""
         if model is not self.model or self.composed is None:
             return
+        from rollout_doctor.store.copies import HashBehind
+
+        size: int | None = None
         with open(model.path, "wb") as out:
-            written = write_pieces(self.original, self.composed, out, self.spans)
-        if written.size != model.size:
-            raise OSError(f"{model.path}: {written.size} bytes written where {model.size} were laid out")
+            # The commit needs the new version's hash and its bytes on disk: both are taken while it
+            # is written, on another thread.
+            behind = HashBehind(model.path)
+            try:
+                size = write_pieces(self.original, self.composed, out, self.spans, behind.reached).size
+            finally:
+                behind.finish(size)
+        self.digest = behind.digest
+        if size != model.size:
+            raise OSError(f"{model.path}: {size} bytes written where {model.size} were laid out")
         model.source = Source.open(model.path)
         self.composed = self.model = None
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import os
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -136,6 +136,11 @@ class _Copier:
     def patchable(self) -> bool:
         return self.writer is not None
 
+    @property
+    def settled(self) -> int:
+        """How many bytes the output holds for good (written, and patched where they are)."""
+        return self.writer.settled if self.writer is not None else self.position
+
     def patch(self, changes: list[tuple[int, bytes]]) -> None:
         """Overwrite bytes already written (``(position, bytes)``, positions as ``self.position`` counts)."""
         assert self.writer is not None
@@ -166,10 +171,12 @@ class _Copier:
             self.writer.close()
 
 
-def write_pieces(model: Model, pieces: Pieces | list[Piece], out: BinaryIO, spans: Spans | None = None) -> Rewritten:
+def write_pieces(model: Model, pieces: Pieces | list[Piece], out: BinaryIO, spans: Spans | None = None,
+                 progress: Callable[[int], None] | None = None) -> Rewritten:
     """Write ``pieces`` (the plan's pieces from ``model.own_start`` on: a fork's inherited lines are
     its parents', never written here) as the new version of the file. ``spans``: the ordinals' places
-    in ``model``'s lines, as far as they are known already."""
+    in ``model``'s lines, as far as they are known already; ``progress`` is told how many bytes the
+    output holds for good, as that grows."""
     if not isinstance(pieces, Pieces):
         pieces = Pieces.of(pieces)
     writer = _PieceWriter(model, pieces, out, spans if spans is not None else Spans(model))
@@ -178,9 +185,11 @@ def write_pieces(model: Model, pieces: Pieces | list[Piece], out: BinaryIO, span
     while n < len(pieces):
         if untouched(n):
             n = writer.run(n)
-            continue
-        after = writer.renumbered(n)
-        n = after if after > n else writer.line(n)
+        else:
+            after = writer.renumbered(n)
+            n = after if after > n else writer.line(n)
+        if progress is not None:
+            progress(writer.copier.settled)
     return writer.close()
 
 

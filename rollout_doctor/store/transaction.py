@@ -59,6 +59,8 @@ class Change:
     # A copy of the original being made ahead of the commit (staging.py), which the backup then is
     # when its hash is ``before``'s; else the original is copied here.
     ahead: Future[Staged] | None = None
+    # The sha256 of ``result``, taken by its maker as it wrote it (copies.HashBehind), or None.
+    digest: Future[str] | None = None
 
 
 @dataclass
@@ -103,7 +105,7 @@ def commit(changes: list[Change], force: bool = False, command: str | None = Non
     # is that very inode) and its temporary file's fsync run on the other core from now on, beside the
     # copy of the original; both are done before the journal exists.
     hashing = ThreadPoolExecutor(2)
-    early = {n: hashing.submit(sha256_of, change.result) for n, change in enumerate(changes) if change.handed_over}
+    early = {n: hashing.submit(_hash_of, change) for n, change in enumerate(changes) if change.handed_over}
     syncing: dict[Path, Future[None]] = {}  # temporary files being fsynced beside the backup copy
     try:
         try:
@@ -137,6 +139,16 @@ def commit(changes: list[Change], force: bool = False, command: str | None = Non
     finally:
         hashing.shutdown(wait=True, cancel_futures=True)
     return written
+
+
+def _hash_of(change: Change) -> str:
+    """The new version's sha256: the one its maker took while writing it, else read now."""
+    if change.digest is not None:
+        try:
+            return change.digest.result()
+        except Exception:  # noqa: BLE001, S110 - whatever went wrong there, the file is hashed here
+            pass
+    return sha256_of(change.result)
 
 
 def discard(folder: Path) -> None:
