@@ -86,10 +86,10 @@ def test_planned_passes_give_the_index_and_the_bytes_of_written_ones(tmp_path: P
                 opened.append(following)
                 same_index(following, written_model)
                 current = following
-            planned.write(current)
+            digest = planned.write(current)
             assert current.path.read_bytes() == written_model.path.read_bytes()
-            if planned.digest is not None:  # taken while it was written: the hash of what it holds
-                assert planned.digest.result(timeout=10) == hashlib.sha256(current.path.read_bytes()).hexdigest()
+            if digest is not None:  # taken while it was written: the hash of what it holds
+                assert digest.result(timeout=10) == hashlib.sha256(current.path.read_bytes()).hexdigest()
         finally:
             for model in opened:
                 model.close()

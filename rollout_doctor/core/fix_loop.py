@@ -112,8 +112,7 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
                                "may make; nothing written")
     else:
         raise FixLoopError(f"{original.name_path}: fixes did not settle after {MAX_PASSES} passes; nothing written")
-    planned.write(loop.current)
-    loop.digest = planned.digest
+    loop.digest = planned.write(loop.current)
     loop.remaining = diagnostics
     return loop
 

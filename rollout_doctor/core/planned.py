@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 from array import array
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,7 +41,6 @@ class Planned:
         self.composed: Pieces | None = None  # the newest pass, as pieces of the original
         self.model: Model | None = None  # the newest pass's model, whose source is a PlannedSource
         self.spans: Spans | None = None
-        self.digest: Future[str] | None = None  # the sha256 of the file ``write`` wrote, under way
 
     @property
     def active(self) -> bool:
@@ -65,11 +65,11 @@ class Planned:
         self.composed, self.model = composed, model
         return model
 
-    def write(self, model: Model) -> None:
+    def write(self, model: Model) -> Future[str] | None:
         """Write ``model`` when it is the newest planned pass: from the original, once; its source is the
-        file from then on."""
+        file from then on. The sha256 of the file written, being taken (None when nothing was written)."""
         if model is not self.model or self.composed is None:
-            return
+            return None
         from rollout_doctor.store.copies import HashBehind
 
         size: int | None = None
@@ -81,11 +81,11 @@ class Planned:
                 size = write_pieces(self.original, self.composed, out, self.spans, behind.reached).size
             finally:
                 behind.finish(size)
-        self.digest = behind.digest
         if size != model.size:
             raise OSError(f"{model.path}: {size} bytes written where {model.size} were laid out")
         model.source = Source.open(model.path)
         self.composed = self.model = None
+        return behind.digest
 
 
 def plannable(original: Model, current: Model, pieces: Pieces) -> bool:
@@ -124,44 +124,47 @@ class Layout:
 
 def lay_out(original: Model, current: Model, pieces: Pieces, composed: Pieces, spans: Spans) -> Layout | None:
     """Where each line of the pass lies, without writing it; None when the pass must be written to be
-    exact (its first line would end otherwise than the original's do, which rewrite.py's default
-    terminator follows)."""
-    offsets, ordinals = original.offsets, original.ordinals
-    default = original.terminator(0) if len(original) and original.terminator(0) else b"\n"
-    origins, set_ordinals, extra = composed.origins, composed.ordinals, composed.extra
-    if origins and origins[0] != NEW and original.terminator(origins[0]) != default:
+    exact: a new line ends as the first line of the version it is written into does (rewrite.py),
+    and written from the original it would end as the original's first line does."""
+    default = _default_terminator(original)
+    if _default_terminator(current) != default:
         return None
+    origins, set_ordinals, extra = composed.origins, composed.ordinals, composed.extra
     spans.ensure(o for o, x in zip(origins, set_ordinals) if x != NO_ORDINAL and o != NEW)
-    span_start, span_end = spans.start, spans.end
-    pass_origins, pass_ordinals, pass_extra, current_ordinals = pieces.origins, pieces.ordinals, pieces.extra, current.ordinals
+    lengths, long_way = _lengths(original, composed, spans)
+    for k in (*extra, *long_way):
+        lengths[k] = len(line_bytes(original, composed[k], default))
     written = Rewritten()
-    starts, fresh = written.starts, written.fresh
-    position = 0
-    for k, origin in enumerate(origins):  # a line each: 400 000 on a gigabyte
-        starts.append(position)
-        changed = pass_origins[k]
-        renumbered = pass_ordinals[k] != NO_ORDINAL
-        if origin != NEW and k not in extra:
-            x = set_ordinals[k]
-            length = offsets[origin + 1] - offsets[origin]
-            if x == NO_ORDINAL:
-                position += length
-            elif span_start[origin] >= 0 and ordinals[origin] >= 0:
-                position += length - (span_end[origin] - span_start[origin]) + len(str(x))
-            else:
-                position += len(line_bytes(original, composed[k], default))
-                if renumbered:
-                    fresh.append(k)
-                    continue
-            if (k == 0 and changed != 0) or (
-                    renumbered and (changed == NEW or current_ordinals[changed] < 0)):
-                fresh.append(k)
-            continue
-        position += len(line_bytes(original, composed[k], default))
-        if changed == NEW or k in pass_extra or renumbered or (k == 0 and changed != 0):
-            fresh.append(k)
-    written.size = position
+    written.starts = array("q", accumulate(lengths, initial=0))
+    written.size = written.starts.pop()
+    # Lines whose facts must be read again: new or changed content, a line come to stand first, an
+    # ordinal set the long way or where the version before had none to splice.
+    pass_origins, pass_ordinals, current_ordinals = pieces.origins, pieces.ordinals, current.ordinals
+    fresh = {*extra, *(k for k in long_way if pass_ordinals[k] != NO_ORDINAL)}
+    fresh.update(k for k, (changed, x) in enumerate(zip(pass_origins, pass_ordinals))
+                 if x != NO_ORDINAL and (changed == NEW or current_ordinals[changed] < 0))
+    if origins and pass_origins[0] != 0:
+        fresh.add(0)
+    fresh.difference_update(k for k in extra if k not in pieces.extra and pass_ordinals[k] == NO_ORDINAL
+                            and not (k == 0 and pass_origins[0] != 0))
+    written.fresh = sorted(fresh)
     return Layout(composed, written)
+
+
+def _default_terminator(model: Model) -> bytes:
+    return model.terminator(0) if len(model) and model.terminator(0) else b"\n"
+
+
+def _lengths(original: Model, composed: Pieces, spans: Spans) -> tuple[list[int], list[int]]:
+    """Each line's length where the original's bytes give it (0 for the others), and the lines whose
+    ordinal is set the long way."""
+    offsets, ordinals, span_start, span_end = original.offsets, original.ordinals, spans.start, spans.end
+    lengths = [0 if o == NEW else offsets[o + 1] - offsets[o] if x == NO_ORDINAL
+               else offsets[o + 1] - offsets[o] - (span_end[o] - span_start[o]) + len(str(x))
+               if span_start[o] >= 0 and ordinals[o] >= 0 else -1
+               for o, x in zip(composed.origins, composed.ordinals)]
+    long_way = [k for k, length in enumerate(lengths) if length < 0 and k not in composed.extra]
+    return lengths, long_way
 
 
 def line_bytes(original: Model, piece: Piece, default: bytes) -> bytes:
