@@ -257,14 +257,15 @@ def fix_file(fmt: Format, path: Path, options: Options, dry_run: bool = False, w
     return next(iter(fix_files(fmt, [path], options, dry_run=dry_run, want_diff=want_diff, force=force)))
 
 
-def _fix_family(run: Run, family: list[Path]) -> Iterator[FileReport]:
-    from rollout_doctor.store.tempfiles import scratch_dir
+def _fix_and_commit(run: Run, fix: ThreadFix) -> list[Member]:
+    """Fix a thread's files and commit them as one transaction, unless a child would be harmed. The
+    cyclic collector waits meanwhile: a fix holds a record a line and frees none until its end, and
+    the collector walked them all again and again (half a second of a 1 GB fix) for no cycle."""
+    import gc
 
-    workdir = scratch_dir("fix")
-    fix = ThreadFix(run, workdir)
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        for path in family:
-            fix.add(path, "requested")
         members = fix.run()
         written = [m for m in members if m.loop is not None and m.loop.written and m.report.error is None]
         refused = fix.validate() if written else None
@@ -275,6 +276,21 @@ def _fix_family(run: Run, family: list[Path]) -> Iterator[FileReport]:
                 member.report.applied = []
         elif written and not run.dry_run:
             commit_thread(run.fmt, written, run.force)
+        return members
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _fix_family(run: Run, family: list[Path]) -> Iterator[FileReport]:
+    from rollout_doctor.store.tempfiles import scratch_dir
+
+    workdir = scratch_dir("fix")
+    fix = ThreadFix(run, workdir)
+    try:
+        for path in family:
+            fix.add(path, "requested")
+        members = _fix_and_commit(run, fix)
         for member in members:
             if member.role == "requested" or member.report.written or member.report.refused or member.report.changes:
                 yield member.report

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 from rollout_doctor.core.fixes import NEW, NO_ORDINAL, Piece, Pieces
 from rollout_doctor.core.lines import Source
 from rollout_doctor.core.model import Model
-from rollout_doctor.core.rewrite import Rewritten, Spans, write_pieces
+from rollout_doctor.core.ordinal_spans import Spans
+from rollout_doctor.core.rewrite import Rewritten, write_pieces
 
 if TYPE_CHECKING:
     from concurrent.futures import Future

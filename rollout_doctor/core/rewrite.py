@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import os
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -19,6 +19,7 @@ from rollout_doctor.core.fixes import NEW, NO_ORDINAL, Piece, Pieces
 from rollout_doctor.core.index import BOM
 from rollout_doctor.core.lines import Source, Spliced, split_terminator
 from rollout_doctor.core.model import Model
+from rollout_doctor.core.ordinal_spans import Spans
 from rollout_doctor.store.ranges import RangeWriter
 
 WINDOW = 1 << 20  # lines being renumbered are read this many bytes at a time
@@ -35,53 +36,6 @@ class Rewritten:
     # Pieces to classify again from the new file: new or changed content, a torn last line that got a
     # newline, a line whose byte order mark moved, an ordinal the format could not set alone.
     fresh: list[int] = field(default_factory=list)
-
-
-class Spans:
-    """Where the ordinal lies in lines of a model (from the line's start), found a block of lines at a
-    time (``Model.ordinal_spans``) the first time a pass renumbers them, and kept for the passes after:
-    ``start`` is -1 for a line not looked at, -2 for one whose ordinal is set the long way."""
-
-    UNKNOWN, NONE = -1, -2
-
-    def __init__(self, model: Model) -> None:
-        self.model = model
-        self.start = array("i", [self.UNKNOWN]) * len(model)  # a line is shorter than 2 GiB (lines.LINE_LIMIT)
-        self.end = array("i", [self.UNKNOWN]) * len(model)
-
-    def ensure(self, lines: Iterable[int]) -> None:
-        """Find the spans of ``lines`` not looked at yet, reading each run of consecutive lines a
-        window at a time (the lines come in the order of the file, but for a few a fix moved)."""
-        start, offsets = self.start, self.model.offsets
-        run: list[int] = []
-        for line in lines:
-            if start[line] != self.UNKNOWN:
-                continue
-            if run and (line != run[-1] + 1 or offsets[line + 1] - offsets[run[0]] > WINDOW):
-                self._find(run)
-                run = []
-            run.append(line)
-        if run:
-            self._find(run)
-
-    def _find(self, run: list[int]) -> None:
-        """The spans of consecutive lines, from one read."""
-        start, end_of, offsets = self.start, self.end, self.model.offsets
-        base = offsets[run[0]]
-        data = self.model.source.read(base, offsets[run[-1] + 1] - base)
-        bounds = []
-        for line in run:
-            begin, end = offsets[line] - base, offsets[line + 1] - base
-            if end > begin and data[end - 1] == 0x0A:
-                end -= 1
-                if end > begin and data[end - 1] == 0x0D:
-                    end -= 1
-            bounds.append((begin, end))
-        for line, (begin, _end), span in zip(run, bounds, self.model.ordinal_spans(data, bounds)):
-            if span is None:
-                start[line] = self.NONE
-            else:
-                start[line], end_of[line] = span[0] - begin, span[1] - begin
 
 
 class _Window:
