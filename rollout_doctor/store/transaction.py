@@ -30,6 +30,7 @@ from rollout_doctor.store.journal import (
     COMMITTED,
     PREPARED,
     ROLLED_BACK,
+    STAGING,
     Entry,
     Journal,
     copy_name,
@@ -40,7 +41,7 @@ from rollout_doctor.store.location import backup_root, make_private_root, new_fo
 from rollout_doctor.store.putback import regular_stat, restore_entry
 from rollout_doctor.store.reading import is_compressed
 from rollout_doctor.store.runs import current_command, current_run
-from rollout_doctor.store.staging import Staged, take
+from rollout_doctor.store.staging import Staged, sweep_staging, take
 from rollout_doctor.store.state import FileState
 
 
@@ -119,6 +120,7 @@ def commit(changes: list[Change], force: bool = False, command: str | None = Non
                 temps.append(tmp)
             stage("tmp-written")
             make_private_root(root)
+            sweep_staging(root / STAGING)  # copies made ahead by runs that were killed
             folder = new_folder(root)
         except OSError as exc:
             raise WriteError(f"{exc.filename or reals[0]}: cannot write: {describe_os_error(exc)}; nothing was "
