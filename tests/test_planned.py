@@ -126,9 +126,11 @@ def fresh_ordinals(path: Path) -> list[int | None]:
     return [orjson.loads(line).get("ordinal") for line in path.read_bytes().splitlines()]
 
 
-def test_a_long_run_patched_in_place_is_the_spliced_run(tmp_path: Path) -> None:
-    """Ordinals 1 to 1200 moved by one: most keep their width and are written over the kernel's copy,
-    those that cross 9, 99 and 999 are spliced; the file is byte for byte the line-by-line one."""
+@pytest.mark.parametrize("mode", ["wb", "w+b"], ids=["pwrite", "mapped"])
+def test_a_long_run_patched_in_place_is_the_spliced_run(tmp_path: Path, mode: str) -> None:
+    """Ordinals 1 to 1200 moved by one: most keep their width and are written over the kernel's copy
+    (a pwrite each, or through a mapping where the output can be read), those that cross 9, 99 and
+    999 are spliced; the file is byte for byte the line-by-line one."""
     head = PAGINATED[0]
     line = b'{"timestamp":"2026-01-01T00:00:00.000Z","ordinal":%d,"type":"event_msg","payload":{"type":"x","t":"%s"}}'
     body = [head, *(line % (n, b"y" * (n % 50)) for n in range(1, 1200))]
@@ -138,7 +140,7 @@ def test_a_long_run_patched_in_place_is_the_spliced_run(tmp_path: Path) -> None:
         the_plan = _plan(model, [Edit.insert_after(0, line % (0, b"new"), "inserted")])
         expected = reference_bytes(model, list(the_plan.pieces))
         out_path = tmp_path / "out.jsonl"
-        with open(out_path, "wb") as out:
+        with open(out_path, mode) as out:
             write_pieces(model, the_plan.pieces, out)
         assert out_path.read_bytes() == expected
 

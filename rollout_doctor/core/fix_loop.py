@@ -130,7 +130,7 @@ def _next_version(fmt: Format, planned: Planned, current: Model, pieces: Pieces,
     if following is not None:
         return following
     planned.write(current)
-    with open(out_path, "wb") as out:
+    with open(out_path, "w+b") as out:
         written = write_pieces(current, pieces, out)
     return derive(fmt, current, pieces, written, out_path) if derivable(current) else None
 

@@ -74,7 +74,7 @@ class Planned:
         from rollout_doctor.store.copies import HashBehind
 
         size: int | None = None
-        with open(model.path, "wb") as out:
+        with open(model.path, "w+b") as out:  # readable too: renumbered stretches are patched through a mapping
             # The commit needs the new version's hash and its bytes on disk: both are taken while it
             # is written, on another thread.
             behind = HashBehind(model.path)

@@ -25,6 +25,7 @@ from rollout_doctor.store.ranges import RangeWriter
 WINDOW = 1 << 20  # lines being renumbered are read this many bytes at a time
 BATCH = 4096  # renumbered lines looked at together (their ordinals found, their bytes joined)
 PATCH_FROM = 8  # consecutive renumbered lines copied by the kernel and patched, rather than joined
+MAP_FROM = 64  # numbers written through a mapping of the output rather than a pwrite each
 
 
 @dataclass
@@ -96,10 +97,27 @@ class _Copier:
         return self.writer.settled if self.writer is not None else self.position
 
     def patch(self, changes: list[tuple[int, bytes]]) -> None:
-        """Overwrite bytes already written (``(position, bytes)``, positions as ``self.position`` counts)."""
+        """Overwrite bytes already written (``(position, bytes)`` in ascending order, positions as
+        ``self.position`` counts): through a mapping of the stretch where the output can be read
+        (a slice assignment costs a third of a ``pwrite``), else one ``pwrite`` each."""
         assert self.writer is not None
         self.writer.flush()
         fd, at = self.writer.fd, self.at
+        if len(changes) >= MAP_FROM:
+            import mmap
+
+            first = (at + changes[0][0]) // mmap.ALLOCATIONGRANULARITY * mmap.ALLOCATIONGRANULARITY
+            end = at + changes[-1][0] + len(changes[-1][1])
+            try:
+                mapped = mmap.mmap(fd, end - first, offset=first)
+            except (OSError, ValueError):
+                pass  # an output open for writing only, or a system that cannot map it
+            else:
+                with mapped:
+                    base = at - first
+                    for position, data in changes:
+                        mapped[base + position : base + position + len(data)] = data
+                return
         for position, data in changes:
             if os.pwrite(fd, data, at + position) != len(data):
                 raise OSError(f"a short write of {len(data)} bytes")
