@@ -44,20 +44,16 @@ class Spans:
             self._find(run)
 
     def _find(self, run: list[int]) -> None:
-        """The spans of consecutive lines, from one read."""
-        start, end_of, offsets = self.start, self.end, self.model.offsets
-        base = offsets[run[0]]
-        data = self.model.source.read(base, offsets[run[-1] + 1] - base)
-        bounds = []
-        for line in run:
-            begin, end = offsets[line] - base, offsets[line + 1] - base
-            if end > begin and data[end - 1] == 0x0A:
-                end -= 1
-                if end > begin and data[end - 1] == 0x0D:
-                    end -= 1
-            bounds.append((begin, end))
-        for line, (begin, _end), span in zip(run, bounds, self.model.ordinal_spans(data, bounds)):
-            if span is None:
-                start[line] = self.NONE
-            else:
-                start[line], end_of[line] = span[0] - begin, span[1] - begin
+        """The spans of consecutive lines, from one read. Each ends with a newline (only a file's last
+        line may not, and it is never renumbered in place); a carriage return before it is left in the
+        line, where no ordinal can be read."""
+        first, last = run[0], run[-1] + 1
+        bounds = self.model.offsets[first : last + 1]
+        base = bounds[0]
+        data = self.model.source.read(base, bounds[-1] - base)
+        starts = [at - base for at in bounds]
+        spans = self.model.ordinal_spans(data, list(zip(starts, [end - 1 for end in starts[1:]])))
+        self.start[first:last] = array("i", [self.NONE if span is None else span[0] - begin
+                                             for span, begin in zip(spans, starts)])
+        self.end[first:last] = array("i", [self.NONE if span is None else span[1] - begin
+                                           for span, begin in zip(spans, starts)])

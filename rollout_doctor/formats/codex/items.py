@@ -123,10 +123,8 @@ def sole_ordinals(data: bytes, bounds: list[tuple[int, int]]) -> list[tuple[int,
         return []
     first, last = bounds[0][0], bounds[-1][1]
     match = _HEAD_ORDINAL.match
-    spans: list[tuple[int, int] | None] = []
-    for start, end in bounds:
-        found = match(data, start, min(end, start + SOLE_ORDINAL_WITHIN))
-        spans.append(None if found is None else found.span(1))
+    found = [match(data, start, min(end, start + SOLE_ORDINAL_WITHIN)) for start, end in bounds]
+    spans = [None if head is None else head.span(1) for head in found]
     heads = len(spans) - spans.count(None)
     if data.count(b'"ordinal"', first, last) == heads and _LETTER_ESCAPE.search(data, first, last) is None:
         return spans
