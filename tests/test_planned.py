@@ -195,3 +195,42 @@ def test_a_write_that_failed_gives_no_hash(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         behind.digest.result(timeout=10)
     assert os.path.exists(path)
+
+
+CASE_ROLLOUTS = sorted(p for p in (Path(__file__).resolve().parents[1] / "fixtures" / "cases").rglob("rollout-*.jsonl"))
+
+
+def test_every_case_is_fixed_to_the_same_bytes_planned_or_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rule cases' rollouts (fixtures/cases), fixed with ``--unsafe-fixes`` twice: with passes laid
+    out, and with every pass written as before. Same bytes, and most fixes were laid out."""
+    from rollout_doctor.core import planned as planned_module
+    from rollout_doctor.core.rules import Options
+    from rollout_doctor.formats.codex import fix_file
+
+    monkeypatch.setenv("ROLLOUT_DOCTOR_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "codex-home"))
+    laid_out = 0
+    real_lay_out = Planned.lay_out
+
+    def counting(self: Planned, *args: object) -> Model | None:
+        nonlocal laid_out
+        model = real_lay_out(self, *args)  # type: ignore[arg-type]
+        laid_out += model is not None
+        return model
+
+    results = {}
+    for way in ("planned", "written"):
+        with monkeypatch.context() as m:
+            if way == "written":
+                m.setattr(planned_module, "plannable", lambda *_args: False)
+            else:
+                m.setattr(Planned, "lay_out", counting)
+            for n, source in enumerate(CASE_ROLLOUTS):
+                folder = tmp_path / way / str(n)
+                folder.mkdir(parents=True)
+                path = folder / source.name
+                path.write_bytes(source.read_bytes())
+                fix_file(path, Options(unsafe_fixes=True))
+                results[way, n] = path.read_bytes()
+    assert all(results["planned", n] == results["written", n] for n in range(len(CASE_ROLLOUTS)))
+    assert laid_out > len(CASE_ROLLOUTS) // 4

@@ -8,9 +8,9 @@ from the original (``PlannedSource``). The last pass is written once, from the o
 rewrite.py: a gigabyte fixed in two passes is copied once, not once a pass (writing the first pass's
 gigabyte, then the second's, was half the time of such a fix).
 
-A plan this cannot express exactly (a byte order mark, a torn last line, new content that holds
-several records, a file whose line endings differ) is not laid out: the loop writes the pass as
-before (``plannable``).
+A plan this cannot express exactly (a fork, a byte order mark, a torn last line, new content that
+holds several records, a version whose new lines would end otherwise than the original's) is not laid
+out: the loop writes what was laid out before it, then the pass, as before (``plannable``, ``lay_out``).
 """
 
 from __future__ import annotations
