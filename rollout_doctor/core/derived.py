@@ -3,7 +3,8 @@
 A pass copies most lines unchanged (rewrite.py) and says where each landed. Such a line's kind,
 ordinal and record are what they were, its record renumbered to its new line; a line whose ordinal
 alone was set keeps its kind and record with the new ordinal. Only the lines the pass wrote anew
-(``Rewritten.fresh``) are read and classified, from the new file, exactly as indexing a file would.
+(``Rewritten.fresh``) are read and classified, from the new file (or, for a pass not written yet,
+from its planned bytes: planned.py), exactly as indexing a file would.
 So the pass that verifies a fix reads what changed, not the whole file again, and its model is the
 one a fresh index of the file gives (tests/test_derived.py holds it to that).
 

@@ -2,10 +2,11 @@
 
 It works like ruff's: each pass applies the applicable fixes of the lowest phase that has any
 (``select_compatible`` drops those that overlap), checks the result again, and gives up loudly after
-``MAX_PASSES``. Every pass streams the new version to a private temporary file, copying what it leaves
-alone as byte ranges (rewrite.py), and takes that file's index from the one before, reading only the
-lines it wrote anew (derived.py), so memory stays flat and a pass costs little more than a copy for
-any size of file. Each line of the result remembers which original line it
+``MAX_PASSES``. A pass over a file that stands alone is laid out and not written (planned.py): its
+bytes are read from the original on demand, and only the last pass is written, once, copying what the
+fixes leave alone as byte ranges (rewrite.py). Any other pass is streamed to a private temporary file.
+Either way its index is taken from the one before, reading only the lines it wrote anew (derived.py),
+so memory stays flat and a fix costs little more than a copy for any size of file. Each line of the result remembers which original line it
 came from, which gives an exact diff, and tells where a fork's cut moved to (cuts.py).
 """
 

@@ -1,8 +1,9 @@
 """Streaming a planned version of a session file: untouched lines are copied byte for byte.
 
 Runs of lines a plan leaves in place are copied as one byte range each by the kernel
-(store/ranges.py), never read into Python; a line whose ordinal alone changes is read (a window of
-lines at a time), given its ordinal and written. What was written where is returned, so that the
+(store/ranges.py), never read into Python. So is a stretch of lines whose ordinal alone changes and
+keeps its width; each number is then written over the old one, where ordinal_spans.py found it. A
+renumbered line whose number changes width is read (a window of lines at a time), spliced and written. What was written where is returned, so that the
 next pass's index can be derived from this one's (derived.py) instead of reading the file again.
 """
 
