@@ -193,7 +193,7 @@ def follow(pieces: Pieces, shift: int, provenance: array, notes: Notes) -> tuple
     origins, ordinals, extra = pieces.origins, pieces.ordinals, pieces.extra
     if any(b"\n" in content for content, _note in extra.values()):
         return _follow_split(pieces, shift, provenance, notes)
-    new_provenance = array("q", [provenance[o - shift] if o != NEW else -1 for o in origins])
+    new_provenance = array("q", (provenance[o - shift] if o != NEW else -1 for o in origins))
     new_notes = Notes()
     text, renumbered, known = notes.text, notes.renumbered, len(notes.renumbered)
     new_text, new_renumbered = new_notes.text, bytearray(len(origins))

@@ -156,14 +156,15 @@ def _default_terminator(model: Model) -> bytes:
     return model.terminator(0) if len(model) and model.terminator(0) else b"\n"
 
 
-def _lengths(original: Model, composed: Pieces, spans: Spans) -> tuple[list[int], list[int]]:
+def _lengths(original: Model, composed: Pieces, spans: Spans) -> tuple[array, list[int]]:
     """Each line's length where the original's bytes give it (0 for the others), and the lines whose
     ordinal is set the long way."""
     offsets, ordinals, span_start, span_end = original.offsets, original.ordinals, spans.start, spans.end
-    lengths = [0 if o == NEW else offsets[o + 1] - offsets[o] if x == NO_ORDINAL
-               else offsets[o + 1] - offsets[o] - (span_end[o] - span_start[o]) + len(str(x))
-               if span_start[o] >= 0 and ordinals[o] >= 0 else -1
-               for o, x in zip(composed.origins, composed.ordinals)]
+    # An array, not a list: 400 000 lengths as Python ints would stay in the process's high-water mark.
+    lengths = array("q", (0 if o == NEW else offsets[o + 1] - offsets[o] if x == NO_ORDINAL
+                          else offsets[o + 1] - offsets[o] - (span_end[o] - span_start[o]) + len(str(x))
+                          if span_start[o] >= 0 and ordinals[o] >= 0 else -1
+                          for o, x in zip(composed.origins, composed.ordinals)))
     long_way = [k for k, length in enumerate(lengths) if length < 0 and k not in composed.extra]
     return lengths, long_way
 
