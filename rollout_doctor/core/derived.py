@@ -3,7 +3,8 @@
 A pass copies most lines unchanged (rewrite.py) and says where each landed. Such a line's kind,
 ordinal and record are what they were, its record renumbered to its new line; a line whose ordinal
 alone was set keeps its kind and record with the new ordinal. Only the lines the pass wrote anew
-(``Rewritten.fresh``) are read and classified, from the new file, exactly as indexing a file would.
+(``Rewritten.fresh``) are read and classified, from the new file (or, for a pass not written yet,
+from its planned bytes: planned.py), exactly as indexing a file would.
 So the pass that verifies a fix reads what changed, not the whole file again, and its model is the
 one a fresh index of the file gives (tests/test_derived.py holds it to that).
 
@@ -17,7 +18,7 @@ from array import array
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rollout_doctor.core.fixes import Piece
+from rollout_doctor.core.fixes import NO_ORDINAL, Pieces
 from rollout_doctor.core.index import index_range
 from rollout_doctor.core.lines import Source
 from rollout_doctor.core.model import FileSpan, Model
@@ -25,6 +26,7 @@ from rollout_doctor.core.rewrite import Rewritten
 
 if TYPE_CHECKING:
     from rollout_doctor.core.format import Format
+    from rollout_doctor.core.planned import PlannedSource
 
 
 def derivable(model: Model) -> bool:
@@ -32,11 +34,13 @@ def derivable(model: Model) -> bool:
     return model.own_start == 0 and not model.links
 
 
-def derive(fmt: Format, model: Model, pieces: list[Piece], written: Rewritten, path: Path) -> Model:
+def derive(fmt: Format, model: Model, pieces: Pieces, written: Rewritten, path: Path,
+           planned: PlannedSource | None = None) -> Model:
     """The model of ``path``, which ``write_pieces(model, pieces, ...)`` wrote and described in
-    ``written``. The records of lines carried over move to the new model (renumbered in place):
-    ``model`` keeps its bytes, lines and kinds for a diff, and must not be judged again."""
-    source = Source.open(path)
+    ``written`` (or, with ``planned``, will write: its bytes are read from there until then). The
+    records of lines carried over move to the new model (renumbered in place): ``model`` keeps its
+    bytes, lines and kinds for a diff, and must not be judged again."""
+    source = Source.open(path) if planned is None else planned
     try:
         size = source.size
         if size != written.size:
@@ -52,13 +56,14 @@ def derive(fmt: Format, model: Model, pieces: list[Piece], written: Rewritten, p
     return new
 
 
-def _fill(fmt: Format, model: Model, pieces: list[Piece], written: Rewritten, source: Source, size: int,
+def _fill(fmt: Format, model: Model, pieces: Pieces, written: Rewritten, source: Source, size: int,
           new: Model) -> None:
     offsets, kinds, ordinals, records = array("q"), bytearray(), array("q"), {}
     old_kinds, old_ordinals, old_records = model.kinds, model.ordinals, model.records
     shift = fmt.lines.shift
     starts, fresh = written.starts, written.fresh
     boms: set[int] = set()
+    origins, set_ordinals = pieces.origins, pieces.ordinals
     count, n, f = len(pieces), 0, 0
     while n < count:
         if f < len(fresh) and fresh[f] == n:
@@ -79,22 +84,23 @@ def _fill(fmt: Format, model: Model, pieces: list[Piece], written: Rewritten, so
                 boms.add(at)
             n = m
             continue
-        # A run of carried-over pieces up to the next fresh one: one line each.
+        # A run of carried-over pieces up to the next fresh one: the index's numbers, a line each.
         stop = fresh[f] if f < len(fresh) else count
-        for k in range(n, stop):
-            piece = pieces[k]
-            origin = piece.origin
-            at = len(kinds)
-            offsets.append(starts[k])
-            kinds.append(old_kinds[origin])  # type: ignore[index]
-            ordinals.append(old_ordinals[origin] if piece.ordinal is None else piece.ordinal)  # type: ignore[index]
-            record = old_records.pop(origin, None)
+        run = origins[n:stop]
+        at = len(kinds) - n  # the new model's line of piece k is k + at
+        offsets.extend(starts[n:stop])
+        kinds.extend(bytes(map(old_kinds.__getitem__, run)))
+        ordinals.extend(array("q", (old_ordinals[o] if x == NO_ORDINAL else x
+                                    for o, x in zip(run, set_ordinals[n:stop]))))
+        pop = old_records.pop
+        for k, origin in enumerate(run, n + at):
+            record = pop(origin, None)
             if record is not None:
-                if at != origin:
-                    shift(record, at - origin)  # type: ignore[operator]
-                records[at] = record
-            if origin in model.bom_lines:
-                boms.add(at)
+                if k != origin:
+                    shift(record, k - origin)
+                records[k] = record
+        if model.bom_lines:
+            boms.update(k for k, origin in enumerate(run, n + at) if origin in model.bom_lines)
         n = stop
     offsets.append(size)
     new.offsets, new.kinds, new.ordinals, new.records = offsets, kinds, ordinals, records

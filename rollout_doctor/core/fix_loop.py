@@ -2,10 +2,11 @@
 
 It works like ruff's: each pass applies the applicable fixes of the lowest phase that has any
 (``select_compatible`` drops those that overlap), checks the result again, and gives up loudly after
-``MAX_PASSES``. Every pass streams the new version to a private temporary file, copying what it leaves
-alone as byte ranges (rewrite.py), and takes that file's index from the one before, reading only the
-lines it wrote anew (derived.py), so memory stays flat and a pass costs little more than a copy for
-any size of file. Each line of the result remembers which original line it
+``MAX_PASSES``. A pass over a file that stands alone is laid out and not written (planned.py): its
+bytes are read from the original on demand, and only the last pass is written, once, copying what the
+fixes leave alone as byte ranges (rewrite.py). Any other pass is streamed to a private temporary file.
+Either way its index is taken from the one before, reading only the lines it wrote anew (derived.py),
+so memory stays flat and a fix costs little more than a copy for any size of file. Each line of the result remembers which original line it
 came from, which gives an exact diff, and tells where a fork's cut moved to (cuts.py).
 """
 
@@ -19,11 +20,24 @@ from typing import TYPE_CHECKING
 
 from rollout_doctor.core.check import check_model
 from rollout_doctor.core.errors import FixLoopError
-from rollout_doctor.core.fixes import TOP, Fix, Op, Piece, applicable, plan, select_compatible
+from rollout_doctor.core.fixes import (
+    NEW,
+    NO_ORDINAL,
+    TOP,
+    Fix,
+    Op,
+    Pieces,
+    applicable,
+    plan,
+    select_compatible,
+)
 from rollout_doctor.core.model import Model
+from rollout_doctor.core.planned import Planned
 from rollout_doctor.core.rules import Diagnostic, Options
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from rollout_doctor.core.format import Format
 
 MAX_PASSES = 32
@@ -46,6 +60,7 @@ class Loop:
     remaining: list[Diagnostic] = field(default_factory=list)
     passes: int = 0
     written: bool = False  # a pass was written: ``current`` is a new version
+    digest: Future[str] | None = None  # the sha256 of ``current``'s file, when it is being taken already
 
     def close(self) -> None:
         for model in (self.original, self.current):
@@ -60,12 +75,11 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
     fix must not carry a line across one), followed from pass to pass. ``checked``: what checking
     ``original`` with ``options`` found, when the caller has it already."""
     from rollout_doctor.core.cuts import cut_in
-    from rollout_doctor.core.derived import derivable, derive
-    from rollout_doctor.core.rewrite import write_pieces
 
     loop = Loop(original, original, array("q", range(len(original) - original.own_start)), Notes(),
                 Shape.of(original))
     diagnostics = check_model(fmt, original, options) if checked is None else checked
+    planned = Planned(original)
     for n in range(MAX_PASSES):
         protected = [loop.current.own_start + cut_in(loop.provenance, cut) for cut in cuts]
         fixes = select_compatible(next_phase(fmt, diagnostics, options.unsafe_fixes, protected))
@@ -80,24 +94,14 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
             break
         loop.applied.extend(fixes)
         out_path = workdir / f"{tag}-pass{n}.jsonl"
-        pieces = the_plan.pieces[current.own_start:]
-        with open(out_path, "wb") as out:
-            written = write_pieces(current, pieces, out)
+        pieces = the_plan.pieces.tail(current.own_start)
+        following = _next_version(fmt, planned, current, pieces, out_path)
         loop.provenance, loop.notes = follow(pieces, current.own_start, loop.provenance, loop.notes)
-        # The pass's index: derived from this one where the file stands alone (only what the pass
-        # wrote anew is read), else read whole, with the history it inherits.
-        following = derive(fmt, current, pieces, written, out_path) if derivable(current) else None
-        # Memory stays flat: only the original (for the diff) and the newest pass are kept; on a
-        # 1 GB rollout a model is 60 MB and a plan 400 000 pieces.
-        del the_plan, fixes, pieces, written
+        # Memory stays flat: only the original (for the diff, or to write the planned passes from) and
+        # the newest pass are kept; on a 1 GB rollout a model is 60 MB.
+        del the_plan, fixes, pieces
         if current is not original or not want_diff:
-            current.close()
-            # The caller still holds the original: its lines go now, not when the file is done.
-            current.offsets, current.kinds, current.ordinals, current.records = array("q"), bytearray(), array("q"), {}
-            if current is not original:
-                current.path.unlink(missing_ok=True)
-            else:
-                loop.original = None
+            _let_go(loop, current, planned)
         loop.current = following if following is not None else read(out_path)
         loop.current.named = original.name_path
         loop.written = True
@@ -109,8 +113,41 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
                                "may make; nothing written")
     else:
         raise FixLoopError(f"{original.name_path}: fixes did not settle after {MAX_PASSES} passes; nothing written")
+    loop.digest = planned.write(loop.current)
     loop.remaining = diagnostics
     return loop
+
+
+def _next_version(fmt: Format, planned: Planned, current: Model, pieces: Pieces, out_path: Path) -> Model | None:
+    """The model of the pass of ``pieces`` over ``current``, to be written at ``out_path``: laid out and
+    not written when it is a pass over the original or over passes laid out before it (planned.py);
+    else written, after what was laid out before it, and its index derived where the file stands
+    alone (only what the pass wrote anew is read); None when it must be read whole, with the history
+    it inherits."""
+    from rollout_doctor.core.derived import derivable, derive
+    from rollout_doctor.core.rewrite import write_pieces
+
+    following = planned.lay_out(fmt, current, pieces, out_path)
+    if following is not None:
+        return following
+    planned.write(current)
+    with open(out_path, "w+b") as out:
+        written = write_pieces(current, pieces, out)
+    return derive(fmt, current, pieces, written, out_path) if derivable(current) else None
+
+
+def _let_go(loop: Loop, current: Model, planned: Planned) -> None:
+    """Free the version a pass was made from: its index, and its file unless it is the original (the
+    caller holds that; planned passes read their bytes from it, by its offsets and ordinals)."""
+    current.kinds, current.records = bytearray(), {}
+    if current is planned.original and planned.active:
+        return
+    current.close()
+    current.offsets, current.ordinals = array("q"), array("q")
+    if current is not loop.original:
+        current.path.unlink(missing_ok=True)
+    else:
+        loop.original = None
 
 
 def made_worse(fmt: Format, before: list[Diagnostic], after: list[Diagnostic]) -> str | None:
@@ -150,9 +187,42 @@ class Notes:
         return isinstance(line, int) and self.get(line, "") != ""
 
 
-def follow(pieces: list[Piece], shift: int, provenance: array, notes: Notes) -> tuple[array, Notes]:
+def follow(pieces: Pieces, shift: int, provenance: array, notes: Notes) -> tuple[array, Notes]:
     """Provenance and notes through one more pass (``pieces``: the file's own, ``shift``: the model line
     of the file's first line in the pass's model)."""
+    origins, ordinals, extra = pieces.origins, pieces.ordinals, pieces.extra
+    if any(b"\n" in content for content, _note in extra.values()):
+        return _follow_split(pieces, shift, provenance, notes)
+    new_provenance = array("q", (provenance[o - shift] if o != NEW else -1 for o in origins))
+    new_notes = Notes()
+    text, renumbered, known = notes.text, notes.renumbered, len(notes.renumbered)
+    new_text, new_renumbered = new_notes.text, bytearray(len(origins))
+    for k, origin in enumerate(origins):  # a line each: numbers and two lookups
+        if origin == NEW:
+            new_text[k] = extra.get(k, (b"", ""))[1]
+            continue
+        if k in extra:  # changed content: its note, the line's, or "changed" (diff() relies on one)
+            note = extra[k][1] or notes.get(origin - shift, "")
+            if not note:
+                note = Notes.RENUMBERED if ordinals[k] != NO_ORDINAL else "changed"
+            if note == Notes.RENUMBERED:
+                new_renumbered[k] = 1
+            else:
+                new_text[k] = note
+            continue
+        source = origin - shift
+        note = text.get(source)
+        if note:
+            new_text[k] = note
+        elif (source < known and renumbered[source]) or ordinals[k] != NO_ORDINAL:
+            new_renumbered[k] = 1
+    new_notes.renumbered = new_renumbered
+    return new_provenance, new_notes
+
+
+def _follow_split(pieces: Pieces, shift: int, provenance: array, notes: Notes) -> tuple[array, Notes]:
+    """``follow`` where new content holds several records (a damaged line split into the records glued
+    in it): each is a line of the result, and the ones after the first are new."""
     new_provenance = array("q")
     new_notes = Notes()
     for piece in pieces:
@@ -170,8 +240,6 @@ def follow(pieces: list[Piece], shift: int, provenance: array, notes: Notes) -> 
                 note = "changed"  # every changed line carries a note: diff() relies on it
             if note:
                 new_notes[at] = note
-        # New content may hold several records (a damaged line split into the records glued in it):
-        # each is a line of the result, and the ones after the first are new.
         for _extra in range(piece.content.count(b"\n") if piece.content is not None else 0):
             new_notes[len(new_provenance)] = piece.note or "split from a damaged line"
             new_provenance.append(-1)

@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING
 from rollout_doctor.core.check import check_model, open_thread
 from rollout_doctor.core.cuts import cut_line, moved_cut
 from rollout_doctor.core.errors import error_message
+from rollout_doctor.core.fix_commit import commit_thread, complete_interrupted  # noqa: F401 - callers take it from here
 from rollout_doctor.core.fix_loop import Loop, held, run_loop
+from rollout_doctor.core.fixes import applicable
 from rollout_doctor.core.hashed_read import read_hashed
 from rollout_doctor.core.model import Model, read_model
 from rollout_doctor.core.reports import FileReport
@@ -33,7 +35,10 @@ from rollout_doctor.core.rules import Diagnostic, Options
 from rollout_doctor.core.thread import Cut, Inherited, inherited_of
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from rollout_doctor.core.format import Format, Threads
+    from rollout_doctor.store.staging import Staged
 
 
 @dataclass
@@ -45,6 +50,7 @@ class Member:
     report: FileReport
     loop: Loop | None = None
     before: object | None = None  # store.FileState when it will be written
+    ahead: Future[Staged] | None = None  # its backup copy, made while the fix is worked out
     inherited: list[Inherited] = field(default_factory=list)
     child_cuts: dict[Path, Inherited] = field(default_factory=dict)  # real child path -> its new inherited part
 
@@ -157,6 +163,12 @@ class ThreadFix:
 
         try:
             report.diagnostics = check_model(fmt, original, options)
+            if not self.run_.dry_run and any(applicable(d.fix, options.unsafe_fixes) for d in report.diagnostics):
+                from rollout_doctor.store.staging import start_copy
+
+                # The backup the commit will need, copied, synced and hashed on the other core while
+                # the passes are worked out (most of a big fix's commit, else).
+                member.ahead = start_copy(member.real)
             loop = run_loop(fmt, original, read, options, self.workdir, tag,
                             sorted({line for line, _ in cuts.values()}), self.run_.want_diff, report.diagnostics)
         except BaseException:
@@ -245,14 +257,15 @@ def fix_file(fmt: Format, path: Path, options: Options, dry_run: bool = False, w
     return next(iter(fix_files(fmt, [path], options, dry_run=dry_run, want_diff=want_diff, force=force)))
 
 
-def _fix_family(run: Run, family: list[Path]) -> Iterator[FileReport]:
-    from rollout_doctor.store.tempfiles import scratch_dir
+def _fix_and_commit(run: Run, fix: ThreadFix) -> list[Member]:
+    """Fix a thread's files and commit them as one transaction, unless a child would be harmed. The
+    cyclic collector waits meanwhile: a fix holds a record a line and frees none until its end, and
+    the collector walked them all again and again (half a second of a 1 GB fix) for no cycle."""
+    import gc
 
-    workdir = scratch_dir("fix")
-    fix = ThreadFix(run, workdir)
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        for path in family:
-            fix.add(path, "requested")
         members = fix.run()
         written = [m for m in members if m.loop is not None and m.loop.written and m.report.error is None]
         refused = fix.validate() if written else None
@@ -262,58 +275,30 @@ def _fix_family(run: Run, family: list[Path]) -> Iterator[FileReport]:
                 member.report.remaining = member.report.diagnostics
                 member.report.applied = []
         elif written and not run.dry_run:
-            _commit(run.fmt, written, run.force)
+            commit_thread(run.fmt, written, run.force)
+        return members
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _fix_family(run: Run, family: list[Path]) -> Iterator[FileReport]:
+    from rollout_doctor.store.tempfiles import scratch_dir
+
+    workdir = scratch_dir("fix")
+    fix = ThreadFix(run, workdir)
+    try:
+        for path in family:
+            fix.add(path, "requested")
+        members = _fix_and_commit(run, fix)
         for member in members:
             if member.role == "requested" or member.report.written or member.report.refused or member.report.changes:
                 yield member.report
     finally:
+        from rollout_doctor.store.staging import discard
+
         for member in fix.members.values():
             if member.loop is not None:
                 member.loop.close()
+            discard(member.ahead)  # a copy no transaction took (one it took is in its folder now)
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _commit(fmt: Format, members: list[Member], force: bool) -> None:
-    from rollout_doctor.store import Change as StoreChange
-    from rollout_doctor.store import RefusedToWrite, WriteError, commit
-
-    # Each result is the fix loop's last pass, in a private scratch folder removed after the commit.
-    changes = [StoreChange(m.path, m.loop.current.path, m.before, m.role, handed_over=True)  # type: ignore[union-attr, arg-type]
-               for m in members]
-    try:
-        written = commit(changes, force=force)
-    except RefusedToWrite as exc:
-        for m in members:
-            m.report.refused, m.report.remaining, m.report.applied = str(exc), m.report.diagnostics, []
-        return
-    except (WriteError, OSError) as exc:
-        for m in members:
-            m.report.error = error_message(m.path, exc)
-            m.report.remaining, m.report.applied = m.report.diagnostics, []
-        return
-    from rollout_doctor.core.index_cache import forget
-
-    for m in members:
-        forget(fmt, m.path)  # a new inode: the entry could not be used again anyway
-        report = m.report
-        report.written, report.backup = True, written.journal.folder
-        report.warnings.extend(w for w in written.warnings if str(_real(m.path)) in w)
-        # The client's own index of the session points at byte offsets and ordinals the fix just moved;
-        # once dropped it is rebuilt cleanly at the next resume.
-        report.index_reset = fmt.after_write(m.path, written.journal.folder)
-        if report.index_reset is not None and report.index_reset.warning:
-            report.warnings.append(report.index_reset.warning)
-    unplaced = [w for w in written.warnings if not any(str(_real(m.path)) in w for m in members)]
-    members[0].report.warnings.extend(unplaced)
-
-
-def complete_interrupted(formats: Iterable[Format], everything: bool = False) -> list:  # type: ignore[type-arg]
-    """Finish what a killed fix or undo left half-done (store/__init__.py) and tell each client of every
-    file it had written (the killed run never did); what was completed."""
-    from rollout_doctor.store import recover
-
-    done = recover(everything=everything)
-    for completed in done:
-        for fmt in formats:
-            fmt.after_recover(completed.changed, completed.journal.folder)
-    return done

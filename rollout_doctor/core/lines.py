@@ -158,14 +158,19 @@ def iter_blocks(source: Source, start: int = 0, end: int | None = None,
     view = memoryview(buf)
     base, filled = start, 0  # buf[:filled] holds the file's bytes from offset `base`
     preadv = getattr(os, "preadv", None)
+    fd = getattr(source, "_fd", -1)  # none for a fix pass not written yet (core/planned.py): read()
     while True:
         want = min(len(buf) - filled, end - base - filled)
         if want <= 0:
             got = 0
+        elif fd < 0:
+            data = source.read(base + filled, want)
+            got = len(data)
+            buf[filled : filled + got] = data
         elif preadv is not None:
-            got = preadv(source._fd, [view[filled : filled + want]], base + filled)
+            got = preadv(fd, [view[filled : filled + want]], base + filled)
         else:
-            data = os.pread(source._fd, want, base + filled)
+            data = os.pread(fd, want, base + filled)
             got = len(data)
             buf[filled : filled + got] = data
         filled += got

@@ -27,7 +27,7 @@ from rollout_doctor.core.lines import Source, Spliced, split_terminator
 from rollout_doctor.core.thread import Cut, Inherited
 
 if TYPE_CHECKING:
-    from rollout_doctor.core.fixes import Piece
+    from rollout_doctor.core.fixes import Pieces
     from rollout_doctor.core.format import Format
 
 
@@ -157,7 +157,7 @@ class Model:
         """The cut the file's own header declares into a parent, when it declares a usable one."""
         return None
 
-    def renumber(self, pieces: list[Piece], start: int) -> None:
+    def renumber(self, pieces: Pieces, start: int) -> None:
         """Give the pieces from ``start`` on the ordinals they need, for a format that numbers its lines."""
 
     def with_ordinal(self, content: bytes, ordinal: int) -> bytes:
@@ -170,6 +170,11 @@ class Model:
         line's kind and record carry over to the new version unread (core/derived.py). None when the
         format cannot tell; the line is then set with ``with_ordinal`` and classified again."""
         return None
+
+    def ordinal_spans(self, data: bytes, bounds: list[tuple[int, int]]) -> list[tuple[int, int] | None]:
+        """``ordinal_span`` of many consecutive lines of ``data`` (``bounds``: each line's content, no
+        terminator), which a format may judge a block at a time."""
+        return [self.ordinal_span(data, start, end) for start, end in bounds]
 
     def summarize(self, line: int) -> str:
         """A short description of a line for a diff."""

@@ -1,8 +1,9 @@
 """Streaming a planned version of a session file: untouched lines are copied byte for byte.
 
 Runs of lines a plan leaves in place are copied as one byte range each by the kernel
-(store/ranges.py), never read into Python; a line whose ordinal alone changes is read (a window of
-lines at a time), given its ordinal and written. What was written where is returned, so that the
+(store/ranges.py), never read into Python. So is a stretch of lines whose ordinal alone changes and
+keeps its width; each number is then written over the old one, where ordinal_spans.py found it. A
+renumbered line whose number changes width is read (a window of lines at a time), spliced and written. What was written where is returned, so that the
 next pass's index can be derived from this one's (derived.py) instead of reading the file again.
 """
 
@@ -11,16 +12,21 @@ from __future__ import annotations
 import io
 import os
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from rollout_doctor.core.fixes import Piece
+from rollout_doctor.core.fixes import NEW, NO_ORDINAL, Piece, Pieces
 from rollout_doctor.core.index import BOM
 from rollout_doctor.core.lines import Source, Spliced, split_terminator
 from rollout_doctor.core.model import Model
+from rollout_doctor.core.ordinal_spans import Spans
 from rollout_doctor.store.ranges import RangeWriter
 
 WINDOW = 1 << 20  # lines being renumbered are read this many bytes at a time
+BATCH = 4096  # renumbered lines looked at together (their ordinals found, their bytes joined)
+PATCH_FROM = 8  # consecutive renumbered lines copied by the kernel and patched, rather than joined
+MAP_FROM = 64  # numbers written through a mapping of the output rather than a pwrite each
 
 
 @dataclass
@@ -32,10 +38,6 @@ class Rewritten:
     # Pieces to classify again from the new file: new or changed content, a torn last line that got a
     # newline, a line whose byte order mark moved, an ordinal the format could not set alone.
     fresh: list[int] = field(default_factory=list)
-
-
-def untouched(piece: Piece) -> bool:
-    return piece.origin is not None and piece.content is None and piece.ordinal is None
 
 
 class _Window:
@@ -79,11 +81,47 @@ class _Copier:
         except (AttributeError, OSError, io.UnsupportedOperation):
             out_fd = -1
         self.writer: RangeWriter | None = None
+        self.at = 0  # the output's offset of the first byte written here
         if out_fd >= 0 and self.fd >= 0:
             out.flush()
-            os.lseek(out_fd, 0, os.SEEK_END)
+            self.at = os.lseek(out_fd, 0, os.SEEK_END)
             self.writer = RangeWriter(out_fd)
         self.position = 0
+
+    @property
+    def patchable(self) -> bool:
+        return self.writer is not None
+
+    @property
+    def settled(self) -> int:
+        """How many bytes the output holds for good (written, and patched where they are)."""
+        return self.writer.settled if self.writer is not None else self.position
+
+    def patch(self, changes: list[tuple[int, bytes]]) -> None:
+        """Overwrite bytes already written (``(position, bytes)`` in ascending order, positions as
+        ``self.position`` counts): through a mapping of the stretch where the output can be read
+        (a slice assignment costs a third of a ``pwrite``), else one ``pwrite`` each."""
+        assert self.writer is not None
+        self.writer.flush()
+        fd, at = self.writer.fd, self.at
+        if len(changes) >= MAP_FROM:
+            import mmap
+
+            first = (at + changes[0][0]) // mmap.ALLOCATIONGRANULARITY * mmap.ALLOCATIONGRANULARITY
+            end = at + changes[-1][0] + len(changes[-1][1])
+            try:
+                mapped = mmap.mmap(fd, end - first, offset=first)
+            except (OSError, ValueError):
+                pass  # an output open for writing only, or a system that cannot map it
+            else:
+                with mapped:
+                    base = at - first
+                    for position, data in changes:
+                        mapped[base + position : base + position + len(data)] = data
+                return
+        for position, data in changes:
+            if os.pwrite(fd, data, at + position) != len(data):
+                raise OSError(f"a short write of {len(data)} bytes")
 
     def write(self, data: bytes) -> None:
         if self.writer is not None:
@@ -106,23 +144,31 @@ class _Copier:
             self.writer.close()
 
 
-def write_pieces(model: Model, pieces: list[Piece], out: BinaryIO) -> Rewritten:
+def write_pieces(model: Model, pieces: Pieces | list[Piece], out: BinaryIO, spans: Spans | None = None,
+                 progress: Callable[[int], None] | None = None) -> Rewritten:
     """Write ``pieces`` (the plan's pieces from ``model.own_start`` on: a fork's inherited lines are
-    its parents', never written here) as the new version of the file."""
-    writer = _PieceWriter(model, pieces, out)
+    its parents', never written here) as the new version of the file. ``spans``: the ordinals' places
+    in ``model``'s lines, as far as they are known already; ``progress`` is told how many bytes the
+    output holds for good, as that grows."""
+    if not isinstance(pieces, Pieces):
+        pieces = Pieces.of(pieces)
+    writer = _PieceWriter(model, pieces, out, spans if spans is not None else Spans(model))
+    untouched = pieces.untouched
     n = 0
     while n < len(pieces):
-        if untouched(pieces[n]):
+        if untouched(n):
             n = writer.run(n)
-            continue
-        after = writer.renumbered(n)
-        n = after if after > n else writer.line(n)
+        else:
+            after = writer.renumbered(n)
+            n = after if after > n else writer.line(n)
+        if progress is not None:
+            progress(writer.copier.settled)
     return writer.close()
 
 
 class _PieceWriter:
-    def __init__(self, model: Model, pieces: list[Piece], out: BinaryIO) -> None:
-        self.model, self.pieces = model, pieces
+    def __init__(self, model: Model, pieces: Pieces, out: BinaryIO, spans: Spans) -> None:
+        self.model, self.pieces, self.spans = model, pieces, spans
         self.first = first = model.own_start
         self.default_terminator = (model.terminator(first) if len(model) > first and model.terminator(first)
                                    else b"\n")
@@ -132,6 +178,8 @@ class _PieceWriter:
         self.fresh: list[int] = []
         self.copier = _Copier(model, out)
         self.window = _Window(model)
+        # Only the model's last line can be torn (no newline): it is set the long way.
+        self.torn = len(model) - 1 if model.size and model.source.read(model.size - 1, 1) != b"\n" else -1
 
     def _moved_start(self, n: int, origin: int | None) -> bool:
         """Whether the piece's facts change with its place: a byte order mark counts at the file's
@@ -142,16 +190,17 @@ class _PieceWriter:
         """Copy the run of untouched pieces from ``n`` that are consecutive lines of the model, as one
         byte range; the next piece's index."""
         pieces, offsets, last = self.pieces, self.model.offsets, self.last
+        origins, untouched = pieces.origins, pieces.untouched
         m = n
-        while m < last and untouched(pieces[m + 1]) and pieces[m + 1].origin == pieces[m].origin + 1:  # type: ignore[operator]
+        while m < last and origins[m + 1] == origins[m] + 1 and untouched(m + 1):
             m += 1
-        origin: int = pieces[n].origin  # type: ignore[assignment]
-        start, end = offsets[origin], offsets[pieces[m].origin + 1]  # type: ignore[operator]
+        origin = origins[n]
+        start, end = offsets[origin], offsets[origins[m] + 1]
         delta = self.copier.position - start
         self.result.starts.extend(o + delta for o in offsets[origin : origin + m - n + 1])
         self.copier.copy(start, end)
         # Only the model's last line can lack a newline; a line written after it needs one.
-        if (m < last and pieces[m].origin == len(self.model) - 1 and end > start
+        if (m < last and origins[m] == len(self.model) - 1 and end > start
                 and self.model.source.read(end - 1, 1) != b"\n"):
             self.copier.write(self.default_terminator)
             self.fresh.append(m)  # no longer the torn last line
@@ -164,26 +213,60 @@ class _PieceWriter:
         number into the line's bytes while the format says that is all that changes (their facts then
         carry over); the first piece not written so (``n`` if none was)."""
         model, pieces, last, first = self.model, self.pieces, self.last, self.first
-        ordinals, bom_lines, span_of = model.ordinals, model.bom_lines, model.ordinal_span
-        locate, starts, copier = self.window.locate, self.result.starts, self.copier
+        ordinals, bom_lines = model.ordinals, model.bom_lines
+        torn = self.torn
+        origins, set_ordinals, extra = pieces.origins, pieces.ordinals, pieces.extra
         k = n
-        while k <= last:  # one line after another, in this loop alone: 300 000 of them on a gigabyte
-            piece = pieces[k]
-            origin = piece.origin
-            if origin is None or piece.content is not None or piece.ordinal is None or ordinals[origin] < 0:
+        while k <= last and k - n < BATCH:  # which pieces qualify, from the index alone
+            origin = origins[k]
+            if origin == NEW or k in extra or set_ordinals[k] == NO_ORDINAL or ordinals[origin] < 0:
                 break
-            if origin in bom_lines or ((k == 0 or origin == first) and self._moved_start(k, origin)):
+            if origin in bom_lines or origin == torn or ((k == 0 or origin == first) and self._moved_start(k, origin)):
                 break
-            data, start, end = locate(origin)
-            if end == start or data[end - 1] != 0x0A:
-                break  # the torn last line: set the long way
-            stop = end - 2 if end - 1 > start and data[end - 2] == 0x0D else end - 1
-            span = span_of(data, start, stop)
-            if span is None:
-                break
-            starts.append(copier.position)
-            copier.write(data[start : span[0]] + str(piece.ordinal).encode() + data[span[1] : end])
             k += 1
+        if k == n:
+            return n
+        self.spans.ensure(origins[n:k])
+        span_start, span_end = self.spans.start, self.spans.end
+        locate, starts, copier, offsets = self.window.locate, self.result.starts, self.copier, model.offsets
+        numbers = [str(x).encode() for x in set_ordinals[n:k]]
+        parts: list[bytes] = []
+        position, pending = copier.position, 0
+        j = n
+        while j < k:  # one line after another: 300 000 of them on a gigabyte
+            origin = origins[j]
+            at = span_start[origin]
+            if at < 0:
+                k = j
+                break
+            # Consecutive lines whose numbers keep their width: copied whole by the kernel, then each
+            # number written over the old one (an ordinal moved by a few crosses a power of ten rarely).
+            m = j
+            while (m < k and origins[m] == origin + m - j and span_start[origin + m - j] >= 0
+                   and len(numbers[m - n]) == span_end[origin + m - j] - span_start[origin + m - j]):
+                m += 1
+            if m - j >= PATCH_FROM and copier.patchable:
+                if parts:
+                    copier.write(b"".join(parts))
+                    parts, pending = [], 0
+                base = copier.position - offsets[origin]
+                starts.extend(o + base for o in offsets[origin : origin + m - j])
+                copier.copy(offsets[origin], offsets[origin + m - j])
+                copier.patch([(offsets[o] + base + span_start[o], numbers[o - origin + j - n])
+                              for o in range(origin, origin + m - j)])
+                position, j = copier.position, m
+                continue
+            data, start, end = locate(origin)
+            starts.append(position + pending)
+            number = numbers[j - n]
+            parts += (data[start : start + at], number, data[start + span_end[origin] : end])
+            pending += end - start - (span_end[origin] - at) + len(number)
+            if pending >= WINDOW:
+                copier.write(b"".join(parts))
+                position, pending, parts = copier.position, 0, []
+            j += 1
+        if parts:
+            copier.write(b"".join(parts))
         return k
 
     def line(self, n: int) -> int:

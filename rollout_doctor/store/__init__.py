@@ -7,7 +7,7 @@ where a client looks for sessions and which lock files a live client holds come 
 (places.py).
 
 Modules: transaction.py (commit), state.py (a file's state), files.py (temporary copies, the checked replace),
-ranges.py (copying byte ranges by the kernel), copies.py, putback.py, journal.py and journal_reader.py (the journal, and reading it back as untrusted
+ranges.py (copying byte ranges by the kernel), copies.py, staging.py (backups copied ahead), putback.py, journal.py and journal_reader.py (the journal, and reading it back as untrusted
 input), location.py (where backups live), recovery.py (completing a killed run), undo.py, backups.py
 (listing and pruning), runs.py (the transactions of one invocation), liveness.py, signals.py,
 tempfiles.py, reading.py.
@@ -26,7 +26,9 @@ tempfiles.py, reading.py.
    *Killed or interrupted here:* nothing else exists; the error path removes the temporary files, and
    a later run sweeps those a SIGKILL left (tempfiles.py).
 3. *Backup and journal.* A new folder in the store (0700) receives a 0600 copy of each original as
-   stored (compressed or not), checked against the hash taken when it was read, then ``journal.json``
+   stored (compressed or not), checked against the hash taken when it was read (a big one is copied
+   ahead, while the fix is worked out, into ``.staging/``, and moved here when its hash is that one:
+   staging.py; *killed before*, a later run removes it), then ``journal.json``
    in state ``prepared`` (paths, sizes and hashes before and after, owner, mode, times, the new
    inode, the temporary file's name), fsynced, folder and store fsynced. From here until step 5 ends,
    Ctrl-C, SIGTERM and SIGHUP wait (store/signals.py).

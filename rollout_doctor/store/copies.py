@@ -79,3 +79,62 @@ def copy_private(src: Path, dst: Path) -> str:
             os.close(fd)
     finally:
         os.close(fd_in)
+
+
+class HashBehind:
+    """The sha256 of a file being written, taken on a thread just behind the writer, then its fsync:
+    a gigabyte written by the kernel is hashed and synced while it is written rather than after.
+    The writer says how far the file holds its final bytes (``reached``) and when it is done
+    (``finish``); ``digest`` is then the hash of exactly those bytes."""
+
+    def __init__(self, path: Path) -> None:
+        import threading
+        from concurrent.futures import Future
+
+        self.fd = open_regular(path)
+        self.frontier = 0
+        self.size: int | None = None
+        self.changed = threading.Condition()
+        self.digest: Future[str] = Future()
+        threading.Thread(target=self._run, name="hash-behind", daemon=True).start()
+
+    def reached(self, position: int) -> None:
+        with self.changed:
+            self.frontier = position
+            self.changed.notify()
+
+    def finish(self, size: int | None) -> None:
+        """The file is written: ``size`` bytes (None: it failed, and no hash is wanted)."""
+        with self.changed:
+            self.size = -1 if size is None else size
+            self.frontier = max(self.frontier, self.size)
+            self.changed.notify()
+
+    def _run(self) -> None:
+        digest = hashlib.sha256()
+        buffer = bytearray(HASH_CHUNK)
+        view = memoryview(buffer)
+        done = 0
+        try:
+            while True:
+                with self.changed:
+                    while self.size is None and self.frontier - done < HASH_CHUNK:
+                        self.changed.wait()
+                    frontier, size = self.frontier, self.size
+                if size == -1:
+                    raise OSError("the file was not written whole")
+                if size is not None and done >= size:
+                    break
+                want = min(HASH_CHUNK, frontier - done)
+                got = (os.preadv(self.fd, [view[:want]], done) if hasattr(os, "preadv")
+                       else _pread_into(self.fd, view[:want], done))  # type: ignore[arg-type]
+                if got <= 0:
+                    raise OSError("the file ended before the bytes written")
+                digest.update(view[:got])
+                done += got
+            os.fsync(self.fd)
+            self.digest.set_result(digest.hexdigest())
+        except BaseException as exc:  # noqa: BLE001 - the commit hashes the file itself then
+            self.digest.set_exception(exc)
+        finally:
+            os.close(self.fd)

@@ -27,6 +27,7 @@ from rollout_doctor.store.files import fsync_dir, suffix_of
 
 JOURNAL = "journal.json"
 PENDING = ".pending"  # one empty file per unfinished transaction, named after its folder
+STAGING = ".staging"  # backup copies made ahead of their transaction (staging.py): no transaction
 LEGACY_MANIFEST = "manifest.json"
 VERSION = 3
 

@@ -23,6 +23,7 @@ from rollout_doctor.store.journal import (
     PREPARED,
     RESTORED,
     RESTORING,
+    STAGING,
     STATES,
     VERSION,
     Entry,
@@ -180,7 +181,7 @@ def scan(root: Path) -> Iterator[Journal | Unreadable]:
         return
     found: list[Journal | Unreadable] = []
     for entry in entries:
-        if not entry.is_dir(follow_symlinks=False) or entry.name == PENDING:
+        if not entry.is_dir(follow_symlinks=False) or entry.name in (PENDING, STAGING):
             continue
         folder = Path(entry.path)
         if not LEGACY_KEY.match(entry.name):

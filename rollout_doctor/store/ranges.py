@@ -58,6 +58,11 @@ class RangeWriter:
         if self._pending_size >= BUFFERED:
             self.flush()
 
+    @property
+    def settled(self) -> int:
+        """How many of the bytes written so far are in the file (the rest wait in the buffer)."""
+        return self.position - self._pending_size
+
     def flush(self) -> None:
         if self._pending:
             _write_all(self.fd, b"".join(self._pending))

@@ -64,7 +64,7 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def _stale(pid: int, mtime: float, now: float) -> bool:
+def stale(pid: int, mtime: float, now: float) -> bool:
     age = now - mtime
     if pid == os.getpid():
         return False
@@ -86,7 +86,7 @@ def sweep_folder(folder: Path, now: float | None = None) -> list[Path]:
         try:
             if not entry.is_file(follow_symlinks=False):
                 continue
-            if _stale(int(match["pid"]), entry.stat(follow_symlinks=False).st_mtime, now):
+            if stale(int(match["pid"]), entry.stat(follow_symlinks=False).st_mtime, now):
                 os.unlink(entry.path)
                 removed.append(Path(entry.path))
         except OSError:
@@ -111,7 +111,7 @@ def sweep_scratch(now: float | None = None, root: Path | None = None) -> list[Pa
             st = entry.stat(follow_symlinks=False)
             if not entry.is_dir(follow_symlinks=False) or st.st_uid != os.geteuid():
                 continue
-            if _stale(int(match["pid"]), st.st_mtime, now):
+            if stale(int(match["pid"]), st.st_mtime, now):
                 import shutil  # rarely needed, and it pulls in bz2 and lzma: every check starts here
 
                 shutil.rmtree(entry.path, ignore_errors=True)

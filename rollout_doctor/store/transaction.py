@@ -30,6 +30,7 @@ from rollout_doctor.store.journal import (
     COMMITTED,
     PREPARED,
     ROLLED_BACK,
+    STAGING,
     Entry,
     Journal,
     copy_name,
@@ -40,6 +41,7 @@ from rollout_doctor.store.location import backup_root, make_private_root, new_fo
 from rollout_doctor.store.putback import regular_stat, restore_entry
 from rollout_doctor.store.reading import is_compressed
 from rollout_doctor.store.runs import current_command, current_run
+from rollout_doctor.store.staging import Staged, sweep_staging, take
 from rollout_doctor.store.state import FileState
 
 
@@ -55,6 +57,11 @@ class Change:
     # ``result`` is a private scratch file that nothing will write again: it may become the new file
     # itself (a second name, not a copy) where it lies on the rollout's file system.
     handed_over: bool = False
+    # A copy of the original being made ahead of the commit (staging.py), which the backup then is
+    # when its hash is ``before``'s; else the original is copied here.
+    ahead: Future[Staged] | None = None
+    # The sha256 of ``result``, taken by its maker as it wrote it (copies.HashBehind), or None.
+    digest: Future[str] | None = None
 
 
 @dataclass
@@ -99,7 +106,7 @@ def commit(changes: list[Change], force: bool = False, command: str | None = Non
     # is that very inode) and its temporary file's fsync run on the other core from now on, beside the
     # copy of the original; both are done before the journal exists.
     hashing = ThreadPoolExecutor(2)
-    early = {n: hashing.submit(sha256_of, change.result) for n, change in enumerate(changes) if change.handed_over}
+    early = {n: hashing.submit(_hash_of, change) for n, change in enumerate(changes) if change.handed_over}
     syncing: dict[Path, Future[None]] = {}  # temporary files being fsynced beside the backup copy
     try:
         try:
@@ -113,6 +120,7 @@ def commit(changes: list[Change], force: bool = False, command: str | None = Non
                 temps.append(tmp)
             stage("tmp-written")
             make_private_root(root)
+            sweep_staging(root / STAGING)  # copies made ahead by runs that were killed
             folder = new_folder(root)
         except OSError as exc:
             raise WriteError(f"{exc.filename or reals[0]}: cannot write: {describe_os_error(exc)}; nothing was "
@@ -133,6 +141,16 @@ def commit(changes: list[Change], force: bool = False, command: str | None = Non
     finally:
         hashing.shutdown(wait=True, cancel_futures=True)
     return written
+
+
+def _hash_of(change: Change) -> str:
+    """The new version's sha256: the one its maker took while writing it, else read now."""
+    if change.digest is not None:
+        try:
+            return change.digest.result()
+        except Exception:  # noqa: BLE001, S110 - whatever went wrong there, the file is hashed here
+            pass
+    return sha256_of(change.result)
 
 
 def discard(folder: Path) -> None:
@@ -161,7 +179,10 @@ def prepare(folder: Path, changes: list[Change], reals: list[Path], likes: list[
             # The new version is hashed on the other core while the original is copied and hashed.
             with ThreadPoolExecutor(1) as pool:
                 after = hashed if hashed is not None else pool.submit(sha256_of, tmp)
-                if copy_private(real, folder / name) != change.before.sha256:
+                staged = take(change.ahead)
+                if staged is not None and staged.sha256 == change.before.sha256:
+                    os.rename(staged.path, folder / name)  # the journal's save fsyncs the folder
+                elif copy_private(real, folder / name) != change.before.sha256:
                     raise RefusedToWrite(f"{real}: changed since it was read (seen while backing it up); not replaced")
                 sha256_after = after.result()
             entries.append(Entry(

@@ -17,7 +17,7 @@ from rollout_doctor.core.thread import Cut, Inherited
 from rollout_doctor.formats.codex.records import Invalid, LineKind, Meta
 
 if TYPE_CHECKING:
-    from rollout_doctor.core.fixes import Piece
+    from rollout_doctor.core.fixes import Pieces
 
 SENT = frozenset({LineKind.RESPONSE_ITEM, LineKind.COMPACTED})
 HEADERS = frozenset({LineKind.SESSION_META, LineKind.LEGACY_HEADER})
@@ -100,7 +100,7 @@ class Rollout(Model):
     def mentions_header(self, line: int) -> bool:
         return b'"session_meta"' in self.head(line, 1 << 16)
 
-    def renumber(self, pieces: list[Piece], start: int) -> None:
+    def renumber(self, pieces: Pieces, start: int) -> None:
         if self.generation == "paginated":  # only 0.169.0 on numbers its lines
             from rollout_doctor.formats.codex.items import renumber
 
@@ -115,6 +115,11 @@ class Rollout(Model):
         from rollout_doctor.formats.codex.items import sole_ordinal
 
         return sole_ordinal(data, start, end)
+
+    def ordinal_spans(self, data: bytes, bounds: list[tuple[int, int]]) -> list[tuple[int, int] | None]:
+        from rollout_doctor.formats.codex.items import sole_ordinals
+
+        return sole_ordinals(data, bounds)
 
     def summarize(self, line: int) -> str:
         from rollout_doctor.formats.codex.summary import summarize_line

@@ -1,0 +1,59 @@
+"""Where the ordinal lies in each line of a file a fix renumbers, found a block of lines at a time.
+
+A renumbered line keeps every byte but its number, which is spliced in where the format says it lies
+(``Model.ordinal_spans``: for Codex, the top-level ``ordinal`` among the first members when no later
+key can be one). Finding that reads the line; it is done once a fix, for all the lines its passes
+renumber, and kept for the layout of each pass (planned.py) and the write of the last (rewrite.py).
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable
+
+from rollout_doctor.core.model import Model
+
+WINDOW = 1 << 20  # consecutive lines are read this many bytes at a time
+
+
+class Spans:
+    """Where the ordinal lies in lines of a model (from the line's start), found a block of lines at a
+    time (``Model.ordinal_spans``) the first time a pass renumbers them, and kept for the passes after:
+    ``start`` is -1 for a line not looked at, -2 for one whose ordinal is set the long way."""
+
+    UNKNOWN, NONE = -1, -2
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.start = array("i", [self.UNKNOWN]) * len(model)  # a line is shorter than 2 GiB (lines.LINE_LIMIT)
+        self.end = array("i", [self.UNKNOWN]) * len(model)
+
+    def ensure(self, lines: Iterable[int]) -> None:
+        """Find the spans of ``lines`` not looked at yet, reading each run of consecutive lines a
+        window at a time (the lines come in the order of the file, but for a few a fix moved)."""
+        start, offsets = self.start, self.model.offsets
+        run: list[int] = []
+        for line in lines:
+            if start[line] != self.UNKNOWN:
+                continue
+            if run and (line != run[-1] + 1 or offsets[line + 1] - offsets[run[0]] > WINDOW):
+                self._find(run)
+                run = []
+            run.append(line)
+        if run:
+            self._find(run)
+
+    def _find(self, run: list[int]) -> None:
+        """The spans of consecutive lines, from one read. Each ends with a newline (only a file's last
+        line may not, and it is never renumbered in place); a carriage return before it is left in the
+        line, where no ordinal can be read."""
+        first, last = run[0], run[-1] + 1
+        bounds = self.model.offsets[first : last + 1]
+        base = bounds[0]
+        data = self.model.source.read(base, bounds[-1] - base)
+        starts = [at - base for at in bounds]
+        spans = self.model.ordinal_spans(data, list(zip(starts, [end - 1 for end in starts[1:]])))
+        self.start[first:last] = array("i", [self.NONE if span is None else span[0] - begin
+                                             for span, begin in zip(spans, starts)])
+        self.end[first:last] = array("i", [self.NONE if span is None else span[1] - begin
+                                           for span, begin in zip(spans, starts)])

@@ -1,0 +1,236 @@
+"""Fix passes laid out and not written (core/planned.py), the last one written once from the original.
+
+The oracle is the way every pass was written before: each pass streamed to a file of its own from the
+pass before (``write_pieces``), and indexed afresh (``read_model``). Several passes of random edits over
+rollouts of real Codex lines and the shapes a crash leaves (tests/test_derived.py's strategies) must
+give, pass by pass, the index a fresh read of that file gives, and at the end its exact bytes. Also:
+the block judgement of where ordinals lie equals the line-by-line one, and a long renumbered run
+written by the kernel and patched in place is byte for byte the spliced one."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rollout_doctor.core.fixes import Edit, Plan, plan
+from rollout_doctor.core.model import Model, read_model
+from rollout_doctor.core.planned import Planned
+from rollout_doctor.core.rewrite import write_pieces
+from rollout_doctor.formats.codex.format import CODEX
+from rollout_doctor.formats.codex.items import sole_ordinal, sole_ordinals
+from tests.test_derived import ODD, PAGINATED, edits, reference_bytes, rollouts
+
+
+def same_index(derived: Model, fresh: Model) -> None:
+    """tests/test_derived.py's, but for the file's name (the mirror's passes are other files)."""
+    assert list(derived.offsets) == list(fresh.offsets)
+    assert bytes(derived.kinds) == bytes(fresh.kinds)
+    assert list(derived.ordinals) == list(fresh.ordinals)
+    assert derived.records == fresh.records
+    assert derived.bom_lines == fresh.bom_lines
+    assert (derived.own_start, derived.links) == (fresh.own_start, fresh.links)
+    assert [(s.first, s.count) for s in derived.spans] == [(s.first, s.count) for s in fresh.spans]
+
+
+@st.composite
+def plannable(draw: st.DrawFn) -> bytes:
+    """A paginated rollout as Codex 0.169.0 leaves it (every line ends), a blank or damaged line here and
+    there: the files whose passes are laid out rather than written."""
+    body = draw(st.lists(st.sampled_from(PAGINATED) | st.sampled_from(ODD[:4]), min_size=1, max_size=60))
+    return b"".join(line + b"\n" for line in [PAGINATED[0], *body])
+
+
+def _plan(model: Model, chosen: list[Edit]) -> Plan:
+    """The plan of ``chosen``, renumbered as the fix loop does."""
+    the_plan = plan(len(model), chosen)
+    starts = [s for s in (the_plan.first_change, the_plan.renumber_from) if s is not None]
+    if starts:
+        model.renumber(the_plan.pieces, min(starts))
+    return the_plan
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_planned_passes_give_the_index_and_the_bytes_of_written_ones(tmp_path: Path, data: st.DataObject) -> None:
+    original_path = tmp_path / "rollout.jsonl"
+    original_path.write_bytes(data.draw(plannable() | rollouts()))
+    passes = data.draw(st.integers(1, 3))
+    with read_model(CODEX, original_path) as original, read_model(CODEX, original_path) as mirror:
+        planned = Planned(original)
+        current: Model = original
+        written_model: Model = mirror  # the same passes, each written to a file of its own
+        opened: list[Model] = []
+        try:
+            for n in range(passes):
+                chosen = data.draw(edits(len(current)))
+                the_plan = _plan(current, chosen)
+                mirror_plan = _plan(written_model, chosen)
+                assert list(the_plan.pieces.ordinals) == list(mirror_plan.pieces.ordinals)
+                reference = tmp_path / f"reference{n}.jsonl"
+                with open(reference, "wb") as out:
+                    write_pieces(written_model, mirror_plan.pieces, out)
+                written_model = read_model(CODEX, reference)
+                opened.append(written_model)
+                following = planned.lay_out(CODEX, current, the_plan.pieces, tmp_path / f"pass{n}.jsonl")
+                if following is None:  # what the layout cannot express is written, as the loop does
+                    planned.write(current)
+                    path = tmp_path / f"pass{n}.jsonl"
+                    with open(path, "wb") as out:
+                        write_pieces(current, the_plan.pieces, out)
+                    following = read_model(CODEX, path)
+                opened.append(following)
+                same_index(following, written_model)
+                current = following
+            digest = planned.write(current)
+            assert current.path.read_bytes() == written_model.path.read_bytes()
+            if digest is not None:  # taken while it was written: the hash of what it holds
+                assert digest.result(timeout=10) == hashlib.sha256(current.path.read_bytes()).hexdigest()
+        finally:
+            for model in opened:
+                model.close()
+
+
+def test_a_renumbered_gigabyte_is_planned_and_written_once(tmp_path: Path) -> None:
+    """The case this is for: a line inserted early, every ordinal after it moved by one, twice."""
+    body = [PAGINATED[0], *(PAGINATED[1:] * 20)]
+    path = tmp_path / "rollout.jsonl"
+    path.write_bytes(b"".join(line + b"\n" for line in body))
+    with read_model(CODEX, path) as original:
+        planned = Planned(original)
+        first = planned.lay_out(CODEX, original, _plan(original, [Edit.insert_after(2, PAGINATED[5], "a")]).pieces,
+                                tmp_path / "pass0.jsonl")
+        assert first is not None and not first.path.exists()  # laid out, not written
+        second = planned.lay_out(CODEX, first, _plan(first, [Edit.insert_after(9, PAGINATED[6], "b")]).pieces,
+                                 tmp_path / "pass1.jsonl")
+        assert second is not None and not second.path.exists()
+        planned.write(second)
+        with read_model(CODEX, second.path) as fresh:
+            same_index(second, fresh)
+        expected = [PAGINATED[0], *(PAGINATED[1:] * 20)]
+        expected.insert(3, PAGINATED[5])
+        expected.insert(10, PAGINATED[6])
+        ordinals = [o for o in fresh_ordinals(second.path) if o is not None]
+        assert ordinals == list(range(ordinals[0], ordinals[0] + len(ordinals)))
+        second.close()
+        first.close()
+
+
+def fresh_ordinals(path: Path) -> list[int | None]:
+    import orjson
+
+    return [orjson.loads(line).get("ordinal") for line in path.read_bytes().splitlines()]
+
+
+@pytest.mark.parametrize("mode", ["wb", "w+b"], ids=["pwrite", "mapped"])
+def test_a_long_run_patched_in_place_is_the_spliced_run(tmp_path: Path, mode: str) -> None:
+    """Ordinals 1 to 1200 moved by one: most keep their width and are written over the kernel's copy
+    (a pwrite each, or through a mapping where the output can be read), those that cross 9, 99 and
+    999 are spliced; the file is byte for byte the line-by-line one."""
+    head = PAGINATED[0]
+    line = b'{"timestamp":"2026-01-01T00:00:00.000Z","ordinal":%d,"type":"event_msg","payload":{"type":"x","t":"%s"}}'
+    body = [head, *(line % (n, b"y" * (n % 50)) for n in range(1, 1200))]
+    path = tmp_path / "rollout.jsonl"
+    path.write_bytes(b"".join(b + b"\n" for b in body))
+    with read_model(CODEX, path) as model:
+        the_plan = _plan(model, [Edit.insert_after(0, line % (0, b"new"), "inserted")])
+        expected = reference_bytes(model, list(the_plan.pieces))
+        out_path = tmp_path / "out.jsonl"
+        with open(out_path, mode) as out:
+            write_pieces(model, the_plan.pieces, out)
+        assert out_path.read_bytes() == expected
+
+
+LINES = [*PAGINATED[:40], *ODD, b'{"type":"ordinal","ordinal":3}', b'{"ordinal":1,"x":"\\u0061"}']
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.sampled_from(LINES), max_size=30), endings=st.lists(st.sampled_from([b"\n", b"\r\n"]), min_size=30))
+def test_ordinals_judged_a_block_at_a_time_are_judged_as_line_by_line(lines: list[bytes], endings: list[bytes]) -> None:
+    data = b"".join(line + end for line, end in zip(lines, endings))
+    bounds, at = [], 0
+    for line, end in zip(lines, endings):
+        bounds.append((at, at + len(line)))
+        at += len(line) + len(end)
+    assert sole_ordinals(data, bounds) == [sole_ordinal(data, start, end) for start, end in bounds]
+
+
+@settings(max_examples=50, deadline=None)
+@given(chunks=st.lists(st.binary(max_size=3000), max_size=12), small=st.booleans())
+def test_a_hash_taken_behind_the_writer_is_the_hash_of_the_file(tmp_path_factory: pytest.TempPathFactory,
+                                                                 chunks: list[bytes], small: bool) -> None:
+    from rollout_doctor.store import copies
+
+    if small:
+        copies.HASH_CHUNK, old = 1000, copies.HASH_CHUNK
+    try:
+        path = tmp_path_factory.mktemp("behind") / "file"
+        with open(path, "wb") as out:
+            behind = copies.HashBehind(path)
+            written = 0
+            for chunk in chunks:
+                out.write(chunk)
+                out.flush()
+                written += len(chunk)
+                behind.reached(written)
+            behind.finish(written)
+        assert behind.digest.result(timeout=10) == hashlib.sha256(b"".join(chunks)).hexdigest()
+    finally:
+        if small:
+            copies.HASH_CHUNK = old
+
+
+def test_a_write_that_failed_gives_no_hash(tmp_path: Path) -> None:
+    from rollout_doctor.store.copies import HashBehind
+
+    path = tmp_path / "file"
+    path.write_bytes(b"x" * 100)
+    behind = HashBehind(path)
+    behind.reached(50)
+    behind.finish(None)
+    with pytest.raises(OSError):
+        behind.digest.result(timeout=10)
+    assert os.path.exists(path)
+
+
+CASE_ROLLOUTS = sorted(p for p in (Path(__file__).resolve().parents[1] / "fixtures" / "cases").rglob("rollout-*.jsonl"))
+
+
+def test_every_case_is_fixed_to_the_same_bytes_planned_or_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rule cases' rollouts (fixtures/cases), fixed with ``--unsafe-fixes`` twice: with passes laid
+    out, and with every pass written as before. Same bytes, and most fixes were laid out."""
+    from rollout_doctor.core import planned as planned_module
+    from rollout_doctor.core.rules import Options
+    from rollout_doctor.formats.codex import fix_file
+
+    monkeypatch.setenv("ROLLOUT_DOCTOR_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("CODEX_HOME", str(tmp_path / "codex-home"))
+    laid_out = 0
+    real_lay_out = Planned.lay_out
+
+    def counting(self: Planned, *args: object) -> Model | None:
+        nonlocal laid_out
+        model = real_lay_out(self, *args)  # type: ignore[arg-type]
+        laid_out += model is not None
+        return model
+
+    results = {}
+    for way in ("planned", "written"):
+        with monkeypatch.context() as m:
+            if way == "written":
+                m.setattr(planned_module, "plannable", lambda *_args: False)
+            else:
+                m.setattr(Planned, "lay_out", counting)
+            for n, source in enumerate(CASE_ROLLOUTS):
+                folder = tmp_path / way / str(n)
+                folder.mkdir(parents=True)
+                path = folder / source.name
+                path.write_bytes(source.read_bytes())
+                fix_file(path, Options(unsafe_fixes=True))
+                results[way, n] = path.read_bytes()
+    assert all(results["planned", n] == results["written", n] for n in range(len(CASE_ROLLOUTS)))
+    assert laid_out > len(CASE_ROLLOUTS) // 4
