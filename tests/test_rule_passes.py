@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from rollout_doctor.formats.codex import history
 from rollout_doctor.formats.codex.records import Compacted, Event, Item, ItemKind, LineKind
-from rollout_doctor.formats.codex.rules import reasoning_order
+from rollout_doctor.formats.codex.rules import interleaved_message, reasoning_order
 from rollout_doctor.formats.codex.rules.reasoning_order import is_input, is_model_item
 
 CALL_IDS = st.sampled_from([None, "", "a", "b", "c"])
@@ -98,6 +98,27 @@ def test_the_broker_replay_is_the_plain_loop(specs: list[tuple[str, ItemKind, st
     items = make_items(specs)
     replayed = history.replay(items)
     assert (replayed.pairs, replayed.groups) == plain_replay(items)
+
+
+def plain_held_messages(replayed: history.Replay) -> Iterator[tuple[Item, list[Item], Item]]:
+    if not replayed.pairs:
+        return
+    pending_after = replayed.pending_after
+    release = interleaved_message.release_points(pending_after)
+    for pos, item in enumerate(replayed.history):
+        if not pending_after[pos] or not history.is_input_message(item):
+            continue
+        target = release[pos]
+        waiting = replayed.waiting_at(pos)
+        if target is not None and waiting:
+            yield item, waiting, replayed.history[target]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(ITEMS, max_size=40))
+def test_held_messages_are_the_plain_loop(specs: list[tuple[str, ItemKind, str | None, str | None]]) -> None:
+    replayed = history.replay(make_items(specs))
+    assert list(interleaved_message.held_messages(replayed)) == list(plain_held_messages(replayed))
 
 
 EVENTS = st.one_of(
