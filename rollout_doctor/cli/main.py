@@ -41,7 +41,7 @@ def run() -> NoReturn:
 
     These commands run with Python's cyclic garbage collector off. They make next to no reference
     cycles (checking 60 fixture rollouts in one process left 0 to 11 unreachable objects for
-    ``gc.collect()``; 20 fixes, 18), while the collector walks every record they hold again and again:
+    ``gc.collect()``; 20 dry-run fixes, 18), while the collector walks every record they hold again and again:
     once when the index of a 500 MB session is loaded from the cache, and at each of the rules'
     middle-generation collections after it, 30 ms of the guard's 0.25 s (bench/benchmark.py, guard).
     Reference counting still frees everything else as it goes. Only the console script does this:
