@@ -86,7 +86,8 @@ def test_a_grown_file_weighs_only_what_it_added(tmp_path: Path) -> None:
     cost more than the whole re-check of them), and the report is the one a cold read gives."""
     (path,) = rollouts(tmp_path, 1, FAST_PATH_BYTES + (1 << 20))
     env = {**os.environ, "ROLLOUT_DOCTOR_CACHE_DIR": str(tmp_path / "cache")}
-    report = PROBE.replace('print("fast"', 'print(repr(reports[0].diagnostics), file=sys.stderr)\nprint("fast"')
+    report = PROBE.replace('print("fast"',
+                           'print(repr(reports[0].diagnostics), file=sys.stderr)\nprint("fast"')
 
     def run(*extra: str) -> tuple[str, str]:
         done = subprocess.run([sys.executable, "-c", report, "1", path], capture_output=True, text=True,

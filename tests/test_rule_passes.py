@@ -25,13 +25,19 @@ ITEMS = st.one_of(
     st.builds(lambda c: ("function_call_output", ItemKind.OUTPUT, None, c), CALL_IDS),
     st.builds(lambda c: ("web_search_call", ItemKind.OTHER, None, c), CALL_IDS),  # an id on neither
     st.sampled_from([("reasoning", ItemKind.OTHER, None, None), ("message", ItemKind.MESSAGE, "user", None),
-                     ("message", ItemKind.MESSAGE, "assistant", None), ("message", ItemKind.MESSAGE, "developer", None),
-                     ("ghost_snapshot", ItemKind.OTHER, None, None), ("web_search_call", ItemKind.OTHER, None, None)]),
+                     ("message", ItemKind.MESSAGE, "assistant", None),
+                     ("message", ItemKind.MESSAGE, "developer", None),
+                     ("ghost_snapshot", ItemKind.OTHER, None, None),
+                     ("web_search_call", ItemKind.OTHER, None, None)]),
 )
 
 
-def make_items(specs: list[tuple[str, ItemKind, str | None, str | None]]) -> list[Item]:
-    return [Item(n, None, type_, kind, role=role, call_id=call_id) for n, (type_, kind, role, call_id) in enumerate(specs)]
+Spec = tuple[str, ItemKind, str | None, str | None]  # type, kind, role, call id
+
+
+def make_items(specs: list[Spec]) -> list[Item]:
+    return [Item(n, None, type_, kind, role=role, call_id=call_id)
+            for n, (type_, kind, role, call_id) in enumerate(specs)]
 
 
 def plain_stranded_runs(items: list[Item]) -> Iterator[tuple[int, int]]:
@@ -66,7 +72,7 @@ def plain_calls_after(items: list[Item]) -> set[int]:
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(ITEMS, max_size=40))
-def test_stranded_reasoning_runs_are_the_plain_loops(specs: list[tuple[str, ItemKind, str | None, str | None]]) -> None:
+def test_stranded_reasoning_runs_are_the_plain_loops(specs: list[Spec]) -> None:
     items = make_items(specs)
     assert reasoning_order._calls_after(items) == plain_calls_after(items)
     assert list(reasoning_order.stranded_runs(items)) == list(plain_stranded_runs(items))
@@ -94,7 +100,7 @@ def plain_replay(items: list[Item]) -> tuple[list[tuple[int, int]], list[history
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(ITEMS, max_size=40))
-def test_the_broker_replay_is_the_plain_loop(specs: list[tuple[str, ItemKind, str | None, str | None]]) -> None:
+def test_the_broker_replay_is_the_plain_loop(specs: list[Spec]) -> None:
     items = make_items(specs)
     replayed = history.replay(items)
     assert (replayed.pairs, replayed.groups) == plain_replay(items)
@@ -116,13 +122,14 @@ def plain_held_messages(replayed: history.Replay) -> Iterator[tuple[Item, list[I
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(ITEMS, max_size=40))
-def test_held_messages_are_the_plain_loop(specs: list[tuple[str, ItemKind, str | None, str | None]]) -> None:
+def test_held_messages_are_the_plain_loop(specs: list[Spec]) -> None:
     replayed = history.replay(make_items(specs))
     assert list(interleaved_message.held_messages(replayed)) == list(plain_held_messages(replayed))
 
 
 EVENTS = st.one_of(
-    st.builds(lambda t: ("event", t, None), st.sampled_from(["task_started", "task_complete", "turn_aborted", "token_count"])),
+    st.builds(lambda t: ("event", t, None),
+              st.sampled_from(["task_started", "task_complete", "turn_aborted", "token_count"])),
     st.builds(lambda n: ("event", "thread_rolled_back", n), st.integers(0, 3)),
     st.just(("compacted", None, None)),
     st.just(("compacted", "replacement", None)),
@@ -165,7 +172,8 @@ def plain_read(model: SimpleNamespace) -> tuple[list[Item], list[tuple[Event, in
             if record.replacement is not None:
                 items = list(record.replacement)
             else:
-                items = [i for i in items if i.kind is ItemKind.MESSAGE and i.role == "user" and not i.contextual]
+                items = [i for i in items
+                         if i.kind is ItemKind.MESSAGE and i.role == "user" and not i.contextual]
         elif isinstance(record, Event) and record.type == "thread_rolled_back" and record.num_turns:
             rollbacks.append((record, sum(map(history.starts_user_turn, items))))
             items = history.drop_last_user_turns(items, record.num_turns)

@@ -75,8 +75,11 @@ class LinesRead:
 def read_lines(model: Rollout) -> LinesRead:
     rollbacks: list[tuple[Event, int]] = []
     event_lines: list[int] = []
-    history = replay_lines(model, lambda event, items: rollbacks.append((event, sum(map(starts_user_turn, items)))),
-                           event_lines)
+
+    def on_rollback(event: Event, items: list[Item]) -> None:
+        rollbacks.append((event, sum(map(starts_user_turn, items))))
+
+    history = replay_lines(model, on_rollback, event_lines)
     return LinesRead(history, rollbacks, event_lines)
 
 
