@@ -5,6 +5,7 @@ itself has the fast path loaded (conftest.py)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -77,3 +78,26 @@ def test_fix_weighs_the_fast_path_the_same_way(tmp_path: Path, count: int, each:
     done = subprocess.run([sys.executable, "-c", FIX_PROBE, *paths], capture_output=True, text=True, check=True,
                           timeout=300)
     assert done.stdout.strip() == expected
+
+
+def test_a_grown_file_weighs_only_what_it_added(tmp_path: Path) -> None:
+    """A rollout over the threshold takes the fast path when first read; once its index is cached, the
+    few KB a new turn appends are read with the reference alone (loading msgspec and simdjson would
+    cost more than the whole re-check of them), and the report is the one a cold read gives."""
+    (path,) = rollouts(tmp_path, 1, FAST_PATH_BYTES + (1 << 20))
+    env = {**os.environ, "ROLLOUT_DOCTOR_CACHE_DIR": str(tmp_path / "cache")}
+    report = PROBE.replace('print("fast"',
+                           'print(repr(reports[0].diagnostics), file=sys.stderr)\nprint("fast"')
+
+    def run(*extra: str) -> tuple[str, str]:
+        done = subprocess.run([sys.executable, "-c", report, "1", path], capture_output=True, text=True,
+                              check=True, timeout=300, env={**env, **dict(e.split("=", 1) for e in extra)})
+        return done.stdout.strip(), done.stderr
+
+    assert run()[0] == "fast"  # cold: every byte is read
+    source = Path(path).read_bytes()
+    turn = source.split(b"\n", 1)[1][:64 << 10]
+    Path(path).write_bytes(source + turn[: turn.rindex(b"\n") + 1])
+    grown, findings = run()
+    assert grown == "reference"
+    assert findings == run("ROLLOUT_DOCTOR_NO_CACHE=1")[1]

@@ -8,6 +8,7 @@ that it does not need, ``typing`` included (2 ms).
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -50,7 +51,18 @@ def run() -> NoReturn:
     the process ends without Python's teardown of some 300 modules: 25 to 40 ms of a folder scan's
     0.5 s, and a sixth of a pre-resume check of one session (bench/benchmark.py, bench/guard.py).
     Output is flushed first; if a worker process is still alive (an interrupted scan), the normal exit
-    is kept, since it waits for the pool to wind down. A guard that fixed the session exits normally."""
+    is kept, since it waits for the pool to wind down. A guard that fixed the session exits normally.
+
+    These commands run with Python's cyclic garbage collector off. They make next to no reference
+    cycles (checking 60 fixture rollouts in one process left 0 to 11 unreachable objects for
+    ``gc.collect()``; 20 dry-run fixes, 18), while the collector walks every record they hold again and again:
+    once when the index of a 500 MB session is loaded from the cache, and at each of the rules'
+    middle-generation collections after it, 30 ms of the guard's 0.25 s (bench/benchmark.py, guard).
+    Reference counting still frees everything else as it goes. Only the console script does this:
+    ``main`` called in a process that lives on (the tests, a library caller) leaves the collector as
+    it is."""
+    if sys.argv[1:2] and sys.argv[1] in QUICK_EXIT:
+        gc.disable()
     code = main()
     if sys.argv[1:2] and sys.argv[1] in QUICK_EXIT and "rollout_doctor.store.transaction" not in sys.modules:
         try:

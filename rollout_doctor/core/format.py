@@ -55,7 +55,8 @@ class Classifier(Protocol):
         """The facts of a line too long to read (core.lines.LINE_LIMIT)."""
 
     def fast(self, size: int) -> FastPath | None:
-        """The fast path to use for a file of ``size`` bytes, if it pays for itself (or is loaded)."""
+        """The fast path to use for indexing ``size`` bytes (of one file, in one call), if it pays for
+        itself (or is loaded)."""
 
     def expect(self, total: int) -> None:
         """This process is about to index some ``total`` bytes, over any number of files: load the fast

@@ -47,20 +47,30 @@ def index_range(lines: Classifier, source: Source, start: int, end: int, size: i
     """Index the lines from ``start`` (a line start) to ``end`` (a line start, or ``size``, the file's
     size: only the part that holds the end of the file can hold a torn last line). ``progress`` is told
     the length of each block as it is done (a progress line for one big file)."""
-    gc_was_enabled = gc.isenabled()
-    # Indexing allocates a record for every call, output and message and frees nothing: the cyclic
-    # collector would walk them all again and again for no cycle (4% of a folder scan).
-    gc.disable()
-    try:
+    with CollectorPaused():
         return _index_range(lines, source, start, end, size, progress)
-    finally:
-        if gc_was_enabled:
+
+
+class CollectorPaused:
+    """Python's cyclic garbage collector off for a while. Indexing allocates a record for every call,
+    output and message and frees nothing, and so do loading and saving an index kept in the cache: the
+    collector would walk them all again and again for no cycle (4% of a folder scan; half of the time
+    a 500 MB session's cached index takes to load)."""
+
+    def __enter__(self) -> None:
+        self.was_enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.was_enabled:
             gc.enable()
 
 
 def _index_range(lines: Classifier, source: Source, start: int, end: int, size: int,
                  progress: Callable[[int], None] | None) -> Part:
-    fast = lines.fast(size)
+    # Weighed by what this call reads, not by the file's size: a grown file's cached prefix is not read
+    # again, and the few KB a turn appended never pay for loading a fast path.
+    fast = lines.fast(end - start)
     exact = lines.exact
     part = Part(start, end)
     store = _Store(part)

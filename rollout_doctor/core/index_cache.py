@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rollout_doctor.core import cache_files
-from rollout_doctor.core.index import Part, index_range
+from rollout_doctor.core.index import CollectorPaused, Part, index_range
 from rollout_doctor.core.sampling import identity, racy, sample_digest
 
 if TYPE_CHECKING:
@@ -80,7 +80,8 @@ def indexed(fmt: Format, source: Source, path: Path, progress: Callable[[int], N
         count = _complete(source, tail)
         end = tail.offsets[count] if count < len(tail.kinds) else tail.end
         # Packed now: joining renumbers the tail's records in place.
-        added = end, count, cache_files.pickled(packed(_head(tail, count, end)))
+        with CollectorPaused():
+            added = end, count, cache_files.pickled(packed(_head(tail, count, end)))
     part = joined(fmt, prefix, tail)
     if not unchanged and identity(source.stat()) == identity(before):
         if added is None:
@@ -96,6 +97,12 @@ def trusted(fmt: Format, source: Source, real: str, st: os.stat_result,
             name: str) -> tuple[Part, bool, tuple[dict[str, Any], list[Any], int]] | None:
     """The entry's index if the file still holds what it describes (the module docstring says when),
     whether the file is exactly as the entry saw it, and the entry (header, chunks, length)."""
+    with CollectorPaused():
+        return _trusted(fmt, source, real, st, name)
+
+
+def _trusted(fmt: Format, source: Source, real: str, st: os.stat_result,
+             name: str) -> tuple[Part, bool, tuple[dict[str, Any], list[Any], int]] | None:
     found = cache_files.read(KIND, name)
     if found is None:
         return None
@@ -148,7 +155,8 @@ def store(fmt: Format, source: Source, real: str, st: os.stat_result, name: str,
     count = _complete(source, part)
     end = part.offsets[count] if count < len(part.kinds) else part.end
     saved = _head(part, count, end)
-    cache_files.write(KIND, name, _header(fmt, source, real, st, end, count), packed(saved))
+    with CollectorPaused():
+        cache_files.write(KIND, name, _header(fmt, source, real, st, end, count), packed(saved))
 
 
 def _complete(source: Source, part: Part) -> int:

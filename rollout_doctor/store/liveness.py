@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,6 +154,8 @@ def _scan_proc_all(locks: dict[Path, list[Path]]) -> dict[Path, list[Holder]]:
 
 
 def _scan_lsof(path: Path, locks: list[Path]) -> list[Holder]:
+    import subprocess  # only where there is no /proc: every check on Linux would pay for its import
+
     found: dict[tuple[int, str], Holder] = {}
     for target, is_lock in [(path, False), *((lock, True) for lock in locks)]:
         try:

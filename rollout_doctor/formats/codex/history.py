@@ -25,6 +25,8 @@ from rollout_doctor.formats.codex.rollout import Rollout
 # Input a broker holds while calls are pending. System-role messages are never sent (Codex's
 # record_items drops them), so they cannot break anything.
 INPUT_ROLES = frozenset({"user", "developer"})
+PAIRED = frozenset({ItemKind.CALL, ItemKind.OUTPUT})
+ITEM_LINES = frozenset({LineKind.RESPONSE_ITEM, LineKind.INTER_AGENT})  # the lines whose Item is sent
 
 
 def is_input_message(item: Item) -> bool:
@@ -57,19 +59,41 @@ def effective_history(model: Rollout) -> list[Item]:
 
 def turns_at_rollbacks(model: Rollout) -> list[tuple[Event, int]]:
     """Each ``thread_rolled_back`` Codex applies, with the number of turns the history held just before it."""
-    seen: list[tuple[Event, int]] = []
-    replay_lines(model, lambda event, items: seen.append((event, sum(map(starts_user_turn, items)))))
-    return seen
+    return read_lines(model).rollbacks
 
 
-def replay_lines(model: Rollout, on_rollback: Callable[[Event, list[Item]], object] | None = None) -> list[Item]:
-    """The history Codex rebuilds on resume, line by line (``on_rollback`` sees each rollback first)."""
+@dataclass
+class LinesRead:
+    """What one pass over a rollout's records in line order learns: the rules share it (rules/base.py's
+    Context), so that a 500 MB session's 93 000 records are walked once, not once per question."""
+
+    history: list[Item]  # effective_history
+    rollbacks: list[tuple[Event, int]]  # turns_at_rollbacks
+    event_lines: list[int]  # the lines of every event record, in order
+
+
+def read_lines(model: Rollout) -> LinesRead:
+    rollbacks: list[tuple[Event, int]] = []
+    event_lines: list[int] = []
+
+    def on_rollback(event: Event, items: list[Item]) -> None:
+        rollbacks.append((event, sum(map(starts_user_turn, items))))
+
+    history = replay_lines(model, on_rollback, event_lines)
+    return LinesRead(history, rollbacks, event_lines)
+
+
+def replay_lines(model: Rollout, on_rollback: Callable[[Event, list[Item]], object] | None = None,
+                 event_lines: list[int] | None = None) -> list[Item]:
+    """The history Codex rebuilds on resume, line by line (``on_rollback`` sees each rollback first;
+    ``event_lines`` is given the line of every event record)."""
     items: list[Item] = []
-    for line in sorted(model.records):  # not sorted(items()): a tuple per record is 12 MB on a 1 GB rollout
-        record = model.records[line]
-        kind = model.kinds[line]
-        if kind in (LineKind.RESPONSE_ITEM, LineKind.INTER_AGENT) and isinstance(record, Item):
-            items.append(record)
+    records, kinds, add = model.records, model.kinds, items.append  # this loop runs once per record
+    for line in sorted(records):  # not sorted(items()): a tuple per record is 12 MB on a 1 GB rollout
+        record = records[line]
+        kind = kinds[line]
+        if kind in ITEM_LINES and isinstance(record, Item):
+            add(record)
         elif kind == LineKind.COMPACTED and isinstance(record, Compacted):
             if record.replacement_problem is not None:
                 continue  # Codex cannot deserialize the line (CompactedItem wants a list) and skips it
@@ -78,10 +102,15 @@ def replay_lines(model: Rollout, on_rollback: Callable[[Event, list[Item]], obje
             else:
                 # build_compacted_history keeps only the real user messages (and adds a summary).
                 items = [i for i in items if i.kind is ItemKind.MESSAGE and i.role == "user" and not i.contextual]
-        elif isinstance(record, Event) and record.type == "thread_rolled_back" and record.num_turns:
-            if on_rollback is not None:
-                on_rollback(record, items)
-            items = drop_last_user_turns(items, record.num_turns)
+            add = items.append
+        elif isinstance(record, Event):
+            if event_lines is not None:
+                event_lines.append(line)
+            if record.type == "thread_rolled_back" and record.num_turns:
+                if on_rollback is not None:
+                    on_rollback(record, items)
+                items = drop_last_user_turns(items, record.num_turns)
+                add = items.append
     return items
 
 
@@ -130,15 +159,16 @@ class Replay:
 def replay(history: list[Item]) -> Replay:
     """Pair every output with the call it answers, per call id (ids that are absent or empty pair nothing)."""
     positions: dict[str, list[int]] = defaultdict(list)
-    for pos, item in enumerate(history):
-        if item.kind in (ItemKind.CALL, ItemKind.OUTPUT) and item.call_id:
-            positions[item.call_id].append(pos)
+    for pos, item in enumerate(history):  # once per item: no attribute looked up twice
+        if item.kind in PAIRED and (call_id := item.call_id):
+            positions[call_id].append(pos)
     pairs: list[tuple[int, int]] = []
     groups: list[CallGroup] = []
+    call_kind, output_kind = ItemKind.CALL, ItemKind.OUTPUT
     for call_id, group in positions.items():
         if len(group) == 2:  # the usual call and its output, in that order: nothing more to know
             call, output = group
-            if history[call].kind is ItemKind.CALL and history[output].kind is ItemKind.OUTPUT:
+            if history[call].kind is call_kind and history[output].kind is output_kind:
                 pairs.append((call, output))
                 continue
         answered = _broker(history, call_id, group)

@@ -34,7 +34,6 @@ first N in Codex's order: the picker's first page.
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -99,6 +98,8 @@ def _state_db_rows(home: Path, wanted: Wanted) -> list[_Row] | None:
     path = home / STATE_DB
     if not path.is_file():
         return None
+    import sqlite3  # only for --last: `guard ID` before every resume need not load it (2 ms)
+
     try:
         db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=STATE_DB_TIMEOUT)
     except (sqlite3.Error, ValueError):

@@ -12,7 +12,7 @@ from functools import cached_property
 
 from rollout_doctor.core.rules import Diagnostic, Options, Rule, found
 from rollout_doctor.core.verdict import Effect
-from rollout_doctor.formats.codex.history import Replay, effective_history, replay
+from rollout_doctor.formats.codex.history import LinesRead, Replay, read_lines, replay
 from rollout_doctor.formats.codex.records import Item
 from rollout_doctor.formats.codex.rollout import Rollout
 
@@ -44,8 +44,12 @@ class Context:
         self.options = options
 
     @cached_property
+    def lines_read(self) -> LinesRead:
+        return read_lines(self.model)
+
+    @cached_property
     def history(self) -> list[Item]:
-        return effective_history(self.model)
+        return self.lines_read.history
 
     @cached_property
     def replay(self) -> Replay:

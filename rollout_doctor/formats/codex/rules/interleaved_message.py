@@ -28,6 +28,7 @@ messages keep their order.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import compress
 
 from rollout_doctor.formats.codex.fixbuilder import move_fix
 from rollout_doctor.formats.codex.history import Replay, is_input_message
@@ -60,14 +61,18 @@ def held_messages(replay: Replay) -> Iterator[tuple[Item, list[Item], Item]]:
     if not replay.pairs:
         return
     pending_after = replay.pending_after
+    history = replay.history
+    # Only the positions where calls are pending are looked at (compress skips the rest in C), and the
+    # release points only computed when a message is among them: a clean session has none.
+    held = [pos for pos in compress(range(len(history)), pending_after) if is_input_message(history[pos])]
+    if not held:
+        return
     release = release_points(pending_after)
-    for pos, item in enumerate(replay.history):
-        if not pending_after[pos] or not is_input_message(item):
-            continue
+    for pos in held:
         target = release[pos]
         waiting = replay.waiting_at(pos)
         if target is not None and waiting:
-            yield item, waiting, replay.history[target]
+            yield history[pos], waiting, history[target]
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:

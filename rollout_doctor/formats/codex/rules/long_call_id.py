@@ -42,11 +42,13 @@ UPSTREAM = ("ungate#26", "fastllm#45")
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
-    taken = {i.call_id for i in ctx.history if i.call_id}
     items_of: dict[str, list] = {}
     for item in ctx.history:
-        if item.kind in (ItemKind.CALL, ItemKind.OUTPUT) and item.call_id and len(item.call_id) > CALL_ID_MAX:
+        if item.call_id and len(item.call_id) > CALL_ID_MAX and item.kind in (ItemKind.CALL, ItemKind.OUTPUT):
             items_of.setdefault(item.call_id, []).append(item)
+    if not items_of:
+        return
+    taken = {i.call_id for i in ctx.history if i.call_id}
     for call_id, items in items_of.items():
         new_id = fresh_id(call_id, taken)
         taken.add(new_id)

@@ -43,7 +43,6 @@ from rollout_doctor.formats.codex.fixbuilder import FixBuilder
 from rollout_doctor.formats.codex.history import Replay
 from rollout_doctor.formats.codex.items import output_payload
 from rollout_doctor.formats.codex.records import Item
-from rollout_doctor.formats.codex.recover import output_events, recover_output
 from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, found, item_label, position
 
 CODE = "RD101"
@@ -64,7 +63,13 @@ def orphan_calls(replay: Replay) -> list[Item]:
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
     calls = orphan_calls(ctx.replay)
-    events = output_events(ctx.model) if calls else {}
+    if not calls:
+        return
+    # Imported here: recovering an output is for the few sessions with an orphan, and its import is a
+    # millisecond and a half of every pre-resume check of a clean one.
+    from rollout_doctor.formats.codex.recover import output_events, recover_output
+
+    events = output_events(ctx.model)
     for call in calls:
         call_payload = FixBuilder(ctx.model).payload(call)
         message = (f"{item_label(call)} at {call.where} never got an output; the API refuses the history "

@@ -76,18 +76,18 @@ def stranded_runs(history: list[Item]) -> Iterator[tuple[int, int]]:
     call (a race of parallel calls): misplaced-output moves it after its call, and what follows the
     reasoning then is what follows the output now."""
     called_later = _calls_after(history)
-    n = 0
-    while n < len(history):
-        if history[n].type != "reasoning":
-            n += 1
-            continue
-        first = last = n
-        n += 1
-        while n < len(history) and (n in called_later or not (is_model_item(history[n]) or is_input(history[n]))):
+    end = len(history)
+    n = 0  # where the next run may start: the item that ended the last one
+    for first in [pos for pos, item in enumerate(history) if item.type == "reasoning"]:
+        if first < n:
+            continue  # inside the run just walked
+        last = first
+        n = first + 1
+        while n < end and (n in called_later or not (is_model_item(history[n]) or is_input(history[n]))):
             if history[n].type == "reasoning":
                 last = n
             n += 1
-        if n == len(history) or is_input(history[n]):
+        if n == end or is_input(history[n]):
             yield first, last
 
 
@@ -95,13 +95,16 @@ def _calls_after(history: list[Item]) -> set[int]:
     """Positions of the outputs recorded before their call: no call of their id before them, one after."""
     before: set[str] = set()
     early: list[tuple[int, str]] = []
+    call_kind, output_kind = ItemKind.CALL, ItemKind.OUTPUT  # once per item below
     for pos, item in enumerate(history):
-        if item.call_id is None:
+        call_id = item.call_id
+        if call_id is None:
             continue
-        if item.kind is ItemKind.CALL:
-            before.add(item.call_id)
-        elif item.kind is ItemKind.OUTPUT and item.call_id not in before:
-            early.append((pos, item.call_id))
+        kind = item.kind
+        if kind is call_kind:
+            before.add(call_id)
+        elif kind is output_kind and call_id not in before:
+            early.append((pos, call_id))
     return {pos for pos, call_id in early if call_id in before}
 
 

@@ -32,8 +32,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rollout_doctor.core.fixes import Applicability, Edit, Fix
-from rollout_doctor.formats.codex.history import turns_at_rollbacks
-from rollout_doctor.formats.codex.records import Event
 from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, found
 
 CODE = "RD114"
@@ -54,10 +52,8 @@ def inside_completed_turns(ctx: Context) -> set[int]:
     open_turns: dict[str | None, int] = {}  # turn id -> the task_started line
     pending: dict[str | None, list[int]] = {}  # turn id -> rollbacks recorded while it ran
     inside: set[int] = set()
-    for line in sorted(records):
+    for line in ctx.lines_read.event_lines:
         record = records[line]
-        if not isinstance(record, Event):
-            continue
         if record.type == "task_started":
             open_turns[record.turn_id] = line
             pending[record.turn_id] = []
@@ -77,7 +73,7 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
     if ctx.model.generation == "legacy":
         return
     inside = inside_completed_turns(ctx)
-    for event, turns in turns_at_rollbacks(ctx.model):
+    for event, turns in ctx.lines_read.rollbacks:
         assert event.num_turns is not None
         where = f"line {event.line + 1}"
         if event.num_turns > turns:
