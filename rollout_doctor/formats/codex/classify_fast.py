@@ -148,21 +148,24 @@ def block_facts(contents: list[bytes | memoryview], first: int) -> BlockFacts | 
     payload_types = list(map(_type, map(_payload, decoded)))
     records: dict[int, Record] = {}
     deferred: list[int] = []
+    # A record's line number is one int object, shared by the record and its key: two were 32 bytes
+    # more a record, 6 MiB of a 1 GB rollout's 202 000 records (tracemalloc).
     for at in compress(count(), map(_RECORD_PAYLOADS.__contains__, payload_types)):
         kind = kinds[at]
+        line = first + at
         if kind == _RESPONSE_ITEM:
             row = _ITEMS.get(payload_types[at])
             if row is not None:
                 try:
-                    records[first + at] = row[0](first + at, None, *row[1](decoded[at].payload), _RAW)
+                    records[line] = row[0](line, None, *row[1](decoded[at].payload), _RAW)
                 except orjson.JSONDecodeError:
                     deferred.append(at)
         elif kind == _EVENT:
             row = _EVENTS.get(payload_types[at])
             if row is not None:
-                event = row[0](first + at, *row[1](decoded[at].payload))
+                event = row[0](line, *row[1](decoded[at].payload))
                 if event is not None:
-                    records[first + at] = event
+                    records[line] = event
     for kind in (LineKind.SESSION_META, LineKind.COMPACTED, LineKind.INTER_AGENT):
         at = kinds.find(kind)
         while at >= 0:
