@@ -110,7 +110,7 @@ def check_file(fmt: Format, path: Path, options: Options, read: Callable[[Path],
     """Check one file. ``read`` builds its model (rollout_doctor.core.parallel passes one that puts
     together ranges indexed by several workers); by default the file is read with the history it
     inherits. ``live`` names the running client holding it: the turn it is writing is not judged."""
-    from rollout_doctor.core import cache_files
+    from rollout_doctor.core import cache_files, heap
 
     cacheable = read is None and live is None and cache_files.folder() is not None
     if cacheable:
@@ -124,6 +124,7 @@ def check_file(fmt: Format, path: Path, options: Options, read: Callable[[Path],
     try:
         ancestry = None
         if read is None:
+            heap.lean_for(path)
             ancestry = (threads or fmt.threads()).ancestry(path)
             model = read_model(fmt, path, inherited_of(ancestry, {}), ancestry.problem, progress, cached=True)
         else:
