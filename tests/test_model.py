@@ -15,7 +15,7 @@ from rollout_doctor.core.fixes import Piece
 from rollout_doctor.core.rewrite import write_pieces
 from rollout_doctor.formats.codex.history import drop_last_user_turns, effective_history
 from rollout_doctor.formats.codex.home import thread_id_from_name
-from rollout_doctor.formats.codex.records import Item, ItemKind, LineKind
+from rollout_doctor.formats.codex.records import Item, ItemKind, LineKind, rare
 from rollout_doctor.formats.codex.rollout import read_rollout
 
 REAL = Path(__file__).resolve().parents[1] / "fixtures" / "real"
@@ -117,7 +117,7 @@ def test_replace_and_insert_keep_every_other_byte() -> None:
 
 
 def message(role: str, text: str, contextual: bool = False) -> Item:
-    return Item(0, None, "message", ItemKind.MESSAGE, role=role, preview=text, contextual=contextual)
+    return Item(0, None, "message", ItemKind.MESSAGE, role=role, preview=text, rare=rare(contextual=contextual))
 
 
 def test_rollback_cuts_at_the_nth_last_real_user_turn_keeping_context() -> None:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from rollout_doctor.formats.codex.contextual import is_contextual, is_inter_agent_instruction, message_texts
 from rollout_doctor.formats.codex.item_ids import bad_id, output_image_problem, reasoning_content_items
 from rollout_doctor.formats.codex.output_shapes import output_shape
-from rollout_doctor.formats.codex.records import AGENT_ROLE, OUTPUT_ITEM_TYPES, Event, Item, ItemKind, shared
+from rollout_doctor.formats.codex.records import AGENT_ROLE, OUTPUT_ITEM_TYPES, Event, Item, ItemKind, rare, shared
 
 
 class JsonFields(Protocol):
@@ -55,8 +55,8 @@ def message(line: int, index: int | None, item_type: str, role: Any, content: An
     inter_agent = (role == "assistant" and json.mentions(content, b"trigger_turn")
                    and is_inter_agent_instruction(json.value(content)))
     return Item(line, index, shared(item_type), ItemKind.MESSAGE,
-                role=shared(role) if isinstance(role, str) else None, contextual=contextual,
-                bad_id=bad_id(item_type, id), inter_agent=inter_agent)
+                role=shared(role) if isinstance(role, str) else None,
+                rare=rare(contextual=contextual, bad_id=bad_id(item_type, id), inter_agent=inter_agent))
 
 
 def agent_message(line: int, index: int | None, item_type: str, id: Any,
@@ -71,15 +71,15 @@ def call(line: int, index: int | None, item_type: str, call_id: Any, name: Any, 
     call_id = call_id if isinstance(call_id, str) and call_id else None  # only a non-empty string pairs
     name = name if isinstance(name, str) else None
     return Item(line, index, shared(item_type), ItemKind.CALL if call_id else ItemKind.OTHER, call_id=call_id,
-                name=shared(name) if name else name, bad_id=bad_id(item_type, id))
+                name=shared(name) if name else name, rare=rare(bad_id=bad_id(item_type, id)))
 
 
 def reasoning(line: int, index: int | None, item_type: str, content: Any, id: Any,
               json: JsonFields = PARSED) -> Item:
     # content is null in every reasoning item Codex writes for the OpenAI API; read it only when it is not.
     items = None if content is None else reasoning_content_items(json.value(content))
-    return Item(line, index, shared(item_type), ItemKind.OTHER, bad_id=bad_id(item_type, id),
-                reasoning_content=items)
+    return Item(line, index, shared(item_type), ItemKind.OTHER,
+                rare=rare(bad_id=bad_id(item_type, id), reasoning_content=items))
 
 
 def local_shell_call(line: int, index: int | None, item_type: str, call_id: Any, name: Any,
@@ -103,14 +103,14 @@ def tool_output(line: int, index: int | None, item_type: str, call_id: Any, outp
         image = output_image_problem(value) if problem is None else None
     if isinstance(call_id, str) and call_id:
         return Item(line, index, shared(item_type), ItemKind.OUTPUT, call_id=call_id,
-                    output_ok=problem is None, output_problem=problem, old_release_problem=old,
-                    image_problem=image)
+                    output_ok=problem is None,
+                    rare=rare(output_problem=problem, old_release_problem=old, image_problem=image))
     if call_id is not None and not isinstance(call_id, str):
         return _unreadable_call_id(line, index, item_type, call_id, old)
     # absent and null read alike (0.77.0 skips both; 0.169.0, 0.171.0 send both)
     id_problem = "has an empty call_id" if call_id == "" else "has no call_id"
     return Item(line, index, shared(item_type), ItemKind.OTHER, output_ok=problem is None,
-                output_problem=problem, old_release_problem=old, call_id_problem=id_problem)
+                rare=rare(output_problem=problem, old_release_problem=old, call_id_problem=id_problem))
 
 
 def tool_search_output(line: int, index: int | None, item_type: str, call_id: Any, execution: Any,
@@ -126,13 +126,14 @@ def tool_search_output(line: int, index: int | None, item_type: str, call_id: An
         return Item(line, index, shared(item_type), ItemKind.OUTPUT, call_id=call_id)
     # A client one with an empty call_id: Codex drops it as an orphan.
     return Item(line, index, shared(item_type), ItemKind.OTHER,
-                call_id_problem="has an empty call_id" if call_id == "" else None)
+                rare=rare(call_id_problem="has an empty call_id" if call_id == "" else None))
 
 
 def _unreadable_call_id(line: int, index: int | None, item_type: str, call_id: Any, old: str | None) -> Item:
     # serde wants a string: every release seen skips the line ("invalid type: integer").
     return Item(line, index, shared(item_type), ItemKind.OTHER, output_ok=False,
-                output_problem=f"call_id is {type(call_id).__name__}, not a string", old_release_problem=old)
+                rare=rare(output_problem=f"call_id is {type(call_id).__name__}, not a string",
+                          old_release_problem=old))
 
 
 def rollback(line: int, event_type: str, num_turns: Any) -> Event:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class LineKind(IntEnum):
@@ -67,6 +67,36 @@ LEGACY_ITEM_TYPES = frozenset(
 OUTPUT_ITEM_TYPES = frozenset({"CommandExecution", "FileChange", "McpToolCall"})
 
 
+class Rare(NamedTuple):
+    """What few items have (an output's problems, a bad id, another provider's reasoning, a message Codex
+    injected or another agent sent), kept apart so that the others carry one empty slot for all of it:
+    the 145 000 items of a 1 GB rollout are 8 MB smaller (``Item.rare``)."""
+
+    output_problem: str | None = None
+    old_release_problem: str | None = None
+    call_id_problem: str | None = None
+    contextual: bool = False
+    bad_id: str | None = None
+    reasoning_content: int | None = None
+    image_problem: tuple[str, str] | None = None
+    inter_agent: bool = False
+
+
+def rare(output_problem: str | None = None, old_release_problem: str | None = None,
+         call_id_problem: str | None = None, contextual: bool = False, bad_id: str | None = None,
+         reasoning_content: int | None = None, image_problem: tuple[str, str] | None = None,
+         inter_agent: bool = False) -> Rare | None:
+    """``Item.rare`` for these values: None when all are the defaults, as for most items."""
+    if (output_problem is None and old_release_problem is None and call_id_problem is None and not contextual
+            and bad_id is None and reasoning_content is None and image_problem is None and not inter_agent):
+        return None
+    return Rare(output_problem, old_release_problem, call_id_problem, contextual, bad_id, reasoning_content,
+                image_problem, inter_agent)
+
+
+_PLAIN = Rare()
+
+
 @dataclass(slots=True)
 class Item:
     """A ResponseItem as the pairing rules see it."""
@@ -79,27 +109,54 @@ class Item:
     call_id: str | None = None
     name: str | None = None
     output_ok: bool = True
-    output_problem: str | None = None  # why every release seen drops the line (output_ok is False)
+    preview: str = ""
+    rare: Rare | None = None  # the fields below, when any is not its default (``rare()``)
+
+    # Why every release seen drops the line (output_ok is False).
+    @property
+    def output_problem(self) -> str | None:
+        return (self.rare or _PLAIN).output_problem
+
     # Why releases before NEWER_OUTPUT_RELEASE drop the line that 0.169.0 and 0.171.0 read (the rule decides
     # whether the file may meet such a release).
-    old_release_problem: str | None = None
+    @property
+    def old_release_problem(self) -> str | None:
+        return (self.rare or _PLAIN).old_release_problem
+
     # Why this output can answer no call: a function or custom output with no call_id (absent or null)
     # or an empty one, a client-side tool search output with an empty one. Codex skips the line, drops it
     # as an orphan, or (0.169.0 and 0.171.0, for a function output) sends it with no call_id.
-    call_id_problem: str | None = None
-    preview: str = ""
-    contextual: bool = False  # a user message Codex injected itself (environment context, AGENTS.md, ...)
+    @property
+    def call_id_problem(self) -> str | None:
+        return (self.rare or _PLAIN).call_id_problem
+
+    # A user message Codex injected itself (environment context, AGENTS.md, ...).
+    @property
+    def contextual(self) -> bool:
+        return (self.rare or _PLAIN).contextual
+
     # The item's own ``id`` when it does not begin as the API wants for its type (item_ids.py); only a
     # bad one is kept: a 1 GB rollout holds some 150 000 good ones.
-    bad_id: str | None = None
+    @property
+    def bad_id(self) -> str | None:
+        return (self.rare or _PLAIN).bad_id
+
     # A reasoning item's ``content`` array length when it is a non-empty array (another provider's
     # reasoning text; the API takes none); None otherwise.
-    reasoning_content: int | None = None
+    @property
+    def reasoning_content(self) -> int | None:
+        return (self.rare or _PLAIN).reasoning_content
+
     # Where a tool output holds an image whose URL the API refuses (``output[1].image_url``) and why.
-    image_problem: tuple[str, str] | None = None
+    @property
+    def image_problem(self) -> tuple[str, str] | None:
+        return (self.rare or _PLAIN).image_problem
+
     # An assistant message carrying instructions from another agent (InterAgentCommunication as JSON
     # text): a turn boundary on rollback, like a user message (codex-rs history.rs, 0.171.0).
-    inter_agent: bool = False
+    @property
+    def inter_agent(self) -> bool:
+        return (self.rare or _PLAIN).inter_agent
 
     @property
     def where(self) -> str:
