@@ -17,7 +17,15 @@ from typing import Any, Protocol
 from rollout_doctor.formats.codex.contextual import is_contextual, is_inter_agent_instruction, message_texts
 from rollout_doctor.formats.codex.item_ids import bad_id, output_image_problem, reasoning_content_items
 from rollout_doctor.formats.codex.output_shapes import output_shape
-from rollout_doctor.formats.codex.records import AGENT_ROLE, OUTPUT_ITEM_TYPES, Event, Item, ItemKind, rare, shared
+from rollout_doctor.formats.codex.records import (
+    AGENT_ROLE,
+    OUTPUT_ITEM_TYPES,
+    Event,
+    Item,
+    ItemKind,
+    rare,
+    shared,
+)
 
 
 class JsonFields(Protocol):
