@@ -7,7 +7,7 @@ up to its last complete line, keyed by the file's real path. It is trusted only 
 * the same device and inode: a fix or an undo replaces the file (a new inode), so its entry is never
   used again, whatever else matches;
 * the indexed prefix still there: the file is at least as long, and a digest of a sample of the prefix
-  (its first and last 4 KiB and 30 spots spread through it) is unchanged. A line rewritten in the
+  (its first and last 4 KiB and 8 spots spread through it) is unchanged. A line rewritten in the
   middle with another length moves every byte after it, which the spots after it and the last block see;
 * no doubt: a file of the same size whose mtime or ctime changed (a touch, a rewrite of the same length,
   which only a full hash could clear) or that is shorter is indexed from scratch. So is a file whose entry
