@@ -7,7 +7,7 @@ report again. So ``check`` (main.py) first looks for an entry of this exact run,
 anything of the engine is imported, and prints what that run printed if:
 
 * the arguments, the current folder, the whole environment, whether stdout is a terminal and its size,
-  and the code (cache_files.fingerprint, and cli/) are the same;
+  and the code (cache_place.fingerprint, and code_stamp of cli/) are the same;
 * every folder the run walked has the same inode, mtime and ctime (no rollout was added, removed or
   renamed), every file in them the same device, inode, size, mtime and ctime, written more than
   ``sampling.RACY`` seconds before the entry (a rewrite within one clock tick keeps every time), and
@@ -41,7 +41,7 @@ NOISY_ENV = frozenset({"OLDPWD", "_"})  # set by the shell to what ran last: no 
 
 
 def _key(command: str, args: list[str]) -> str | None:
-    from rollout_doctor.core.cache_place import fingerprint, key_name
+    from rollout_doctor.core.cache_place import code_stamp, fingerprint, key_name
 
     stdout = sys.stdout
     try:
@@ -50,17 +50,7 @@ def _key(command: str, args: list[str]) -> str | None:
     except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
         return None
     env = sorted((k, v) for k, v in os.environ.items() if k not in NOISY_ENV)
-    return key_name(command, repr(args), os.getcwd(), repr(env), repr((tty, size)), fingerprint(), _cli_code())
-
-
-def _cli_code() -> str:
-    folder = os.path.dirname(__file__)
-    stamps = []
-    for root, dirs, files in os.walk(folder):
-        dirs.sort()
-        stamps.extend(f"{root}/{n}:{os.stat(os.path.join(root, n)).st_mtime_ns}" for n in sorted(files)
-                      if n.endswith(".py"))
-    return blake2b(";".join(stamps).encode(), digest_size=12).hexdigest()
+    return key_name(command, repr(args), os.getcwd(), repr(env), repr((tty, size)), fingerprint(), code_stamp("cli"))
 
 
 def _entry_path(name: str) -> str | None:

@@ -66,19 +66,25 @@ def fingerprint() -> str:
     field read from an old pickle would otherwise be a wrong report."""
     global _fingerprint
     if _fingerprint is None:
-        import rollout_doctor
-
-        package = os.path.dirname(rollout_doctor.__file__)
-        digest = blake2b(f"{rollout_doctor.__version__}/{SCHEMA}".encode(), digest_size=12)
-        for sub in ("core", "formats", "store"):
-            for root, dirs, files in os.walk(os.path.join(package, sub)):
-                dirs.sort()
-                for name in sorted(files):
-                    if name.endswith(".py"):
-                        st = os.stat(os.path.join(root, name))
-                        digest.update(f"{root}/{name}:{st.st_size}:{st.st_mtime_ns};".encode())
-        _fingerprint = digest.hexdigest()
+        _fingerprint = code_stamp("core", "formats", "store")
     return _fingerprint
+
+
+def code_stamp(*subs: str) -> str:
+    """A digest of the tool's version, the schema, and the path, size and mtime of every module in these
+    folders of the package (cli/run_cache.py keys a run by cli/'s too)."""
+    import rollout_doctor
+
+    package = os.path.dirname(rollout_doctor.__file__)
+    digest = blake2b(f"{rollout_doctor.__version__}/{SCHEMA}".encode(), digest_size=12)
+    for sub in subs:
+        for root, dirs, files in os.walk(os.path.join(package, sub)):
+            dirs.sort()
+            for name in sorted(files):
+                if name.endswith(".py"):
+                    st = os.stat(os.path.join(root, name))
+                    digest.update(f"{root}/{name}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return digest.hexdigest()
 
 
 def key_name(*parts: str) -> str:
