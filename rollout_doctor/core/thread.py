@@ -88,3 +88,33 @@ def inherited_of(ancestry: Ancestry, overrides: dict[Path, tuple[Path, dict[Path
             part = planned[1].get(child, Inherited(segment.path, segment.cut, planned[0]))
         out.append(part)
     return out
+
+
+class Standalone:
+    """The threads of a format whose files continue no other file: each file is a thread of its own."""
+
+    def ancestry(self, path: Path) -> Ancestry:
+        return Ancestry([Segment(path, None)])
+
+    def children(self, path: Path) -> list[Path]:
+        return []
+
+    def declared_cut(self, path: Path) -> Cut | None:
+        return None
+
+
+class Unthreaded:
+    """What ``Format`` asks of threads, answered for a format whose files continue no other file (Claude
+    Code's: a resumed session appends to its own transcript)."""
+
+    def threads(self) -> Standalone:
+        return Standalone()
+
+    def continues_another(self, path: Path) -> bool:
+        return False
+
+    def declared_cut(self, path: Path) -> Cut | None:
+        return None
+
+    def cut_problem(self, cut: Cut, parent_size: int, parent: Path) -> str | None:
+        return None

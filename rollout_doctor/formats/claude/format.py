@@ -10,7 +10,7 @@ import orjson
 
 from rollout_doctor.core.reports import SessionInfo
 from rollout_doctor.core.rules import Options, Registry
-from rollout_doctor.core.thread import Ancestry, Cut, Segment, ThreadInfo
+from rollout_doctor.core.thread import Ancestry, ThreadInfo, Unthreaded
 from rollout_doctor.formats.claude import home as claude_home
 from rollout_doctor.formats.claude.classify import ClaudeLines
 from rollout_doctor.formats.claude.records import LineKind
@@ -23,19 +23,6 @@ if TYPE_CHECKING:
     from rollout_doctor.formats.claude.rules.base import Context
 
 HEAD_LINES = 30  # a transcript opens with bookkeeping lines (queue-operation ...) before its first message
-
-
-class Standalone:
-    """A transcript continues no other file (a resumed session appends to its own)."""
-
-    def ancestry(self, path: Path) -> Ancestry:
-        return Ancestry([Segment(path, None)])
-
-    def children(self, path: Path) -> list[Path]:
-        return []
-
-    def declared_cut(self, path: Path) -> Cut | None:
-        return None
 
 
 def first_entry(path: Path) -> dict[str, object] | None:
@@ -70,7 +57,7 @@ def custom_title(model: Model) -> str | None:
     return None
 
 
-class ClaudeFormat:
+class ClaudeFormat(Unthreaded):
     name = "claude"
     session_noun = "Claude Code transcript"
     file_noun = "transcript"
@@ -98,18 +85,6 @@ class ClaudeFormat:
 
     def not_ours(self, path: Path) -> str:
         return f"{path}: not a Claude Code transcript (no <session uuid>.jsonl name, no conversation line); left as it is"
-
-    def threads(self) -> Standalone:
-        return Standalone()
-
-    def continues_another(self, path: Path) -> bool:
-        return False
-
-    def declared_cut(self, path: Path) -> Cut | None:
-        return None
-
-    def cut_problem(self, cut: Cut, parent_size: int, parent: Path) -> str | None:
-        return None
 
     def context(self, model: Model, options: Options) -> Context:
         from rollout_doctor.formats.claude.rules.base import Context

@@ -18,7 +18,7 @@ from rollout_doctor.core.format import Facts, FastPath
 from rollout_doctor.core.model import Model
 from rollout_doctor.core.reports import IndexReset, SessionInfo
 from rollout_doctor.core.rules import Options, Registry
-from rollout_doctor.core.thread import Ancestry, Cut, Segment, ThreadInfo
+from rollout_doctor.core.thread import Ancestry, ThreadInfo, Unthreaded
 from rollout_doctor.core.verdict import Effect
 
 BLANK, INVALID, HEAD, CALL, OUT = range(5)
@@ -85,25 +85,12 @@ class ToyModel(Model):
         return self.content(line).decode("utf-8", "replace")[:60]
 
 
-class ToyThreads:
-    """Toy sessions never continue one another."""
-
-    def ancestry(self, path: Path) -> Ancestry:
-        return Ancestry([Segment(path, None)])
-
-    def children(self, path: Path) -> list[Path]:
-        return []
-
-    def declared_cut(self, path: Path) -> Cut | None:
-        return None
-
-
 class Context:
     def __init__(self, model: Model, options: Options) -> None:
         self.model, self.options = model, options
 
 
-class ToyFormat:
+class ToyFormat(Unthreaded):
     name = "toy"
     session_noun = "toy session"
     file_noun = "toy session"
@@ -127,18 +114,6 @@ class ToyFormat:
 
     def not_ours(self, path: Path) -> str:
         return f"{path}: not a toy session"
-
-    def threads(self) -> ToyThreads:
-        return ToyThreads()
-
-    def continues_another(self, path: Path) -> bool:
-        return False
-
-    def declared_cut(self, path: Path) -> Cut | None:
-        return None
-
-    def cut_problem(self, cut: Cut, parent_size: int, parent: Path) -> str | None:
-        return None
 
     def context(self, model: Model, options: Options) -> Context:
         return Context(model, options)
