@@ -2,8 +2,8 @@
 cache and without it, whatever happened to the file or to the cache since the last run.
 
 The sessions are real 0.171.0 lines (fixtures/real), whole turns appended one after another. The caches
-trust nothing written within ``RACY`` seconds of a file's change (a rewrite in the same clock tick keeps
-every time); the tests shorten that to 50 ms and wait it out before each check, so that entries are
+trust nothing read within a tick of a file's clock after its change (a rewrite in the same tick keeps
+every time: ``sampling.racy``); the tests shorten that to 50 ms and wait it out before each check, so that entries are
 written as they would be for a session last touched minutes ago, and shrink the sample so that files of
 a few KB are sampled in spots, as big ones are.
 """
@@ -204,13 +204,58 @@ def test_a_torn_last_line_is_never_cached(cache: Path, tmp_path: Path) -> None:
     assert cached == plain and rules_of(plain) == set()
 
 
+def last_change(path: Path) -> float:
+    st = path.stat()
+    return max(st.st_mtime_ns, st.st_ctime_ns) / 1e9
+
+
 def test_an_entry_written_just_after_a_change_is_not_trusted_for_the_same_size(tmp_path: Path,
                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    isolate(tmp_path, monkeypatch)  # the real RACY: the file was written a moment ago
+    isolate(tmp_path, monkeypatch)  # the real windows
     path = session(tmp_path)
+    # The run begins within a tick of the write: a rewrite after its read could keep every time.
+    monkeypatch.setattr(time, "time", lambda: last_change(path) + sampling.FINE / 2)
     report(path)
     assert cached_part(path) is None
     assert entries(tmp_path / "cache", "reports") == []
+
+
+def test_an_entry_made_a_moment_after_a_change_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file whose times have a fraction of a second (this folder's file system: ext4, tmpfs) is judged
+    by its clock's tick: a check begun 0.2 s after Codex wrote (a guard right after a turn) keeps the
+    session's entries, where a 2 s window had the next run index it again from the first byte."""
+    isolate(tmp_path, monkeypatch)
+    path = session(tmp_path)
+    if path.stat().st_mtime_ns % 1_000_000_000 == 0:
+        pytest.skip("this file system keeps whole seconds")
+    monkeypatch.setattr(time, "time", lambda: last_change(path) + 0.2)
+    report(path)
+    assert cached_part(path) is not None
+    assert len(entries(tmp_path / "cache", "reports")) == 1
+
+
+def test_times_in_whole_seconds_keep_the_two_second_window(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate(tmp_path, monkeypatch)
+    path = session(tmp_path)
+    second = int(time.time()) * 1_000_000_000
+    os.utime(path, ns=(second, second))  # as ext3, HFS+ or FAT keep it (the ctime is the kernel's own)
+    monkeypatch.setattr(time, "time", lambda: second / 1e9 + 0.2)
+    report(path)
+    assert cached_part(path) is None
+    assert entries(tmp_path / "cache", "reports") == []
+
+
+@pytest.mark.parametrize(("times", "after", "racy"), [
+    ((1_700_000_000_000_000_000, 1_700_000_000_000_000_000), 1.5, True),   # whole seconds: 2 s
+    ((1_700_000_000_000_000_000, 1_700_000_000_000_000_000), 2.5, False),
+    ((1_700_000_000_123_456_789, 1_700_000_000_000_000_000), 1.5, True),   # either time in whole seconds
+    ((1_700_000_000_123_456_789, 1_700_000_000_123_456_789), 0.05, True),  # a fraction: one tick, 0.1 s
+    ((1_700_000_000_123_456_789, 1_700_000_000_123_456_789), 0.5, False),
+    ((1_700_000_000_123_456_789, 1_700_000_000_123_456_789), -3.0, True),  # changed after the run began
+])
+def test_the_racy_window_is_a_tick_of_the_files_clock(times: tuple[int, int], after: float, racy: bool) -> None:
+    mtime, ctime = times
+    assert sampling.racy_times(mtime, ctime, max(mtime, ctime) / 1e9 + after) is racy
 
 
 @pytest.mark.parametrize("scenario", ["0.171.0-fork", "0.171.0-fork-of-fork", "0.171.0-revert"])

@@ -9,8 +9,9 @@ anything of the engine is imported, and prints what that run printed if:
 * the arguments, the current folder, the whole environment, whether stdout is a terminal and its size,
   and the code (cache_place.fingerprint, and code_stamp of cli/) are the same;
 * every folder the run walked has the same inode, mtime and ctime (no rollout was added, removed or
-  renamed), every file in them the same device, inode, size, mtime and ctime, written more than
-  ``sampling.RACY`` seconds before the entry (a rewrite within one clock tick keeps every time), and
+  renamed), every file in them the same device, inode, size, mtime and ctime, last changed more
+  than a tick of its clock before the run began (a rewrite within one tick keeps every time:
+  ``sampling.racy``), and
   the same sample digest of its bytes (core/sampling.py), and config.toml and
   session_index.jsonl (Format.report_inputs) are as they were;
 * no process has any of the files, or their writer locks, open now (a session a client holds is
@@ -230,7 +231,7 @@ class Recorder:
         from pathlib import Path
 
         from rollout_doctor.cli.run_inputs import walk, watch_registries
-        from rollout_doctor.core.sampling import RACY, identity
+        from rollout_doctor.core.sampling import identity, racy
         from rollout_doctor.formats.claude.home import default_roots as claude_roots
         from rollout_doctor.formats.codex.format import CODEX
         from rollout_doctor.formats.codex.home import default_roots
@@ -242,8 +243,7 @@ class Recorder:
         absent = [] if self.paths else [str(p) for p in homes if not os.path.lexists(p)]
         if not roots:
             return None
-        recent = self.started - RACY  # changed since then: maybe not what the run read
-        walked = walk(roots, recent)
+        walked = walk(roots, self.started)
         if walked is None:
             return None
         dirs, files = walked
@@ -258,11 +258,11 @@ class Recorder:
                 except OSError:
                     inputs[str(other)] = None
                     continue
-                if max(st.st_mtime_ns, st.st_ctime_ns) / 1e9 > recent:
+                if racy(st, self.started):
                     return None
                 inputs[str(other)] = identity(st)
             locks.update(str(lock) for lock in writer_locks(Path(file)))
-        if not watch_registries([file for file, _ident, _sample in files], dirs, absent, recent):
+        if not watch_registries([file for file, _ident, _sample in files], dirs, absent, self.started):
             return None
         entry = {"stdout": bytes(self.tee.kept), "code": code, "dirs": dirs, "files": files,  # type: ignore[union-attr]
                  "inputs": sorted(inputs.items()), "locks": sorted(locks), "absent": absent}

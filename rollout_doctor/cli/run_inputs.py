@@ -7,15 +7,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from rollout_doctor.core.sampling import identity, sample_digest
+from rollout_doctor.core.sampling import identity, racy, sample_digest
 
 Dirs = list[tuple[str, tuple[int, int, int]]]
 Files = list[tuple[str, tuple[int, ...], bytes]]
 
 
-def walk(roots: list[Path], recent: float) -> tuple[Dirs, Files] | None:
-    """Every folder and file under ``roots``; None when one changed after ``recent`` (maybe not what the
-    run read) or a symbolic link was met. A folder that cannot be listed raises."""
+def walk(roots: list[Path], started: float) -> tuple[Dirs, Files] | None:
+    """Every folder and file under ``roots``; None when one changed too close to ``started``, when the
+    run began, or after it (maybe not what the run read: ``sampling.racy``) or a symbolic link was met.
+    A folder that cannot be listed raises."""
     dirs: Dirs = []
     files: Files = []
     for root in roots:
@@ -27,7 +28,7 @@ def walk(roots: list[Path], recent: float) -> tuple[Dirs, Files] | None:
         for folder, subdirs, names in walked:
             if os.path.isdir(folder):
                 st = os.stat(folder)
-                if max(st.st_mtime_ns, st.st_ctime_ns) / 1e9 > recent:
+                if racy(st, started):
                     return None
                 dirs.append((folder, (st.st_ino, st.st_mtime_ns, st.st_ctime_ns)))
                 candidates = [os.path.join(folder, n) for n in names + subdirs]
@@ -41,7 +42,7 @@ def walk(roots: list[Path], recent: float) -> tuple[Dirs, Files] | None:
                 fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK)
                 try:
                     st = os.fstat(fd)
-                    if max(st.st_mtime_ns, st.st_ctime_ns) / 1e9 > recent:
+                    if racy(st, started):
                         return None
                     files.append((file, identity(st), sample_digest(fd, st.st_size)))
                 finally:
@@ -53,7 +54,7 @@ def _raise(error: OSError) -> None:
     raise error
 
 
-def watch_registries(files: list[str], dirs: Dirs, absent: list[str], recent: float) -> bool:
+def watch_registries(files: list[str], dirs: Dirs, absent: list[str], started: float) -> bool:
     """Add the registries of running sessions of the Claude homes the files belong to to what a replay
     must find unchanged (False: one changed too recently for that to be known). A running claude holds
     no descriptor on its transcript; it announces itself there (a file per process, removed as it exits),
@@ -72,7 +73,7 @@ def watch_registries(files: list[str], dirs: Dirs, absent: list[str], recent: fl
         except OSError:
             absent.append(str(registry))
             continue
-        if max(st.st_mtime_ns, st.st_ctime_ns) / 1e9 > recent:
+        if racy(st, started):
             return False
         dirs.append((str(registry), (st.st_ino, st.st_mtime_ns, st.st_ctime_ns)))
     return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -119,6 +120,7 @@ def check_file(fmt: Format, path: Path, options: Options, read: Callable[[Path],
         cached = report_cache.lookup(fmt, path, options)
         if cached is not None:
             return cached
+        started = time.time()  # before the file is looked at: what makes a report racy (sampling.racy)
         before, inputs = _stat(path), report_cache.inputs_of(fmt, path)
     report = FileReport(path, in_progress=live)
     try:
@@ -144,7 +146,7 @@ def check_file(fmt: Format, path: Path, options: Options, read: Callable[[Path],
         report.error = error_message(path, exc)
         return report
     if cacheable and before is not None and ancestry is not None and not ancestry.parents and ancestry.problem is None:
-        report_cache.store(fmt, path, options, report, before, inputs)
+        report_cache.store(fmt, path, options, report, started, before, inputs)
     return report
 
 

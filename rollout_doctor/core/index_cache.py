@@ -11,8 +11,8 @@ up to its last complete line, keyed by the file's real path. It is trusted only 
   middle with another length moves every byte after it, which the spots after it and the last block see;
 * no doubt: a file of the same size whose mtime or ctime changed (a touch, a rewrite of the same length,
   which only a full hash could clear) or that is shorter is indexed from scratch. So is a file whose entry
-  was written within ``sampling.RACY`` seconds of its last change (a rewrite in the same clock tick keeps the times:
-  git's "racily clean" index entries). Hashing every byte instead would cost more than indexing saves:
+  was made from a read begun within a tick of its clock after its last change (a rewrite in the same
+  tick keeps the times: git's "racily clean" index entries; ``sampling.racy``). Hashing every byte instead would cost more than indexing saves:
   blake2b reads 0.7 GB/s and crc32 1.7 GB/s here, against a scan at about 0.5 GB/s.
 
 What no sample sees is a rewrite of the same length, in place, of bytes between the spots, in a file that
@@ -61,6 +61,7 @@ def indexed(fmt: Format, source: Source, path: Path, progress: Callable[[int], N
     can be trusted. The entry is written again when the file changed at all (a torn last line that grew
     too: it then describes the file as it is now, so that a rewrite of the same size next is a doubt);
     what a grown file added is appended to it as a chunk of its own."""
+    started = time.time()  # before the file is looked at: what makes an entry racy (sampling.racy)
     before = source.stat()
     size = before.st_size
     if source.compressed or cache_files.folder() is None:
@@ -71,7 +72,7 @@ def indexed(fmt: Format, source: Source, path: Path, progress: Callable[[int], N
     if found is None:
         part = index_range(fmt.lines, source, 0, size, size, progress)
         if identity(source.stat()) == identity(before):  # else it changed while it was read: keep nothing
-            store(fmt, source, real, before, name, part)
+            store(fmt, source, real, before, name, part, started)
         return part
     prefix, unchanged, entry = found
     tail = index_range(fmt.lines, source, prefix.end, size, size, progress)
@@ -85,10 +86,10 @@ def indexed(fmt: Format, source: Source, path: Path, progress: Callable[[int], N
     part = joined(fmt, prefix, tail)
     if not unchanged and identity(source.stat()) == identity(before):
         if added is None:
-            store(fmt, source, real, before, name, part)
+            store(fmt, source, real, before, name, part, started)
         else:
             end, count, blob = added
-            cache_files.append(KIND, name, entry[2], entry[1], _header(fmt, source, real, before, end,
+            cache_files.append(KIND, name, entry[2], entry[1], _header(fmt, source, real, before, started, end,
                                                                      len(prefix.kinds) - len(tail.kinds) + count), blob)
     return part
 
@@ -150,13 +151,15 @@ def joined(fmt: Format, prefix: Part, tail: Part) -> Part:
     return prefix
 
 
-def store(fmt: Format, source: Source, real: str, st: os.stat_result, name: str, part: Part) -> None:
-    """Write the entry of ``part`` (the whole file, as ``st`` describes it) up to its last complete line."""
+def store(fmt: Format, source: Source, real: str, st: os.stat_result, name: str, part: Part,
+          started: float) -> None:
+    """Write the entry of ``part`` (the whole file, as ``st`` describes it, read from ``started`` on) up to
+    its last complete line."""
     count = _complete(source, part)
     end = part.offsets[count] if count < len(part.kinds) else part.end
     saved = _head(part, count, end)
     with CollectorPaused():
-        cache_files.write(KIND, name, _header(fmt, source, real, st, end, count), packed(saved))
+        cache_files.write(KIND, name, _header(fmt, source, real, st, started, end, count), packed(saved))
 
 
 def _complete(source: Source, part: Part) -> int:
@@ -175,9 +178,10 @@ def _head(part: Part, count: int, end: int) -> Part:
                 {line: record for line, record in part.records.items() if line < count}, part.has_bom)
 
 
-def _header(fmt: Format, source: Source, real: str, st: os.stat_result, end: int, lines: int) -> dict[str, Any]:
+def _header(fmt: Format, source: Source, real: str, st: os.stat_result, started: float, end: int,
+            lines: int) -> dict[str, Any]:
     return {"path": real, "format": fmt.name, "dev": st.st_dev, "ino": st.st_ino, "size": st.st_size,
-            "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "racy": racy(st, time.time()),
+            "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "racy": racy(st, started),
             "indexed_end": end, "lines": lines, "sample": sample_digest(source.fileno(), end)}
 
 
@@ -233,13 +237,13 @@ def upto(part: Part, end: int, fmt: Format, source: Source) -> Part:
     return _head(part, count, end)
 
 
-def remember(fmt: Format, source: Source, path: Path, part: Part, before: os.stat_result) -> None:
+def remember(fmt: Format, source: Source, path: Path, part: Part, started: float, before: os.stat_result) -> None:
     """Keep the index of a whole file that was indexed elsewhere (in ranges, by workers), if the file
-    is still the one ``before`` describes."""
+    is still the one ``before`` (taken at ``started``) describes."""
     if source.compressed or cache_files.folder() is None or identity(source.stat()) != identity(before):
         return
     real = os.path.realpath(path)
-    store(fmt, source, real, before, entry_name(fmt, real), part)
+    store(fmt, source, real, before, entry_name(fmt, real), part, started)
 
 
 def forget(fmt: Format, path: Path) -> None:

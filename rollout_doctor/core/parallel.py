@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -144,12 +145,12 @@ def expect(planned: list[tuple[Classifier, int]]) -> None:
 
 def _tasks(paths: list[Path], formats: list[Format], sizes: list[int], options: Options, jobs: int,
            live: dict[Path, str]) -> tuple[list[tuple[int, tuple]], dict[int, list[tuple[int, int]]],  # type: ignore[type-arg]
-                                           dict[int, os.stat_result]]:
+                                           dict[int, tuple[float, os.stat_result]]]:
     """One task per file, or one per range of a big one: (bytes of work, task); the ranges, and the
-    attributes of each split file before it was split."""
+    attributes of each split file before it was split, with the time they were taken."""
     tasks: list[tuple[int, tuple]] = []  # (bytes of work, task)
     ranges: dict[int, list[tuple[int, int]]] = {}
-    stamps: dict[int, os.stat_result] = {}
+    stamps: dict[int, tuple[float, os.stat_result]] = {}
     for n, (path, size) in enumerate(zip(paths, sizes)):
         # A fork is read with its parents' history (check.check_file), which ranges of its own file alone
         # cannot give; a live file's turn in flight is judged on the whole file too.
@@ -158,7 +159,8 @@ def _tasks(paths: list[Path], formats: list[Format], sizes: list[int], options: 
         if (size >= SPLIT_BYTES and not is_compressed(path) and path not in live
                 and not fmt.continues_another(path) and not has_entry(fmt, path)):
             try:
-                stamps[n] = os.stat(path)  # the index cache keeps the ranges' index if the file is still this
+                # The index cache keeps the ranges' index if the file is still this (and not racy then).
+                stamps[n] = time.time(), os.stat(path)
                 ranges[n] = split(path, max(jobs, -(-size // RANGE_BYTES)))
             except OSError:
                 pass  # unreadable: check_file reports it as usual
@@ -274,7 +276,7 @@ def _run(task: tuple) -> tuple:
 
 
 def _check_ranges(fmt: Format, path: Path, parts: list[Part | str], options: Options,
-                  before: os.stat_result | None = None) -> FileReport:
+                  before: tuple[float, os.stat_result] | None = None) -> FileReport:
     errors = [p for p in parts if isinstance(p, str)]
     if errors:
         return FileReport(path, error=errors[0])
@@ -286,7 +288,7 @@ def _check_ranges(fmt: Format, path: Path, parts: list[Part | str], options: Opt
             for part in parts[1:]:
                 whole = joined(fmt, whole, part)  # type: ignore[arg-type]
             if before is not None:
-                remember(fmt, source, path, whole, before)  # type: ignore[arg-type]
+                remember(fmt, source, path, whole, *before)  # type: ignore[arg-type]
             return build(fmt, path, [(source, whole, path)])  # type: ignore[list-item]
         except BaseException:
             source.close()

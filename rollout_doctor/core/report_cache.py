@@ -5,9 +5,9 @@ with every index cached (index_cache.py), loading them and running every rule ag
 a cold scan. An entry here holds the report of one file for one set of options, and is used only when
 everything the report was made from is as it was:
 
-* the file: same device, inode, size, mtime and ctime, written more than ``sampling.RACY`` seconds after its
-  last change (else a rewrite within one clock tick could keep every time), and the same digest of a
-  sample of its bytes (sampling.py);
+* the file: same device, inode, size, mtime and ctime, read more than a tick of its clock after its last
+  change (else a rewrite within that tick could keep every time: ``sampling.racy``), and the same digest
+  of a sample of its bytes (sampling.py);
 * every other file the format reads to judge it (Codex: config.toml, which decides the wire, and
   session_index.jsonl, which names the session: ``Format.report_inputs``), by the same attributes, or
   still absent;
@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rollout_doctor.core import cache_files, sampling
-from rollout_doctor.core.sampling import identity, racy, sample_digest
+from rollout_doctor.core import cache_files
 from rollout_doctor.core.lines import Source
+from rollout_doctor.core.sampling import identity, racy, racy_times, sample_digest
 
 if TYPE_CHECKING:
     from rollout_doctor.core.format import Format
@@ -91,22 +90,22 @@ def lookup(fmt: Format, path: Path, options: Options) -> FileReport | None:
     return report
 
 
-def store(fmt: Format, path: Path, options: Options, report: FileReport, before: os.stat_result,
+def store(fmt: Format, path: Path, options: Options, report: FileReport, started: float, before: os.stat_result,
           inputs: list[tuple[str, tuple[int, ...] | None]]) -> None:
     """Keep ``report``, made from the file as ``before`` describes it and the inputs as ``inputs`` were
-    before it was read, unless either changed meanwhile or is too recent to be told apart from a change."""
+    before it was read (from ``started`` on), unless either changed meanwhile or is too recent to be told
+    apart from a change (sampling.racy)."""
     if cache_files.folder() is None or path.name.endswith(".zst") or report.error is not None:
         return
-    now = time.time()
     try:
         with Source.open(path) as source:
             st = source.stat()
-            if identity(st) != identity(before) or racy(st, now):
+            if identity(st) != identity(before) or racy(st, started):
                 return
             sample = sample_digest(source.fileno(), st.st_size)
     except OSError:
         return
-    if inputs != _inputs(fmt, path) or any(i is not None and now - max(i[3], i[4]) / 1e9 < sampling.RACY for _p, i in inputs):
+    if inputs != _inputs(fmt, path) or any(i is not None and racy_times(i[3], i[4], started) for _p, i in inputs):
         return
     header: dict[str, Any] = {"path": os.path.abspath(path), "identity": identity(st), "racy": False,
                               "options": options_key(options), "inputs": inputs, "sample": sample}
