@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -633,6 +634,46 @@ def test_a_replayed_run_is_the_run_without_the_engine(home_run: Path) -> None:
         assert "rollout_doctor.cli.main" in ours
         assert not ours & {"typing", "pathlib", "hashlib", "_hashlib", "platformdirs", "re", "argparse"}, ours
     assert len(runs(home_run)) == 3
+
+
+def test_a_re_check_samples_each_file_once(home_run: Path, capfd: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a session grew, the replay fails at it, each other file's report is looked up and the run is
+    recorded again: each file's sample is read once (sampling.remembered), where each unchanged file was
+    read at its look-up and again for the record. Outside a command, a sample is always read again."""
+    from rollout_doctor.cli.main import main  # the console script's, with the replay and the fast path
+
+    def check(*args: str) -> tuple[int, str]:
+        code = main(["check", *args])
+        return code, capfd.readouterr().out
+
+    sessions = str(home_run / "sessions")
+    assert check("--format", "json", sessions)[0] in (0, 1)
+    assert len(runs(home_run)) == 1
+    files = sorted((home_run / "sessions").rglob("*.jsonl"))
+    with open(files[1], "ab") as f:
+        f.write(TURNS[1])
+    time.sleep(sampling.RACY + 0.1)  # past the window: the run is recorded, every file walked
+    taken: Counter[tuple[int, ...]] = Counter()
+    read = sampling.sample_digest
+
+    def counted(fd: int, end: int) -> bytes:
+        taken[(*sampling.identity(os.fstat(fd)), end)] += 1
+        return read(fd, end)
+
+    monkeypatch.setattr(sampling, "sample_digest", counted)
+    cached = check("--format", "json", sessions)
+    assert runs(home_run)[0].stat().st_mtime > files[1].stat().st_mtime  # recorded: every file walked again
+    with no_cache():
+        assert cached == check("--format", "json", sessions)
+    sampled = {key[:2] for key in taken}
+    assert sampled == {(os.stat(p).st_dev, os.stat(p).st_ino) for p in files}
+    assert max(taken.values()) == 1, taken
+    assert sampling._taken is None  # the memory ends with the command
+    with open(files[0], "rb") as f:
+        sampling.sample_of(f.fileno(), os.fstat(f.fileno()), 10)
+        sampling.sample_of(f.fileno(), os.fstat(f.fileno()), 10)
+    assert taken[(*sampling.identity(files[0].stat()), 10)] == 2
 
 
 def imported_after(importtime: bytes, first: str) -> set[str]:

@@ -26,10 +26,16 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else list(argv)
     if args[:1] == ["check"] and not asks_for_completion():
         from rollout_doctor.cli import run_cache
+        from rollout_doctor.core import sampling
 
-        replayed = run_cache.replay("check", args[1:])
-        if replayed is not None:
-            return replayed
+        # A file is sampled once per run: by the replay, its report's look-up, or the run's record.
+        with sampling.remembered():
+            replayed = run_cache.replay("check", args[1:])
+            return replayed if replayed is not None else _run(args)
+    return _run(args)
+
+
+def _run(args: list[str]) -> int:
     prepare()
     from rollout_doctor.cli import fastpath
 

@@ -94,7 +94,7 @@ def replay(command: str, args: list[str]) -> int | None:
 
 
 def _unchanged(entry: dict[str, Any]) -> bool:
-    from rollout_doctor.core.sampling import identity, sample_digest
+    from rollout_doctor.core.sampling import identity, sample_of
 
     if any(os.path.lexists(path) for path in entry["absent"]):
         return False
@@ -113,7 +113,7 @@ def _unchanged(entry: dict[str, Any]) -> bool:
         fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK)
         try:
             st = os.fstat(fd)
-            if identity(st) != ident or sample_digest(fd, st.st_size) != sample:
+            if identity(st) != ident or sample_of(fd, st, st.st_size) != sample:
                 return False
         finally:
             os.close(fd)

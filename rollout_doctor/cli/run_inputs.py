@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from rollout_doctor.core.sampling import identity, racy, sample_digest
+from rollout_doctor.core.sampling import identity, racy, sample_of
 
 Dirs = list[tuple[str, tuple[int, int, int]]]
 Files = list[tuple[str, tuple[int, ...], bytes]]
@@ -44,7 +44,7 @@ def walk(roots: list[Path], started: float) -> tuple[Dirs, Files] | None:
                     st = os.fstat(fd)
                     if racy(st, started):
                         return None
-                    files.append((file, identity(st), sample_digest(fd, st.st_size)))
+                    files.append((file, identity(st), sample_of(fd, st, st.st_size)))
                 finally:
                     os.close(fd)
     return dirs, files

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from rollout_doctor.core import cache_files
 from rollout_doctor.core.index import CollectorPaused, Part, index_range
-from rollout_doctor.core.sampling import identity, racy, sample_digest
+from rollout_doctor.core.sampling import identity, racy, sample_of
 
 if TYPE_CHECKING:
     from rollout_doctor.core.format import Format
@@ -125,7 +125,7 @@ def _trusted(fmt: Format, source: Source, real: str, st: os.stat_result,
             return None
         if st.st_size < size:
             return None
-        if header["sample"] != sample_digest(source.fileno(), end):
+        if header["sample"] != sample_of(source.fileno(), st, end):
             return None
         if not (len(part.offsets) == len(part.kinds) == len(part.ordinals) == header["lines"]):
             return None
@@ -182,7 +182,7 @@ def _header(fmt: Format, source: Source, real: str, st: os.stat_result, started:
             lines: int) -> dict[str, Any]:
     return {"path": real, "format": fmt.name, "dev": st.st_dev, "ino": st.st_ino, "size": st.st_size,
             "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "racy": racy(st, started),
-            "indexed_end": end, "lines": lines, "sample": sample_digest(source.fileno(), end)}
+            "indexed_end": end, "lines": lines, "sample": sample_of(source.fileno(), st, end)}
 
 
 # A format's records are small dataclasses; pickled one by one, each goes through Python-level

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from rollout_doctor.core import cache_files
 from rollout_doctor.core.lines import Source
-from rollout_doctor.core.sampling import identity, racy, racy_times, sample_digest
+from rollout_doctor.core.sampling import identity, racy, racy_times, sample_of
 
 if TYPE_CHECKING:
     from rollout_doctor.core.format import Format
@@ -78,7 +78,8 @@ def lookup(fmt: Format, path: Path, options: Options) -> FileReport | None:
                 or header["inputs"] != _inputs(fmt, path)):
             return None
         with Source.open(path) as source:
-            if identity(source.stat()) != identity(st) or header["sample"] != sample_digest(source.fileno(), st.st_size):
+            now = source.stat()
+            if identity(now) != identity(st) or header["sample"] != sample_of(source.fileno(), now, st.st_size):
                 return None
     except (KeyError, TypeError, ValueError, OSError):
         return None
@@ -102,7 +103,7 @@ def store(fmt: Format, path: Path, options: Options, report: FileReport, started
             st = source.stat()
             if identity(st) != identity(before) or racy(st, started):
                 return
-            sample = sample_digest(source.fileno(), st.st_size)
+            sample = sample_of(source.fileno(), st, st.st_size)
     except OSError:
         return
     if inputs != _inputs(fmt, path) or any(i is not None and racy_times(i[3], i[4], started) for _p, i in inputs):
