@@ -9,14 +9,25 @@ record streams, the fast ones must give exactly their answers.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rollout_doctor.formats.codex import history
+from rollout_doctor.core.check import open_thread
+from rollout_doctor.core.rules import Options
+from rollout_doctor.formats.codex import CODEX, history
 from rollout_doctor.formats.codex.records import Compacted, Event, Item, ItemKind, LineKind
-from rollout_doctor.formats.codex.rules import interleaved_message, reasoning_order
+from rollout_doctor.formats.codex.rules import (
+    bad_image_url,
+    bad_output_shape,
+    foreign_reasoning_content,
+    interleaved_message,
+    item_id_prefix,
+    reasoning_order,
+)
 from rollout_doctor.formats.codex.rules.reasoning_order import is_input, is_model_item
 
 CALL_IDS = st.sampled_from([None, "", "a", "b", "c"])
@@ -188,3 +199,31 @@ def test_one_pass_over_the_records_is_three(stream: list[tuple]) -> None:
     read = history.read_lines(model)  # type: ignore[arg-type]
     assert (read.history, read.rollbacks, read.event_lines) == plain_read(model)
     assert history.effective_history(model) == read.history  # type: ignore[arg-type]
+
+
+# --- the rules about one item's own shape walk only the notable items (base.Context.notable) -------------
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+CODEX_FILES = sorted(p for p in FIXTURES.rglob("rollout-*.jsonl") if "claude" not in p.parts)
+SHAPE_RULES = (foreign_reasoning_content, item_id_prefix, bad_image_url, bad_output_shape)
+
+
+def test_the_rules_about_an_items_shape_find_the_same_among_the_notable_items() -> None:
+    """Every fixture rollout (rule cases, real sessions, hostile files, threads), on both wires: each
+    rule reports the same walking ``ctx.notable`` as walking the whole history."""
+    reported: dict[str, int] = {rule.NAME: 0 for rule in SHAPE_RULES}
+    for path in CODEX_FILES:
+        try:
+            model = open_thread(CODEX, path)
+        except Exception:  # noqa: BLE001 - a hostile file that does not open is no history to compare
+            continue
+        with model:
+            for target in ("responses", "chat"):
+                options = CODEX.decide(Options(target=target), model)
+                fast, whole = CODEX.context(model, options), CODEX.context(model, options)
+                whole.notable = whole.history  # type: ignore[misc] - the cached property, set to every item
+                for rule in SHAPE_RULES:
+                    found = list(rule.check(fast))
+                    assert found == list(rule.check(whole)), (path, rule.NAME)
+                    reported[rule.NAME] += len(found)
+    assert len(CODEX_FILES) > 200 and all(reported.values()), reported

@@ -62,7 +62,7 @@ def replaced(output: list[Any]) -> tuple[list[Any], int]:
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
-    for item in ctx.history:
+    for item in ctx.notable:
         if item.image_problem is None:
             continue
         where, problem = item.image_problem

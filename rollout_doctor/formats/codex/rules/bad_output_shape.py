@@ -159,7 +159,7 @@ def _why_older(ctx: Context) -> str:
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
-    for item in ctx.history:
+    for item in ctx.notable:
         if item.call_id_problem is not None:
             continue  # orphan-output removes it: it answers no call, whatever its shape
         if item.output_ok and item.old_release_problem is None:

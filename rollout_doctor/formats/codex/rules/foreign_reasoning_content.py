@@ -43,7 +43,7 @@ UPSTREAM = ("#36551", "sub2api#5178")
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
-    for item in ctx.history:
+    for item in ctx.notable:
         if item.reasoning_content is None:
             continue
         builder = FixBuilder(ctx.model)

@@ -51,7 +51,7 @@ UPSTREAM = ("#40039", "#33176", "#27928", "#34283", "cockpit-tools#2090")
 def check(ctx: Context) -> Iterator[Diagnostic]:
     if ctx.model.generation == "legacy":
         return
-    for item in ctx.history:
+    for item in ctx.notable:
         if item.bad_id is None:
             continue
         builder = FixBuilder(ctx.model)
