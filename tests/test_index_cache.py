@@ -227,8 +227,8 @@ def test_an_entry_made_a_moment_after_a_change_is_kept(tmp_path: Path, monkeypat
     session's entries, where a 2 s window had the next run index it again from the first byte."""
     isolate(tmp_path, monkeypatch)
     path = session(tmp_path)
-    if path.stat().st_mtime_ns % 1_000_000_000 == 0:
-        pytest.skip("this file system keeps whole seconds")
+    if path.stat().st_mtime_ns % 1_000_000_000 == 0 or not sampling.fine_clock(path.stat().st_dev):
+        pytest.skip("this file system keeps whole seconds, or is not known to stamp from this machine's clock")
     monkeypatch.setattr(time, "time", lambda: last_change(path) + 0.2)
     report(path)
     assert cached_part(path) is not None
@@ -246,17 +246,42 @@ def test_times_in_whole_seconds_keep_the_two_second_window(tmp_path: Path, monke
     assert entries(tmp_path / "cache", "reports") == []
 
 
-@pytest.mark.parametrize(("times", "after", "racy"), [
-    ((1_700_000_000_000_000_000, 1_700_000_000_000_000_000), 1.5, True),   # whole seconds: 2 s
-    ((1_700_000_000_000_000_000, 1_700_000_000_000_000_000), 2.5, False),
-    ((1_700_000_000_123_456_789, 1_700_000_000_000_000_000), 1.5, True),   # either time in whole seconds
-    ((1_700_000_000_123_456_789, 1_700_000_000_123_456_789), 0.05, True),  # a fraction: one tick, 0.1 s
-    ((1_700_000_000_123_456_789, 1_700_000_000_123_456_789), 0.5, False),
-    ((1_700_000_000_123_456_789, 1_700_000_000_123_456_789), -3.0, True),  # changed after the run began
+FINE_DEV, OTHER_DEV = 7, 8
+
+
+@pytest.mark.parametrize(("dev", "times", "after", "racy"), [
+    (FINE_DEV, (1_700_000_000_000_000_000, 1_700_000_000_000_000_000), 1.5, True),   # whole seconds: 2 s
+    (FINE_DEV, (1_700_000_000_000_000_000, 1_700_000_000_000_000_000), 2.5, False),
+    (FINE_DEV, (1_700_000_000_123_456_789, 1_700_000_000_000_000_000), 1.5, True),   # either time in whole seconds
+    (FINE_DEV, (1_700_000_000_123_456_789, 1_700_000_000_123_456_789), 0.05, True),  # a fraction: one tick, 0.1 s
+    (FINE_DEV, (1_700_000_000_123_456_789, 1_700_000_000_123_456_789), 0.5, False),
+    (FINE_DEV, (1_700_000_000_123_456_789, 1_700_000_000_123_456_789), -3.0, True),  # changed after the run began
+    (OTHER_DEV, (1_700_000_000_123_456_789, 1_700_000_000_123_456_789), 0.5, True),  # NFS, FUSE, unknown: 2 s
+    (OTHER_DEV, (1_700_000_000_123_456_789, 1_700_000_000_123_456_789), 2.5, False),
 ])
-def test_the_racy_window_is_a_tick_of_the_files_clock(times: tuple[int, int], after: float, racy: bool) -> None:
+def test_the_racy_window_is_a_tick_of_the_files_clock(dev: int, times: tuple[int, int], after: float, racy: bool,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sampling, "_fine_devices", {-1: False, FINE_DEV: True, OTHER_DEV: False})
     mtime, ctime = times
-    assert sampling.racy_times(mtime, ctime, max(mtime, ctime) / 1e9 + after) is racy
+    assert sampling.racy_times(dev, mtime, ctime, max(mtime, ctime) / 1e9 + after) is racy
+
+
+def test_a_fine_clock_is_a_local_file_system_mountinfo_names() -> None:
+    mountinfo = "\n".join([
+        "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw,discard",
+        "30 25 0:27 / /dev/shm rw,relatime shared:5 - tmpfs tmpfs rw,size=24684084k",  # an optional field
+        "61 27 0:52 / /home rw,relatime - nfs4 server:/home rw,vers=4.2",
+        "62 27 0:53 / /mnt/box rw - fuse.sshfs me@box: rw",
+        "70 27 8:1 / /data rw - xfs /dev/sda1 rw",
+        "71 27 8:1 /sub /srv rw - xfs /dev/sda1 rw",  # the same device again: still fine
+        "72 27 8:2 / /old rw - ext3 /dev/sda2 rw",
+        "garbage",
+    ])
+    found = sampling.fine_devices(mountinfo)
+    assert found == {os.makedev(254, 0): True, os.makedev(0, 27): True, os.makedev(0, 52): False,
+                     os.makedev(0, 53): False, os.makedev(8, 1): True, os.makedev(8, 2): False}
+    proc = os.stat("/proc").st_dev if os.path.exists("/proc/self/mountinfo") else -2
+    assert not sampling.fine_clock(proc)  # proc is no file system of sessions
 
 
 @pytest.mark.parametrize("scenario", ["0.171.0-fork", "0.171.0-fork-of-fork", "0.171.0-revert"])

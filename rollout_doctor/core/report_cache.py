@@ -106,7 +106,7 @@ def store(fmt: Format, path: Path, options: Options, report: FileReport, started
             sample = sample_of(source.fileno(), st, st.st_size)
     except OSError:
         return
-    if inputs != _inputs(fmt, path) or any(i is not None and racy_times(i[3], i[4], started) for _p, i in inputs):
+    if inputs != _inputs(fmt, path) or any(i is not None and racy_times(i[0], i[3], i[4], started) for _p, i in inputs):
         return
     header: dict[str, Any] = {"path": os.path.abspath(path), "identity": identity(st), "racy": False,
                               "options": options_key(options), "inputs": inputs, "sample": sample}

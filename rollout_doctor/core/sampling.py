@@ -18,17 +18,20 @@ SPOT = 1024
 SPOTS = 8
 # A file whose bytes were read less than a clock tick after its last change may be rewritten, in the
 # same tick, after the read: the rewrite keeps every time and size (git's "racily clean" index entries).
-# Such a file is "racy": no cache keeps it as unchanged. The window is the tick of the file's clock,
-# seen in its times:
-# * RACY (seconds) for times in whole seconds: ext3, HFS+, FAT (whose modification time counts in 2 s);
-# * FINE for times with a fraction: the kernel stamps them from its coarse clock, one tick of at most
-#   10 ms behind (HZ >= 100), on ext4, XFS, btrfs and tmpfs. Ten ticks, so that a run
-#   started a moment after Codex wrote (a guard right after a turn) keeps the session, where 2 s
-#   had the next run index it again from the first byte.
-# A server whose clock is behind the reader's (NFS) is not covered by either window, nor was it before.
+# Such a file is "racy": no cache keeps it as unchanged. The window is a tick of the clock that stamps
+# the file, from when the run began to look at it:
+# * FINE for a file on a local file system known to stamp from the kernel's coarse clock, one tick of at
+#   most 10 ms behind (HZ >= 100): ext4, XFS, btrfs, tmpfs, ... (``FINE_FILE_SYSTEMS``), with times that
+#   have a fraction of a second. Ten ticks, so that a run begun a moment after Codex wrote (a guard
+#   right after a turn) keeps the session, where 2 s had the next run index it again from the first byte.
+# * RACY for every other file: times in whole seconds (ext3, HFS+, FAT, whose modification time counts
+#   in 2 s), and a file system stamped by another machine's clock (NFS, SMB, FUSE, a VM's shared folder),
+#   which may run behind this one's; or one this process cannot name (no /proc: macOS).
 RACY = 2.0
 FINE = 0.1
+FINE_FILE_SYSTEMS = frozenset({"ext4", "xfs", "btrfs", "tmpfs", "zfs", "f2fs", "bcachefs", "overlay", "ramfs"})
 _SECOND = 1_000_000_000
+_fine_devices: dict[int, bool] = {}
 
 
 def identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
@@ -37,16 +40,51 @@ def identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
-def racy_times(mtime_ns: int, ctime_ns: int, started: float) -> bool:
-    """Whether a file last changed at these times could have been rewritten, keeping them, after a read
-    that began at ``started`` (time.time(), taken before the file was first looked at)."""
+def racy_times(dev: int, mtime_ns: int, ctime_ns: int, started: float) -> bool:
+    """Whether a file on device ``dev`` last changed at these times could have been rewritten, keeping
+    them, after a read that began at ``started`` (time.time(), taken before the file was first looked at)."""
+    age = started - max(mtime_ns, ctime_ns) / 1e9
+    if age >= RACY:
+        return False
+    if age < min(RACY, FINE):  # min: tests set RACY to 0 to keep what they have just written
+        return True
     whole = mtime_ns % _SECOND == 0 or ctime_ns % _SECOND == 0
-    window = RACY if whole else min(RACY, FINE)  # min: tests set RACY to 0 to keep what they just wrote
-    return started - max(mtime_ns, ctime_ns) / 1e9 < window
+    return whole or not fine_clock(dev)
 
 
 def racy(st: os.stat_result, started: float) -> bool:
-    return racy_times(st.st_mtime_ns, st.st_ctime_ns, started)
+    return racy_times(st.st_dev, st.st_mtime_ns, st.st_ctime_ns, started)
+
+
+def fine_clock(dev: int) -> bool:
+    """Whether the file system of device ``dev`` is one of ``FINE_FILE_SYSTEMS``, as /proc/self/mountinfo
+    names it; False when it cannot be told. Read once per process, and only for a file changed between
+    ``FINE`` and ``RACY`` seconds before a run: never on the way of a replayed run."""
+    if not _fine_devices:
+        try:
+            with open("/proc/self/mountinfo", "rb") as f:
+                _fine_devices.update(fine_devices(f.read().decode(errors="replace")))
+        except OSError:
+            pass
+        _fine_devices[-1] = False  # read once, even when there was nothing to read
+    return _fine_devices.get(dev, False)
+
+
+def fine_devices(mountinfo: str) -> dict[int, bool]:
+    """Each mounted device, and whether its file system is one of ``FINE_FILE_SYSTEMS`` (a device mounted
+    twice counts as fine only if every mount of it is): /proc/self/mountinfo's lines are
+    ``id parent major:minor root point options [optional...] - type source super-options``."""
+    out: dict[int, bool] = {}
+    for mount in mountinfo.splitlines():
+        fields, _, tail = mount.partition(" - ")
+        numbers = fields.split(" ")
+        if not tail or len(numbers) < 3:
+            continue
+        major, _, minor = numbers[2].partition(":")
+        if major.isdigit() and minor.isdigit():
+            device = os.makedev(int(major), int(minor))
+            out[device] = out.get(device, True) and tail.split(" ", 1)[0] in FINE_FILE_SYSTEMS
+    return out
 
 
 # The samples taken during one command (``remembered``), by the file's identity and the sample's end: a
@@ -56,7 +94,7 @@ def racy(st: os.stat_result, started: float) -> bool:
 _taken: dict[tuple[int, ...], bytes] | None = None
 
 
-class remembered:  # noqa: N801 - used as a function: ``with sampling.remembered():``
+class remembered:  # used as a function: ``with sampling.remembered():``
     """Within this block, a file sampled again with the same identity gives the digest taken before.
     A class, not contextlib's decorator: the replay of a run imports nothing it can do without."""
 
