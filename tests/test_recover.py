@@ -15,6 +15,7 @@ from rollout_doctor.core.rules import Options
 from rollout_doctor.formats.codex import check_file, fix_file
 from rollout_doctor.formats.codex.recover import (
     _Result,
+    _sibling_format,
     format_output,
     output_events,
     recover_output,
@@ -165,6 +166,27 @@ def test_a_077_shell_call_is_rebuilt_in_the_files_own_structured_format(tmp_path
     assert recovered_text(target) == outputs[0]
     assert fix_file(target, UNSAFE).written
     assert check_file(target, Options(target="chat")).diagnostics == [], "on either wire"
+
+
+def test_the_siblings_format_is_the_first_in_the_file_whatever_the_tables_order(tmp_path: Path) -> None:
+    """The format of a rebuilt output follows the first output of the same tool in the file, however the
+    index's table is ordered (a fresh index, one from the cache and a fix's derived index may differ)."""
+    fixture = real_fixture(f"{OLD}-responses-parallel-calls")
+    lines = fixture.read_bytes().splitlines(keepends=True)
+    found = output_lines(fixture)
+    assert len(found) >= 2
+    last, payload = found[-1]
+    record = json.loads(lines[last])
+    record["payload"]["output"] = "Wall time: 0.1 seconds\nOutput:\nA\n"  # a later output, in the unified format
+    lines[last] = json.dumps(record, separators=(",", ":")).encode() + b"\n"
+    target = tmp_path / fixture.name
+    target.write_bytes(b"".join(lines))
+    calls = [json.loads(raw)["payload"] for raw in lines if b'"function_call"' in raw]
+    name = calls[0]["name"]
+    with read_rollout(target) as model:
+        first = _sibling_format(model, name, "none")
+        model.records = dict(reversed(list(model.records.items())))
+        assert _sibling_format(model, name, "none") == first == "structured"
 
 
 @pytest.mark.parametrize(("event", "expected"), [

@@ -200,9 +200,12 @@ def _sibling_format(model: Rollout, name: str | None, skip: str) -> str | None:
         return None
     calls = {r.call_id for r in model.records.values()
              if isinstance(r, Item) and r.name == name and r.call_id and r.call_id != skip and r.index is None}
-    for record in model.records.values():
-        if not (isinstance(record, Item) and record.call_id in calls and record.type.endswith("_output")):
-            continue
+    # The first in the file, whatever the order of the table: an index from the cache, a fix's derived
+    # index and a fresh one may hold the same records in other orders.
+    outputs = sorted((r for r in model.records.values()
+                      if isinstance(r, Item) and r.call_id in calls and r.type.endswith("_output")),
+                     key=lambda r: r.line)
+    for record in outputs:
         line = model.parsed(record.line)
         output = (line.get("payload", line) if isinstance(line, dict) else {}).get("output")
         if not isinstance(output, str):
