@@ -97,6 +97,8 @@ def test_a_renumbered_gigabyte_is_planned_and_written_once(tmp_path: Path) -> No
         second = planned.lay_out(CODEX, first, _plan(first, [Edit.insert_after(9, PAGINATED[6], "b")]).pieces,
                                  tmp_path / "pass1.jsonl")
         assert second is not None and not second.path.exists()
+        with pytest.raises(OSError, match="superseded"):  # its layout was let go: a read is an error, not b""
+            first.source.read(0, 10)
         planned.write(second)
         with read_model(CODEX, second.path) as fresh:
             same_index(second, fresh, same_file=False)
