@@ -97,6 +97,8 @@ def test_a_renumbered_gigabyte_is_planned_and_written_once(tmp_path: Path) -> No
         second = planned.lay_out(CODEX, first, _plan(first, [Edit.insert_after(9, PAGINATED[6], "b")]).pieces,
                                  tmp_path / "pass1.jsonl")
         assert second is not None and not second.path.exists()
+        with pytest.raises(OSError, match="superseded"):  # its layout was let go: a read is an error, not b""
+            first.source.read(0, 10)
         planned.write(second)
         with read_model(CODEX, second.path) as fresh:
             same_index(second, fresh, same_file=False)
@@ -223,3 +225,29 @@ def test_every_case_is_fixed_to_the_same_bytes_planned_or_written(tmp_path: Path
                 results[way, n] = path.read_bytes()
     assert all(results["planned", n] == results["written", n] for n in range(len(CASE_ROLLOUTS)))
     assert laid_out > len(CASE_ROLLOUTS) // 4
+
+
+@pytest.mark.parametrize("want_diff", [True, False])
+def test_a_pass_that_renumbers_after_one_that_did_not_is_planned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 want_diff: bool) -> None:
+    """The benchmark's shape, small: a damaged line deleted first (nothing renumbered, so no ordinal is
+    looked for), then an orphan call's output inserted and every later line renumbered. Without a diff
+    the original's kinds are let go after the first pass (fix_loop._let_go): where the ordinals lie must
+    still be found for all its lines. Both ways give the same bytes, which a fresh check finds clean."""
+    from rollout_doctor.formats.codex import check_file, fix_file
+    from rollout_doctor.formats.codex.rules import REGISTRY
+    from tests.support.case_files import load_all
+    from tests.support.case_run import options_of
+    from tests.support.rollouts import rollout_name
+
+    monkeypatch.setenv("ROLLOUT_DOCTOR_HOME", str(tmp_path / "state"))
+    case = next(c for c in load_all([r.name for r in REGISTRY.rules])
+                if c.rule == "orphan-call" and c.name == "every-call-kind")
+    lines = case.input("paginated").splitlines(keepends=True)
+    lines.insert(2, b"this line is no record\n")
+    path = tmp_path / rollout_name(case, "paginated")
+    path.write_bytes(b"".join(lines))
+    report = fix_file(path, options_of(case), want_diff=want_diff)
+    assert report.error is None and report.written and report.passes >= 2
+    assert b"this line is no record" not in path.read_bytes()
+    assert check_file(path, options_of(case)).diagnostics == []

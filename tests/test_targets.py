@@ -95,6 +95,24 @@ def test_a_fix_that_would_remove_the_session_meta_is_held_back(tmp_path: Path,
     assert result["files"][0]["fix"]["written"] is False and path.read_bytes().startswith(meta[: len(meta) // 2])
 
 
+@pytest.mark.parametrize(("garbage", "held"), [(3, False), (400, True)])
+def test_a_fix_that_would_remove_most_bytes_as_unreadable_lines_is_held_back(
+        garbage: int, held: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Only the unreadable lines a fix removes count (fix_loop.held): a few are removed; most of the file is not."""
+    data = INTERRUPTED.read_bytes()
+    meta, rest = data.split(b"\n", 1)
+    path = tmp_path / INTERRUPTED.name
+    path.write_bytes(meta + b"\n" + b"this is no record at all, just text someone pasted\n" * garbage + rest)
+    before = path.read_bytes()
+    code, out, _ = run(capsys, "fix", "--format", "json", str(path))
+    report = orjson.loads(out)["files"][0]
+    assert report["fix"]["written"] is not held
+    if held:
+        assert path.read_bytes() == before and "% of the file's bytes as unreadable lines" in out
+    else:
+        assert b"just text someone pasted" not in path.read_bytes()
+
+
 # --- nothing found is an error -------------------------------------------------------------------------
 
 

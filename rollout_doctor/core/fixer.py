@@ -129,18 +129,29 @@ class ThreadFix:
                 cuts[_real(child)] = (line - original.own_start, cut)
         return cuts
 
-    def _plan(self, member: Member) -> None:
-        report, fmt = member.report, self.fmt
-        ancestry = self.threads.ancestry(member.path)
-        member.inherited = inherited_of(ancestry, self._overrides())
+    def _read_original(self, member: Member, chain_problem: str | None) -> Model:
         if self.run_.dry_run:
-            original = read_model(fmt, member.path, member.inherited, ancestry.problem, cached=True)
+            original = read_model(self.fmt, member.path, member.inherited, chain_problem, cached=True)
         else:
             # What a fix writes is cut from the original by the offsets of its index: that index is read
             # from the bytes themselves, beside their hash, never taken from the cache, whose sample
             # cannot see every rewrite (index_cache.py).
             member.before, original = read_hashed(
-                member.path, lambda: read_model(fmt, member.path, member.inherited, ancestry.problem))
+                member.path, lambda: read_model(self.fmt, member.path, member.inherited, chain_problem))
+        # A huge file's passes give back what each frees (heap.py): the new index, its arrays and its
+        # table are megabytes each, made and freed a pass at a time. Only once the original is indexed:
+        # the index's block buffers would pay page faults for nothing (0.5 s of a 1 GB fix), and what a
+        # pass frees is what stayed in the heap (17 MiB of its peak).
+        from rollout_doctor.core import heap
+
+        heap.lean_for(member.real)
+        return original
+
+    def _plan(self, member: Member) -> None:
+        report, fmt = member.report, self.fmt
+        ancestry = self.threads.ancestry(member.path)
+        member.inherited = inherited_of(ancestry, self._overrides())
+        original = self._read_original(member, ancestry.problem)
         report.generation, report.cli_version = original.generation, original.cli_version
         report.thread = fmt.thread_info(original, ancestry)
         report.session, report.effects = fmt.describe_session(member.path, original), fmt.rules.effects

@@ -8,7 +8,8 @@ they leave free cannot be returned. On the benchmark's 1 GB rollout that was 12 
 (`python bench/benchmark.py --only big`, 2026-11-29). Fixing the threshold at glibc's default keeps
 every buffer of 128 KiB or more in a mapping of its own, unmapped when freed: the peak fell to 98 MiB,
 for 0.3 to 0.5 s more of page faults on that file's 3.2 s. Only ``check`` of a file this big pays it
-(a folder of ordinary sessions, and ``fix``, whose target is time, keep glibc's default).
+(a folder of ordinary sessions keeps glibc's default). ``fix`` fixes it once the original is indexed
+(fixer.py): its passes' arrays and tables are what it keeps from the heap.
 """
 
 from __future__ import annotations

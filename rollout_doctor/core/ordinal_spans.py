@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable
+from itertools import chain
 
 from rollout_doctor.core.model import Model
 
@@ -25,15 +26,26 @@ class Spans:
 
     def __init__(self, model: Model) -> None:
         self.model = model
-        self.start = array("i", [self.UNKNOWN]) * len(model)  # a line is shorter than 2 GiB (lines.LINE_LIMIT)
-        self.end = array("i", [self.UNKNOWN]) * len(model)
+        # Made when a line is first asked for: a pass that renumbers nothing (a line deleted, say) needs
+        # none, and on a gigabyte they are 3 MB of its peak. Counted now: the fix loop empties the
+        # model's kinds once a pass is derived from it (fix_loop._let_go), and keeps its offsets.
+        self.lines = len(model)
+        self.start = array("i")
+        self.end = array("i")
 
     def ensure(self, lines: Iterable[int]) -> None:
         """Find the spans of ``lines`` not looked at yet, reading each run of consecutive lines a
         window at a time (the lines come in the order of the file, but for a few a fix moved)."""
+        wanted = iter(lines)
+        first = next(wanted, None)
+        if first is None:
+            return
+        if len(self.start) != self.lines:
+            self.start = array("i", [self.UNKNOWN]) * self.lines  # a line is shorter than 2 GiB (LINE_LIMIT)
+            self.end = array("i", [self.UNKNOWN]) * self.lines
         start, offsets = self.start, self.model.offsets
         run: list[int] = []
-        for line in lines:
+        for line in chain((first,), wanted):
             if start[line] != self.UNKNOWN:
                 continue
             if run and (line != run[-1] + 1 or offsets[line + 1] - offsets[run[0]] > WINDOW):

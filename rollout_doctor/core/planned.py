@@ -62,6 +62,12 @@ class Planned:
         layout = lay_out(self.original, current, pieces, composed, self.spans)
         if layout is None:
             return None
+        # The pass before is not written from now on (its pieces are composed into these), and nothing
+        # reads its bytes again: its pieces and layout go before the new index is derived, not after
+        # (10 MB of a 1 GB fix's peak).
+        if current is self.model and isinstance(current.source, PlannedSource):
+            current.source.release()
+        self.composed = self.model = None
         model = derive(fmt, current, pieces, layout.written, path, PlannedSource(self.original, layout, self.spans))
         self.composed, self.model = composed, model
         return model
@@ -193,6 +199,7 @@ class PlannedSource:
         self._size = layout.written.size
         self.spans = spans
         self.default = original.terminator(0) if len(original) and original.terminator(0) else b"\n"
+        self.released = False
 
     @property
     def size(self) -> int:
@@ -211,6 +218,8 @@ class PlannedSource:
         return line_bytes(self.original, c, self.default)
 
     def read(self, offset: int, length: int) -> bytes:
+        if self.released:
+            raise OSError("a superseded fix pass was read")
         end = min(offset + length, self._size)
         if offset >= end:
             return b""
@@ -225,6 +234,12 @@ class PlannedSource:
             at = begin + len(line)
             k += 1
         return b"".join(parts)
+
+    def release(self) -> None:
+        """Let go of the layout once the pass is superseded; reading it after that is an error."""
+        self.released = True
+        self.composed = Pieces()
+        self.starts = array("q")
 
     def close(self) -> None:
         """The original is the fix's to close."""
