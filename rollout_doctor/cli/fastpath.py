@@ -104,9 +104,18 @@ def parser_for(command: str, defer: bool = False) -> argparse.ArgumentParser:
                 raise Deferred(message)
             super().error(message)
 
-    parser = Parser(prog=f"rollout-doctor {command}", add_help=False, allow_abbrev=False)
+    class Building(argparse.HelpFormatter):
+        """The formatter while arguments are added: ``add_argument`` formats each one to check it, and
+        argparse's own formatter asks the terminal's width for that text no one sees, importing shutil
+        (and bz2, lzma, zlib with it: 2 ms of a start-up, 2026-11-29)."""
+
+        def __init__(self, prog: str) -> None:
+            super().__init__(prog, width=80)
+
+    parser = Parser(prog=f"rollout-doctor {command}", add_help=False, allow_abbrev=False, formatter_class=Building)
     for param in params_of(command):
         parser.add_argument(*param.flags or (param.dest,), **argparse_settings(param))
+    parser.formatter_class = argparse.HelpFormatter  # a usage error is printed at the terminal's width
     return parser
 
 
