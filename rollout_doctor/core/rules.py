@@ -155,6 +155,8 @@ def _near(a: str, b: str) -> bool:
     difflib would do, but costs a millisecond to import on every `check FILE`."""
     if abs(len(a) - len(b)) > 2 or a == b:
         return False
+    if len(set(a).symmetric_difference(b)) > 4:  # an edit changes at most two letters of the set
+        return False  # (most pairs end here: the distance below is 0.7 ms of every start-up's registry)
     row = list(range(len(b) + 1))
     for i, x in enumerate(a, 1):
         prev, row[0] = row[0], i
