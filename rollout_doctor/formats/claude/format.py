@@ -16,10 +16,10 @@ from rollout_doctor.store import places
 
 if TYPE_CHECKING:
     from rollout_doctor.core.model import Model
-    from rollout_doctor.formats.claude.classify import ClaudeLines
-    from rollout_doctor.formats.claude.transcript import Transcript
     from rollout_doctor.core.reports import IndexReset
+    from rollout_doctor.formats.claude.classify import ClaudeLines
     from rollout_doctor.formats.claude.rules.base import Context
+    from rollout_doctor.formats.claude.transcript import Transcript
 
 HEAD_LINES = 30  # a transcript opens with bookkeeping lines (queue-operation ...) before its first message
 
