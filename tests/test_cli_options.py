@@ -3,6 +3,7 @@ read the same values from the same arguments, and the fast path stays free of ty
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -117,12 +118,12 @@ def test_the_fast_path_imports_no_parser_or_terminal_library_it_does_not_need(
 
 
 # What a check or a guard before a resume need not import (issue 14: their start-up is most of a warm
-# re-check): shutil (and bz2, lzma, zlib with it), tempfile (and random), threading, Claude Code's
-# reader when no transcript is read. And the classes @dataclass may still make at start-up, each
-# compiling its methods from source: the records, whose fields the index cache packs by
-# (core/index_cache.py), Options, which the report cache keys by its fields (core/report_cache.py),
-# and two small ones; any other is a core/plain.py class.
-NOT_AT_START_UP = ("shutil", "tempfile", "random", "threading", "bz2", "lzma", "zlib",
+# re-check): shutil (and bz2, lzma, zlib with it), tempfile (and random), threading, argparse (for words
+# spelt plainly: fastpath.plain_values), Claude Code's reader when no transcript is read. And the
+# classes @dataclass may still make at start-up, each compiling its methods from source: the records,
+# whose fields the index cache packs by (core/index_cache.py), Options, which the report cache keys by
+# its fields (core/report_cache.py), and two small ones; any other is a core/plain.py class.
+NOT_AT_START_UP = ("shutil", "tempfile", "random", "threading", "bz2", "lzma", "zlib", "argparse", "gettext",
                    "rollout_doctor.formats.claude.classify", "rollout_doctor.formats.claude.records",
                    "rollout_doctor.formats.claude.transcript")
 DATACLASSES_AT_START_UP = {
@@ -165,7 +166,7 @@ def test_a_check_or_guard_imports_only_what_it_uses(tmp_path: Path, argv: list[s
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[-2] == "IMPORTED []", lines[-2]
-    made = eval(lines[-1].removeprefix("DATACLASSES "))  # noqa: S307 - our own child's repr of a list of pairs
+    made = ast.literal_eval(lines[-1].removeprefix("DATACLASSES "))
     assert made, "the counting hook saw no dataclass at all: it no longer measures anything"
     unexpected = [(module, name) for module, name in made if name not in DATACLASSES_AT_START_UP.get(module, ())]
     assert unexpected == [], unexpected
