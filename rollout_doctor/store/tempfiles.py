@@ -136,7 +136,10 @@ def sweep_scratch(now: float | None = None, root: Path | None = None) -> list[Pa
     if root is None:
         return removed
     try:
-        entries = list(os.scandir(root))
+        # Names only, matched by prefix first: the temp folder is shared (299 entries here), and this runs
+        # at the start of every check, where a regular expression on each name cost 2 ms (2026-11-29).
+        with os.scandir(root) as listing:
+            entries = [entry for entry in listing if entry.name.startswith(SCRATCH_PREFIX)]
     except OSError:
         return removed
     for entry in entries:
