@@ -122,7 +122,7 @@ def test_the_fast_path_imports_no_parser_or_terminal_library_it_does_not_need(
 # spelt plainly: fastpath.plain_values), Claude Code's reader when no transcript is read. And the
 # classes @dataclass may still make at start-up, each compiling its methods from source: the records,
 # whose fields the index cache packs by (core/index_cache.py), Options, which the report cache keys by
-# its fields (core/report_cache.py), and two small ones; any other is a core/plain.py class.
+# its fields (core/report_cache.py); any other is a core/plain.py class.
 NOT_AT_START_UP = ("shutil", "tempfile", "random", "threading", "bz2", "lzma", "zlib", "argparse", "gettext",
                    "rollout_doctor.formats.claude.classify", "rollout_doctor.formats.claude.records",
                    "rollout_doctor.formats.claude.transcript")
@@ -130,8 +130,6 @@ DATACLASSES_AT_START_UP = {
     "rollout_doctor.formats.codex.records": {"Item", "Meta", "HistoryBase", "Compacted", "Event", "Invalid",
                                              "LineFacts"},
     "rollout_doctor.core.rules": {"Options"},
-    "rollout_doctor.core.lines": {"Source"},
-    "rollout_doctor.store.liveness": {"Holder"},
 }
 
 

@@ -19,8 +19,8 @@ says so. Processes of other users are invisible to an unprivileged scan.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from rollout_doctor.store import places
 
@@ -28,8 +28,7 @@ PROC = Path("/proc")
 COMMAND_WIDTH = 100
 
 
-@dataclass(frozen=True)
-class Holder:
+class Holder(NamedTuple):  # not a dataclass: every check makes this class, and @dataclass compiles its methods
     pid: int
     command: str
     what: str  # "has it open for writing" / "holds its thread's writer lock"
