@@ -119,11 +119,13 @@ def test_the_fast_path_imports_no_parser_or_terminal_library_it_does_not_need(
 
 # What a check or a guard before a resume need not import (issue 14: their start-up is most of a warm
 # re-check): shutil (and bz2, lzma, zlib with it), tempfile (and random), threading, argparse (for words
-# spelt plainly: fastpath.plain_values), Claude Code's reader when no transcript is read. And the
-# classes @dataclass may still make at start-up, each compiling its methods from source: the records,
-# whose fields the index cache packs by (core/index_cache.py), Options, which the report cache keys by
-# its fields (core/report_cache.py); any other is a core/plain.py class.
+# spelt plainly: fastpath.plain_values), the progress line for a JSON report, Claude Code's reader when
+# no transcript is read. And the classes @dataclass may still make at start-up, each compiling its
+# methods from source: the records, whose fields the index cache packs by (core/index_cache.py), and
+# Options, which the report cache keys by its fields (core/report_cache.py); any other is a
+# core/plain.py class.
 NOT_AT_START_UP = ("shutil", "tempfile", "random", "threading", "bz2", "lzma", "zlib", "argparse", "gettext",
+                   "rollout_doctor.cli.progress",
                    "rollout_doctor.formats.claude.classify", "rollout_doctor.formats.claude.records",
                    "rollout_doctor.formats.claude.transcript")
 DATACLASSES_AT_START_UP = {
