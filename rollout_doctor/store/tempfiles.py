@@ -51,9 +51,14 @@ def session_tmp_name(folder: Path) -> Path:
 
 def scratch_dir(kind: str) -> Path:
     """A new private (0700) scratch folder in the system temp folder."""
+    # In the folder the sweep looks in, by construction; and, tempfile not imported yet, without its own
+    # choice of it, which writes and removes a probe file there: a run killed in between would leave one
+    # that no sweep knows (tests/test_crash.py, killed at random moments, met it once).
+    root = temp_root()
     import tempfile
 
-    return Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{kind}-{os.getpid()}-"))
+    return Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{kind}-{os.getpid()}-",
+                                 dir=None if root is None else str(root)))
 
 
 def temp_root() -> Path | None:
