@@ -120,10 +120,10 @@ def test_the_fast_path_imports_no_parser_or_terminal_library_it_does_not_need(
 # What a check or a guard before a resume need not import (issue 14: their start-up is most of a warm
 # re-check): shutil (and bz2, lzma, zlib with it), tempfile (and random), threading, argparse (for words
 # spelt plainly: fastpath.plain_values), the progress line for a JSON report, Claude Code's reader when
-# no transcript is read. And the classes @dataclass may still make at start-up, each compiling its
-# methods from source: the records, whose fields the index cache packs by (core/index_cache.py), and
-# Options, which the report cache keys by its fields (core/report_cache.py); any other is a
-# core/plain.py class.
+# no transcript is read. And the only dataclasses made at start-up: the records, whose fields the index
+# cache packs by (core/index_cache.py), and Options, which the report cache keys by its fields
+# (core/report_cache.py), both with methods of their own (core/plain.Fielded, tests/test_plain.py); any
+# other class is a core/plain.py class, whose methods @dataclass does not compile at every start-up.
 NOT_AT_START_UP = ("shutil", "tempfile", "random", "threading", "bz2", "lzma", "zlib", "argparse", "gettext",
                    "rollout_doctor.cli.progress",
                    "rollout_doctor.formats.claude.classify", "rollout_doctor.formats.claude.records",

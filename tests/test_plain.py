@@ -10,6 +10,8 @@ import pytest
 
 from rollout_doctor.core.fixes import Applicability, Edit, Fix, Op
 from rollout_doctor.core.plain import Frozen, Plain
+from rollout_doctor.core.rules import Options
+from rollout_doctor.formats.codex.records import Compacted, Event, Invalid, Item, LineFacts, Meta
 
 
 class Point(Plain):
@@ -91,3 +93,18 @@ def test_fixes_survive_pickling_and_compare_as_before() -> None:
     again = pickle.loads(pickle.dumps(fix))
     assert again == fix and hash(again) == hash(fix) and again is not fix
     assert fix in [Fix("drop it", Applicability.SAFE, (Edit(Op.DELETE, 3), Edit(Op.REPLACE, 4, None, b"{}", "note")))]
+
+
+@pytest.mark.parametrize("cls", [Item, Meta, Compacted, Event, Invalid, LineFacts, Options])
+def test_the_dataclasses_a_cache_reads_compile_nothing_at_import(cls: type) -> None:
+    """They stay dataclasses (the caches read their fields) but bring their own __init__, and Fielded's
+    repr and equality: none of the three is compiled from source as the module is imported."""
+    assert dataclasses.is_dataclass(cls)
+    for method in ("__init__", "__repr__", "__eq__"):
+        assert getattr(cls, method).__code__.co_filename.endswith(".py"), (cls, method)
+    values = {f.name: f"value of {f.name}" for f in dataclasses.fields(cls)}
+    made = cls(**values)
+    assert made == cls(**values) and made != cls(**{**values, next(iter(values)): "other"})
+    assert repr(made) == f"{cls.__qualname__}({', '.join(f'{k}={v!r}' for k, v in values.items())})"
+    with pytest.raises(TypeError):
+        hash(made)
