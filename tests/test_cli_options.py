@@ -3,6 +3,7 @@ read the same values from the same arguments, and the fast path stays free of ty
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -114,3 +115,58 @@ def test_the_fast_path_imports_no_parser_or_terminal_library_it_does_not_need(
                           check=False)
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout.decode().rstrip().endswith("IMPORTED []"), done.stdout.decode()[-300:]
+
+
+# What a check or a guard before a resume need not import (issue 14: their start-up is most of a warm
+# re-check): shutil (and bz2, lzma, zlib with it), tempfile (and random), threading, argparse (for words
+# spelt plainly: fastpath.plain_values), the progress line for a JSON report, Claude Code's reader when
+# no transcript is read. And the only dataclasses made at start-up: the records, whose fields the index
+# cache packs by (core/index_cache.py), and Options, which the report cache keys by its fields
+# (core/report_cache.py), both with methods of their own (core/plain.Fielded, tests/test_plain.py); any
+# other class is a core/plain.py class, whose methods @dataclass does not compile at every start-up.
+NOT_AT_START_UP = ("shutil", "tempfile", "random", "threading", "bz2", "lzma", "zlib", "argparse", "gettext",
+                   "rollout_doctor.cli.progress",
+                   "rollout_doctor.formats.claude.classify", "rollout_doctor.formats.claude.records",
+                   "rollout_doctor.formats.claude.transcript")
+DATACLASSES_AT_START_UP = {
+    "rollout_doctor.formats.codex.records": {"Item", "Meta", "HistoryBase", "Compacted", "Event", "Invalid",
+                                             "LineFacts"},
+    "rollout_doctor.core.rules": {"Options"},
+}
+
+
+@pytest.mark.parametrize("argv", [
+    pytest.param(["check", "--format", "json", "{file}"], id="check-json"),
+    pytest.param(["check", "--format", "json", "{folder}"], id="check-folder-json"),
+    pytest.param(["guard", "{session}"], id="guard"),
+    pytest.param(["list", "--format", "json"], id="list-json"),
+])
+def test_a_check_or_guard_imports_only_what_it_uses(tmp_path: Path, argv: list[str]) -> None:
+    home = tmp_path / "codex-home"
+    installed = home / "sessions" / "2026" / "11" / "21" / CLEAN.name
+    installed.parent.mkdir(parents=True)
+    shutil.copyfile(CLEAN, installed)
+    args = [arg.format(file=installed, folder=home / "sessions", session=CLEAN.stem[-36:]) for arg in argv]
+    code = ("import dataclasses, sys\n"
+            "made = []\n"
+            "process = dataclasses._process_class\n"
+            "def counted(cls, *args, **kwargs):\n"
+            "    made.append((cls.__module__, cls.__qualname__))\n"
+            "    return process(cls, *args, **kwargs)\n"
+            "dataclasses._process_class = counted\n"
+            "from rollout_doctor.cli.main import main\n"
+            "code = main(sys.argv[1:]); sys.stdout.flush()\n"
+            f"print('IMPORTED', sorted(m for m in {NOT_AT_START_UP!r} if m in sys.modules))\n"
+            "print('DATACLASSES', sorted(made))\n"
+            "sys.exit(code)")
+    env = {**os.environ, "CODEX_HOME": str(home), "ROLLOUT_DOCTOR_HOME": str(tmp_path / "state"),
+           "ROLLOUT_DOCTOR_CACHE_DIR": str(tmp_path / "cache"), "NO_COLOR": "1"}
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, env=env, cwd=tmp_path,
+                          check=False, text=True)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[-2] == "IMPORTED []", lines[-2]
+    made = ast.literal_eval(lines[-1].removeprefix("DATACLASSES "))
+    assert made, "the counting hook saw no dataclass at all: it no longer measures anything"
+    unexpected = [(module, name) for module, name in made if name not in DATACLASSES_AT_START_UP.get(module, ())]
+    assert unexpected == [], unexpected

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 
 import pytest
 
@@ -21,7 +22,7 @@ class Tty(io.StringIO):
 @pytest.mark.parametrize("width", [10, 40, 80, 200])
 def test_the_line_is_cut_to_one_column_less_than_the_terminal(width: int, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.setattr(progress.shutil, "get_terminal_size", lambda fallback: os.terminal_size((width, 24)))
+    monkeypatch.setattr(shutil, "get_terminal_size", lambda fallback: os.terminal_size((width, 24)))
     stream = Tty()
     with ProgressLine("checking", 10**9, 400, stream) as line:
         line.advance(5 * 10**8)

@@ -13,9 +13,11 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -321,7 +323,7 @@ def test_a_held_thread_writer_lock_blocks_a_fix(capsys: pytest.CaptureFixture[st
 
 def test_lsof_finds_the_same_writer(tmp_path: Path) -> None:
     """The path taken where /proc is missing (macOS, BSD)."""
-    if liveness.shutil.which("lsof") is None:
+    if shutil.which("lsof") is None:
         pytest.skip("lsof is not installed")
     path = broken_copy(tmp_path)
     with holding(path, "append") as holder:
@@ -459,7 +461,7 @@ def test_a_run_leaves_no_scratch_behind(capsys: pytest.CaptureFixture[str], tmp_
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    monkeypatch.setattr(tempfiles.tempfile, "tempdir", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     path = zst_copy(tmp_path)
     assert run(capsys, "check", str(path))[0] == 1
     assert run(capsys, "fix", str(path))[0] == 0

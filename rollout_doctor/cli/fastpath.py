@@ -52,7 +52,7 @@ def fast_guard(args: list[str]) -> int:
     from rollout_doctor.core.exitcodes import ERROR
 
     try:
-        values = vars(parser_for("guard").parse_args(args))
+        values = plain_values("guard", args) or vars(parser_for("guard").parse_args(args))
     except SystemExit as exc:  # argparse has printed the usage error
         return ERROR if exc.code else 0
     try:
@@ -70,7 +70,7 @@ def fast_check(args: list[str]) -> int | None:
     from rollout_doctor.core.rules import UnknownRule
 
     try:
-        values = vars(parser_for("check", defer=True).parse_args(args))
+        values = plain_values("check", args) or vars(parser_for("check", defer=True).parse_args(args))
         paths = values["paths"] or None
         if paths is not None and not all(os.path.lexists(p) for p in paths):
             return check(**values)  # a session id among them: found through the home, not kept
@@ -88,9 +88,83 @@ def fast_list(args: list[str]) -> int | None:
     from rollout_doctor.cli.commands.list import list_sessions
 
     try:
-        return list_sessions(**vars(parser_for("list", defer=True).parse_args(args)))
+        values = plain_values("list", args) or vars(parser_for("list", defer=True).parse_args(args))
+        return list_sessions(**values)
     except (Deferred, UsageError):
         return None
+
+
+def plain_values(command: str, args: list[str]) -> dict[str, Any] | None:
+    """What argparse makes of ``args`` (``parser_for(command)``) when they are spelt the plain way:
+    options first, each exactly as listed (a value as the next word), then the arguments, no word of
+    them starting with ``-``. None for anything else, which argparse then parses, errors and all.
+
+    ``guard ID`` and ``check --format json FOLDER`` are the words a shell wrapper or a hook says before
+    every resume; importing argparse (with gettext and locale) and building its parser is 3.5 ms of
+    their start-up (2026-11-29, Python 3.11). tests/test_fastpath_plain.py holds the answers equal."""
+    params = params_of(command)
+    flags = {flag: param for param in params for flag in param.flags}
+    values: dict[str, Any] = {param.dest: False if param.type is bool else param.default for param in params}
+    given: set[str] = set()
+    words = iter(args)
+    rest: list[str] = []
+    for word in words:
+        if not word.startswith("-"):
+            rest = [word, *words]
+            break
+        param = flags.get(word)
+        if param is None:
+            return None
+        if param.type is bool:
+            values[param.dest] = True
+            continue
+        value = _converted(param, next(words, None))
+        if value is None:
+            return None
+        values[param.dest] = [*(values[param.dest] or ()), value] if param.many else value
+        given.add(param.dest)
+    positional = [param for param in params if param.positional]
+    if not positional:
+        return None if rest else _string_defaults(params, values, given)
+    if len(positional) > 1:
+        return None
+    param = positional[0]
+    converted = [_converted(param, word) for word in rest]
+    if any(value is None for value in converted):
+        return None
+    if param.many:
+        values[param.dest] = converted if converted or param.default is None else param.default
+    elif len(converted) == 1:
+        values[param.dest] = converted[0]
+        given.add(param.dest)
+    elif converted or param.required:
+        return None
+    return _string_defaults(params, values, given)
+
+
+def _converted(param: Param, word: str | None) -> Any:
+    """``word`` as argparse stores it for ``param``; None when argparse would refuse it (or might read it
+    otherwise)."""
+    if word is None or word.startswith("-"):
+        return None
+    try:
+        value = word if param.type is str else param.type(word)
+    except (TypeError, ValueError):
+        return None
+    choices = param.choice_values()
+    return None if choices is not None and value not in choices else value
+
+
+def _string_defaults(params: tuple[Param, ...], values: dict[str, Any], given: set[str]) -> dict[str, Any] | None:
+    """argparse passes a string default it used through the parameter's type; None (argparse decides)
+    for a default the type refuses."""
+    for param in params:
+        if param.dest not in given and isinstance(param.default, str) and param.type not in (str, bool):
+            value = _converted(param, param.default)
+            if value is None:
+                return None
+            values[param.dest] = value
+    return values
 
 
 def parser_for(command: str, defer: bool = False) -> argparse.ArgumentParser:
@@ -104,9 +178,18 @@ def parser_for(command: str, defer: bool = False) -> argparse.ArgumentParser:
                 raise Deferred(message)
             super().error(message)
 
-    parser = Parser(prog=f"rollout-doctor {command}", add_help=False, allow_abbrev=False)
+    class Building(argparse.HelpFormatter):
+        """The formatter while arguments are added: ``add_argument`` formats each one to check it, and
+        argparse's own formatter asks the terminal's width for that text no one sees, importing shutil
+        (and bz2, lzma, zlib with it: 2 ms of a start-up, 2026-11-29)."""
+
+        def __init__(self, prog: str) -> None:
+            super().__init__(prog, width=80)
+
+    parser = Parser(prog=f"rollout-doctor {command}", add_help=False, allow_abbrev=False, formatter_class=Building)
     for param in params_of(command):
         parser.add_argument(*param.flags or (param.dest,), **argparse_settings(param))
+    parser.formatter_class = argparse.HelpFormatter  # a usage error is printed at the terminal's width
     return parser
 
 

@@ -13,7 +13,6 @@ for text output; never in pipes or JSON.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -84,6 +83,8 @@ class ProgressLine:
         if throttle and now - self.drawn_at < REDRAW_EVERY:
             return
         self.drawn_at = now
+        import shutil  # only once a line is drawn: a check whose stderr is no terminal never needs it
+
         width = shutil.get_terminal_size((80, 24)).columns - 1  # the last column would wrap on some terminals
         self._write(ERASE + fit(self.text(now), width, self.color))
         self.shown = True

@@ -5,7 +5,6 @@ Only the CLI imports this module, so the library never pulls in a terminal.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from pathlib import Path
 
@@ -77,7 +76,7 @@ def print_changes(out: Console, report: FileReport, dry_run: bool) -> None:
     summary gives way; the mark, the line number and the note stay)."""
     if not report.changes:
         return
-    before = dataclasses.replace(report, remaining=None)  # the header says how the session is now
+    before = report.replaced(remaining=None)  # the header says how the session is now
     for line in layout.header(before if dry_run else report, out.width):
         out.print(session_text.markup(line))
     lines, passes = len(report.changes), report.passes

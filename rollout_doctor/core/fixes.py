@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from enum import Enum
+
+from rollout_doctor.core.plain import Frozen, Plain
 
 
 class Applicability(str, Enum):
@@ -31,13 +32,17 @@ class Op(str, Enum):
 TOP = -1  # an anchor meaning "before the first line"
 
 
-@dataclass(frozen=True)
-class Edit:
-    op: Op
-    line: int
-    anchor: int | None = None
-    content: bytes | None = None  # the new line without its terminator
-    note: str = ""  # how the diff labels a new line: "cancelled output", "recovered output", ...
+class Edit(Frozen):
+    FIELDS = ("op", "line", "anchor", "content", "note")
+
+    def __init__(self, op: Op, line: int, anchor: int | None = None, content: bytes | None = None,
+                 note: str = "") -> None:
+        setattr_ = object.__setattr__
+        setattr_(self, "op", op)
+        setattr_(self, "line", line)
+        setattr_(self, "anchor", anchor)
+        setattr_(self, "content", content)  # the new line without its terminator
+        setattr_(self, "note", note)  # how the diff labels a new line: "cancelled output", "recovered output", ...
 
     @classmethod
     def delete(cls, line: int) -> Edit:
@@ -60,11 +65,13 @@ class Edit:
         return cls(Op.RENUMBER, line)
 
 
-@dataclass(frozen=True)
-class Fix:
-    title: str
-    applicability: Applicability
-    edits: tuple[Edit, ...]
+class Fix(Frozen):
+    FIELDS = ("title", "applicability", "edits")
+
+    def __init__(self, title: str, applicability: Applicability, edits: tuple[Edit, ...]) -> None:
+        object.__setattr__(self, "title", title)
+        object.__setattr__(self, "applicability", applicability)
+        object.__setattr__(self, "edits", edits)
 
     def note_is(self, note: str) -> bool:
         return any(e.note == note for e in self.edits)
@@ -106,14 +113,18 @@ def select_compatible(fixes: Iterable[Fix]) -> list[Fix]:
     return kept
 
 
-@dataclass(slots=True)
-class Piece:
+class Piece(Plain):
     """One line of the new file: original line `origin` (None for a new line) with optional new content."""
 
-    origin: int | None
-    content: bytes | None = None
-    note: str = ""
-    ordinal: int | None = None  # a paginated ordinal to set as the line is written
+    __slots__ = ("content", "note", "ordinal", "origin")
+    FIELDS = ("origin", "content", "note", "ordinal")
+
+    def __init__(self, origin: int | None, content: bytes | None = None, note: str = "",
+                 ordinal: int | None = None) -> None:
+        self.origin = origin
+        self.content = content
+        self.note = note
+        self.ordinal = ordinal  # a paginated ordinal to set as the line is written
 
 
 NEW = -1  # the origin of a line a fix writes anew
@@ -182,11 +193,13 @@ class Pieces:
         return self.origins[k] != NEW and self.ordinals[k] == NO_ORDINAL and k not in self.extra
 
 
-@dataclass
-class Plan:
-    pieces: Pieces
-    line_count: int  # lines before the edits
-    renumber_from: int | None = None  # index into pieces from which ordinals are rewritten
+class Plan(Plain):
+    FIELDS = ("pieces", "line_count", "renumber_from")
+
+    def __init__(self, pieces: Pieces, line_count: int, renumber_from: int | None = None) -> None:
+        self.pieces = pieces
+        self.line_count = line_count  # lines before the edits
+        self.renumber_from = renumber_from  # index into pieces from which ordinals are rewritten
 
     @property
     def first_change(self) -> int | None:

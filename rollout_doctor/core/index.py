@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import gc
 from array import array
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rollout_doctor.core.lines import Source, Spliced, iter_blocks
+from rollout_doctor.core.plain import Plain
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -28,18 +28,21 @@ ORDINAL_ABSENT = -1
 ORDINAL_NOT_INT = -2
 
 
-@dataclass
-class Part:
+class Part(Plain):
     """The index of a run of whole lines, ``start`` to ``end`` (byte offsets), its own lines numbered
     from 0: what a worker returns for its share of a file (rollout_doctor.core.parallel)."""
 
-    start: int
-    end: int
-    offsets: array = field(default_factory=lambda: array("q"))
-    kinds: bytearray = field(default_factory=bytearray)
-    ordinals: array = field(default_factory=lambda: array("q"))
-    records: dict[int, Any] = field(default_factory=dict)
-    has_bom: bool = False  # the file's line 0 starts with a byte order mark
+    FIELDS = ("start", "end", "offsets", "kinds", "ordinals", "records", "has_bom")
+
+    def __init__(self, start: int, end: int, offsets: array | None = None, kinds: bytearray | None = None,
+                 ordinals: array | None = None, records: dict[int, Any] | None = None, has_bom: bool = False) -> None:
+        self.start = start
+        self.end = end
+        self.offsets = array("q") if offsets is None else offsets
+        self.kinds = bytearray() if kinds is None else kinds
+        self.ordinals = array("q") if ordinals is None else ordinals
+        self.records = {} if records is None else records
+        self.has_bom = has_bom  # the file's line 0 starts with a byte order mark
 
 
 def index_range(lines: Classifier, source: Source, start: int, end: int, size: int,

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from rollout_doctor.core.plain import Plain
 from rollout_doctor.store.reading import is_compressed, open_regular
 
 CHUNK = 1 << 20
@@ -56,14 +56,19 @@ def _remove_tree(path: str) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-@dataclass
-class Source:
+class Source(Plain):
     """An open, seekable view of a rollout's uncompressed bytes."""
 
-    path: Path
-    compressed: bool
-    _fd: int = -1
-    _tmpdir: str | None = field(default=None, repr=False)
+    FIELDS = ("path", "compressed", "_fd", "_tmpdir")
+
+    def __init__(self, path: Path, compressed: bool, _fd: int = -1, _tmpdir: str | None = None) -> None:
+        self.path = path
+        self.compressed = compressed
+        self._fd = _fd
+        self._tmpdir = _tmpdir
+
+    def __repr__(self) -> str:
+        return f"Source(path={self.path!r}, compressed={self.compressed!r}, _fd={self._fd!r})"
 
     @classmethod
     def open(cls, path: Path) -> Source:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
@@ -24,6 +23,7 @@ import orjson
 
 from rollout_doctor.core.index import BOM, ORDINAL_ABSENT, ORDINAL_NOT_INT, Part, assemble, index_range
 from rollout_doctor.core.lines import Source, Spliced, split_terminator
+from rollout_doctor.core.plain import Plain
 from rollout_doctor.core.thread import Cut, Inherited
 
 if TYPE_CHECKING:
@@ -51,25 +51,32 @@ class FileSpan(NamedTuple):
     count: int
 
 
-@dataclass
-class Model:
+class Model(Plain):
     """A session file's lines. A format subclasses it to say what its kinds and records mean; the
     methods below that raise are the questions the engine asks (``Format`` documents the seam)."""
 
-    path: Path
-    source: Source | Spliced
-    offsets: array = field(default_factory=lambda: array("q"))  # n + 1 entries: starts, then the size
-    kinds: bytearray = field(default_factory=bytearray)
-    ordinals: array = field(default_factory=lambda: array("q"))
-    records: dict[int, Any] = field(default_factory=dict)
-    bom_lines: frozenset[int] = frozenset()  # lines that start with a byte order mark (a file's line 0)
-    # The path whose name says which session this is. While fix works through temporary passes,
-    # ``path`` is a scratch file and this stays the session's own name.
-    named: Path | None = None
-    own_start: int = 0  # the first line of this file; the lines before it are inherited from parents
-    spans: tuple[FileSpan, ...] = ()
-    links: tuple[Link, ...] = ()
-    chain_problem: str | None = None  # why the parents' history could not be read (thread.Ancestry)
+    FIELDS = ("path", "source", "offsets", "kinds", "ordinals", "records", "bom_lines", "named", "own_start",
+              "spans", "links", "chain_problem")
+
+    def __init__(self, path: Path, source: Source | Spliced, offsets: array | None = None,
+                 kinds: bytearray | None = None, ordinals: array | None = None, records: dict[int, Any] | None = None,
+                 bom_lines: frozenset[int] = frozenset(), named: Path | None = None, own_start: int = 0,
+                 spans: tuple[FileSpan, ...] = (), links: tuple[Link, ...] = (), chain_problem: str | None = None,
+                 ) -> None:
+        self.path = path
+        self.source = source
+        self.offsets = array("q") if offsets is None else offsets  # n + 1 entries: starts, then the size
+        self.kinds = bytearray() if kinds is None else kinds
+        self.ordinals = array("q") if ordinals is None else ordinals
+        self.records = {} if records is None else records
+        self.bom_lines = bom_lines  # lines that start with a byte order mark (a file's line 0)
+        # The path whose name says which session this is. While fix works through temporary passes,
+        # ``path`` is a scratch file and this stays the session's own name.
+        self.named = named
+        self.own_start = own_start  # the first line of this file; the lines before it are inherited from parents
+        self.spans = spans
+        self.links = links
+        self.chain_problem = chain_problem  # why the parents' history could not be read (thread.Ancestry)
 
     header_name: ClassVar[str] = "header"  # what the format calls the record that makes a file a session
 

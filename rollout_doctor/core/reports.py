@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 from rollout_doctor.core.fixes import Applicability, Fix, applicable
+from rollout_doctor.core.plain import Plain
 from rollout_doctor.core.rules import Diagnostic
 from rollout_doctor.core.thread import ThreadInfo
 from rollout_doctor.core.verdict import Effect, verdict
@@ -34,42 +34,56 @@ class IndexReset(NamedTuple):
     warning: str | None = None  # what the user should know when it could not
 
 
-@dataclass
-class Change:
+class Change(Plain):
     """One line of the diff between the original and the fixed file."""
 
-    kind: str  # "insert", "remove", "move", "modify"
-    old_line: int | None  # 1-based, in the original
-    new_line: int | None  # 1-based, in the result
-    summary: str
-    note: str = ""
+    FIELDS = ("kind", "old_line", "new_line", "summary", "note")
+
+    def __init__(self, kind: str, old_line: int | None, new_line: int | None, summary: str, note: str = "") -> None:
+        self.kind = kind  # "insert", "remove", "move", "modify"
+        self.old_line = old_line  # 1-based, in the original
+        self.new_line = new_line  # 1-based, in the result
+        self.summary = summary
+        self.note = note
 
 
-@dataclass
-class FileReport:
-    path: Path
-    diagnostics: list[Diagnostic] = field(default_factory=list)  # what check found (before any fix)
-    remaining: list[Diagnostic] | None = None  # after fixing; None for a plain check
-    applied: list[Fix] = field(default_factory=list)
-    changes: list[Change] = field(default_factory=list)
-    generation: str | None = None
-    cli_version: str | None = None
-    error: str | None = None
-    refused: str | None = None
-    warnings: list[str] = field(default_factory=list)  # e.g. what --force risked
-    written: bool = False
-    backup: Path | None = None  # the transaction's folder in the backup store
-    index_reset: IndexReset | None = None  # the client's own index of the session, dropped after a write
-    passes: int = 0
-    thread: ThreadInfo | None = None
-    target: str | None = None  # the wire it was judged for
-    role: str = "requested"  # "child": not asked about, rewritten because a parent it continues was
-    in_progress: str | None = None  # a running client holds it: who (its in-flight turn is not judged)
-    held: str | None = None  # why safe fixes were not written (they would remove the header or most of the file)
-    interrupted: bool = False  # a signal arrived while it was being written; the run stopped after it
-    session: SessionInfo | None = None
-    effects: tuple[Effect, ...] = ()  # the format's vocabulary of effects, worst first (core/verdict.py)
-    format: str = ""  # the name of the format that read it (``Format.name``)
+class FileReport(Plain):
+    FIELDS = ("path", "diagnostics", "remaining", "applied", "changes", "generation", "cli_version", "error",
+              "refused", "warnings", "written", "backup", "index_reset", "passes", "thread", "target", "role",
+              "in_progress", "held", "interrupted", "session", "effects", "format")
+
+    def __init__(self, path: Path, diagnostics: list[Diagnostic] | None = None,
+                 remaining: list[Diagnostic] | None = None, applied: list[Fix] | None = None,
+                 changes: list[Change] | None = None, generation: str | None = None, cli_version: str | None = None,
+                 error: str | None = None, refused: str | None = None, warnings: list[str] | None = None,
+                 written: bool = False, backup: Path | None = None, index_reset: IndexReset | None = None,
+                 passes: int = 0, thread: ThreadInfo | None = None, target: str | None = None,
+                 role: str = "requested", in_progress: str | None = None, held: str | None = None,
+                 interrupted: bool = False, session: SessionInfo | None = None, effects: tuple[Effect, ...] = (),
+                 format: str = "") -> None:
+        self.path = path
+        self.diagnostics = [] if diagnostics is None else diagnostics  # what check found (before any fix)
+        self.remaining = remaining  # after fixing; None for a plain check
+        self.applied = [] if applied is None else applied
+        self.changes = [] if changes is None else changes
+        self.generation = generation
+        self.cli_version = cli_version
+        self.error = error
+        self.refused = refused
+        self.warnings = [] if warnings is None else warnings  # e.g. what --force risked
+        self.written = written
+        self.backup = backup  # the transaction's folder in the backup store
+        self.index_reset = index_reset  # the client's own index of the session, dropped after a write
+        self.passes = passes
+        self.thread = thread
+        self.target = target  # the wire it was judged for
+        self.role = role  # "child": not asked about, rewritten because a parent it continues was
+        self.in_progress = in_progress  # a running client holds it: who (its in-flight turn is not judged)
+        self.held = held  # why safe fixes were not written (they would remove the header or most of the file)
+        self.interrupted = interrupted  # a signal arrived while it was being written; the run stopped after it
+        self.session = session
+        self.effects = effects  # the format's vocabulary of effects, worst first (core/verdict.py)
+        self.format = format  # the name of the format that read it (``Format.name``)
 
     @property
     def verdict(self) -> Effect:

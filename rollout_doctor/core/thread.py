@@ -11,9 +11,10 @@ record when a fix changes its parent.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
+
+from rollout_doctor.core.plain import Plain
 
 
 class Cut(NamedTuple):
@@ -32,16 +33,18 @@ class Segment(NamedTuple):
     cut: Cut | None = None
 
 
-@dataclass
-class Ancestry:
+class Ancestry(Plain):
     """A file and the files it continues, the root first: ``segments[-1]`` is the file itself.
 
     ``problem`` says why the chain stops short of a file that continues no other (the parent is
     missing, the pointer to it is malformed, a cycle): the history the client would send is then
     unknown, and the client refuses to resume."""
 
-    segments: list[Segment]
-    problem: str | None = None
+    FIELDS = ("segments", "problem")
+
+    def __init__(self, segments: list[Segment], problem: str | None = None) -> None:
+        self.segments = segments
+        self.problem = problem
 
     @property
     def path(self) -> Path:

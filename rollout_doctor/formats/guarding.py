@@ -9,12 +9,12 @@ receipt is plain text for the caller to print. Exit codes: receipt.py and format
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rollout_doctor.core.exitcodes import CLEAN, ERROR, REFUSED
 from rollout_doctor.core.fixes import applicable
+from rollout_doctor.core.plain import Frozen
 from rollout_doctor.core.rules import Options
 from rollout_doctor.core.verdict import RESUMES
 from rollout_doctor.formats.receipt import PREFIX, left
@@ -24,11 +24,13 @@ if TYPE_CHECKING:
     from rollout_doctor.core.format import Format
 
 
-@dataclass(frozen=True)
-class GuardResult:
-    code: int
-    receipt: str
-    path: Path | None = None
+class GuardResult(Frozen):
+    FIELDS = ("code", "receipt", "path")
+
+    def __init__(self, code: int, receipt: str, path: Path | None = None) -> None:
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "receipt", receipt)
+        object.__setattr__(self, "path", path)
 
 
 def guard_file(fmt: Format, path: Path, label: str, options: Options, force: bool = False,

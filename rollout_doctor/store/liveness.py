@@ -19,9 +19,8 @@ says so. Processes of other users are invisible to an unprivileged scan.
 from __future__ import annotations
 
 import os
-import shutil
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from rollout_doctor.store import places
 
@@ -29,8 +28,7 @@ PROC = Path("/proc")
 COMMAND_WIDTH = 100
 
 
-@dataclass(frozen=True)
-class Holder:
+class Holder(NamedTuple):  # not a dataclass: every check makes this class, and @dataclass compiles its methods
     pid: int
     command: str
     what: str  # "has it open for writing" / "holds its thread's writer lock"
@@ -52,9 +50,15 @@ def method() -> str:
     """How holders are found here: ``proc``, ``lsof`` or ``none``."""
     if (PROC / "self" / "fdinfo").is_dir():
         return "proc"
-    if shutil.which("lsof"):
+    if _has_lsof():
         return "lsof"
     return "none"
+
+
+def _has_lsof() -> bool:
+    import shutil  # only where /proc cannot answer: shutil brings bz2, lzma and zlib (2 ms of a check's start-up)
+
+    return shutil.which("lsof") is not None
 
 
 def writers(path: Path) -> list[Holder]:
@@ -72,7 +76,7 @@ def writers_of(paths: list[Path]) -> dict[Path, list[Holder]]:
         try:
             found = _scan_proc_all(locks)
         except OSError:  # a /proc that cannot be listed (a locked-down sandbox): ask lsof if it is there
-            how = "lsof" if shutil.which("lsof") else "none"
+            how = "lsof" if _has_lsof() else "none"
     if how == "lsof":
         found = {path: held for path, path_locks in locks.items() if (held := _scan_lsof(path, path_locks))}
     for path in paths:

@@ -12,13 +12,20 @@ from __future__ import annotations
 
 import signal
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 DEFERRED = tuple(s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None))
                  if s is not None)
 _pending: int | None = None
+
+
+def _in_main_thread() -> bool:
+    """Whether handlers can be set from here. Before threading is imported no thread but the main one
+    runs Python code (nothing here starts one with _thread), and every start-up passes here: importing
+    threading to ask would cost a millisecond of each check before a resume (2026-11-29)."""
+    threading = sys.modules.get("threading")
+    return threading is None or threading.current_thread() is threading.main_thread()
 
 
 def pending() -> int | None:
@@ -29,7 +36,7 @@ def pending() -> int | None:
 @contextmanager
 def deferred() -> Iterator[None]:
     """Note the signals in ``DEFERRED`` instead of acting on them, for the duration."""
-    if threading.current_thread() is not threading.main_thread():
+    if not _in_main_thread():
         yield  # handlers can only be set from the main thread; callers on others run no commit of a CLI
         return
 
@@ -62,7 +69,7 @@ class Terminated(KeyboardInterrupt):
 def terminate_like_interrupt() -> None:
     """Make SIGTERM and SIGHUP raise Terminated (by default they end the process on the spot and leave
     a full-size temporary file beside the session until a later run sweeps it)."""
-    if threading.current_thread() is not threading.main_thread():
+    if not _in_main_thread():
         return
 
     def raise_terminated(signum: int, _frame: object) -> None:

@@ -104,6 +104,8 @@ def unreadable_report(found: Found) -> FileReport:
 def scan_progress(paths: list[Path], text: bool, verb: str = "checking") -> AbstractContextManager[Any]:
     """A progress line on stderr (cli/progress.py), when stderr is a terminal and the report is text;
     otherwise a stand-in that shows nothing (pipes and --format json stay clean)."""
+    if not text:  # no line for a JSON report: not even the module that draws it is imported
+        return nullcontext(None)
     from rollout_doctor.cli import progress
 
     if not progress.wanted(text):

@@ -77,3 +77,6 @@ class ClaudeLines:
 
     def shift(self, record: Any, lines: int) -> None:
         record.line += lines
+
+
+LINES = ClaudeLines()  # the one the format hands out (core.parallel adds up the work per classifier)

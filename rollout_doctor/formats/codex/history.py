@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cached_property
 from itertools import accumulate
 
+from rollout_doctor.core.plain import Plain
 from rollout_doctor.formats.codex.records import AGENT_ROLE, Compacted, Event, Item, ItemKind, LineKind
 from rollout_doctor.formats.codex.rollout import Rollout
 
@@ -62,14 +62,16 @@ def turns_at_rollbacks(model: Rollout) -> list[tuple[Event, int]]:
     return read_lines(model).rollbacks
 
 
-@dataclass
-class LinesRead:
+class LinesRead(Plain):
     """What one pass over a rollout's records in line order learns: the rules share it (rules/base.py's
     Context), so that a 500 MB session's 93 000 records are walked once, not once per question."""
 
-    history: list[Item]  # effective_history
-    rollbacks: list[tuple[Event, int]]  # turns_at_rollbacks
-    event_lines: list[int]  # the lines of every event record, in order
+    FIELDS = ("history", "rollbacks", "event_lines")
+
+    def __init__(self, history: list[Item], rollbacks: list[tuple[Event, int]], event_lines: list[int]) -> None:
+        self.history = history  # effective_history
+        self.rollbacks = rollbacks  # turns_at_rollbacks
+        self.event_lines = event_lines  # the lines of every event record, in order
 
 
 def read_lines(model: Rollout) -> LinesRead:
@@ -114,18 +116,20 @@ def replay_lines(model: Rollout, on_rollback: Callable[[Event, list[Item]], obje
     return items
 
 
-@dataclass
-class CallGroup:
+class CallGroup(Plain):
     """The calls and outputs of one call id, when they are anything but one call then its output.
     Positions are indexes into the history."""
 
-    call_id: str
-    calls: list[int]
-    outputs: list[int]
-    # Call -> the output a broker pairs with it: an output answers the oldest call of its id still
-    # waiting; one recorded while none waits, before the id's first call, answers the first call left
-    # unanswered at the end (so it may come before its call). Outputs not in it answer no call.
-    answers: dict[int, int]
+    FIELDS = ("call_id", "calls", "outputs", "answers")
+
+    def __init__(self, call_id: str, calls: list[int], outputs: list[int], answers: dict[int, int]) -> None:
+        self.call_id = call_id
+        self.calls = calls
+        self.outputs = outputs
+        # Call -> the output a broker pairs with it: an output answers the oldest call of its id still
+        # waiting; one recorded while none waits, before the id's first call, answers the first call left
+        # unanswered at the end (so it may come before its call). Outputs not in it answer no call.
+        self.answers = answers
 
     def answered_in_order(self, call: int) -> int | None:
         """The output answering ``call`` when it comes after it."""
@@ -133,14 +137,16 @@ class CallGroup:
         return output if output is not None and output > call else None
 
 
-@dataclass
-class Replay:
+class Replay(Plain):
     """What a broker replaying the history knows; the pairing rules judge it."""
 
-    history: list[Item]
-    # (call, output) for every call answered after it, in the order the broker first saw each call id.
-    pairs: list[tuple[int, int]]
-    groups: list[CallGroup]  # the call ids whose items are not simply one call then its output
+    FIELDS = ("history", "pairs", "groups")
+
+    def __init__(self, history: list[Item], pairs: list[tuple[int, int]], groups: list[CallGroup]) -> None:
+        self.history = history
+        # (call, output) for every call answered after it, in the order the broker first saw each call id.
+        self.pairs = pairs
+        self.groups = groups  # the call ids whose items are not simply one call then its output
 
     @cached_property
     def pending_after(self) -> list[int]:

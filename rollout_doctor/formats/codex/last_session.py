@@ -35,10 +35,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
+from rollout_doctor.core.plain import Frozen
 from rollout_doctor.formats.codex.home import ROLLOUT_NAME, SESSIONS, iter_rollouts
 from rollout_doctor.formats.codex.home import configured_home as codex_home
 from rollout_doctor.formats.codex.session_files import (
@@ -82,12 +82,14 @@ class Wanted:
         return (source if isinstance(source, str) else DEFAULT_SOURCE if source is None else "") in self.sources
 
 
-@dataclass(frozen=True)
-class _Row:
-    thread_id: str
-    rollout_path: str
-    cwd: str | None
-    source: str | None
+class _Row(Frozen):
+    FIELDS = ("thread_id", "rollout_path", "cwd", "source")
+
+    def __init__(self, thread_id: str, rollout_path: str, cwd: str | None, source: str | None) -> None:
+        object.__setattr__(self, "thread_id", thread_id)
+        object.__setattr__(self, "rollout_path", rollout_path)
+        object.__setattr__(self, "cwd", cwd)
+        object.__setattr__(self, "source", source)
 
 
 def _state_db_rows(home: Path, wanted: Wanted) -> list[_Row] | None:

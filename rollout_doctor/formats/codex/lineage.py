@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from rollout_doctor.core.plain import Plain
 from rollout_doctor.core.thread import Ancestry, Cut, Segment
 from rollout_doctor.formats.codex import home as codex_home
 from rollout_doctor.formats.codex.classify import BOM, line_facts
@@ -90,14 +90,17 @@ def _head_bytes(path: Path) -> bytes:
         return bytes(out)
 
 
-@dataclass
-class _Place:
+class _Place(Plain):
     """Where parents and children of a file are looked up: a Codex home (``sessions/`` then
     ``archived_sessions/``, as Codex does), or, for a file outside any home, its own folder."""
 
-    roots: tuple[tuple[Path, bool], ...]  # (folder, recursive), in lookup order
-    by_rollout_id: dict[str, Path] | None = None
-    children: dict[str, list[Path]] | None = None
+    FIELDS = ("roots", "by_rollout_id", "children")
+
+    def __init__(self, roots: tuple[tuple[Path, bool], ...], by_rollout_id: dict[str, Path] | None = None,
+                 children: dict[str, list[Path]] | None = None) -> None:
+        self.roots = roots  # (folder, recursive), in lookup order
+        self.by_rollout_id = by_rollout_id
+        self.children = children
 
     def files(self) -> Iterator[Path]:
         for folder, recursive in self.roots:
@@ -133,13 +136,16 @@ class _Place:
         return sorted(self.children.get(rollout_id, []))
 
 
-@dataclass
-class Lineages:
+class Lineages(Plain):
     """Resolves chains for one run: each home is listed once, each head read once."""
 
-    places: dict[Path, _Place] = field(default_factory=dict)
-    heads: dict[Path, Meta | None] = field(default_factory=dict)
-    ancestries: dict[Path, Ancestry] = field(default_factory=dict)
+    FIELDS = ("places", "heads", "ancestries")
+
+    def __init__(self, places: dict[Path, _Place] | None = None, heads: dict[Path, Meta | None] | None = None,
+                 ancestries: dict[Path, Ancestry] | None = None) -> None:
+        self.places = {} if places is None else places
+        self.heads = {} if heads is None else heads
+        self.ancestries = {} if ancestries is None else ancestries
 
     def head(self, path: Path) -> Meta | None:
         key = Path(os.path.realpath(path))

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, NamedTuple
 
+from rollout_doctor.core.plain import Fielded
+
 
 class LineKind(IntEnum):
     BLANK = 0
@@ -97,8 +99,8 @@ def rare(output_problem: str | None = None, old_release_problem: str | None = No
 _PLAIN = Rare()
 
 
-@dataclass(slots=True)
-class Item:
+@dataclass(slots=True, init=False, repr=False, eq=False)
+class Item(Fielded):
     """A ResponseItem as the pairing rules see it."""
 
     line: int
@@ -111,6 +113,20 @@ class Item:
     output_ok: bool = True
     preview: str = ""
     rare: Rare | None = None  # the fields below, when any is not its default (``rare()``)
+
+    def __init__(self, line: int, index: int | None, type: str, kind: ItemKind, role: str | None = None,
+                 call_id: str | None = None, name: str | None = None, output_ok: bool = True, preview: str = "",
+                 rare: Rare | None = None) -> None:
+        self.line = line
+        self.index = index
+        self.type = type
+        self.kind = kind
+        self.role = role
+        self.call_id = call_id
+        self.name = name
+        self.output_ok = output_ok
+        self.preview = preview
+        self.rare = rare
 
     # Why every release seen drops the line (output_ok is False).
     @property
@@ -165,8 +181,8 @@ class Item:
         return f"line {self.line + 1} (replacement_history[{self.index}])"
 
 
-@dataclass(slots=True)
-class Meta:
+@dataclass(slots=True, init=False, repr=False, eq=False)
+class Meta(Fielded):
     line: int
     id: Any
     history_mode: Any
@@ -176,6 +192,16 @@ class Meta:
     # A fork or a revert branch (Codex 0.169.0 and 0.171.0): where the parent's history this file continues
     # ends. None when the meta has no history_base; a HistoryBase with ``problem`` set when it is malformed.
     history_base: HistoryBase | None = None
+
+    def __init__(self, line: int, id: Any, history_mode: Any, cli_version: str | None, legacy: bool = False,
+                 model_provider: str | None = None, history_base: HistoryBase | None = None) -> None:
+        self.line = line
+        self.id = id
+        self.history_mode = history_mode
+        self.cli_version = cli_version
+        self.legacy = legacy
+        self.model_provider = model_provider
+        self.history_base = history_base
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,28 +216,47 @@ class HistoryBase:
     problem: str | None = None
 
 
-@dataclass(slots=True)
-class Compacted:
+@dataclass(slots=True, init=False, repr=False, eq=False)
+class Compacted(Fielded):
     line: int
     replacement: list[Item] | None
     replacement_problem: str | None = None
 
+    def __init__(self, line: int, replacement: list[Item] | None, replacement_problem: str | None = None) -> None:
+        self.line = line
+        self.replacement = replacement
+        self.replacement_problem = replacement_problem
 
-@dataclass(slots=True)
-class Event:
+
+@dataclass(slots=True, init=False, repr=False, eq=False)
+class Event(Fielded):
     line: int
     type: str
     num_turns: int | None = None
     call_id: str | None = None
     turn_id: str | None = None  # the turn a task_started, task_complete or turn_aborted event belongs to
 
+    def __init__(self, line: int, type: str, num_turns: int | None = None, call_id: str | None = None,
+                 turn_id: str | None = None) -> None:
+        self.line = line
+        self.type = type
+        self.num_turns = num_turns
+        self.call_id = call_id
+        self.turn_id = turn_id
 
-@dataclass(slots=True)
-class Invalid:
+
+@dataclass(slots=True, init=False, repr=False, eq=False)
+class Invalid(Fielded):
     line: int
     reason: str
     needs_timestamp: bool = False  # a whole record that only lacks the timestamp Codex requires
     oversized: bool = False  # longer than lines.LINE_LIMIT: never read whole (lines.iter_blocks)
+
+    def __init__(self, line: int, reason: str, needs_timestamp: bool = False, oversized: bool = False) -> None:
+        self.line = line
+        self.reason = reason
+        self.needs_timestamp = needs_timestamp
+        self.oversized = oversized
 
 
 Record = Item | Meta | Compacted | Event | Invalid
@@ -219,11 +264,16 @@ Record = Item | Meta | Compacted | Event | Invalid
 Facts = tuple[LineKind, int | None | bool, Record | None]
 
 
-@dataclass(slots=True)
-class LineFacts:
+@dataclass(slots=True, init=False, repr=False, eq=False)
+class LineFacts(Fielded):
     kind: LineKind
     ordinal: int | None | bool  # int, None when absent, False when present but not an integer
     record: Record | None
+
+    def __init__(self, kind: LineKind, ordinal: int | None | bool, record: Record | None) -> None:
+        self.kind = kind
+        self.ordinal = ordinal
+        self.record = record
 
 
 _SHARED: dict[str, str] = {}
