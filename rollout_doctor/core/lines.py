@@ -97,9 +97,6 @@ class Source(Plain):
     def size(self) -> int:
         return os.fstat(self._fd).st_size
 
-    def fileno(self) -> int:
-        return self._fd
-
     def stat(self) -> os.stat_result:
         """The open file's attributes (of the decompressed copy, for a .zst)."""
         return os.fstat(self._fd)
