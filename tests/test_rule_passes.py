@@ -25,6 +25,7 @@ from rollout_doctor.formats.codex.rules import (
     foreign_reasoning_content,
     interleaved_message,
     item_id_prefix,
+    orphan_output,
     reasoning_order,
 )
 from rollout_doctor.formats.codex.rules.reasoning_order import is_input, is_model_item
@@ -204,7 +205,7 @@ def test_one_pass_over_the_records_is_three(stream: list[tuple]) -> None:
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 CODEX_FILES = sorted(p for p in FIXTURES.rglob("rollout-*.jsonl") if "claude" not in p.parts)
-SHAPE_RULES = (foreign_reasoning_content, item_id_prefix, bad_image_url, bad_output_shape)
+SHAPE_RULES = (foreign_reasoning_content, item_id_prefix, bad_image_url, bad_output_shape, orphan_output)
 
 
 def test_the_rules_about_an_items_shape_find_the_same_among_the_notable_items() -> None:

@@ -58,8 +58,8 @@ class Context:
     @cached_property
     def notable(self) -> list[Item]:
         """The history's items with a rare field (records.Rare) or an output Codex drops, in order: the
-        only ones the rules about an item's own shape can report, since every other item carries the
-        defaults they pass over (None, False). A 500 MB session's 67 000 items hold a handful; each of
+        only ones the rules about an item's own shape (and orphan-output, about an output's own call id)
+        can report, since every other item carries the defaults they pass over (None, False). A 500 MB session's 67 000 items hold a handful; each of
         those rules walked them all, reading a property of each (3 to 12 ms a rule, bench/guard.py)."""
         return [item for item in self.history if item.rare is not None or not item.output_ok]
 

@@ -60,7 +60,7 @@ def orphan_outputs(ctx: Context) -> list[tuple[Item, str | None, str]]:
     orphans = [(history[output], g.call_id, "answers a call that is not in the history")
                for g in ctx.replay.groups if not g.calls for output in g.outputs]
     orphans += [(item, None, f"{item.call_id_problem}, so it answers no call")
-                for item in ctx.history if item.call_id_problem is not None]
+                for item in ctx.notable if item.call_id_problem is not None]
     return sorted(orphans, key=lambda orphan: position(orphan[0]))
 
 
