@@ -12,8 +12,9 @@ up to its last complete line, keyed by the file's real path. It is trusted only 
 * no doubt: a file of the same size whose mtime or ctime changed (a touch, a rewrite of the same length,
   which only a full hash could clear) or that is shorter is indexed from scratch. So is a file whose entry
   was made from a read begun within a tick of its clock after its last change (a rewrite in the same
-  tick keeps the times: git's "racily clean" index entries; ``sampling.racy``). Hashing every byte instead would cost more than indexing saves:
-  blake2b reads 0.7 GB/s and crc32 1.7 GB/s here, against a scan at about 0.5 GB/s.
+  tick keeps the times: git's "racily clean" index entries; ``sampling.racy``). Hashing every byte
+  instead would cost more than indexing saves: blake2b reads 0.7 GB/s and crc32 1.7 GB/s here, against a
+  scan at about 0.5 GB/s.
 
 What no sample sees is a rewrite of the same length, in place, of bytes between the spots, in a file that
 also grew since the last run (a client only appends; an editor, a tool or a fix writes a new file, with

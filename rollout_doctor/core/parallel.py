@@ -276,7 +276,7 @@ def _run(task: tuple) -> tuple:
 
 
 def _check_ranges(fmt: Format, path: Path, parts: list[Part | str], options: Options,
-                  before: tuple[float, os.stat_result] | None = None) -> FileReport:
+                  stamp: tuple[float, os.stat_result] | None = None) -> FileReport:
     errors = [p for p in parts if isinstance(p, str)]
     if errors:
         return FileReport(path, error=errors[0])
@@ -287,8 +287,8 @@ def _check_ranges(fmt: Format, path: Path, parts: list[Part | str], options: Opt
             whole = parts[0]
             for part in parts[1:]:
                 whole = joined(fmt, whole, part)  # type: ignore[arg-type]
-            if before is not None:
-                remember(fmt, source, path, whole, *before)  # type: ignore[arg-type]
+            if stamp is not None:  # when the file was looked at, and what it was then (_tasks)
+                remember(fmt, source, path, whole, *stamp)  # type: ignore[arg-type]
             return build(fmt, path, [(source, whole, path)])  # type: ignore[list-item]
         except BaseException:
             source.close()
