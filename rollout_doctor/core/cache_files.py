@@ -84,6 +84,49 @@ def read(kind: str, name: str) -> tuple[dict[str, Any], list[Any], int] | None:
     return header, values, len(data)
 
 
+def read_header(kind: str, name: str) -> tuple[dict[str, Any], int] | None:
+    """An entry's header and length, its chunks left unread (an index entry of a 500 MB session is 7 MB):
+    enough to ``append`` to it. Its chunks are checked by whoever reads them next."""
+    root = folder()
+    if root is None or not _private(root / kind, create=False):
+        return None
+    try:
+        with open(root / kind / name, "rb") as f:
+            length = os.fstat(f.fileno()).st_size
+            head = f.read(len(MAGIC))
+            f.seek(max(0, length - HEADER_TAIL))
+            tail = f.read()
+    except OSError:
+        return None
+    try:
+        size = int.from_bytes(tail[-4:], "little")
+        if head != MAGIC or len(tail) < 4 + size:
+            return None
+        header = marshal.loads(tail[len(tail) - 4 - size : -4])
+        if not isinstance(header, dict) or header.get("schema") != SCHEMA or header.get("code") != fingerprint():
+            return None
+        if _chunks_end(header.get("chunks")) != length - 4 - size:
+            return None
+    except Exception:  # noqa: BLE001 - whatever is wrong with an entry, it is no entry
+        return None
+    return header, length
+
+
+HEADER_TAIL = 1 << 16  # more than a header of MAX_CHUNKS chunks
+
+
+def _chunks_end(chunks: object) -> int | None:
+    """Where a header's chunks end, when they lie in order from just after ``MAGIC``; None otherwise."""
+    if not isinstance(chunks, list) or not chunks or chunks[0][0] != len(MAGIC):
+        return None
+    end = len(MAGIC)
+    for start, size, _digest in chunks:
+        if not (isinstance(start, int) and isinstance(size, int) and end <= start and size >= 0):
+            return None
+        end = start + size
+    return end
+
+
 def _header(data: bytes) -> dict[str, Any] | None:
     """The header at the end of an entry: ``MAGIC``, chunks (an appended chunk follows the header written
     before it), the header, the header's length (4 bytes). The chunks lie in order between ``MAGIC`` and
@@ -95,15 +138,9 @@ def _header(data: bytes) -> dict[str, Any] | None:
     if at < len(MAGIC):
         return None
     header = marshal.loads(data[at:-4])
-    chunks = header.get("chunks") if isinstance(header, dict) else None
-    if not isinstance(chunks, list) or not chunks:
+    if not isinstance(header, dict):
         return None
-    end = len(MAGIC)
-    for start, size, _digest in chunks:
-        if not (isinstance(start, int) and isinstance(size, int) and end <= start and size >= 0):
-            return None
-        end = start + size
-    return header if end == at and chunks[0][0] == len(MAGIC) else None
+    return header if _chunks_end(header.get("chunks")) == at else None
 
 
 class _Hashing:

@@ -41,14 +41,19 @@ def open_thread(fmt: Format, path: Path, threads: Threads | None = None) -> Mode
 def check_model(fmt: Format, model: Model, options: Options) -> list[Diagnostic]:
     """Every rule's findings, in line order. For a fork, each is located in the file its line is in, and
     a fix that would have to edit a parent is dropped (the parent's own fix reaches this file)."""
+    return judged(fmt, model, options)[0]
+
+
+def judged(fmt: Format, model: Model, options: Options) -> tuple[list[Diagnostic], object]:
+    """``check_model``'s findings, and the context the rules shared (``Format.continuation`` reads it)."""
     ctx = fmt.context(model, options)
     found: list[Diagnostic] = []
     for rule in fmt.rules.active(options):
         found.extend(rule.run(ctx))
     found.sort(key=lambda d: (d.line, d.code, d.call_id or ""))
     if model.own_start == 0:
-        return found
-    return [located(model, d) for d in found]
+        return found, ctx
+    return [located(model, d) for d in found], ctx
 
 
 _LINE = re.compile(r"\bline (\d+)\b")
@@ -117,7 +122,7 @@ def check_file(fmt: Format, path: Path, options: Options, read: Callable[[Path],
     if cacheable:
         from rollout_doctor.core import report_cache
 
-        cached = report_cache.lookup(fmt, path, options)
+        cached = report_cache.recall(fmt, path, options)
         if cached is not None:
             return cached
         started = time.time()  # before the file is looked at: what makes a report racy (sampling.racy)
@@ -139,14 +144,16 @@ def check_file(fmt: Format, path: Path, options: Options, read: Callable[[Path],
             report.format = fmt.name
             effective = fmt.decide(options, model)
             report.target = effective.target
-            report.diagnostics = check_model(fmt, model, effective)
+            report.diagnostics, ctx = judged(fmt, model, effective)
             if live is not None:
                 report.diagnostics = settled(fmt, model, report.diagnostics)
+            # What a later check needs to judge only the lines appended by then (report_cache.continued).
+            state = fmt.continuation(ctx) if cacheable and not report.diagnostics else None
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop a scan of many
         report.error = error_message(path, exc)
         return report
     if cacheable and before is not None and ancestry is not None and not ancestry.parents and ancestry.problem is None:
-        report_cache.store(fmt, path, options, report, started, before, inputs)
+        report_cache.store(fmt, path, options, report, started, before, inputs, state)
     return report
 
 

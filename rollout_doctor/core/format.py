@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from rollout_doctor.core.index import Part
+    from rollout_doctor.core.lines import Source
     from rollout_doctor.core.model import Model
-    from rollout_doctor.core.reports import IndexReset, SessionInfo
+    from rollout_doctor.core.reports import FileReport, IndexReset, SessionInfo
     from rollout_doctor.core.rules import Options, Registry
     from rollout_doctor.core.thread import Ancestry, Cut, ThreadInfo
 
@@ -113,6 +115,19 @@ class Format(Protocol):
 
     def decide(self, options: Options, model: Model) -> Options:
         """``options`` with the wire decided for this session when none was given."""
+
+    def continuation(self, context: object) -> object | None:
+        """After a check that found nothing in a file (``context``: what the rules shared), what judging
+        lines appended to it later needs to know of it: a small summary the report cache keeps with the
+        report. None when a line appended could make a rule report a line before it (a call waiting for
+        its output, ...), or when the format judges every file whole."""
+
+    def continued(self, state: object, report: FileReport, tail: Part, source: Source,
+                  path: Path) -> tuple[object, SessionInfo] | None:
+        """For a file found clean (``report``, with the summary ``state``) that has grown by whole lines
+        (``tail``: their index, numbered from 0; ``source``: the file): the summary of the whole, and its
+        session as ``describe_session`` would give it, when those lines provably leave it clean. None when
+        only a full check can tell (it then says what is wrong)."""
 
     def thread_info(self, model: Model, ancestry: Ancestry | None) -> ThreadInfo: ...
 

@@ -226,6 +226,31 @@ def _init_fields(cls: type) -> tuple[str, ...] | None:
     return tuple(f.name for f in fields) if fields and all(f.init for f in fields) else None
 
 
+def extend(fmt: Format, source: Source, path: Path, st: os.stat_result, started: float, tail: Part) -> None:
+    """Append ``tail`` (the index of the lines a file gained, numbered from 0, read from ``started`` on, the
+    file as ``st`` describes it) to its entry, when the entry stops where the tail starts: what ``indexed``
+    would have added, for a file whose report was continued without its index (report_cache.continued)."""
+    if source.compressed or cache_files.folder() is None:
+        return
+    real = os.path.realpath(path)
+    name = entry_name(fmt, real)
+    found = cache_files.read_header(KIND, name)
+    if found is None:
+        return
+    header, length = found
+    chunks = [tuple(chunk) for chunk in header["chunks"]]
+    same_file = (header.get("path"), header.get("format"), header.get("dev"), header.get("ino")) == (
+        real, fmt.name, st.st_dev, st.st_ino)
+    if not same_file or header.get("indexed_end") != tail.start or len(chunks) >= MAX_CHUNKS:
+        return  # the next full read indexes from where the entry stops, and writes it again
+    count = _complete(source, tail)
+    end = tail.offsets[count] if count < len(tail.kinds) else tail.end
+    with CollectorPaused():
+        blob = cache_files.pickled(packed(_head(tail, count, end)))
+    cache_files.append(KIND, name, length, chunks, _header(fmt, source, real, st, started, end, header["lines"] + count),
+                       blob)
+
+
 def upto(part: Part, end: int, fmt: Format, source: Source) -> Part:
     """The lines of a whole file's index that end at or before ``end``: a parent's part before a
     child's cut, as ``index_range(…, 0, end, end)`` gives it (``end`` is a line start or the size)."""

@@ -15,16 +15,26 @@ everything the report was made from is as it was:
 
 A session that continues another (a fork: its parents are inputs found by a search of the home), one a
 running client holds, or one that could not be read is never cached: it is checked every time.
+
+A clean report is kept with its format's summary of the file (``Format.continuation``). When the file has
+grown since, by whole lines, and is otherwise as it was (same device and inode, the same sample of the
+bytes the report was made from, the same inputs and options), ``continued`` indexes only the lines
+appended and asks the format whether they leave the session clean: a guard right after a turn then
+costs what the turn costs, not what the session does. A format that cannot tell sends the file to a full
+check. Such an entry is kept even when it was made within a tick of the file's last change (racy): it is
+then used only for a file that grew, whose prefix the sample checks, as the index cache does.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rollout_doctor.core import cache_files
+from rollout_doctor.core import cache_files, index_cache
+from rollout_doctor.core.index import index_range
 from rollout_doctor.core.lines import Source
 from rollout_doctor.core.sampling import identity, racy, racy_times, sample_of
 
@@ -71,7 +81,7 @@ def lookup(fmt: Format, path: Path, options: Options) -> FileReport | None:
     if found is None:
         return None
     header, values, _length = found
-    report = values[0] if len(values) == 1 else None
+    report = _report_of(values)
     try:
         if (header["path"] != os.path.abspath(path) or tuple(header["identity"]) != identity(st)
                 or header["racy"] or header["options"] != options_key(options)
@@ -83,34 +93,99 @@ def lookup(fmt: Format, path: Path, options: Options) -> FileReport | None:
                 return None
     except (KeyError, TypeError, ValueError, OSError):
         return None
-    from rollout_doctor.core.reports import FileReport
-
-    if not isinstance(report, FileReport):
+    if report is None:
         return None
     report.path = path  # as given this time (the entry is keyed by its absolute form)
     return report
 
 
+def _report_of(values: list[Any]) -> FileReport | None:
+    from rollout_doctor.core.reports import FileReport
+
+    value = values[0] if len(values) == 1 else None
+    if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], FileReport)):
+        return None
+    return value[0]
+
+
+def recall(fmt: Format, path: Path, options: Options) -> FileReport | None:
+    """The report of ``path`` without a full check: the cached one if the file is unchanged (``lookup``),
+    else one continued over the lines appended since (``continued``); None when it needs a full check."""
+    report = lookup(fmt, path, options)
+    return report if report is not None else continued(fmt, path, options)
+
+
+def continued(fmt: Format, path: Path, options: Options) -> FileReport | None:
+    """The report of a file found clean that has since grown by whole lines, when its format says they
+    leave it clean (module docstring); the entry is then written again for the file as it is now."""
+    if cache_files.folder() is None or path.name.endswith(".zst"):
+        return None
+    started = time.time()  # before the file is looked at: what makes the new entry racy (sampling.racy)
+    found = cache_files.read(KIND, _name(fmt, path, options))
+    if found is None:
+        return None
+    header, values, _length = found
+    report = _report_of(values)
+    if report is None or report.diagnostics or report.error is not None:
+        return None
+    state = values[0][1]
+    if state is None:
+        return None
+    try:
+        dev, ino, size = tuple(header["identity"])[:3]
+        inputs = _inputs(fmt, path)
+        if (header["path"] != os.path.abspath(path) or header["options"] != options_key(options)
+                or header["inputs"] != inputs):
+            return None
+        with Source.open(path) as source:
+            st = source.stat()
+            if (st.st_dev, st.st_ino) != (dev, ino) or st.st_size <= size:
+                return None
+            if header["sample"] != sample_of(source.fileno(), st, size):
+                return None
+            if source.read(st.st_size - 1, 1) != b"\n":
+                return None  # a last line still being written: a full check says what it is
+            tail = index_range(fmt.lines, source, size, st.st_size, st.st_size)
+            found_clean = fmt.continued(state, report, tail, source, path)
+            if found_clean is None or identity(source.stat()) != identity(st):
+                return None
+            new_state, report.session = found_clean
+            report.path = path
+            sample = sample_of(source.fileno(), st, st.st_size)
+            index_cache.extend(fmt, source, path, st, started, tail)
+    except (KeyError, TypeError, ValueError, OSError):
+        return None
+    if not any(i is not None and racy_times(i[0], i[3], i[4], started) for _p, i in inputs):
+        _write(fmt, path, options, report, st, racy(st, started), inputs, sample, new_state)
+    return report
+
+
 def store(fmt: Format, path: Path, options: Options, report: FileReport, started: float, before: os.stat_result,
-          inputs: list[tuple[str, tuple[int, ...] | None]]) -> None:
-    """Keep ``report``, made from the file as ``before`` describes it and the inputs as ``inputs`` were
-    before it was read (from ``started`` on), unless either changed meanwhile or is too recent to be told
-    apart from a change (sampling.racy)."""
+          inputs: list[tuple[str, tuple[int, ...] | None]], state: object = None) -> None:
+    """Keep ``report`` (and the format's summary ``state`` of a clean file), made from the file as
+    ``before`` describes it and the inputs as ``inputs`` were before it was read (from ``started`` on),
+    unless either changed meanwhile or an input is too recent to be told apart from a change
+    (sampling.racy). A file that recent is kept as racy: only ``continued`` uses its entry."""
     if cache_files.folder() is None or path.name.endswith(".zst") or report.error is not None:
         return
     try:
         with Source.open(path) as source:
             st = source.stat()
-            if identity(st) != identity(before) or racy(st, started):
+            if identity(st) != identity(before):
                 return
             sample = sample_of(source.fileno(), st, st.st_size)
     except OSError:
         return
     if inputs != _inputs(fmt, path) or any(i is not None and racy_times(i[0], i[3], i[4], started) for _p, i in inputs):
         return
-    header: dict[str, Any] = {"path": os.path.abspath(path), "identity": identity(st), "racy": False,
+    _write(fmt, path, options, report, st, racy(st, started), inputs, sample, state)
+
+
+def _write(fmt: Format, path: Path, options: Options, report: FileReport, st: os.stat_result, is_racy: bool,
+           inputs: list[tuple[str, tuple[int, ...] | None]], sample: bytes, state: object) -> None:
+    header: dict[str, Any] = {"path": os.path.abspath(path), "identity": identity(st), "racy": is_racy,
                               "options": options_key(options), "inputs": inputs, "sample": sample}
-    cache_files.write(KIND, _name(fmt, path, options), header, report)
+    cache_files.write(KIND, _name(fmt, path, options), header, (report, state))
 
 
 def inputs_of(fmt: Format, path: Path) -> list[tuple[str, tuple[int, ...] | None]]:

@@ -15,8 +15,10 @@ from rollout_doctor.formats.claude import home as claude_home
 from rollout_doctor.store import places
 
 if TYPE_CHECKING:
+    from rollout_doctor.core.index import Part
+    from rollout_doctor.core.lines import Source
     from rollout_doctor.core.model import Model
-    from rollout_doctor.core.reports import IndexReset
+    from rollout_doctor.core.reports import FileReport, IndexReset
     from rollout_doctor.formats.claude.classify import ClaudeLines
     from rollout_doctor.formats.claude.rules.base import Context
     from rollout_doctor.formats.claude.transcript import Transcript
@@ -114,6 +116,14 @@ class ClaudeFormat(Unthreaded):
             entry = first_entry(model.name_path)
             sid = entry.get("sessionId") if entry and isinstance(entry.get("sessionId"), str) else None
         return ThreadInfo(sid, sid)
+
+    def continuation(self, context: object) -> object | None:
+        """None: a transcript grown since is checked whole (its rules are not written to resume)."""
+        return None
+
+    def continued(self, state: object, report: FileReport, tail: Part, source: Source,
+                  path: Path) -> tuple[object, SessionInfo] | None:
+        return None
 
     def report_inputs(self, path: Path) -> tuple[Path, ...]:
         """None besides the transcript: its rules, wire and session name (its ``custom-title`` lines) are

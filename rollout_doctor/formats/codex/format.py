@@ -22,8 +22,10 @@ from rollout_doctor.formats.codex.rollout import Rollout, cut_of
 from rollout_doctor.store import places
 
 if TYPE_CHECKING:
+    from rollout_doctor.core.index import Part
+    from rollout_doctor.core.lines import Source
     from rollout_doctor.core.model import Model
-    from rollout_doctor.core.reports import IndexReset, SessionInfo
+    from rollout_doctor.core.reports import FileReport, IndexReset, SessionInfo
     from rollout_doctor.formats.codex.lineage import Lineages
     from rollout_doctor.formats.codex.rules.base import Context
 
@@ -121,6 +123,25 @@ class CodexFormat:
         assert isinstance(model, Rollout)
         provider = model.meta.model_provider if model.meta is not None else None
         return replace(options, target=session_wire(provider, codex_home.home_of(model.name_path)))
+
+    def continuation(self, context: object) -> object | None:
+        """What judging a turn appended to a clean session needs (continuation.py)."""
+        from rollout_doctor.formats.codex.continuation import after_check
+
+        return after_check(context)  # type: ignore[arg-type]
+
+    def continued(self, state: object, report: FileReport, tail: Part, source: Source,
+                  path: Path) -> tuple[object, SessionInfo] | None:
+        from rollout_doctor.formats.codex.continuation import Clean, after_append
+
+        if not isinstance(state, Clean) or report.session is None:
+            return None
+        appended = after_append(state, report.generation == "paginated", report.target == "chat", tail, source)
+        if appended is None:
+            return None
+        from rollout_doctor.formats.codex.session_info import continued
+
+        return appended.clean, continued(path, report.session, appended.cwd)
 
     def report_inputs(self, path: Path) -> tuple[Path, ...]:
         """config.toml (it decides the wire, config.py) and session_index.jsonl (the session's name,

@@ -41,6 +41,19 @@ def describe(path: Path, model: Rollout | None) -> SessionInfo:
     return SessionInfo(thread_id, thread_names(home / SESSION_INDEX).get(thread_id or ""), cwd, updated, size)
 
 
+def continued(path: Path, previous: SessionInfo, cwd: str | None) -> SessionInfo:
+    """``describe`` of a file that grew by lines that leave its report as it was (continuation.py): its
+    id and name as before (session_index.jsonl is unchanged, or the report would not be kept), the folder
+    of the last turn_context appended (``cwd``; None: none was appended, the folder is the one before),
+    its time and size now."""
+    try:
+        stat = os.stat(path)
+        updated, size = stat.st_mtime, stat.st_size
+    except OSError:
+        updated = size = None
+    return previous._replace(cwd=previous.cwd if cwd is None else cwd, updated=updated, size=size)
+
+
 def _from_model(model: Rollout) -> tuple[str | None, str | None]:
     meta = model.meta
     meta_id = meta.id if meta is not None and isinstance(meta.id, str) else None

@@ -1,0 +1,285 @@
+"""A clean report continued over the lines appended since (formats/codex/continuation.py through
+core/report_cache.continued) is the report a full check makes of the grown file.
+
+Every Codex fixture rollout (real sessions written by 0.77.0, 0.169.0 and 0.171.0, and every rule's
+cases, clean and broken) is cut at line boundaries: the first part is checked with the cache, the rest
+appended, and the report continued. Whenever the continuation gives a report, it must be the full
+check's, byte for byte in JSON; a defect in the appended lines must send the file to a full check. The
+cuts include those just before each defect of the rule cases, so a continuation that let one through
+fails here. The tests also count how often it was taken, so that they cannot pass by never taking it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from rollout_doctor.cli.json_report import report_json
+from rollout_doctor.core import cache_files, report_cache, sampling
+from rollout_doctor.core.check import check_file
+from rollout_doctor.core.reports import FileReport
+from rollout_doctor.core.rules import Options
+from rollout_doctor.formats.codex import CODEX
+from rollout_doctor.formats.codex.continuation import after_append
+from tests.support.cli import isolate
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+# Rollouts that continue no other file (a fork's report is never cached, so never continued).
+ROLLOUTS = sorted(p for p in FIXTURES.rglob("rollout-*.jsonl")
+                  if "threads" not in p.parts and b'"history_base"' not in p.read_bytes().split(b"\n", 1)[0])
+REAL = sorted(p for p in ROLLOUTS if "real" in p.parts)
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    isolate(tmp_path, monkeypatch)
+    monkeypatch.setattr(sampling, "RACY", 0.05)
+    monkeypatch.setattr(sampling, "BLOCK", 64)  # files of a few KB sampled in spots, as big ones are
+    monkeypatch.setattr(sampling, "SPOT", 16)
+    return tmp_path / "cache"
+
+
+def as_json(report: FileReport) -> bytes:
+    return orjson.dumps(report_json([report], unsafe=False, fixing=False))
+
+
+def full(path: Path, options: Options) -> FileReport:
+    saved = os.environ.get("ROLLOUT_DOCTOR_NO_CACHE", "")
+    os.environ["ROLLOUT_DOCTOR_NO_CACHE"] = "1"
+    try:
+        return check_file(CODEX, path, options)
+    finally:
+        os.environ["ROLLOUT_DOCTOR_NO_CACHE"] = saved
+
+
+def continued(path: Path, head: bytes, rest: bytes, options: Options) -> FileReport | None:
+    """Check ``head`` with the cache, append ``rest`` (the same file, grown), and continue its report."""
+    forget_entries(path.parent)
+    path.write_bytes(head)
+    check_file(CODEX, path, options)
+    with open(path, "ab") as f:
+        f.write(rest)
+    return report_cache.continued(CODEX, path, options)
+
+
+def forget_entries(folder: Path) -> None:
+    """No entry of an earlier cut is left to be continued from."""
+    root = cache_files.folder()
+    if root is not None:
+        for kind in ("index", "reports"):
+            for entry in (root / kind).glob("*") if (root / kind).is_dir() else ():
+                entry.unlink()
+
+
+def cuts(lines: list[bytes]) -> list[int]:
+    """Where to cut a rollout: after every line of a short one, else a dozen places spread through it and
+    its last few lines."""
+    n = len(lines)
+    if n <= 24:
+        return list(range(1, n))
+    return sorted({*(n * k // 12 for k in range(1, 12)), *range(max(1, n - 6), n)})
+
+
+@pytest.mark.parametrize("target", [None, "chat"])
+def test_a_continued_report_is_the_full_report_of_every_fixture_cut_anywhere(cache: Path, tmp_path: Path,
+                                                                             target: str | None) -> None:
+    options = Options(target=target)
+    taken = refused = 0
+    for rollout in ROLLOUTS:
+        folder = tmp_path / "s" / rollout.parent.name
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / rollout.name
+        lines = rollout.read_bytes().splitlines(keepends=True)
+        for cut in cuts(lines):
+            head, rest = b"".join(lines[:cut]), b"".join(lines[cut:])
+            report = continued(path, head, rest, options)
+            whole = full(path, options)
+            if report is None:
+                refused += not whole.diagnostics
+                continue
+            taken += 1
+            assert as_json(report) == as_json(whole), (rollout, cut)
+    # Taken for most cuts of clean sessions; refused for some whose appended part was clean too (a call
+    # still waiting at the cut, a last line without its newline): the condition is conservative, not blind.
+    assert taken > 200, (taken, refused)
+    assert refused > 0
+
+
+def test_an_appended_defect_is_never_let_through(cache: Path, tmp_path: Path) -> None:
+    """Each rule case with a defect, cut just before the line the defect is reported at: the first part is
+    clean more often than not, and the continuation must then refuse."""
+    options = Options(target=None)
+    tried = 0
+    for rollout in ROLLOUTS:
+        if "cases" not in rollout.parts or "clean" in rollout.parts:
+            continue
+        whole_report = full(rollout, options)
+        lines = rollout.read_bytes().splitlines(keepends=True)
+        folder = tmp_path / "d" / rollout.parent.parent.name / rollout.parent.name
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / rollout.name
+        for line in sorted({d.line for d in whole_report.diagnostics if d.path is None and 0 < d.line < len(lines)}):
+            head = b"".join(lines[:line])
+            path.write_bytes(head)
+            if full(path, options).diagnostics:
+                continue  # the first part is not clean: nothing is continued from it
+            tried += 1
+            assert continued(path, head, b"".join(lines[line:]), options) is None, (rollout, line)
+    assert tried > 40
+
+
+def turn_replayed(lines: list[bytes]) -> bytes:
+    """The session's last turn written again after it, its ordinals continuing the file's (a replayed
+    write: the same call ids twice)."""
+    start = max(n for n, line in enumerate(lines) if b'"turn_context"' in line)
+    last = orjson.loads(lines[-1]).get("ordinal")
+    out = []
+    for n, line in enumerate(lines[start:]):
+        value = orjson.loads(line)
+        if isinstance(last, int):
+            value["ordinal"] = last + 1 + n
+        out.append(orjson.dumps(value) + b"\n")
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("rollout", REAL, ids=lambda p: p.parent.name)
+def test_a_turn_that_reuses_the_call_ids_before_it_is_not_continued(cache: Path, tmp_path: Path,
+                                                                      rollout: Path) -> None:
+    options = Options(target=None)
+    path = tmp_path / rollout.name
+    data = rollout.read_bytes()
+    lines = data.splitlines(keepends=True)
+    path.write_bytes(data)
+    if full(path, options).diagnostics:
+        pytest.skip("the session is not clean as recorded (an interrupted stream)")
+    replayed = turn_replayed(lines)
+    if b'"call_id"' not in replayed:
+        pytest.skip("its last turn calls no tool")
+    assert continued(path, data, replayed, options) is None
+    assert {d.rule for d in full(path, options).diagnostics} >= {"duplicate-call-id"}
+
+
+def test_a_turn_with_fresh_call_ids_is_continued(cache: Path, tmp_path: Path) -> None:
+    """The same replayed turn with its call ids made new is an ordinary turn: continued, and clean."""
+    rollout = next(p for p in REAL if "0.171.0-responses-parallel-calls" in p.parts)
+    options = Options(target=None)
+    path = tmp_path / rollout.name
+    data = rollout.read_bytes()
+    replayed = turn_replayed(data.splitlines(keepends=True)).replace(b'"call_id":"call_', b'"call_id":"call_again_')
+    report = continued(path, data, replayed, options)
+    assert report is not None
+    assert as_json(report) == as_json(full(path, options))
+    assert not report.diagnostics
+
+
+def test_the_index_entry_grows_with_the_continued_report(cache: Path, tmp_path: Path) -> None:
+    """What a continued check indexed is appended to the file's index entry, so that the next full read
+    (a fix, a defect later) starts where the continuation stopped."""
+    from rollout_doctor.core import index_cache
+    from rollout_doctor.core.lines import Source
+
+    rollout = next(p for p in REAL if "0.171.0-responses-resumed" in p.parts)
+    lines = rollout.read_bytes().splitlines(keepends=True)
+    path = tmp_path / rollout.name
+    cut = len(lines) // 2
+    path.write_bytes(b"".join(lines[:cut]))
+    check_file(CODEX, path, Options(target=None))
+    with open(path, "ab") as f:
+        f.write(b"".join(lines[cut:]))
+    time.sleep(0.06)  # an entry written a moment after the change is trusted for the same size (sampling.racy)
+    assert report_cache.continued(CODEX, path, Options(target=None)) is not None
+    real = os.path.realpath(path)
+    with Source.open(path) as source:
+        found = index_cache.trusted(CODEX, source, real, source.stat(), index_cache.entry_name(CODEX, real))
+    assert found is not None
+    part, unchanged, _entry = found
+    assert part.end == path.stat().st_size and len(part.kinds) == len(lines)
+
+
+def test_a_report_of_a_file_that_did_not_grow_by_whole_lines_is_not_continued(cache: Path, tmp_path: Path) -> None:
+    rollout = next(p for p in REAL if "0.169.0-responses-sequential-calls" in p.parts)
+    data = rollout.read_bytes()
+    lines = data.splitlines(keepends=True)
+    head = b"".join(lines[:-3])
+    path = tmp_path / rollout.name
+    options = Options(target=None)
+    torn = b"".join(lines[-3:])[:-5]
+    assert continued(path, head, torn, options) is None
+    # A line of the part already judged rewritten longer, the file grown as well: the bytes after it moved,
+    # which the sample sees.
+    path.write_bytes(head)
+    check_file(CODEX, path, options)
+    path.write_bytes(head.replace(b'","', b'", "', 1) + b"".join(lines[-3:]))  # in place: the inode stays
+    assert report_cache.continued(CODEX, path, options) is None
+
+
+def test_rules_not_accounted_for_keep_every_grown_file_whole(cache: Path, tmp_path: Path) -> None:
+    """schema (opt-in) validates every line: with it selected, nothing is continued."""
+    rollout = next(p for p in REAL if "0.171.0-responses-single-call" in p.parts)
+    lines = rollout.read_bytes().splitlines(keepends=True)
+    path = tmp_path / rollout.name
+    options = Options(target=None, select=frozenset({"schema", "orphan-call"}))
+    cut = len(lines) // 2
+    assert continued(path, b"".join(lines[:cut]), b"".join(lines[cut:]), options) is None
+
+
+def test_after_append_refuses_what_no_clean_session_can_take() -> None:
+    """The conditions one by one, on a hand-made index of appended lines."""
+    from array import array
+
+    from rollout_doctor.core.index import Part
+    from rollout_doctor.formats.codex.continuation import Clean
+    from rollout_doctor.formats.codex.records import Event, Item, ItemKind, LineKind
+
+    clean = Clean(10, b"\0call_old\0", 9)
+
+    def tail(kinds: list[LineKind], records: dict[int, object], first: int = 10) -> Part:
+        return Part(100, 200, array("q", range(100, 100 + len(kinds))), bytearray(kinds),
+                    array("q", range(first, first + len(kinds))), records)
+
+    call = Item(0, None, "function_call", ItemKind.CALL, call_id="call_new")
+    output = Item(1, None, "function_call_output", ItemKind.OUTPUT, call_id="call_new")
+    ok = tail([LineKind.RESPONSE_ITEM, LineKind.RESPONSE_ITEM], {0: call, 1: output})
+    got = after_append(clean, True, False, ok, None)  # type: ignore[arg-type]
+    assert got is not None and got.clean == Clean(12, b"\0call_old\0call_new\0", 11)
+    reused = Item(0, None, "function_call", ItemKind.CALL, call_id="call_old")
+    reused_out = Item(1, None, "function_call_output", ItemKind.OUTPUT, call_id="call_old")
+    cases = {
+        "a reused call id": tail([LineKind.RESPONSE_ITEM] * 2, {0: reused, 1: reused_out}),
+        "a call left waiting": tail([LineKind.RESPONSE_ITEM], {0: call}),
+        "an ordinal skipped": tail([LineKind.RESPONSE_ITEM] * 2, {0: call, 1: output}, first=11),
+        "an unreadable line": tail([LineKind.RESPONSE_ITEM, LineKind.RESPONSE_ITEM, LineKind.INVALID],
+                                   {0: call, 1: output}),
+        "a rollback": tail([LineKind.EVENT], {0: Event(0, "thread_rolled_back", 1)}),
+        "a compaction": tail([LineKind.COMPACTED], {}),
+        "a second session_meta": tail([LineKind.SESSION_META], {}),
+        "a blank line": tail([LineKind.BLANK], {}),
+        "nothing": tail([], {}),
+    }
+    for why, part in cases.items():
+        assert after_append(clean, True, False, part, None) is None, why  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("cwd", ["/elsewhere/project", None])
+def test_the_folder_is_the_last_turn_contexts(cache: Path, tmp_path: Path, cwd: str | None) -> None:
+    """A turn_context appended names the folder the session now works in (session_info.py); one whose cwd
+    is not a string leaves session_meta's, which only a full check reads."""
+    rollout = next(p for p in REAL if "0.171.0-responses-single-call" in p.parts)
+    data = rollout.read_bytes()
+    lines = data.splitlines(keepends=True)
+    context = orjson.loads(next(line for line in lines if b'"turn_context"' in line))
+    context["payload"]["cwd"] = cwd
+    context["ordinal"] = orjson.loads(lines[-1])["ordinal"] + 1
+    path = tmp_path / rollout.name
+    report = continued(path, data, orjson.dumps(context) + b"\n", Options(target=None))
+    whole = full(path, Options(target=None))
+    if cwd is None:
+        assert report is None
+        assert whole.session is not None and whole.session.cwd is not None
+    else:
+        assert report is not None and report.session is not None and report.session.cwd == cwd
+        assert as_json(report) == as_json(whole)
