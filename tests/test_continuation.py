@@ -12,6 +12,7 @@ fails here. The tests also count how often it was taken, so that they cannot pas
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -169,7 +170,8 @@ def test_a_turn_with_fresh_call_ids_is_continued(cache: Path, tmp_path: Path) ->
     options = Options(target=None)
     path = tmp_path / rollout.name
     data = rollout.read_bytes()
-    replayed = turn_replayed(data.splitlines(keepends=True)).replace(b'"call_id":"call_', b'"call_id":"call_again_')
+    # Every call id made new, in the items and in the events that carry it (an item_completed's item id).
+    replayed = re.sub(rb'"call_(?!id")', b'"call_again_', turn_replayed(data.splitlines(keepends=True)))
     report = continued(path, data, replayed, options)
     assert report is not None
     assert as_json(report) == as_json(full(path, options))
@@ -283,3 +285,82 @@ def test_the_folder_is_the_last_turn_contexts(cache: Path, tmp_path: Path, cwd: 
     else:
         assert report is not None and report.session is not None and report.session.cwd == cwd
         assert as_json(report) == as_json(whole)
+
+
+ORPHANED = next(p for p in REAL if "0.77.0-responses-interrupted-stream" in p.parts)  # ends in an orphan call
+USER_TURN = (b'{"timestamp":"2026-11-21T15:04:00.000Z","type":"response_item","payload":{"type":"message","role":"user",'
+             b'"content":[{"type":"input_text","text":"go on"}]}}\n'
+             b'{"timestamp":"2026-11-21T15:04:01.000Z","type":"response_item","payload":{"type":"message",'
+             b'"role":"assistant","content":[{"type":"output_text","text":"done"}]}}\n')
+
+
+def test_a_report_with_problems_is_continued_over_a_turn_that_changes_none_of_them(cache: Path,
+                                                                                     tmp_path: Path) -> None:
+    """The orphan call stays an orphan, and the message typed after it, while it still waits, is released
+    nowhere: the report is the one before, found again by a full check."""
+    path = tmp_path / ORPHANED.name
+    report = continued(path, ORPHANED.read_bytes(), USER_TURN, Options(target=None))
+    assert report is not None and [d.rule for d in report.diagnostics] == ["orphan-call"]
+    assert as_json(report) == as_json(full(path, Options(target=None)))
+
+
+def test_an_event_holding_the_output_of_an_earlier_call_is_not_continued(cache: Path, tmp_path: Path) -> None:
+    """orphan-call may recover the output from such an event (recover.py): only a full check says so."""
+    data = ORPHANED.read_bytes()
+    call_id = orjson.loads(data.splitlines()[-1])["payload"]["call_id"]
+    event = orjson.dumps({"timestamp": "2026-11-21T15:04:00.000Z", "type": "event_msg", "payload": {
+        "type": "exec_command_end", "call_id": call_id, "stdout": "hi\n", "stderr": "", "aggregated_output": "hi\n",
+        "exit_code": 0, "duration": {"secs": 0, "nanos": 1000}, "formatted_output": "hi\n"}}) + b"\n"
+    path = tmp_path / ORPHANED.name
+    assert continued(path, data, event, Options(target=None)) is None
+
+
+def test_a_session_ending_in_reasoning_is_checked_whole_when_it_grows(cache: Path, tmp_path: Path) -> None:
+    """reasoning-order reports reasoning that nothing follows; what follows it once the file grew decides
+    whether it still does."""
+    reasoning = (b'{"timestamp":"2026-11-21T15:03:09.000Z","type":"response_item","payload":{"type":"reasoning",'
+                 b'"summary":[],"encrypted_content":"gAAAA"}}\n')
+    data = ORPHANED.read_bytes()
+    head = data[: data.rstrip(b"\n").rfind(b"\n") + 1]  # the orphan call left out: the session is clean
+    path = tmp_path / ORPHANED.name
+    assert continued(path, head + reasoning, USER_TURN, Options(target=None)) is None
+    assert "reasoning-order" in {d.rule for d in full(path, Options(target=None)).diagnostics}
+    assert continued(path, head, USER_TURN, Options(target=None)) is not None
+
+
+def test_after_append_refuses_ids_a_fix_before_could_have_picked() -> None:
+    from array import array
+
+    from rollout_doctor.core.index import Part
+    from rollout_doctor.formats.codex.continuation import Clean
+    from rollout_doctor.formats.codex.records import Item, ItemKind, LineKind
+
+    clean = Clean(10, b"\0call_0\0", None)
+    for call_id, accepted in (("call_0-rd2", False), ("call_1", True), ("call_0-rdx", True)):
+        records = {0: Item(0, None, "function_call", ItemKind.CALL, call_id=call_id),
+                   1: Item(1, None, "function_call_output", ItemKind.OUTPUT, call_id=call_id)}
+        part = Part(100, 200, array("q", [100, 150]), bytearray([LineKind.RESPONSE_ITEM] * 2), array("q", [-1, -1]),
+                    records)
+        assert (after_append(clean, False, False, part, None) is not None) is accepted, call_id  # type: ignore[arg-type]
+
+
+def test_a_session_with_a_repeated_call_is_checked_whole_when_it_grows(cache: Path, tmp_path: Path) -> None:
+    """duplicate-call-id removes an exact repeat unless that would leave reasoning with nothing after it;
+    what is appended decides that (here an assistant message: the repeat at the end is then removed,
+    where before the message it was renamed)."""
+    def line(payload: dict[str, object]) -> bytes:
+        return orjson.dumps({"timestamp": "2026-11-21T15:03:09.000Z", "type": "response_item", "payload": payload}) + b"\n"
+
+    reasoning = line({"type": "reasoning", "summary": [], "encrypted_content": "gAAAA"})
+    call = line({"type": "function_call", "name": "shell", "arguments": "{}", "call_id": "call_0"})
+    output = line({"type": "function_call_output", "call_id": "call_0", "output": "ok"})
+    data = ORPHANED.read_bytes()
+    head = data[: data.rstrip(b"\n").rfind(b"\n") + 1] + reasoning + call + output + reasoning + call + output
+    answer = line({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "done"}]})
+    path = tmp_path / ORPHANED.name
+    path.write_bytes(head)
+    before = full(path, Options(target=None))
+    assert continued(path, head, answer, Options(target=None)) is None
+    after = full(path, Options(target=None))
+    titles = [d.fix.title for d in (*before.diagnostics, *after.diagnostics) if d.rule == "duplicate-call-id" and d.fix]
+    assert titles[0].startswith("rename") and titles[1].startswith("remove")

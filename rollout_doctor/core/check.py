@@ -147,14 +147,23 @@ def check_file(fmt: Format, path: Path, options: Options, read: Callable[[Path],
             report.diagnostics, ctx = judged(fmt, model, effective)
             if live is not None:
                 report.diagnostics = settled(fmt, model, report.diagnostics)
-            # What a later check needs to judge only the lines appended by then (report_cache.continued).
-            state = fmt.continuation(ctx) if cacheable and not report.diagnostics else None
+            state = _continuation(fmt, ctx) if cacheable else None
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop a scan of many
         report.error = error_message(path, exc)
         return report
     if cacheable and before is not None and ancestry is not None and not ancestry.parents and ancestry.problem is None:
         report_cache.store(fmt, path, options, report, started, before, inputs, state)
     return report
+
+
+def _continuation(fmt: Format, ctx: object) -> object | None:
+    """What a later check needs to judge only the lines appended by then (report_cache.continued). Only
+    a saving: should the format fail to make it, the report stands and the next check is a full one
+    (tests/test_continuation.py counts the files continued, so such a failure does not go unseen)."""
+    try:
+        return fmt.continuation(ctx)
+    except Exception:  # noqa: BLE001 - see the docstring
+        return None
 
 
 def _stat(path: Path) -> os.stat_result | None:

@@ -117,17 +117,17 @@ class Format(Protocol):
         """``options`` with the wire decided for this session when none was given."""
 
     def continuation(self, context: object) -> object | None:
-        """After a check that found nothing in a file (``context``: what the rules shared), what judging
-        lines appended to it later needs to know of it: a small summary the report cache keeps with the
-        report. None when a line appended could make a rule report a line before it (a call waiting for
-        its output, ...), or when the format judges every file whole."""
+        """After a check of a file (``context``: what the rules shared), what judging lines appended to it
+        later needs to know of it: a small summary the report cache keeps with the report. None when a
+        line appended could change what the rules report of the lines before it (a reasoning item nothing
+        follows yet, ...), or when the format judges every file whole."""
 
     def continued(self, state: object, report: FileReport, tail: Part, source: Source,
                   path: Path) -> tuple[object, SessionInfo] | None:
-        """For a file found clean (``report``, with the summary ``state``) that has grown by whole lines
+        """For a file checked before (``report``, with the summary ``state``) that has grown by whole lines
         (``tail``: their index, numbered from 0; ``source``: the file): the summary of the whole, and its
-        session as ``describe_session`` would give it, when those lines provably leave it clean. None when
-        only a full check can tell (it then says what is wrong)."""
+        session as ``describe_session`` would give it, when those lines provably leave the report as it
+        was (they add no problem and change none found before). None when only a full check can tell."""
 
     def thread_info(self, model: Model, ancestry: Ancestry | None) -> ThreadInfo: ...
 

@@ -16,10 +16,10 @@ everything the report was made from is as it was:
 A session that continues another (a fork: its parents are inputs found by a search of the home), one a
 running client holds, or one that could not be read is never cached: it is checked every time.
 
-A clean report is kept with its format's summary of the file (``Format.continuation``). When the file has
+A report is kept with its format's summary of the file (``Format.continuation``). When the file has
 grown since, by whole lines, and is otherwise as it was (same device and inode, the same sample of the
 bytes the report was made from, the same inputs and options), ``continued`` indexes only the lines
-appended and asks the format whether they leave the session clean: a guard right after a turn then
+appended and asks the format whether they leave the report as it was: a guard right after a turn then
 costs what the turn costs, not what the session does. A format that cannot tell sends the file to a full
 check. Such an entry is kept even when it was made within a tick of the file's last change (racy): it is
 then used only for a file that grew, whose prefix the sample checks, as the index cache does.
@@ -116,8 +116,9 @@ def recall(fmt: Format, path: Path, options: Options) -> FileReport | None:
 
 
 def continued(fmt: Format, path: Path, options: Options) -> FileReport | None:
-    """The report of a file found clean that has since grown by whole lines, when its format says they
-    leave it clean (module docstring); the entry is then written again for the file as it is now."""
+    """The report of a file that has grown by whole lines since it was checked, when its format says they
+    leave the report as it was (module docstring); the entry is then written again for the file as it is
+    now."""
     if cache_files.folder() is None or path.name.endswith(".zst"):
         return None
     started = time.time()  # before the file is looked at: what makes the new entry racy (sampling.racy)
@@ -126,7 +127,7 @@ def continued(fmt: Format, path: Path, options: Options) -> FileReport | None:
         return None
     header, values, _length = found
     report = _report_of(values)
-    if report is None or report.diagnostics or report.error is not None:
+    if report is None or report.error is not None:
         return None
     state = values[0][1]
     if state is None:
@@ -162,7 +163,7 @@ def continued(fmt: Format, path: Path, options: Options) -> FileReport | None:
 
 def store(fmt: Format, path: Path, options: Options, report: FileReport, started: float, before: os.stat_result,
           inputs: list[tuple[str, tuple[int, ...] | None]], state: object = None) -> None:
-    """Keep ``report`` (and the format's summary ``state`` of a clean file), made from the file as
+    """Keep ``report`` (and the format's summary ``state`` of the file, for ``continued``), made from the file as
     ``before`` describes it and the inputs as ``inputs`` were before it was read (from ``started`` on),
     unless either changed meanwhile or an input is too recent to be told apart from a change
     (sampling.racy). A file that recent is kept as racy: only ``continued`` uses its entry."""

@@ -1,50 +1,56 @@
-"""Judging only what Codex appended to a session found clean: the lines of a new turn, against a summary.
+"""Judging only what Codex appended to a session already checked: the lines of a new turn, against a summary.
 
 Codex only appends to a rollout. A pre-resume guard of a 500 MB session after one more turn would load
 the 93 000 records of the turns before and run every rule over them again (0.2 s), to learn what one
-turn changed. Most sessions were clean before the turn, and the turn is an ordinary one: then the
-session is clean after it, and the summary kept with the clean report (``Clean``) is enough to know it.
+turn changed. Usually the turn is an ordinary one, which changes nothing of what was found before and
+adds nothing: then the report is the one kept, and the summary kept with it (``Clean``) is enough to
+know it.
 
-``after_check`` makes the summary, after a full check found nothing, only when the file ends in a state
-no appended line can reach back into:
+``after_check`` makes the summary after a full check, only when the file ends in a state no appended
+line can reach back into, whatever was found in it:
 
-* every call id of the history is one call then its output (``Replay.groups`` empty): no call waits,
-  so nothing appended can answer, repeat, misplace or leave pending anything of the prefix, and no
-  message appended is held behind a call of the prefix;
+* no call id is used by two calls (duplicate-call-id's fix picks a new id among all the ids of the
+  history, appended ones included), and each call id is known, so that an appended item or event
+  carrying one of them sends the file to a full check: nothing appended can then answer, repeat or
+  misplace a call before it, nor give an orphan call's output an event to be recovered from;
+* no reasoning run left open at the end (reasoning-order judges a run by the item that follows it);
 * no rollback with turns in it (spurious-rollback judges a rollback by what follows it, and one recorded
   inside a turn by whether that turn later completes);
 * every line whole and readable (the next line starts where the file ends; invalid-line and the
   ordinals see no damaged line), the file its own (no parent: a fork's report is never cached);
-* a paginated file's last ordinal, for the ordinals appended to continue.
+* a paginated file's last record with an ordinal, for the ordinals appended to continue (a last record
+  without one is refused by Codex, and judged so only while it is the last).
 
-``after_append`` then accepts the appended lines only when they could not make any rule report anything,
-in a session that was clean (a conservative condition: anything it does not know to be harmless sends
-the file to a full check, which says what is wrong):
+``after_append`` then accepts the appended lines only when they could not make any rule report anything
+about them, nor change what it reported about the lines before (a conservative condition: anything it
+does not know to be harmless sends the file to a full check, which says what is wrong):
 
 * only items, events, turn contexts and other plain records: no session_meta, no compaction, no
   rollback, no blank or unreadable line;
 * each item with none of the problems indexing marks (``Rare``'s problem fields, an output Codex drops);
-  call ids of at most 64 characters, none used before;
+  call ids of at most 64 characters, none known before, none shaped like the ids fixes make;
 * what the pairing rules judge holds among the appended items alone (each call id one call then its
   output, no input message between a call and its output, no reasoning left without its item, and on the
-  Chat wire no message between a call and its output). Since nothing of the prefix is pending, what
-  these rules would find in the whole history is exactly what they find in the appended part;
+  Chat wire no message between a call and its output). A call of the lines before that never got its
+  output stays pending through them, but a message recorded while only such a call waits is released
+  nowhere, so interleaved-message reports it in neither case;
 * the ordinals continuing the last one by one.
 
-The rules themselves are untouched; ``tests/test_continuation.py`` holds that whatever ``after_append``
-accepts, a full check of the whole file finds nothing, over every split of every Codex fixture rollout
-and of sessions with defects planted after the split.
+The rules themselves are untouched; ``tests/test_continuation.py`` holds that whenever ``after_append``
+accepts, the report kept is the one a full check of the whole file makes, over every cut of every Codex
+fixture rollout (clean ones, and each rule's broken cases), and that each condition is needed.
 """
 
 from __future__ import annotations
 
+import re
 from array import array
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
 from rollout_doctor.core.lines import split_terminator
-from rollout_doctor.formats.codex.history import ITEM_LINES, PAIRED, is_input_message, replay
+from rollout_doctor.formats.codex.history import ITEM_LINES, PAIRED, Replay, is_input_message, replay
 from rollout_doctor.formats.codex.records import Event, Item, ItemKind, LineKind
 from rollout_doctor.formats.codex.rollout import Rollout
 
@@ -59,6 +65,9 @@ APPENDABLE = frozenset({LineKind.RESPONSE_ITEM, LineKind.EVENT, LineKind.TURN_CO
                         LineKind.INTER_AGENT})
 _NOT_APPENDABLE = bytes(k for k in range(256) if k not in APPENDABLE)
 CALL_ID_MAX = 64  # rules/duplicate_call_id.py: the API refuses a longer call_id
+# The ids duplicate-call-id and long-call-id give a renamed call (``fresh_id``: ``<id>-rd<N>``, the first N
+# not taken): an appended call holding one could change the id a fix of a call before it would pick.
+FIXED_ID = re.compile(r"-rd\d+\Z")
 # The rules whose findings ``after_append`` accounts for (the module docstring says how). Any other rule
 # that runs (schema, which validates every line against the JSON Schema; a rule added later) sends every
 # grown file to a full check, until what it reads of appended lines is accounted for here.
@@ -71,7 +80,8 @@ ACCOUNTED = frozenset({
 
 
 class Clean(NamedTuple):
-    """What judging lines appended to a clean session needs to know of it."""
+    """What judging the lines appended to a session needs to know of it (named for what it lets the
+    appended lines be: clean, adding nothing to its report)."""
 
     lines: int  # the file's lines
     # Every call id of the history Codex would send, in UTF-8, each after a NUL byte, and one at the end:
@@ -82,7 +92,7 @@ class Clean(NamedTuple):
 
 
 class Appended(NamedTuple):
-    """A clean session's summary after lines were appended, and the folder its last turn context names
+    """A session's summary after lines were appended, and the folder its last turn context names
     (None when no turn context was appended: the folder is the one known before)."""
 
     clean: Clean
@@ -90,8 +100,8 @@ class Appended(NamedTuple):
 
 
 def after_check(ctx: Context) -> Clean | None:
-    """The summary of a session a full check found clean, when no line appended to it could make a rule
-    report a line before it; None otherwise."""
+    """The summary of a session after a full check, when no line appended to it could change what the
+    rules report of the lines before it (the module docstring says when); None otherwise."""
     from rollout_doctor.formats.codex.rules import REGISTRY
 
     if any(rule.name not in ACCOUNTED for rule in REGISTRY.active(ctx.options)):
@@ -102,15 +112,34 @@ def after_check(ctx: Context) -> Clean | None:
         return None
     if LineKind.INVALID in model.kinds or model.terminator(count - 1) == b"":
         return None
-    if ctx.lines_read.rollbacks or ctx.replay.groups:
+    played = ctx.replay
+    if ctx.lines_read.rollbacks or any(len(group.calls) > 1 for group in played.groups):
+        return None
+    if _run_open_at_end(played.history):
         return None
     last_ordinal = None
     if model.generation == "paginated":
         last_ordinal = _last_ordinal(model)
         if last_ordinal is None:
             return None
-    history = ctx.replay.history
-    return Clean(count, _joined([history[call].call_id for call, _output in ctx.replay.pairs], b"\0"), last_ordinal)
+    history = played.history
+    ids = [history[call].call_id for call, _output in played.pairs]
+    ids += [group.call_id for group in played.groups]
+    return Clean(count, _joined(ids, b"\0"), last_ordinal)
+
+
+def _run_open_at_end(history: list[Item]) -> bool:
+    """Whether the history ends in a run of reasoning that nothing follows (reasoning_order.py's
+    stranded_runs, read backwards from the end). An output recorded before its call, which such a run
+    passes over, always has that call after it: the call is met first."""
+    from rollout_doctor.formats.codex.rules.reasoning_order import is_input, is_model_item
+
+    for item in reversed(history):
+        if item.type == "reasoning":
+            return True
+        if is_model_item(item) or is_input(item):
+            return False
+    return False
 
 
 def _joined(ids: list[str], before: bytes) -> bytes:
@@ -134,8 +163,8 @@ def _last_ordinal(model: Rollout) -> int | None:
 
 
 def after_append(clean: Clean, paginated: bool, chat: bool, tail: Part, source: Source) -> Appended | None:
-    """The summary after ``tail`` (the index of the whole lines appended since, numbered from 0) when the
-    session provably stays clean with them (the module docstring says when); None when only a full check
+    """The summary after ``tail`` (the index of the whole lines appended since, numbered from 0) when they
+    provably leave the report as it was (the module docstring says when); None when only a full check
     can tell."""
     kinds = tail.kinds
     count = len(kinds)
@@ -153,12 +182,14 @@ def after_append(clean: Clean, paginated: bool, chat: bool, tail: Part, source: 
             items.append(record)
         elif not isinstance(record, Event) or record.type == "thread_rolled_back":
             return None  # a rollback, or a record no appended line should hold
+        elif record.call_id and _known(record.call_id, clean.call_ids):
+            return None  # a tool's result for a call before: orphan-call may recover an output from it
     new_ids = []
     for item in items:
         if not item.output_ok or _has_problem(item):
             return None
         if item.kind in PAIRED and item.call_id:
-            if len(item.call_id) > CALL_ID_MAX or _known(item.call_id, clean.call_ids):
+            if len(item.call_id) > CALL_ID_MAX or _known(item.call_id, clean.call_ids) or FIXED_ID.search(item.call_id):
                 return None
             if item.kind is ItemKind.CALL:  # its output carries the same id (each id one call and its output)
                 new_ids.append(item.call_id)

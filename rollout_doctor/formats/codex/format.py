@@ -125,7 +125,7 @@ class CodexFormat:
         return replace(options, target=session_wire(provider, codex_home.home_of(model.name_path)))
 
     def continuation(self, context: object) -> object | None:
-        """What judging a turn appended to a clean session needs (continuation.py)."""
+        """What judging a turn appended to the session needs (continuation.py)."""
         from rollout_doctor.formats.codex.continuation import after_check
 
         return after_check(context)  # type: ignore[arg-type]
