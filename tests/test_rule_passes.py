@@ -17,18 +17,16 @@ from hypothesis import strategies as st
 
 from rollout_doctor.core.check import open_thread
 from rollout_doctor.core.rules import Options
-from rollout_doctor.formats.codex import CODEX, history
+from rollout_doctor.formats.codex import CODEX, history, item_order
+from rollout_doctor.formats.codex.item_order import is_input, is_model_item
 from rollout_doctor.formats.codex.records import Compacted, Event, Item, ItemKind, LineKind
 from rollout_doctor.formats.codex.rules import (
     bad_image_url,
     bad_output_shape,
     foreign_reasoning_content,
-    interleaved_message,
     item_id_prefix,
     orphan_output,
-    reasoning_order,
 )
-from rollout_doctor.formats.codex.rules.reasoning_order import is_input, is_model_item
 
 CALL_IDS = st.sampled_from([None, "", "a", "b", "c"])
 ITEMS = st.one_of(
@@ -85,8 +83,8 @@ def plain_calls_after(items: list[Item]) -> set[int]:
 @given(st.lists(ITEMS, max_size=40))
 def test_stranded_reasoning_runs_are_the_plain_loops(specs: list[Spec]) -> None:
     items = make_items(specs)
-    assert reasoning_order._calls_after(items) == plain_calls_after(items)
-    assert list(reasoning_order.stranded_runs(items)) == list(plain_stranded_runs(items))
+    assert item_order.calls_after(items) == plain_calls_after(items)
+    assert list(item_order.stranded_runs(items)) == list(plain_stranded_runs(items))
 
 
 def plain_replay(items: list[Item]) -> tuple[list[tuple[int, int]], list[history.CallGroup]]:
@@ -121,7 +119,7 @@ def plain_held_messages(replayed: history.Replay) -> Iterator[tuple[Item, list[I
     if not replayed.pairs:
         return
     pending_after = replayed.pending_after
-    release = interleaved_message.release_points(pending_after)
+    release = item_order.release_points(pending_after)
     for pos, item in enumerate(replayed.history):
         if not pending_after[pos] or not history.is_input_message(item):
             continue
@@ -135,7 +133,7 @@ def plain_held_messages(replayed: history.Replay) -> Iterator[tuple[Item, list[I
 @given(st.lists(ITEMS, max_size=40))
 def test_held_messages_are_the_plain_loop(specs: list[Spec]) -> None:
     replayed = history.replay(make_items(specs))
-    assert list(interleaved_message.held_messages(replayed)) == list(plain_held_messages(replayed))
+    assert list(item_order.held_messages(replayed)) == list(plain_held_messages(replayed))
 
 
 EVENTS = st.one_of(

@@ -50,7 +50,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import orjson
 
 from rollout_doctor.core.lines import split_terminator
-from rollout_doctor.formats.codex.history import ITEM_LINES, PAIRED, Replay, is_input_message, replay
+from rollout_doctor.formats.codex.history import ITEM_LINES, PAIRED, is_input_message, replay
+from rollout_doctor.formats.codex.item_order import (
+    held_messages,
+    is_input,
+    is_model_item,
+    separated,
+    stranded_runs,
+)
 from rollout_doctor.formats.codex.records import Event, Item, ItemKind, LineKind
 from rollout_doctor.formats.codex.rollout import Rollout
 
@@ -129,11 +136,9 @@ def after_check(ctx: Context) -> Clean | None:
 
 
 def _run_open_at_end(history: list[Item]) -> bool:
-    """Whether the history ends in a run of reasoning that nothing follows (reasoning_order.py's
+    """Whether the history ends in a run of reasoning that nothing follows (item_order.py's
     stranded_runs, read backwards from the end). An output recorded before its call, which such a run
     passes over, always has that call after it: the call is met first."""
-    from rollout_doctor.formats.codex.rules.reasoning_order import is_input, is_model_item
-
     for item in reversed(history):
         if item.type == "reasoning":
             return True
@@ -217,10 +222,6 @@ def _has_problem(item: Item) -> bool:
 
 def _pairs_hold(items: list[Item], chat: bool) -> bool:
     """Whether the pairing rules find nothing among ``items``, given that no call before them waits."""
-    from rollout_doctor.formats.codex.rules.chat_adjacency import separated
-    from rollout_doctor.formats.codex.rules.interleaved_message import held_messages
-    from rollout_doctor.formats.codex.rules.reasoning_order import stranded_runs
-
     played = replay(items)
     if played.groups:
         return False

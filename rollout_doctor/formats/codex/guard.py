@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rollout_doctor.core.exitcodes import ERROR
-from rollout_doctor.formats.codex.rules import Options
+from rollout_doctor.core.rules import Options
 from rollout_doctor.formats.codex.sessions import Session, SessionNotFound, resolve
 from rollout_doctor.formats.guarding import GuardResult, guard_file
 from rollout_doctor.formats.receipt import PREFIX

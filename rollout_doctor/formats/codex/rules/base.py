@@ -13,6 +13,7 @@ from functools import cached_property
 from rollout_doctor.core.rules import Diagnostic, Options, Rule, found
 from rollout_doctor.core.verdict import Effect
 from rollout_doctor.formats.codex.history import LinesRead, Replay, read_lines, replay
+from rollout_doctor.formats.codex.item_order import position
 from rollout_doctor.formats.codex.records import Item
 from rollout_doctor.formats.codex.rollout import Rollout
 
@@ -70,11 +71,6 @@ def item_label(item: Item) -> str:
     if item.role:
         return f"{item.role} message"
     return item.type
-
-
-def position(item: Item) -> tuple[int, int]:
-    """Where an item sits in the file: its line, then its place in a compacted line's history."""
-    return item.line, item.index or 0
 
 
 __all__ = ["CATEGORIES", "EFFECTS", "GENERATIONS", "TARGETS", "Context", "Diagnostic", "Options", "Rule", "found",

@@ -29,9 +29,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from rollout_doctor.formats.codex.fixbuilder import move_fix
-from rollout_doctor.formats.codex.history import Replay, is_input_message
-from rollout_doctor.formats.codex.records import CHAT_MESSAGE_TYPES, Item
-from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, found, position
+from rollout_doctor.formats.codex.item_order import separated
+from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, found
 
 CODE = "RD108"
 NAME = "chat-adjacency"
@@ -41,20 +40,6 @@ TARGET = "chat"
 CATEGORY = "pairing"
 EFFECT = "refused"
 UPSTREAM = ("#8479",)
-
-
-def separated(replay: Replay) -> list[tuple[Item, Item, list[Item]]]:
-    """(call, output, the chat messages between them) for each call whose output is not the next chat
-    message after it, in file order. Input messages in between are the interleaved-message rule's
-    business, so they alone do not count here."""
-    history = replay.history
-    found_apart = []
-    for call, output in replay.pairs:
-        between = [history[p] for p in range(call + 1, output)
-                   if history[p].type in CHAT_MESSAGE_TYPES and not is_input_message(history[p])]
-        if between:
-            found_apart.append((history[call], history[output], between))
-    return sorted(found_apart, key=lambda apart: position(apart[0]))
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:

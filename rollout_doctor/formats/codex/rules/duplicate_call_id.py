@@ -35,10 +35,10 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from rollout_doctor.core.fixes import Applicability, Fix
+from rollout_doctor.formats.codex import item_order
 from rollout_doctor.formats.codex.fixbuilder import FixBuilder
 from rollout_doctor.formats.codex.history import Replay
 from rollout_doctor.formats.codex.records import Item
-from rollout_doctor.formats.codex.rules import reasoning_order
 from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, found, position
 
 CODE = "RD105"
@@ -99,7 +99,7 @@ def strands_reasoning(history: list[Item], removed: list[Item]) -> bool:
     """Whether removing these items would leave a reasoning item followed by input or by nothing (the
     reasoning-order invariant: a repeated turn's reasoning stands before its repeated call)."""
     gone = {id(i) for i in removed}
-    return reasoning_order.count([i for i in history if id(i) not in gone]) > reasoning_order.count(history)
+    return item_order.count([i for i in history if id(i) not in gone]) > item_order.count(history)
 
 
 def _fix(ctx: Context, reuse: Reuse, call_id: str, taken: set[str], removing: list[Item]) -> Fix:

@@ -28,11 +28,9 @@ messages keep their order.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from itertools import compress
 
 from rollout_doctor.formats.codex.fixbuilder import move_fix
-from rollout_doctor.formats.codex.history import Replay, is_input_message
-from rollout_doctor.formats.codex.records import Item
+from rollout_doctor.formats.codex.item_order import held_messages
 from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, found, position
 
 CODE = "RD104"
@@ -41,38 +39,6 @@ SUMMARY = "an input message recorded while a tool call was pending"
 FIX_SAFETY = "safe: moves the message after the outputs, as a broker would have held it"
 CATEGORY = "pairing"
 EFFECT = "harmless"
-
-
-def release_points(pending_after: list[int]) -> list[int | None]:
-    """For each position, the first position from there on after which no call is pending: where a
-    broker would release input it held (None: calls are still pending at the end)."""
-    release: list[int | None] = [None] * len(pending_after)
-    next_free: int | None = None
-    for pos in range(len(pending_after) - 1, -1, -1):
-        if not pending_after[pos]:
-            next_free = pos
-        release[pos] = next_free
-    return release
-
-
-def held_messages(replay: Replay) -> Iterator[tuple[Item, list[Item], Item]]:
-    """(message, the calls it arrived during, the item after which a broker would have released it)
-    for each input message recorded while calls were pending, in history order."""
-    if not replay.pairs:
-        return
-    pending_after = replay.pending_after
-    history = replay.history
-    # Only the positions where calls are pending are looked at (compress skips the rest in C), and the
-    # release points only computed when a message is among them: a clean session has none.
-    held = [pos for pos in compress(range(len(history)), pending_after) if is_input_message(history[pos])]
-    if not held:
-        return
-    release = release_points(pending_after)
-    for pos in held:
-        target = release[pos]
-        waiting = replay.waiting_at(pos)
-        if target is not None and waiting:
-            yield history[pos], waiting, history[target]
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:

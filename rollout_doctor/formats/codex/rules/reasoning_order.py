@@ -42,7 +42,8 @@ from collections.abc import Iterator
 
 from rollout_doctor.core.fixes import Applicability
 from rollout_doctor.formats.codex.fixbuilder import FixBuilder
-from rollout_doctor.formats.codex.records import AGENT_ROLE, Item, ItemKind
+from rollout_doctor.formats.codex.item_order import is_model_item, stranded_runs
+from rollout_doctor.formats.codex.records import Item
 from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, found, item_label
 
 CODE = "RD110"
@@ -55,59 +56,6 @@ EFFECT = "refused"
 INVARIANT = True
 UPSTREAM = ("#33044", "#10722", "#13569")
 
-# What the model itself produces after its reasoning, in a turn.
-MODEL_ITEM_TYPES = frozenset({"function_call", "custom_tool_call", "local_shell_call", "tool_search_call",
-                              "web_search_call", "image_generation_call"})
-INPUT_ROLES = frozenset({"user", "developer", AGENT_ROLE})  # another agent's message is input too
-
-
-def is_model_item(item: Item) -> bool:
-    return item.type in MODEL_ITEM_TYPES or (item.kind is ItemKind.MESSAGE and item.role == "assistant")
-
-
-def is_input(item: Item) -> bool:
-    return (item.kind is ItemKind.MESSAGE and item.role in INPUT_ROLES) or item.type.endswith("_output")
-
-
-def stranded_runs(history: list[Item]) -> Iterator[tuple[int, int]]:
-    """(first, last) positions of each run of reasoning items followed by input or by nothing. Items that
-    are neither (ghost snapshots, compaction markers, unknown types) do not end a run; Codex sends none
-    of them between a reasoning item and its following item. Nor does an output recorded before its own
-    call (a race of parallel calls): misplaced-output moves it after its call, and what follows the
-    reasoning then is what follows the output now."""
-    called_later = _calls_after(history)
-    end = len(history)
-    n = 0  # where the next run may start: the item that ended the last one
-    for first in [pos for pos, item in enumerate(history) if item.type == "reasoning"]:
-        if first < n:
-            continue  # inside the run just walked
-        last = first
-        n = first + 1
-        while n < end and (n in called_later or not (is_model_item(history[n]) or is_input(history[n]))):
-            if history[n].type == "reasoning":
-                last = n
-            n += 1
-        if n == end or is_input(history[n]):
-            yield first, last
-
-
-def _calls_after(history: list[Item]) -> set[int]:
-    """Positions of the outputs recorded before their call: no call of their id before them, one after."""
-    before: set[str] = set()
-    early: list[tuple[int, str]] = []
-    call_kind, output_kind = ItemKind.CALL, ItemKind.OUTPUT  # once per item below
-    for pos, item in enumerate(history):
-        call_id = item.call_id
-        if call_id is None:
-            continue
-        kind = item.kind
-        if kind is call_kind:
-            before.add(call_id)
-        elif kind is output_kind and call_id not in before:
-            early.append((pos, call_id))
-    return {pos for pos, call_id in early if call_id in before}
-
-
 def owner(history: list[Item], first: int) -> Item | None:
     """The model item just before a reasoning run, when nothing of its own reasoning precedes it."""
     before = first - 1
@@ -116,11 +64,6 @@ def owner(history: list[Item], first: int) -> Item | None:
     if before > 0 and history[before - 1].type == "reasoning":
         return None
     return history[before]
-
-
-def count(history: list[Item]) -> int:
-    """How many reasoning runs are stranded: what the fix loop keeps from growing."""
-    return sum(1 for _ in stranded_runs(history))
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
