@@ -154,7 +154,7 @@ def continued(fmt: Format, path: Path, options: Options) -> FileReport | None:
             report.path = path
             sample = sample_of(source.fileno(), st, st.st_size)
             index_cache.extend(fmt, source, path, st, started, tail)
-    except (KeyError, TypeError, ValueError, OSError):
+    except Exception:  # noqa: BLE001 - whatever goes wrong in continuing a report, a full check makes it
         return None
     if not any(i is not None and racy_times(i[0], i[3], i[4], started) for _p, i in inputs):
         _write(fmt, path, options, report, st, racy(st, started), inputs, sample, new_state)
