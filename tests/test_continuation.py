@@ -194,7 +194,7 @@ def test_the_index_entry_grows_with_the_continued_report(cache: Path, tmp_path: 
         found = index_cache.trusted(CODEX, source, real, source.stat(), index_cache.entry_name(CODEX, real))
     assert found is not None
     part, unchanged, _entry = found
-    assert part.end == path.stat().st_size and len(part.kinds) == len(lines)
+    assert unchanged and part.end == path.stat().st_size and len(part.kinds) == len(lines)
 
 
 def test_a_report_of_a_file_that_did_not_grow_by_whole_lines_is_not_continued(cache: Path, tmp_path: Path) -> None:
