@@ -58,12 +58,12 @@ from rollout_doctor.formats.codex.item_order import (
     separated,
     stranded_runs,
 )
-from rollout_doctor.formats.codex.records import Event, Item, ItemKind, LineKind
-from rollout_doctor.formats.codex.rollout import Rollout
+from rollout_doctor.formats.codex.records import CALL_ID_MAX, Event, Item, ItemKind, LineKind
 
 if TYPE_CHECKING:
     from rollout_doctor.core.index import Part
     from rollout_doctor.core.lines import Source
+    from rollout_doctor.formats.codex.rollout import Rollout
     from rollout_doctor.formats.codex.rules.base import Context
 
 # What an appended line may be: anything else (a session_meta, a compaction, a blank or unreadable line,
@@ -71,7 +71,6 @@ if TYPE_CHECKING:
 APPENDABLE = frozenset({LineKind.RESPONSE_ITEM, LineKind.EVENT, LineKind.TURN_CONTEXT, LineKind.OTHER,
                         LineKind.INTER_AGENT})
 _NOT_APPENDABLE = bytes(k for k in range(256) if k not in APPENDABLE)
-CALL_ID_MAX = 64  # rules/duplicate_call_id.py: the API refuses a longer call_id
 # The ids duplicate-call-id and long-call-id give a renamed call (``fresh_id``: ``<id>-rd<N>``, the first N
 # not taken): an appended call holding one could change the id a fix of a call before it would pick.
 FIXED_ID = re.compile(r"-rd\d+\Z")

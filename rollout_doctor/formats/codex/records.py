@@ -58,6 +58,10 @@ CALL_OUTPUT_TYPE = {
     "tool_search_call": "tool_search_output",
 }
 OUTPUT_TYPES = frozenset(CALL_OUTPUT_TYPE.values())
+# The API refuses a longer call_id ("string too long … maximum length 64"; docs/codex-format.md). Codex passes ids
+# through as written (0.77.0, 0.169.0 and 0.171.0 sent two 64-character ones, tests/test_e2e_shapes.py, and
+# a 68-character one, seen once).
+CALL_ID_MAX = 64
 # Items that Codex's Chat wire turns into messages of their own; the rest (reasoning, ghost snapshots,
 # web searches, compaction markers) produce none and so cannot break call/output adjacency.
 CHAT_MESSAGE_TYPES = frozenset({"message", *CALL_OUTPUT_TYPE, *OUTPUT_TYPES})

@@ -38,7 +38,7 @@ from rollout_doctor.core.fixes import Applicability, Fix
 from rollout_doctor.formats.codex import item_order
 from rollout_doctor.formats.codex.fixbuilder import FixBuilder
 from rollout_doctor.formats.codex.history import Replay
-from rollout_doctor.formats.codex.records import Item
+from rollout_doctor.formats.codex.records import CALL_ID_MAX, Item
 from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, found, position
 
 CODE = "RD105"
@@ -48,12 +48,6 @@ FIX_SAFETY = "safe: removes an exact repeat, or renames the later call and its o
 CATEGORY = "pairing"
 EFFECT = "refused"
 UPSTREAM = ("github/app#541", "hermes-agent#102629", "continue#10200")
-
-
-# The API refuses a longer call_id ("string too long … maximum length 64"; docs/codex-format.md). Codex passes ids
-# through as written (0.77.0, 0.169.0 and 0.171.0 sent two 64-character ones, tests/test_e2e_shapes.py, and
-# a 68-character one, seen once).
-CALL_ID_MAX = 64
 
 
 def fresh_id(base: str, taken: set[str]) -> str:
