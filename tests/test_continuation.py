@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import time
 from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from rollout_doctor.cli.json_report import report_json
 from rollout_doctor.core import cache_files, report_cache, sampling
@@ -27,6 +30,24 @@ from rollout_doctor.core.rules import Options
 from rollout_doctor.formats.codex import CODEX
 from rollout_doctor.formats.codex.continuation import after_append
 from tests.support.cli import isolate
+from tests.support.rollouts import (
+    Case,
+    Renderer,
+    assistant,
+    call,
+    compacted,
+    context,
+    developer,
+    event,
+    inter_agent,
+    out,
+    raw,
+    reasoning,
+    rollback,
+    rollout_name,
+    user,
+)
+from tests.test_properties import IDS, KIND_OF, KINDS
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 # Rollouts that continue no other file (a fork's report is never cached, so never continued).
@@ -359,3 +380,87 @@ def test_a_session_with_a_repeated_call_is_checked_whole_when_it_grows(cache: Pa
     after = full(path, Options(target=None))
     titles = [d.fix.title for d in (*before.diagnostics, *after.diagnostics) if d.rule == "duplicate-call-id" and d.fix]
     assert titles[0].startswith("rename") and titles[1].startswith("remove")
+
+
+# --- generated histories, cut anywhere ----------------------------------------------------------------------
+
+ORDINARY = st.one_of(
+    st.builds(call, st.sampled_from(IDS), st.sampled_from(KINDS)),
+    st.builds(out, st.sampled_from(IDS), st.sampled_from(["ok", "other"])),
+    st.builds(user, st.sampled_from(["go", "stop"])),
+    st.builds(assistant, st.just("done")),
+    st.builds(developer, st.just("note")),
+    st.just(context()),
+    st.just(reasoning()),
+    st.just(event("token_count")),
+    st.just(event("task_started", turn_id="t1")),
+    st.just(event("task_complete", turn_id="t1")),
+    st.builds(inter_agent, st.just("from another agent")),
+)
+RARE = st.one_of(
+    st.builds(rollback, st.integers(0, 2)),
+    st.builds(compacted, st.none() | st.just([user("kept")])),
+    st.just(raw(b'{"timestamp":"2026-01-05T10:00:00.000Z","type":"resp')),
+    st.just(raw(b"")),
+)
+
+
+def consistent(items: list[tuple]) -> list[tuple]:
+    """Each output of the kind of its call (tests/test_properties.py's rule; the other ids are function
+    calls)."""
+    kept = []
+    for spec in items:
+        if spec[0] == "call":
+            spec = call(spec[1], KIND_OF.get(spec[1], "function"))
+        elif spec[0] == "output":
+            spec = out(spec[1], spec[3], KIND_OF.get(spec[1], "function"))
+        kept.append(spec)
+    return kept
+
+
+def turn(cid: str, thinks: bool, answered: bool) -> list[tuple]:
+    """An ordinary turn: a message, maybe reasoning, a call, maybe its output, an answer."""
+    return [user("go"), *([reasoning()] if thinks else []), call(cid), *([out(cid)] if answered else []),
+            assistant("done")]
+
+
+# The first part: ordinary turns, each with a call id of its own, then anything; what is appended: turns
+# with new ids or the first part's, and anything else, rollbacks and damage more rarely.
+FIRST = st.builds(lambda turns, rest: [s for n, (a, b) in enumerate(turns) for s in turn(f"call_P{n}", a, b)] + rest,
+                  st.lists(st.tuples(st.booleans(), st.booleans()), max_size=3),
+                  st.lists(st.one_of(ORDINARY, ORDINARY, RARE), max_size=3))
+CALL_IDS = st.sampled_from(["call_P0", "call_P1", "call_N0", "call_N1", "call_A"])
+BLOCK = st.one_of(
+    st.builds(turn, CALL_IDS, st.booleans(), st.booleans()),
+    # A message typed while a call waits; two calls answered together (apart on the Chat wire); a tool's
+    # result recorded as an event.
+    st.builds(lambda cid: [call(cid), user("more"), out(cid)], CALL_IDS),
+    st.builds(lambda a, b: [call(a), call(b), out(a), out(b)], CALL_IDS, CALL_IDS),
+    st.builds(lambda cid: [event("exec_command_end", call_id=cid, stdout="hi\n", exit_code=0)], CALL_IDS),
+    ORDINARY.map(lambda spec: [spec]),
+    ORDINARY.map(lambda spec: [spec]),
+    RARE.map(lambda spec: [spec]),
+)
+APPENDED = st.lists(BLOCK, min_size=1, max_size=4).map(lambda blocks: [s for block in blocks for s in block])
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(head=FIRST, after=APPENDED, generation=st.sampled_from(["envelope", "paginated"]),
+       target=st.sampled_from([None, "chat"]))
+def test_a_continued_report_is_the_full_report_of_any_generated_history(
+        cache: Path, tmp_path: Path, head: list[tuple], after: list[tuple], generation: str,
+        target: str | None) -> None:
+    """Ordinary turns (some with an orphan call) and anything after them (calls, outputs, messages,
+    reasoning, turns, rollbacks, compactions, other agents' messages, damaged lines), then more of the
+    same appended: a continued report is always the full check's."""
+    def render(items: list[tuple]) -> bytes:
+        return Renderer(Case("generated", "case", consistent(items), generations=(generation,)), generation).render()
+
+    first, whole = render(head), render(head + after)
+    assert whole.startswith(first)
+    path = Path(tempfile.mkdtemp(dir=tmp_path)) / rollout_name(Case("generated", "case", [], generations=(generation,)),
+                                                               generation)
+    options = Options(target=target)
+    report = continued(path, first, whole[len(first):], options)
+    if report is not None:
+        assert as_json(report) == as_json(full(path, options))
