@@ -84,6 +84,7 @@ def plain_calls_after(items: list[Item]) -> set[int]:
 def test_stranded_reasoning_runs_are_the_plain_loops(specs: list[Spec]) -> None:
     items = make_items(specs)
     assert item_order.calls_after(items) == plain_calls_after(items)
+    assert item_order.early_outputs(history.replay(items)) == plain_calls_after(items)
     assert list(item_order.stranded_runs(items)) == list(plain_stranded_runs(items))
 
 

@@ -13,7 +13,6 @@ keeps"); sharing one replay keeps them agreeing about which output answers which
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from functools import cached_property
 from itertools import accumulate
@@ -140,13 +139,15 @@ class CallGroup(Plain):
 class Replay(Plain):
     """What a broker replaying the history knows; the pairing rules judge it."""
 
-    FIELDS = ("history", "pairs", "groups")
+    FIELDS = ("history", "pairs", "groups", "empty_id_output")
 
-    def __init__(self, history: list[Item], pairs: list[tuple[int, int]], groups: list[CallGroup]) -> None:
+    def __init__(self, history: list[Item], pairs: list[tuple[int, int]], groups: list[CallGroup],
+                 empty_id_output: bool = False) -> None:
         self.history = history
         # (call, output) for every call answered after it, in the order the broker first saw each call id.
         self.pairs = pairs
         self.groups = groups  # the call ids whose items are not simply one call then its output
+        self.empty_id_output = empty_id_output  # an output's call_id is "" (which pairs nothing here)
 
     @cached_property
     def pending_after(self) -> list[int]:
@@ -163,24 +164,48 @@ class Replay(Plain):
 
 
 def replay(history: list[Item]) -> Replay:
-    """Pair every output with the call it answers, per call id (ids that are absent or empty pair nothing)."""
-    positions: dict[str, list[int]] = defaultdict(list)
+    """Pair every output with the call it answers, per call id (ids that are absent or empty pair nothing).
+
+    One pass keeps, per id, only its first position, or the pair once its output came right after its
+    call (``~`` its place in ``found``): the usual id is a call then its output, and a list of positions
+    per id was 5 MB of the 1 GB rollout's fix, at the peak of its last check. The few ids that are
+    anything else get their positions listed for ``_broker``."""
+    seen: dict[str, int] = {}  # id -> its first position, or ~(the index of its pair in ``found``)
+    found: list[tuple[int, int]] = []
+    irregular: dict[str, list[int]] = {}
+    empty_id_output = False
+    call_kind, output_kind = ItemKind.CALL, ItemKind.OUTPUT
     for pos, item in enumerate(history):  # once per item: no attribute looked up twice
-        if item.kind in PAIRED and (call_id := item.call_id):
-            positions[call_id].append(pos)
+        kind = item.kind
+        if kind is not call_kind and kind is not output_kind:
+            continue
+        call_id = item.call_id
+        if not call_id:
+            empty_id_output = empty_id_output or (call_id == "" and kind is output_kind)
+            continue
+        at = seen.get(call_id)
+        if at is None:
+            seen[call_id] = pos
+        elif call_id in irregular:
+            irregular[call_id].append(pos)
+        elif at < 0:  # a third item of an id paired so far
+            irregular[call_id] = [*found[~at], pos]
+        elif kind is output_kind and history[at].kind is call_kind:
+            seen[call_id] = ~len(found)
+            found.append((at, pos))
+        else:
+            irregular[call_id] = [at, pos]
     pairs: list[tuple[int, int]] = []
     groups: list[CallGroup] = []
-    call_kind, output_kind = ItemKind.CALL, ItemKind.OUTPUT
-    for call_id, group in positions.items():
-        if len(group) == 2:  # the usual call and its output, in that order: nothing more to know
-            call, output = group
-            if history[call].kind is call_kind and history[output].kind is output_kind:
-                pairs.append((call, output))
-                continue
-        answered = _broker(history, call_id, group)
+    for call_id, at in seen.items():  # in the order the broker first saw each id
+        positions = irregular.get(call_id)
+        if positions is None and at < 0:
+            pairs.append(found[~at])
+            continue
+        answered = _broker(history, call_id, positions if positions is not None else [at])
         pairs.extend((c, o) for c, o in answered.answers.items() if c < o)
         groups.append(answered)
-    return Replay(history, pairs, groups)
+    return Replay(history, pairs, groups, empty_id_output)
 
 
 def _broker(history: list[Item], call_id: str, positions: list[int]) -> CallGroup:

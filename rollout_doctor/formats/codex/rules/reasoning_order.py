@@ -42,7 +42,7 @@ from collections.abc import Iterator
 
 from rollout_doctor.core.fixes import Applicability
 from rollout_doctor.formats.codex.fixbuilder import FixBuilder
-from rollout_doctor.formats.codex.item_order import is_model_item, stranded_runs
+from rollout_doctor.formats.codex.item_order import early_outputs, is_model_item, stranded_runs
 from rollout_doctor.formats.codex.records import Item
 from rollout_doctor.formats.codex.rules.base import Context, Diagnostic, found, item_label
 
@@ -68,7 +68,7 @@ def owner(history: list[Item], first: int) -> Item | None:
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
     history = ctx.history
-    for first, last in stranded_runs(history):
+    for first, last in stranded_runs(history, early_outputs(ctx.replay)):
         run = [i for i in history[first : last + 1] if i.type == "reasoning"]
         after = "nothing" if last + 1 >= len(history) else item_label(history[last + 1])
         head = run[0]
