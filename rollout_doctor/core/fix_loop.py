@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rollout_doctor.core import heap
 from rollout_doctor.core.check import check_model
 from rollout_doctor.core.errors import FixLoopError
 from rollout_doctor.core.fixes import (
@@ -81,6 +82,7 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
     diagnostics = check_model(fmt, original, options) if checked is None else checked
     planned = Planned(original)
     for n in range(MAX_PASSES):
+        heap.give_back()  # what the check left
         protected = [loop.current.own_start + cut_in(loop.provenance, cut) for cut in cuts]
         fixes = select_compatible(next_phase(fmt, diagnostics, options.unsafe_fixes, protected))
         if not fixes:
@@ -103,6 +105,7 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
         if current is not original or not want_diff:
             _let_go(loop, current, planned)
         loop.current = following if following is not None else read(out_path)
+        heap.give_back()  # what laying out and indexing the pass left
         loop.current.named = original.name_path
         loop.written = True
         loop.passes = n + 1
