@@ -70,6 +70,7 @@ class Planned:
         # after (16 MB of a 1 GB fix's peak).
         if current is self.model and isinstance(current.source, PlannedSource):
             current.source.release()
+            current.offsets = array("q")  # the new index is derived from its kinds, ordinals and records
         self.composed = self.model = None
         layout = lay_out(self.original, current, pieces, composed, self.spans)
         model = derive(fmt, current, pieces, layout.written, path, PlannedSource(self.original, layout, self.spans))
