@@ -271,3 +271,43 @@ def test_a_pass_that_renumbers_after_one_that_did_not_is_planned(tmp_path: Path,
     assert report.error is None and report.written and report.passes >= 2
     assert b"this line is no record" not in path.read_bytes()
     assert check_file(path, options_of(case)).diagnostics == []
+
+
+def test_the_benchmarks_passes_share_what_they_can_and_let_go_of_the_rest(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shape above, pass by pass (issue 14: a 1 GB fix at 100 MiB): the second pass's composed
+    ordinals are its own (the first set none), a derived index's offsets are its layout's starts, and
+    the pass before gives up its offsets, kinds and ordinals once the new one is derived from them.
+    Each index is still the one a fresh read of the written bytes gives."""
+    from rollout_doctor.core import derived
+
+    derived_from: list[tuple[Model, Model, bool]] = []
+    real_derive = derived.derive
+
+    def recorded(fmt: object, model: Model, pieces: object, written: object, *args: object, **kwargs: object) -> Model:
+        new = real_derive(fmt, model, pieces, written, *args, **kwargs)  # type: ignore[arg-type]
+        derived_from.append((model, new, new.offsets is written.starts))  # type: ignore[attr-defined]
+        return new
+
+    monkeypatch.setattr(derived, "derive", recorded)
+    path = tmp_path / "rollout.jsonl"
+    body = list(PAGINATED[:6])  # ordinals 0 to 5: deleting the damaged line renumbers nothing
+    assert [line.count(b'"ordinal":%d,' % n) for n, line in enumerate(body)] == [1] * 6
+    body.insert(3, b"this line is no record")
+    path.write_bytes(b"".join(line + b"\n" for line in body))
+    with read_model(CODEX, path) as original:
+        planned = Planned(original)
+        first = planned.lay_out(CODEX, original, _plan(original, [Edit.delete(3)]).pieces, tmp_path / "pass0.jsonl")
+        assert first is not None
+        second_plan = _plan(first, [Edit.insert_after(1, PAGINATED[5], "a"), Edit.renumber_from(2)])
+        second = planned.lay_out(CODEX, first, second_plan.pieces, tmp_path / "pass1.jsonl")
+        assert second is not None and planned.composed is not None
+        assert planned.composed.ordinals is second_plan.pieces.ordinals
+        (model0, new0, shared0), (model1, new1, shared1) = derived_from
+        assert model0 is original and len(original.ordinals) == len(original)  # the original keeps its index
+        assert new0 is first and model1 is first and new1 is second
+        assert shared0 and shared1
+        assert len(first.offsets) == len(first.kinds) == len(first.ordinals) == 0
+        planned.write(second)
+        with read_model(CODEX, second.path) as fresh:
+            same_index(second, fresh)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,18 +37,20 @@ def derivable(model: Model) -> bool:
 
 
 def derive(fmt: Format, model: Model, pieces: Pieces, written: Rewritten, path: Path,
-           planned: PlannedSource | None = None) -> Model:
+           planned: PlannedSource | None = None, consume: bool = False) -> Model:
     """The model of ``path``, which ``write_pieces(model, pieces, ...)`` wrote and described in
     ``written`` (or, with ``planned``, will write: its bytes are read from there until then). The
     records of lines carried over move to the new model (renumbered in place): ``model`` keeps its
-    bytes, lines and kinds for a diff, and must not be judged again."""
+    bytes, lines and kinds for a diff, and must not be judged again. ``consume``: nothing reads
+    ``model``'s kinds and ordinals again (a pass laid out over a pass laid out before it), and they go
+    before the new records' table is made, the moment of a 1 GB fix's peak."""
     source = Source.open(path) if planned is None else planned
     try:
         size = source.size
         if size != written.size:
             raise OSError(f"{path}: holds {size} bytes where {written.size} were written")
         new = fmt.model_type(path, source)
-        _fill(fmt, model, pieces, written, source, size, new)
+        _fill(fmt, model, pieces, written, source, size, new, consume)
     except BaseException:
         source.close()
         raise
@@ -58,7 +61,7 @@ def derive(fmt: Format, model: Model, pieces: Pieces, written: Rewritten, path: 
 
 
 def _fill(fmt: Format, model: Model, pieces: Pieces, written: Rewritten, source: Source, size: int,
-          new: Model) -> None:
+          new: Model, consume: bool = False) -> None:
     # The new offsets are the pass's starts as long as each fresh piece is read as one line (a piece
     # holding several records makes more): the array is then taken as it is, not copied (3 MB of a
     # 1 GB fix's peak). None until a piece splits; the starts' own array is theirs no longer.
@@ -71,8 +74,10 @@ def _fill(fmt: Format, model: Model, pieces: Pieces, written: Rewritten, source:
     origins, set_ordinals = pieces.origins, pieces.ordinals
     origin_view, ordinal_view = _view(origins), _view(set_ordinals)
     count, n, f = len(pieces), 0, 0
-    lines_of: list[int] = []  # the records, 8 bytes each here, go to a table once the old one is gone
+    # The records, 8 bytes each here, go to a table once the old one is gone; each is keyed by its own
+    # line number where it keeps one (every format here does), else by ``keys`` (record index -> line).
     records_of: list[object] = []
+    keys: dict[int, int] = {}
     while n < count:
         if f < len(fresh) and fresh[f] == n:
             m = n
@@ -90,7 +95,8 @@ def _fill(fmt: Format, model: Model, pieces: Pieces, written: Rewritten, source:
             for line, record in part.records.items():
                 if at:
                     shift(record, at)
-                lines_of.append(line + at)
+                if getattr(record, "line", None) != line + at:
+                    keys[len(records_of)] = line + at
                 records_of.append(record)
             if part.has_bom:
                 boms.add(at)
@@ -112,10 +118,8 @@ def _fill(fmt: Format, model: Model, pieces: Pieces, written: Rewritten, source:
             if record is not None:
                 if k != origin:
                     shift(record, k - origin)
-                # The key is the record's own line number, one int object for both where the format keeps
-                # one (every format here does), as indexing makes it: 200 000 records, 6 MB of ints.
-                line = getattr(record, "line", None)
-                lines_of.append(line if line == k else k)
+                if getattr(record, "line", None) != k:
+                    keys[len(records_of)] = k
                 records_of.append(record)
         if model.bom_lines:
             boms.update(k for k, origin in enumerate(run, n + at) if origin in model.bom_lines)
@@ -124,7 +128,10 @@ def _fill(fmt: Format, model: Model, pieces: Pieces, written: Rewritten, source:
         offsets = starts
     offsets.append(size)
     new.offsets, new.kinds, new.ordinals = offsets, kinds, ordinals
-    _hand_over(model, new, lines_of, records_of)
+    if consume:
+        del old_kinds, old_ordinals
+        model.kinds, model.ordinals = bytearray(), array("q")
+    _hand_over(model, new, records_of, keys)
     new.bom_lines = frozenset(boms)
 
 
@@ -133,14 +140,18 @@ def _view(numbers: Sequence[int]) -> Sequence[int]:
     return memoryview(numbers) if isinstance(numbers, array) else numbers
 
 
-def _hand_over(model: Model, new: Model, lines: list[int], records: list[object]) -> None:
-    """Give ``new`` its records (``lines``: their keys, in line order, as before: a rule may take the first
-    it meets). The old model's table goes first, the new one is built after, not beside
-    it: two tables of 200 000 records were 20 MB of a 1 GB fix's peak. The old model keeps the records
-    no line carried over, in a table of their size."""
+def _hand_over(model: Model, new: Model, records: list[object], keys: dict[int, int]) -> None:
+    """Give ``new`` its records, in line order, as before (a rule may take the first it meets), each keyed
+    by its own line number (one int object for both, as indexing makes it: 200 000 records, 6 MB of
+    ints), or by ``keys`` for one that keeps none. The old model's table goes first, the new one is
+    built after, not beside it: two tables of 200 000 records were 20 MB of a 1 GB fix's peak, and a
+    list of their keys beside them 2 MB more. The old model keeps the records no line carried over, in
+    a table of their size."""
     old = model.records
     model.records = dict(old)
     old.clear()
-    new.records = dict(zip(lines, records))
-    lines.clear()
+    if keys:
+        new.records = {keys.get(n, getattr(record, "line", None)): record for n, record in enumerate(records)}
+    else:
+        new.records = dict(zip(map(attrgetter("line"), records), records))
     records.clear()

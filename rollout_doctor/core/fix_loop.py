@@ -29,6 +29,7 @@ from rollout_doctor.core.fixes import (
     Op,
     Pieces,
     applicable,
+    line_numbers,
     plan,
     select_compatible,
 )
@@ -77,7 +78,8 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
     ``original`` with ``options`` found, when the caller has it already."""
     from rollout_doctor.core.cuts import cut_in
 
-    loop = Loop(original, original, array("q", range(len(original) - original.own_start)), Notes(),
+    lines = len(original) - original.own_start
+    loop = Loop(original, original, line_numbers(lines, range(lines)), Notes(),
                 Shape.of(original))
     diagnostics = check_model(fmt, original, options) if checked is None else checked
     planned = Planned(original)
@@ -196,7 +198,7 @@ def follow(pieces: Pieces, shift: int, provenance: array, notes: Notes) -> tuple
     origins, ordinals, extra = pieces.origins, pieces.ordinals, pieces.extra
     if any(b"\n" in content for content, _note in extra.values()):
         return _follow_split(pieces, shift, provenance, notes)
-    new_provenance = array("q", (provenance[o - shift] if o != NEW else -1 for o in origins))
+    new_provenance = array(provenance.typecode, (provenance[o - shift] if o != NEW else -1 for o in origins))
     new_notes = Notes()
     text, renumbered, known = notes.text, notes.renumbered, len(notes.renumbered)
     new_text, new_renumbered = new_notes.text, bytearray(len(origins))
@@ -226,7 +228,7 @@ def follow(pieces: Pieces, shift: int, provenance: array, notes: Notes) -> tuple
 def _follow_split(pieces: Pieces, shift: int, provenance: array, notes: Notes) -> tuple[array, Notes]:
     """``follow`` where new content holds several records (a damaged line split into the records glued
     in it): each is a line of the result, and the ones after the first are new."""
-    new_provenance = array("q")
+    new_provenance = array(provenance.typecode)
     new_notes = Notes()
     for piece in pieces:
         at = len(new_provenance)  # the result line this piece starts

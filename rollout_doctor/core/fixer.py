@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from rollout_doctor.store.staging import Staged
 
 
+SWITCH_INTERVAL = 0.0005  # seconds: how long a hashing thread may wait for the interpreter while a fix runs
+
+
 @dataclass
 class Member:
     path: Path
@@ -278,9 +281,15 @@ def _fix_and_commit(run: Run, fix: ThreadFix) -> list[Member]:
     cyclic collector waits meanwhile: a fix holds a record a line and frees none until its end, and
     the collector walked them all again and again (half a second of a 1 GB fix) for no cycle."""
     import gc
+    import sys
 
     collecting = gc.isenabled()
     gc.disable()
+    # The hashes of the original, its backup and the new version are taken on threads beside the
+    # passes, a step of store/copies.HASH_CHUNK at a time, and each step waits for the interpreter
+    # up to a switch interval: 5 ms by default, 2 s of waits a gigabyte in steps of 2 MiB.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
     try:
         members = fix.run()
         written = [m for m in members if m.loop is not None and m.loop.written and m.report.error is None]
@@ -294,6 +303,7 @@ def _fix_and_commit(run: Run, fix: ThreadFix) -> list[Member]:
             commit_thread(run.fmt, written, run.force)
         return members
     finally:
+        sys.setswitchinterval(interval)
         if collecting:
             gc.enable()
 
