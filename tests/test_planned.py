@@ -311,3 +311,18 @@ def test_the_benchmarks_passes_share_what_they_can_and_let_go_of_the_rest(tmp_pa
         planned.write(second)
         with read_model(CODEX, second.path) as fresh:
             same_index(second, fresh)
+
+
+def test_the_original_is_held_in_4_bytes_a_number_where_its_numbers_fit(tmp_path: Path) -> None:
+    path = tmp_path / "rollout.jsonl"
+    path.write_bytes(b"".join(line + b"\n" for line in PAGINATED[:8]))
+    big = tmp_path / "big-ordinal.jsonl"
+    big.write_bytes(b"".join(line + b"\n" for line in [*PAGINATED[:3], b'{"timestamp":"2026-01-01T00:00:00Z","ordinal":'
+                                                         b'4294967296,"type":"event_msg","payload":{"type":"x"}}']))
+    with read_model(CODEX, path) as original, read_model(CODEX, big) as other:
+        offsets, ordinals = list(original.offsets), list(original.ordinals)
+        Planned(original).compact()
+        assert (original.offsets.typecode, original.ordinals.typecode) == ("I", "i")
+        assert (list(original.offsets), list(original.ordinals)) == (offsets, ordinals)
+        Planned(other).compact()
+        assert (other.offsets.typecode, other.ordinals.typecode) == ("I", "q")  # an ordinal past 32 bits

@@ -89,6 +89,8 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
         fixes = select_compatible(next_phase(fmt, diagnostics, options.unsafe_fixes, protected))
         if not fixes:
             break
+        if n == 0:
+            planned.compact()
         current = loop.current
         the_plan = plan(len(current), [e for f in fixes for e in f.edits])
         starts = [s for s in (the_plan.first_change, the_plan.renumber_from) if s is not None]
