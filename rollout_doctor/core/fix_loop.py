@@ -63,6 +63,7 @@ class Loop:
     passes: int = 0
     written: bool = False  # a pass was written: ``current`` is a new version
     digest: Future[str] | None = None  # the sha256 of ``current``'s file, when it is being taken already
+    has_header: bool | None = None  # whether ``current`` holds the header, once its index may be gone
 
     def close(self) -> None:
         for model in (self.original, self.current):
@@ -120,8 +121,16 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
                                "may make; nothing written")
     else:
         raise FixLoopError(f"{original.name_path}: fixes did not settle after {MAX_PASSES} passes; nothing written")
-    loop.digest = planned.write(loop.current)
     loop.remaining = diagnostics
+    if loop.written:
+        loop.has_header = loop.current.has_header()
+        if not want_diff and not cuts:
+            # Nothing reads the last version's index again (no diff, no child's cut to follow): it goes
+            # before that version is written, which is then no peak of a huge fix's memory.
+            current = loop.current
+            current.kinds, current.records, current.ordinals = bytearray(), {}, array("q")
+            heap.give_back()
+    loop.digest = planned.write(loop.current)
     return loop
 
 
@@ -302,7 +311,8 @@ def held(loop: Loop, options: Options) -> str | None:
     shape = loop.before
     if options.unsafe_fixes or shape is None:
         return None
-    if shape.had_header and not loop.current.has_header():
+    has_header = loop.has_header if loop.has_header is not None else loop.current.has_header()
+    if shape.had_header and not has_header:
         return (f"the safe fixes would remove the {loop.current.header_name} line; nothing written "
                 "(`fix --unsafe-fixes` writes them)")
     # Only the unreadable lines are looked up: a set of every line kept was 28 MB of a 1 GB fix's peak.
