@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rollout_doctor.core.fixes import Edit, Plan, plan
+from rollout_doctor.core.fixes import NO_ORDINAL, Edit, NoOrdinals, Plan, plan
 from rollout_doctor.core.model import Model, read_model
 from rollout_doctor.core.planned import Planned
 from rollout_doctor.core.rewrite import write_pieces
@@ -298,7 +298,8 @@ def test_the_benchmarks_passes_share_what_they_can_and_let_go_of_the_rest(tmp_pa
     with read_model(CODEX, path) as original:
         planned = Planned(original)
         first = planned.lay_out(CODEX, original, _plan(original, [Edit.delete(3)]).pieces, tmp_path / "pass0.jsonl")
-        assert first is not None
+        assert first is not None and planned.composed is not None
+        assert isinstance(planned.composed.ordinals, NoOrdinals)  # the first pass sets none: none held
         second_plan = _plan(first, [Edit.insert_after(1, PAGINATED[5], "a"), Edit.renumber_from(2)])
         second = planned.lay_out(CODEX, first, second_plan.pieces, tmp_path / "pass1.jsonl")
         assert second is not None and planned.composed is not None
@@ -317,8 +318,8 @@ def test_the_original_is_held_in_4_bytes_a_number_where_its_numbers_fit(tmp_path
     path = tmp_path / "rollout.jsonl"
     path.write_bytes(b"".join(line + b"\n" for line in PAGINATED[:8]))
     big = tmp_path / "big-ordinal.jsonl"
-    big.write_bytes(b"".join(line + b"\n" for line in [*PAGINATED[:3], b'{"timestamp":"2026-01-01T00:00:00Z","ordinal":'
-                                                         b'4294967296,"type":"event_msg","payload":{"type":"x"}}']))
+    huge = b'{"timestamp":"2026-01-01T00:00:00Z","ordinal":4294967296,"type":"event_msg","payload":{"type":"x"}}'
+    big.write_bytes(b"".join(line + b"\n" for line in [*PAGINATED[:3], huge]))
     with read_model(CODEX, path) as original, read_model(CODEX, big) as other:
         offsets, ordinals = list(original.offsets), list(original.ordinals)
         Planned(original).compact()
@@ -326,3 +327,15 @@ def test_the_original_is_held_in_4_bytes_a_number_where_its_numbers_fit(tmp_path
         assert (list(original.offsets), list(original.ordinals)) == (offsets, ordinals)
         Planned(other).compact()
         assert (other.offsets.typecode, other.ordinals.typecode) == ("I", "q")  # an ordinal past 32 bits
+
+
+def test_no_ordinals_read_as_an_array_of_them() -> None:
+    from array import array
+
+    held, none = array("q", [NO_ORDINAL]) * 7, NoOrdinals(7)
+    assert len(none) == 7 and list(none) == list(held) and none.count(NO_ORDINAL) == 7 and none.count(3) == 0
+    assert [none[k] for k in range(-7, 7)] == [held[k] for k in range(-7, 7)]
+    for cut in (slice(2, 5), slice(None, -2), slice(5, 2), slice(0, 99)):
+        assert list(none[cut]) == list(held[cut])
+    with pytest.raises(IndexError):
+        none[7]

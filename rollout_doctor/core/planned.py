@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import bisect
 from array import array
-from dataclasses import dataclass
 from collections.abc import Iterator
+from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rollout_doctor.core.fixes import NEW, NO_ORDINAL, Piece, Pieces
+from rollout_doctor.core.fixes import NEW, NO_ORDINAL, NoOrdinals, Piece, Pieces
 from rollout_doctor.core.lines import Source
 from rollout_doctor.core.model import Model
 from rollout_doctor.core.ordinal_spans import Spans
@@ -77,6 +77,8 @@ class Planned:
         if self.spans is None:
             self.spans = Spans(self.original)
         composed = compose(self.composed, pieces)
+        if isinstance(composed.ordinals, array) and composed.ordinals.count(NO_ORDINAL) == len(composed.ordinals):
+            composed.ordinals = NoOrdinals(len(composed.ordinals))  # kept until the next pass or the write
         # The pass before is not written from now on (its pieces are composed into these), and nothing
         # reads its bytes again (the layout reads the original, the new index only the current version's
         # numbers): its pieces and layout go before this pass is laid out and its index derived, not

@@ -16,7 +16,7 @@ CHUNK = 1 << 20
 # and each update lets go of the interpreter and must take it back, which waits up to a switch
 # interval every time. The fix shortens that interval while it runs (fixer.py: 0.5 ms for 5), so the
 # steps may be many and the buffer small: at 8 MB, the backup's buffer was 8 MiB of a 1 GB fix's peak.
-HASH_CHUNK = 2 << 20
+HASH_CHUNK = 1 << 20
 
 
 def sha256_fd(fd: int) -> str:
