@@ -117,10 +117,11 @@ def fresh_ordinals(path: Path) -> list[int | None]:
     return [orjson.loads(line).get("ordinal") for line in path.read_bytes().splitlines()]
 
 
-@pytest.mark.parametrize(("mode", "span"), [("wb", None), ("w+b", None), ("w+b", 4096)],
-                         ids=["pwrite", "mapped", "mapped-a-page-at-a-time"])
+@pytest.mark.parametrize(("mode", "span", "reach"), [("wb", None, None), ("w+b", None, None), ("w+b", 4096, None),
+                                                     ("w+b", None, 40)],
+                         ids=["pwrite", "mapped", "mapped-a-page-at-a-time", "ordinals-out-of-reach"])
 def test_a_long_run_patched_in_place_is_the_spliced_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                        mode: str, span: int | None) -> None:
+                                                        mode: str, span: int | None, reach: int | None) -> None:
     """Ordinals 1 to 1200 moved by one: most keep their width and are written over the kernel's copy
     (a pwrite each, or through a mapping where the output can be read, a window of ``span`` bytes at
     a time), those that cross 9, 99 and 999 are spliced; the file is byte for byte the line-by-line one."""
@@ -138,6 +139,10 @@ def test_a_long_run_patched_in_place_is_the_spliced_run(tmp_path: Path, monkeypa
     monkeypatch.setattr(mmap, "mmap", recorded)
     if span is not None:
         monkeypatch.setattr(rewrite, "MAP_SPAN", span)
+    if reach is not None:  # every ordinal ends past it (some 50 bytes in): each line is set the long way
+        from rollout_doctor.core.ordinal_spans import Spans
+
+        monkeypatch.setattr(Spans, "REACH", reach)
     head = PAGINATED[0]
     line = b'{"timestamp":"2026-01-01T00:00:00.000Z","ordinal":%d,"type":"event_msg","payload":{"type":"x","t":"%s"}}'
     body = [head, *(line % (n, b"y" * (n % 50)) for n in range(1, 1200))]
@@ -150,7 +155,7 @@ def test_a_long_run_patched_in_place_is_the_spliced_run(tmp_path: Path, monkeypa
         with open(out_path, mode) as out:
             write_pieces(model, the_plan.pieces, out)
         assert out_path.read_bytes() == expected
-    if mode == "w+b":
+    if mode == "w+b" and reach is None:
         # each window as long as the span allows (a page of slack: a mapping starts on a page boundary)
         assert mapped and max(mapped) <= (span or rewrite.MAP_SPAN) + mmap.ALLOCATIONGRANULARITY
         assert len(mapped) > 3 if span else True

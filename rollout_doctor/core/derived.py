@@ -127,14 +127,14 @@ def _fill(fmt: Format, model: Model, pieces: Pieces, written: Rewritten, source:
     if offsets is None:
         offsets = starts
     offsets.append(size)
+    if -(1 << 31) <= min(ordinals, default=0) and max(ordinals, default=0) < 1 << 31:
+        ordinals = array("i", ordinals)  # read from now on, never grown: 4 bytes a line (Codex's fit)
     new.offsets, new.kinds, new.ordinals = offsets, kinds, ordinals
     if consume:
         del old_kinds, old_ordinals
         model.kinds, model.ordinals = bytearray(), array("q")
     _hand_over(model, new, records_of, keys)
     new.bom_lines = frozenset(boms)
-    if ordinals and ordinals.typecode == "q" and -(1 << 31) <= min(ordinals) and max(ordinals) < 1 << 31:
-        new.ordinals = array("i", ordinals)  # read from now on, never grown: 4 bytes a line (Codex's fit)
 
 
 def _view(numbers: Sequence[int]) -> Sequence[int]:
