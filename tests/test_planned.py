@@ -344,3 +344,20 @@ def test_no_ordinals_read_as_an_array_of_them() -> None:
         assert list(none[cut]) == list(held[cut])
     with pytest.raises(IndexError):
         none[7]
+
+
+def test_offsets_past_4_gib_are_held_in_8_bytes() -> None:
+    from rollout_doctor.core.planned import offsets_array
+
+    made: list[int] = []
+
+    def numbers(last: int) -> object:
+        def make() -> list[int]:
+            made.append(last)
+            return [0, 10, last]
+        return make
+
+    small = offsets_array(numbers((1 << 32) - 1))
+    assert (small.typecode, list(small), made) == ("I", [0, 10, (1 << 32) - 1], [(1 << 32) - 1])
+    big = offsets_array(numbers(1 << 32))
+    assert (big.typecode, list(big)) == ("q", [0, 10, 1 << 32])

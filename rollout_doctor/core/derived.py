@@ -89,7 +89,7 @@ def _fill(fmt: Format, model: Model, pieces: Pieces, written: Rewritten, source:
             if offsets is None and len(part.offsets) != m - n:
                 offsets = starts[:n]
             if offsets is not None:
-                offsets.extend(part.offsets)
+                offsets.extend(part.offsets if part.offsets.typecode == offsets.typecode else iter(part.offsets))
             kinds.extend(part.kinds)
             ordinals.extend(part.ordinals)
             for line, record in part.records.items():

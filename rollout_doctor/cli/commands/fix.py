@@ -151,13 +151,14 @@ def fix_all(found_all: list[Found], options: Options, show: Shown, dry_run: bool
 
 
 def complete_interrupted(err: Console, everything: bool = False) -> None:
-    """Finish what a killed fix or undo left half-done (store/__init__.py), and say so."""
-    from rich.markup import escape
-
+    """Finish what a killed fix or undo left half-done (store/__init__.py), and say so (rich only then:
+    a fix's memory, LaterConsole)."""
     from rollout_doctor.core.fixer import complete_interrupted as complete
     from rollout_doctor.formats import known
 
     for done in complete(known(), everything):
+        from rich.markup import escape
+
         files = ", ".join(str(p) for p in done.changed) or "no file changed"
         err.print(f"rollout-doctor: an interrupted run's transaction {escape(done.journal.folder.name)}: "
                   f"{escape(done.outcome)} ({escape(files)})")
