@@ -306,3 +306,14 @@ def test_an_ordinal_is_set_in_place_only_when_nothing_else_can_be_it(line: bytes
     assert (span is not None) is alone
     if span is not None:  # the splice is what the long way (a walk over every member) writes
         assert line[: span[0]] + b"42" + line[span[1]:] == jsonspan.replace(line, ("ordinal",), b"42")
+
+
+def test_new_ordinals_stay_4_bytes_until_one_does_not_fit() -> None:
+    from rollout_doctor.core.derived import _Numbers
+
+    numbers = _Numbers("i")
+    numbers.extend(lambda: iter([0, 1, 2]))
+    assert (numbers.array.typecode, list(numbers.array)) == ("i", [0, 1, 2])
+    numbers.extend(lambda: (n for n in [3, 1 << 31, 5]))  # the second does not fit: all of them again, in 8
+    assert (numbers.array.typecode, list(numbers.array)) == ("q", [0, 1, 2, 3, 1 << 31, 5])
+    assert _Numbers("q").array.typecode == "q"

@@ -15,7 +15,7 @@ parent, which changes which of the parent's lines come first (fix_loop.py reads 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,8 +66,8 @@ def _fill(fmt: Format, model: Model, pieces: Pieces, written: Rewritten, source:
     # holding several records makes more): the array is then taken as it is, not copied (3 MB of a
     # 1 GB fix's peak). None until a piece splits; the starts' own array is theirs no longer.
     offsets: array | None = None
-    kinds, ordinals = bytearray(), array("q")
     old_kinds, old_ordinals, old_records = model.kinds, model.ordinals, model.records
+    kinds, ordinals = bytearray(), _Numbers(old_ordinals.typecode)
     shift = fmt.lines.shift
     starts, fresh = written.starts, written.fresh
     boms: set[int] = set()
@@ -91,7 +91,7 @@ def _fill(fmt: Format, model: Model, pieces: Pieces, written: Rewritten, source:
             if offsets is not None:
                 offsets.extend(part.offsets if part.offsets.typecode == offsets.typecode else iter(part.offsets))
             kinds.extend(part.kinds)
-            ordinals.extend(part.ordinals)
+            ordinals.extend(lambda: iter(part.ordinals))  # noqa: B023 - called at once
             for line, record in part.records.items():
                 if at:
                     shift(record, at)
@@ -111,7 +111,8 @@ def _fill(fmt: Format, model: Model, pieces: Pieces, written: Rewritten, source:
         if offsets is not None:
             offsets.extend(starts[n:stop])
         kinds.extend(bytes(map(old_kinds.__getitem__, run)))
-        ordinals.extend(old_ordinals[o] if x == NO_ORDINAL else x for o, x in zip(run, ordinal_view[n:stop]))
+        ordinals.extend(lambda: (old_ordinals[o] if x == NO_ORDINAL else x
+                                 for o, x in zip(run, ordinal_view[n:stop])))  # noqa: B023
         pop = old_records.pop
         for k, origin in enumerate(run, n + at):
             record = pop(origin, None)
@@ -127,14 +128,31 @@ def _fill(fmt: Format, model: Model, pieces: Pieces, written: Rewritten, source:
     if offsets is None:
         offsets = starts
     offsets.append(size)
-    if -(1 << 31) <= min(ordinals, default=0) and max(ordinals, default=0) < 1 << 31:
-        ordinals = array("i", ordinals)  # read from now on, never grown: 4 bytes a line (Codex's fit)
-    new.offsets, new.kinds, new.ordinals = offsets, kinds, ordinals
+    new.offsets, new.kinds, new.ordinals = offsets, kinds, ordinals.array
     if consume:
         del old_kinds, old_ordinals
         model.kinds, model.ordinals = bytearray(), array("q")
     _hand_over(model, new, records_of, keys)
     new.bom_lines = frozenset(boms)
+
+
+class _Numbers:
+    """A new index's ordinals, in 4 bytes each like the ones they come from (the original's, once the
+    fix holds them so: planned.Planned.compact), until one does not fit: then in 8, from there on.
+    Building them in 8 and narrowing after was 5 MB at once of a 1 GB fix's peak."""
+
+    def __init__(self, typecode: str) -> None:
+        self.array = array(typecode if typecode in ("i", "q") else "q")
+
+    def extend(self, numbers: Callable[[], Iterable[int]]) -> None:
+        """Add what ``numbers()`` gives (called again, whole, if one of them does not fit)."""
+        mark = len(self.array)
+        try:
+            self.array.extend(numbers())
+        except OverflowError:
+            del self.array[mark:]
+            self.array = array("q", self.array)
+            self.array.extend(numbers())
 
 
 def _view(numbers: Sequence[int]) -> Sequence[int]:
