@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rollout_doctor.core.fix_loop import Notes, follow, follow_lines
 from rollout_doctor.core.fixes import TOP, Applicability, Edit, Fix, Op, line_numbers, plan, select_compatible
 from rollout_doctor.core.model import read_model
+from rollout_doctor.core.provenance import Notes, follow, follow_lines
 from rollout_doctor.formats.codex.format import CODEX
 from tests.test_derived import edits, rollouts
 
@@ -110,8 +110,8 @@ def test_the_fixes_kept_together_plan_as_each_would_alone() -> None:
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_the_lines_followed_alone_land_where_the_whole_provenance_says(tmp_path: Path, data: st.DataObject) -> None:
-    """fix_loop.follow_lines (the unreadable lines only, without a diff or a child's cut) gives each
-    followed line the place fix_loop.follow gives it, pass after pass, split records included."""
+    """provenance.follow_lines (the unreadable lines only, without a diff or a child's cut) gives each
+    followed line the place provenance.follow gives it, pass after pass, split records included."""
     path = tmp_path / "rollout.jsonl"
     path.write_bytes(data.draw(rollouts()))
     with read_model(CODEX, path) as model:

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable, Iterable, Sequence
-from operator import attrgetter
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rollout_doctor.core.fixes import NO_ORDINAL, Pieces
-from rollout_doctor.core.index import index_range
+from rollout_doctor.core.index import Part, index_range
 from rollout_doctor.core.lines import Source
 from rollout_doctor.core.model import FileSpan, Model
 from rollout_doctor.core.rewrite import Rewritten
@@ -62,78 +61,94 @@ def derive(fmt: Format, model: Model, pieces: Pieces, written: Rewritten, path: 
 
 def _fill(fmt: Format, model: Model, pieces: Pieces, written: Rewritten, source: Source, size: int,
           new: Model, consume: bool = False) -> None:
-    # The new offsets are the pass's starts as long as each fresh piece is read as one line (a piece
-    # holding several records makes more): the array is then taken as it is, not copied (3 MB of a
-    # 1 GB fix's peak). None until a piece splits; the starts' own array is theirs no longer.
-    offsets: array | None = None
-    old_kinds, old_ordinals, old_records = model.kinds, model.ordinals, model.records
-    kinds, ordinals = bytearray(), _Numbers(old_ordinals.typecode)
-    shift = fmt.lines.shift
+    built = _Built(model.ordinals.typecode)
     starts, fresh = written.starts, written.fresh
-    boms: set[int] = set()
-    origins, set_ordinals = pieces.origins, pieces.ordinals
-    origin_view, ordinal_view = _view(origins), _view(set_ordinals)
     count, n, f = len(pieces), 0, 0
-    # The records, 8 bytes each here, go to a table once the old one is gone; each is keyed by its own
-    # line number where it keeps one (every format here does), else by ``keys`` (record index -> line).
-    records_of: list[object] = []
-    keys: dict[int, int] = {}
     while n < count:
         if f < len(fresh) and fresh[f] == n:
             m = n
             while f < len(fresh) and fresh[f] == m:
                 f, m = f + 1, m + 1
             begin, end = starts[n], starts[m] if m < count else size
-            part = index_range(fmt.lines, source, begin, end, size)  # may be several lines: a split record
-            at = len(kinds)
-            if offsets is None and len(part.offsets) != m - n:
-                offsets = starts[:n]
-            if offsets is not None:
-                offsets.extend(part.offsets if part.offsets.typecode == offsets.typecode else iter(part.offsets))
-            kinds.extend(part.kinds)
-            ordinals.extend(lambda: iter(part.ordinals))  # noqa: B023 - called at once
-            for line, record in part.records.items():
-                if at:
-                    shift(record, at)
-                if getattr(record, "line", None) != line + at:
-                    keys[len(records_of)] = line + at
-                records_of.append(record)
-            if part.has_bom:
-                boms.add(at)
+            # may be several lines: a split record
+            built.add_part(index_range(fmt.lines, source, begin, end, size), starts, n, m, fmt.lines.shift)
             n = m
             continue
         # A run of carried-over pieces up to the next fresh one: the index's numbers, a line each.
         stop = fresh[f] if f < len(fresh) else count
+        built.carry(fmt, model, pieces, starts, n, stop)
+        n = stop
+    offsets = starts if built.offsets is None else built.offsets
+    offsets.append(size)
+    new.offsets, new.kinds, new.ordinals = offsets, built.kinds, built.ordinals.array
+    if consume:
+        model.kinds, model.ordinals = bytearray(), array("q")
+    _hand_over(model, new, built.records, built.keys)
+    new.bom_lines = frozenset(built.boms)
+
+
+class _Built:
+    """A new index as ``_fill`` makes it, from the pieces of a pass in order."""
+
+    def __init__(self, typecode: str) -> None:
+        # The new offsets are the pass's starts as long as each fresh piece is read as one line (a piece
+        # holding several records makes more): the array is then taken as it is, not copied (3 MB of a
+        # 1 GB fix's peak). None until a piece splits; the starts' own array is theirs no longer.
+        self.offsets: array | None = None
+        self.kinds = bytearray()
+        self.ordinals = _Numbers(typecode)
+        # The records, 8 bytes each here, go to a table once the old one is gone; each is keyed by its
+        # own line number where it keeps one (every format here does), else by ``keys`` (index -> line).
+        self.records: list[object] = []
+        self.keys: dict[int, int] = {}
+        self.boms: set[int] = set()
+
+    def add_part(self, part: Part, starts: array, n: int, m: int, shift: Callable[[Any, int], None]) -> None:
+        """The lines pieces ``n`` to ``m`` were read as, afresh."""
+        at = len(self.kinds)
+        if self.offsets is None and len(part.offsets) != m - n:
+            self.offsets = starts[:n]
+        if self.offsets is not None:
+            self.offsets.extend(part.offsets if part.offsets.typecode == self.offsets.typecode
+                                else iter(part.offsets))
+        self.kinds.extend(part.kinds)
+        self.ordinals.extend(lambda: iter(part.ordinals))
+        for line, record in part.records.items():
+            if at:
+                shift(record, at)
+            if getattr(record, "line", None) != line + at:
+                self.keys[len(self.records)] = line + at
+            self.records.append(record)
+        if part.has_bom:
+            self.boms.add(at)
+
+    def carry(self, fmt: Format, model: Model, pieces: Pieces, starts: array, n: int, stop: int) -> None:
+        """Pieces ``n`` to ``stop``, lines of ``model`` carried over: their facts, and their records
+        moved from ``model``'s table and renumbered."""
         # Views, not copies: a run is most of the file, and copies of its origins and ordinals (and an
         # array of its new ordinals before they are added) were 10 MB of a 1 GB fix's peak.
-        run = origin_view[n:stop]
-        at = len(kinds) - n  # the new model's line of piece k is k + at
-        if offsets is not None:
-            offsets.extend(starts[n:stop])
-        kinds.extend(bytes(map(old_kinds.__getitem__, run)))
-        ordinals.extend(lambda: (old_ordinals[o] if x == NO_ORDINAL else x
-                                 for o, x in zip(run, ordinal_view[n:stop])))  # noqa: B023
-        pop = old_records.pop
-        for k, origin in enumerate(run, n + at):
+        run = _view(pieces.origins)[n:stop]
+        set_ordinals = _view(pieces.ordinals)[n:stop]
+        old_ordinals, shift, keys, records = model.ordinals, fmt.lines.shift, self.keys, self.records
+        at = len(self.kinds) - n  # the new model's line of piece k is k + at
+        if self.offsets is not None:
+            self.offsets.extend(starts[n:stop])
+        self.kinds.extend(bytes(map(model.kinds.__getitem__, run)))
+        self.ordinals.extend(lambda: (old_ordinals[o] if x == NO_ORDINAL else x for o, x in zip(run, set_ordinals)))
+        pop = model.records.pop
+        for k, origin in enumerate(run, n + at):  # a line each: 400 000 on a gigabyte
             record = pop(origin, None)
             if record is not None:
                 if k != origin:
                     shift(record, k - origin)
                 if getattr(record, "line", None) != k:
-                    keys[len(records_of)] = k
-                records_of.append(record)
+                    keys[len(records)] = k
+                records.append(record)
         if model.bom_lines:
-            boms.update(k for k, origin in enumerate(run, n + at) if origin in model.bom_lines)
-        n = stop
-    if offsets is None:
-        offsets = starts
-    offsets.append(size)
-    new.offsets, new.kinds, new.ordinals = offsets, kinds, ordinals.array
-    if consume:
-        del old_kinds, old_ordinals
-        model.kinds, model.ordinals = bytearray(), array("q")
-    _hand_over(model, new, records_of, keys)
-    new.bom_lines = frozenset(boms)
+            self.boms.update(k for k, origin in enumerate(run, n + at) if origin in model.bom_lines)
+
+
+_END = object()  # the end of the records being handed over (_hand_over)
 
 
 class _Numbers:
@@ -172,6 +187,10 @@ def _hand_over(model: Model, new: Model, records: list[object], keys: dict[int, 
     old.clear()
     if keys:
         new.records = {keys.get(n, getattr(record, "line", None)): record for n, record in enumerate(records)}
-    else:
-        new.records = dict(zip(map(attrgetter("line"), records), records))
-    records.clear()
+        records.clear()
+        return
+    # Taken from the list's end, which gives its memory back as it empties, while the table grows: at
+    # the table's last doubling, the moment of a 1 GB fix's peak, the list is an eighth of its size.
+    records.append(_END)
+    records.reverse()
+    new.records = {record.line: record for record in iter(records.pop, _END)}  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rollout_doctor.core import heap
 from rollout_doctor.core.check import check_model, open_thread
 from rollout_doctor.core.cuts import cut_line, moved_cut
 from rollout_doctor.core.errors import error_message
@@ -29,6 +30,7 @@ from rollout_doctor.core.fix_commit import commit_thread, complete_interrupted  
 from rollout_doctor.core.fix_loop import Loop, held, run_loop
 from rollout_doctor.core.fixes import applicable
 from rollout_doctor.core.hashed_read import read_hashed
+from rollout_doctor.core.interpreter import set_for_fixing
 from rollout_doctor.core.model import Model, read_model
 from rollout_doctor.core.reports import FileReport
 from rollout_doctor.core.rules import Diagnostic, Options
@@ -39,9 +41,6 @@ if TYPE_CHECKING:
 
     from rollout_doctor.core.format import Format, Threads
     from rollout_doctor.store.staging import Staged
-
-
-SWITCH_INTERVAL = 0.0005  # seconds: how long a hashing thread may wait for the interpreter while a fix runs
 
 
 @dataclass
@@ -133,8 +132,6 @@ class ThreadFix:
         return cuts
 
     def _read_original(self, member: Member, chain_problem: str | None) -> Model:
-        from rollout_doctor.core import heap
-
         if self.run_.dry_run:
             original = read_model(self.fmt, member.path, member.inherited, chain_problem, cached=True)
         else:
@@ -277,20 +274,9 @@ def fix_file(fmt: Format, path: Path, options: Options, dry_run: bool = False, w
 
 
 def _fix_and_commit(run: Run, fix: ThreadFix) -> list[Member]:
-    """Fix a thread's files and commit them as one transaction, unless a child would be harmed. The
-    cyclic collector waits meanwhile: a fix holds a record a line and frees none until its end, and
-    the collector walked them all again and again (half a second of a 1 GB fix) for no cycle."""
-    import gc
-    import sys
-
-    collecting = gc.isenabled()
-    gc.disable()
-    # The hashes of the original, its backup and the new version are taken on threads beside the
-    # passes, a step of store/copies.HASH_CHUNK at a time, and each step waits for the interpreter
-    # up to a switch interval: 5 ms by default, 2 s of waits a gigabyte in steps of 2 MiB.
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
-    try:
+    """Fix a thread's files and commit them as one transaction, unless a child would be harmed (the
+    interpreter set for it meanwhile: interpreter.py)."""
+    with set_for_fixing():
         members = fix.run()
         written = [m for m in members if m.loop is not None and m.loop.written and m.report.error is None]
         refused = fix.validate() if written else None
@@ -302,10 +288,6 @@ def _fix_and_commit(run: Run, fix: ThreadFix) -> list[Member]:
         elif written and not run.dry_run:
             commit_thread(run.fmt, written, run.force)
         return members
-    finally:
-        sys.setswitchinterval(interval)
-        if collecting:
-            gc.enable()
 
 
 def _fix_family(run: Run, family: list[Path]) -> Iterator[FileReport]:
@@ -317,14 +299,10 @@ def _fix_family(run: Run, family: list[Path]) -> Iterator[FileReport]:
         for path in family:
             fix.add(path, "requested")
         members = _fix_and_commit(run, fix)
-        # The thread is written (or not): its passes' indexes go before its reports are shown, which
-        # imports the terminal's library (6 MiB) on top of them, else (a 1 GB fix's peak, issue 14).
-        for member in members:
+        for member in members:  # its passes go before its reports are shown (rich: 6 MiB on top, else)
             if member.loop is not None:
                 member.loop.close()
                 member.loop = None
-        from rollout_doctor.core import heap
-
         heap.give_back()
         for member in members:
             if member.role == "requested" or member.report.written or member.report.refused or member.report.changes:
