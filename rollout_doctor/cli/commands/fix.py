@@ -71,15 +71,21 @@ class LaterConsole:
     the start, they would add to the fix's peak memory (issue 14: 100 MiB for a 1 GB rollout)."""
 
     def __init__(self, stderr: bool = False) -> None:
-        self._stderr = stderr
-        self._console: Console | None = None
+        object.__setattr__(self, "_stderr", stderr)
+        object.__setattr__(self, "_console", None)
 
-    def __getattr__(self, name: str) -> object:
+    def _made(self) -> Console:
         if self._console is None:
             from rollout_doctor.cli import render
 
-            self._console = render.console(stderr=self._stderr)
-        return getattr(self._console, name)
+            object.__setattr__(self, "_console", render.console(stderr=self._stderr))
+        return self._console  # type: ignore[return-value]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._made(), name)
+
+    def __setattr__(self, name: str, value: object) -> None:  # render sets soft_wrap for a summary
+        setattr(self._made(), name, value)
 
 
 class Shown:
