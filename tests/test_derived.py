@@ -306,3 +306,32 @@ def test_an_ordinal_is_set_in_place_only_when_nothing_else_can_be_it(line: bytes
     assert (span is not None) is alone
     if span is not None:  # the splice is what the long way (a walk over every member) writes
         assert line[: span[0]] + b"42" + line[span[1]:] == jsonspan.replace(line, ("ordinal",), b"42")
+
+
+def test_new_ordinals_stay_4_bytes_until_one_does_not_fit() -> None:
+    from rollout_doctor.core.derived import _Numbers
+
+    numbers = _Numbers("i")
+    numbers.extend(lambda: iter([0, 1, 2]))
+    assert (numbers.array.typecode, list(numbers.array)) == ("i", [0, 1, 2])
+    numbers.extend(lambda: (n for n in [3, 1 << 31, 5]))  # the second does not fit: all of them again, in 8
+    assert (numbers.array.typecode, list(numbers.array)) == ("q", [0, 1, 2, 3, 1 << 31, 5])
+    assert _Numbers("q").array.typecode == "q"
+
+
+def test_records_are_handed_over_in_the_order_they_were_found(tmp_path: Path) -> None:
+    """A rule may take the first record it meets: the new table keeps the order of the list it is
+    made from, taken from the list's end (derived._hand_over), and the list is left empty."""
+    from rollout_doctor.core.derived import _hand_over
+    from rollout_doctor.formats.codex.records import Event
+
+    path = tmp_path / "rollout.jsonl"
+    path.write_bytes(PAGINATED[0] + b"\n")
+    with read_model(CODEX, path) as old, read_model(CODEX, path) as new:
+        records: list[object] = [Event(line, "x") for line in (5, 2, 9, 7)]
+        _hand_over(old, new, records, {})
+        assert list(new.records) == [5, 2, 9, 7] and records == []
+        assert all(new.records[line].line == line for line in new.records)  # type: ignore[attr-defined]
+        keyed: list[object] = [Event(3, "x"), Event(4, "x")]
+        _hand_over(old, new, keyed, {1: 8})  # a record keyed otherwise than by its own line
+        assert list(new.records) == [3, 8]

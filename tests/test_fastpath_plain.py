@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from rollout_doctor.cli.fastpath import Deferred, parser_for, plain_values
 from rollout_doctor.cli.options import params_of
 
-COMMANDS = ("check", "guard", "list")
+COMMANDS = ("check", "guard", "list", "fix")
 
 
 def words_of(command: str) -> list[str]:
@@ -57,6 +57,8 @@ def test_plain_values_are_argparse_values_or_none(command: str, data: st.DataObj
     pytest.param("check", ["-q", "--select", "RD1", "--select", "orphan-call", "a.jsonl", "b.jsonl"], id="check-many"),
     pytest.param("check", [], id="check-home"),
     pytest.param("list", ["--format", "json", "--stuck"], id="list-json"),
+    pytest.param("fix", ["a.jsonl"], id="fix-file"),
+    pytest.param("fix", ["--dry-run", "--format", "json", "a.jsonl"], id="fix-dry-run-json"),
 ])
 def test_the_words_said_before_a_resume_are_read_without_argparse(command: str, args: list[str]) -> None:
     """The plain reading must take what wrappers and hooks say, or it saves nothing."""

@@ -7,9 +7,17 @@ nothing is written), and a real change must come out exactly."""
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from rollout_doctor.core.fixes import TOP, Applicability, Edit, Fix, Op, plan, select_compatible
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rollout_doctor.core.fixes import TOP, Applicability, Edit, Fix, Op, line_numbers, plan, select_compatible
+from rollout_doctor.core.model import read_model
+from rollout_doctor.core.provenance import Notes, follow, follow_lines
+from rollout_doctor.formats.codex.format import CODEX
+from tests.test_derived import edits, rollouts
 
 
 def layout(line_count: int, edits: list[Edit]) -> tuple[list[str], bool, int | None]:
@@ -97,3 +105,24 @@ def test_the_fixes_kept_together_plan_as_each_would_alone() -> None:
     together = layout(4, [e for f in kept for e in f.edits])
     assert together == (["0", "2", "3", "+x"], True, None)
     assert all(e.op in (Op.DELETE, Op.INSERT) for f in kept for e in f.edits)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_the_lines_followed_alone_land_where_the_whole_provenance_says(tmp_path: Path, data: st.DataObject) -> None:
+    """provenance.follow_lines (the unreadable lines only, without a diff or a child's cut) gives each
+    followed line the place provenance.follow gives it, pass after pass, split records included."""
+    path = tmp_path / "rollout.jsonl"
+    path.write_bytes(data.draw(rollouts()))
+    with read_model(CODEX, path) as model:
+        lines = len(model)
+        provenance, notes = line_numbers(lines, range(lines)), Notes()
+        followed = {line for line in data.draw(st.sets(st.integers(0, max(lines - 1, 0)))) if line < lines}
+        tracked = {line: line for line in followed}
+        count = lines
+        for _pass in range(data.draw(st.integers(1, 3))):
+            pieces = plan(count, data.draw(edits(count))).pieces
+            provenance, notes = follow(pieces, 0, provenance, notes)
+            tracked = follow_lines(pieces, 0, tracked)
+            assert tracked == {k: o for k, o in enumerate(provenance) if o in followed}
+            count = len(provenance)

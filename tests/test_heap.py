@@ -85,3 +85,75 @@ def test_a_huge_fix_fixes_the_threshold_once_its_original_is_indexed(
     assert events.count("mallopt") == 1 and events.index("mallopt") > 0 and events[-1] == "mallopt", events
     assert libc.calls == [(-3, 128 << 10)]
     assert check_file(path, options_of(case)).diagnostics == []
+
+
+class TrimmingLibc(FakeLibc):
+    def __init__(self) -> None:
+        super().__init__()
+        self.trims = 0
+
+    def malloc_trim(self, pad: int) -> int:
+        assert pad == 0
+        self.trims += 1
+        return 1
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
+def test_indexing_a_huge_file_trims_the_heap_every_so_many_bytes(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    libc = TrimmingLibc()
+    monkeypatch.setattr(ctypes, "CDLL", lambda _name: libc)
+    small, huge = tmp_path / "small.jsonl", tmp_path / "huge.jsonl"
+    small.write_bytes(b"{}\n")
+    with open(huge, "wb") as f:
+        os.truncate(f.fileno(), heap.HUGE)
+    assert heap.trimming_for(small) is None
+    assert heap.trimming_for(tmp_path / "gone.jsonl") is None
+    trimming = heap.trimming_for(huge)
+    assert trimming is not None
+    for _block in range(5):
+        trimming(heap.TRIM_EVERY // 2)  # a trim after every second block
+    assert libc.trims == 2
+    trimming.done()
+    assert libc.trims == 3
+
+
+def test_no_trimming_without_malloc_trim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ctypes, "CDLL", lambda _name: FakeLibc())  # musl, say: no malloc_trim
+    huge = tmp_path / "huge.jsonl"
+    with open(huge, "wb") as f:
+        os.truncate(f.fileno(), heap.HUGE)
+    assert heap.trimming_for(huge) is None
+    monkeypatch.setattr(heap, "_fixed", True)
+    heap.give_back()  # no AttributeError escapes
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
+def test_a_huge_fix_gives_the_heap_back_while_it_indexes_and_between_passes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rollout_doctor.formats.codex import check_file, fix_file
+    from rollout_doctor.formats.codex.rules import REGISTRY
+    from tests.support.case_files import load_all
+    from tests.support.case_run import options_of
+    from tests.support.rollouts import rollout_name
+
+    libc = TrimmingLibc()
+    monkeypatch.setattr(ctypes, "CDLL", lambda _name: libc)
+    monkeypatch.setattr(heap, "_fixed", False)
+    monkeypatch.setattr(heap, "HUGE", 1)
+    monkeypatch.setattr(heap, "TRIM_EVERY", 1)  # a trim after every block
+    monkeypatch.setenv("ROLLOUT_DOCTOR_HOME", str(tmp_path / "state"))
+    case = next(c for c in load_all([r.name for r in REGISTRY.rules])
+                if c.rule == "orphan-call" and c.name == "every-call-kind")
+    path = tmp_path / rollout_name(case, "paginated")
+    path.write_bytes(case.input("paginated"))
+    assert fix_file(path, options_of(case)).written
+    # one while indexing (the case is one block), one at its end, and before and after each pass
+    assert libc.trims >= 4, libc.trims
+    assert check_file(path, options_of(case)).diagnostics == []
+    monkeypatch.setattr(heap, "HUGE", 1 << 40)
+    before = libc.trims
+    path.write_bytes(case.input("paginated"))
+    monkeypatch.setattr(heap, "_fixed", False)
+    assert fix_file(path, options_of(case)).written
+    assert libc.trims == before  # an ordinary file is never trimmed

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rollout_doctor.core.fixes import Edit, Plan, plan
+from rollout_doctor.core.fixes import NO_ORDINAL, Edit, NoOrdinals, Plan, plan
 from rollout_doctor.core.model import Model, read_model
 from rollout_doctor.core.planned import Planned
 from rollout_doctor.core.rewrite import write_pieces
@@ -117,11 +117,32 @@ def fresh_ordinals(path: Path) -> list[int | None]:
     return [orjson.loads(line).get("ordinal") for line in path.read_bytes().splitlines()]
 
 
-@pytest.mark.parametrize("mode", ["wb", "w+b"], ids=["pwrite", "mapped"])
-def test_a_long_run_patched_in_place_is_the_spliced_run(tmp_path: Path, mode: str) -> None:
+@pytest.mark.parametrize(("mode", "span", "reach"), [("wb", None, None), ("w+b", None, None), ("w+b", 4096, None),
+                                                     ("w+b", None, 40)],
+                         ids=["pwrite", "mapped", "mapped-a-page-at-a-time", "ordinals-out-of-reach"])
+def test_a_long_run_patched_in_place_is_the_spliced_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        mode: str, span: int | None, reach: int | None) -> None:
     """Ordinals 1 to 1200 moved by one: most keep their width and are written over the kernel's copy
-    (a pwrite each, or through a mapping where the output can be read), those that cross 9, 99 and
-    999 are spliced; the file is byte for byte the line-by-line one."""
+    (a pwrite each, or through a mapping where the output can be read, a window of ``span`` bytes at
+    a time), those that cross 9, 99 and 999 are spliced; the file is byte for byte the line-by-line one."""
+    import mmap
+
+    from rollout_doctor.core import rewrite
+
+    mapped: list[int] = []
+    real_mmap = mmap.mmap
+
+    def recorded(fd: int, length: int, *args: object, **kwargs: object) -> mmap.mmap:
+        mapped.append(length)
+        return real_mmap(fd, length, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(mmap, "mmap", recorded)
+    if span is not None:
+        monkeypatch.setattr(rewrite, "MAP_SPAN", span)
+    if reach is not None:  # every ordinal ends past it (some 50 bytes in): each line is set the long way
+        from rollout_doctor.core.ordinal_spans import Spans
+
+        monkeypatch.setattr(Spans, "REACH", reach)
     head = PAGINATED[0]
     line = b'{"timestamp":"2026-01-01T00:00:00.000Z","ordinal":%d,"type":"event_msg","payload":{"type":"x","t":"%s"}}'
     body = [head, *(line % (n, b"y" * (n % 50)) for n in range(1, 1200))]
@@ -134,6 +155,10 @@ def test_a_long_run_patched_in_place_is_the_spliced_run(tmp_path: Path, mode: st
         with open(out_path, mode) as out:
             write_pieces(model, the_plan.pieces, out)
         assert out_path.read_bytes() == expected
+    if mode == "w+b" and reach is None:
+        # each window as long as the span allows (a page of slack: a mapping starts on a page boundary)
+        assert mapped and max(mapped) <= (span or rewrite.MAP_SPAN) + mmap.ALLOCATIONGRANULARITY
+        assert len(mapped) > 3 if span else True
 
 
 LINES = [*PAGINATED[:40], *ODD, b'{"type":"ordinal","ordinal":3}', b'{"ordinal":1,"x":"\\u0061"}']
@@ -251,3 +276,88 @@ def test_a_pass_that_renumbers_after_one_that_did_not_is_planned(tmp_path: Path,
     assert report.error is None and report.written and report.passes >= 2
     assert b"this line is no record" not in path.read_bytes()
     assert check_file(path, options_of(case)).diagnostics == []
+
+
+def test_the_benchmarks_passes_share_what_they_can_and_let_go_of_the_rest(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shape above, pass by pass (issue 14: a 1 GB fix at 100 MiB): the second pass's composed
+    ordinals are its own (the first set none), a derived index's offsets are its layout's starts, and
+    the pass before gives up its offsets, kinds and ordinals once the new one is derived from them.
+    Each index is still the one a fresh read of the written bytes gives."""
+    from rollout_doctor.core import derived
+
+    derived_from: list[tuple[Model, Model, bool]] = []
+    real_derive = derived.derive
+
+    def recorded(fmt: object, model: Model, pieces: object, written: object, *args: object, **kwargs: object) -> Model:
+        new = real_derive(fmt, model, pieces, written, *args, **kwargs)  # type: ignore[arg-type]
+        derived_from.append((model, new, new.offsets is written.starts))  # type: ignore[attr-defined]
+        return new
+
+    monkeypatch.setattr(derived, "derive", recorded)
+    path = tmp_path / "rollout.jsonl"
+    body = list(PAGINATED[:6])  # ordinals 0 to 5: deleting the damaged line renumbers nothing
+    assert [line.count(b'"ordinal":%d,' % n) for n, line in enumerate(body)] == [1] * 6
+    body.insert(3, b"this line is no record")
+    path.write_bytes(b"".join(line + b"\n" for line in body))
+    with read_model(CODEX, path) as original:
+        planned = Planned(original)
+        first = planned.lay_out(CODEX, original, _plan(original, [Edit.delete(3)]).pieces, tmp_path / "pass0.jsonl")
+        assert first is not None and planned.composed is not None
+        assert isinstance(planned.composed.ordinals, NoOrdinals)  # the first pass sets none: none held
+        second_plan = _plan(first, [Edit.insert_after(1, PAGINATED[5], "a"), Edit.renumber_from(2)])
+        second = planned.lay_out(CODEX, first, second_plan.pieces, tmp_path / "pass1.jsonl")
+        assert second is not None and planned.composed is not None
+        assert planned.composed.ordinals is second_plan.pieces.ordinals
+        (model0, new0, shared0), (model1, new1, shared1) = derived_from
+        assert model0 is original and len(original.ordinals) == len(original)  # the original keeps its index
+        assert new0 is first and model1 is first and new1 is second
+        assert shared0 and shared1
+        assert len(first.offsets) == len(first.kinds) == len(first.ordinals) == 0
+        planned.write(second)
+        with read_model(CODEX, second.path) as fresh:
+            same_index(second, fresh)
+
+
+def test_the_original_is_held_in_4_bytes_a_number_where_its_numbers_fit(tmp_path: Path) -> None:
+    path = tmp_path / "rollout.jsonl"
+    path.write_bytes(b"".join(line + b"\n" for line in PAGINATED[:8]))
+    big = tmp_path / "big-ordinal.jsonl"
+    huge = b'{"timestamp":"2026-01-01T00:00:00Z","ordinal":4294967296,"type":"event_msg","payload":{"type":"x"}}'
+    big.write_bytes(b"".join(line + b"\n" for line in [*PAGINATED[:3], huge]))
+    with read_model(CODEX, path) as original, read_model(CODEX, big) as other:
+        offsets, ordinals = list(original.offsets), list(original.ordinals)
+        Planned(original).compact()
+        assert (original.offsets.typecode, original.ordinals.typecode) == ("I", "i")
+        assert (list(original.offsets), list(original.ordinals)) == (offsets, ordinals)
+        Planned(other).compact()
+        assert (other.offsets.typecode, other.ordinals.typecode) == ("I", "q")  # an ordinal past 32 bits
+
+
+def test_no_ordinals_read_as_an_array_of_them() -> None:
+    from array import array
+
+    held, none = array("q", [NO_ORDINAL]) * 7, NoOrdinals(7)
+    assert len(none) == 7 and list(none) == list(held) and none.count(NO_ORDINAL) == 7 and none.count(3) == 0
+    assert [none[k] for k in range(-7, 7)] == [held[k] for k in range(-7, 7)]
+    for cut in (slice(2, 5), slice(None, -2), slice(5, 2), slice(0, 99)):
+        assert list(none[cut]) == list(held[cut])
+    with pytest.raises(IndexError):
+        none[7]
+
+
+def test_offsets_past_4_gib_are_held_in_8_bytes() -> None:
+    from rollout_doctor.core.planned import offsets_array
+
+    made: list[int] = []
+
+    def numbers(last: int) -> object:
+        def make() -> list[int]:
+            made.append(last)
+            return [0, 10, last]
+        return make
+
+    small = offsets_array(numbers((1 << 32) - 1))
+    assert (small.typecode, list(small), made) == ("I", [0, 10, (1 << 32) - 1], [(1 << 32) - 1])
+    big = offsets_array(numbers(1 << 32))
+    assert (big.typecode, list(big)) == ("q", [0, 10, 1 << 32])

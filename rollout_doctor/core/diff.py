@@ -12,7 +12,7 @@ from rollout_doctor.core.model import Model
 from rollout_doctor.core.reports import Change
 
 if TYPE_CHECKING:
-    from rollout_doctor.core.fix_loop import Notes
+    from rollout_doctor.core.provenance import Notes
 
 
 def stable_lines(origins: list[int]) -> set[int]:

@@ -18,21 +18,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rollout_doctor.core import heap
 from rollout_doctor.core.check import check_model
 from rollout_doctor.core.errors import FixLoopError
 from rollout_doctor.core.fixes import (
-    NEW,
-    NO_ORDINAL,
     TOP,
     Fix,
     Op,
     Pieces,
     applicable,
+    line_numbers,
     plan,
     select_compatible,
 )
 from rollout_doctor.core.model import Model
 from rollout_doctor.core.planned import Planned
+from rollout_doctor.core.provenance import Notes, follow, follow_lines
 from rollout_doctor.core.rules import Diagnostic, Options
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ class Loop:
 
     original: Model | None  # kept for the diff, or closed
     current: Model
-    provenance: array  # result line -> original line, -1 for new lines
+    provenance: array  # result line -> original line, -1 for new lines (empty when only ``tracked`` is followed)
     notes: Notes  # result line -> note of an inserted or changed line
     before: Shape | None = None  # what the original held, for held() (the original itself may be closed)
     applied: list[Fix] = field(default_factory=list)
@@ -61,6 +62,10 @@ class Loop:
     passes: int = 0
     written: bool = False  # a pass was written: ``current`` is a new version
     digest: Future[str] | None = None  # the sha256 of ``current``'s file, when it is being taken already
+    has_header: bool | None = None  # whether ``current`` holds the header, once its index may be gone
+    # Result line -> original line of the original's unreadable lines only (held() asks which are kept),
+    # when nothing else reads the provenance (no diff, no child's cut): None when ``provenance`` is followed.
+    tracked: dict[int, int] | None = None
 
     def close(self) -> None:
         for model in (self.original, self.current):
@@ -76,15 +81,17 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
     ``original`` with ``options`` found, when the caller has it already."""
     from rollout_doctor.core.cuts import cut_in
 
-    loop = Loop(original, original, array("q", range(len(original) - original.own_start)), Notes(),
-                Shape.of(original))
+    loop = _start(original, want_diff or bool(cuts))
     diagnostics = check_model(fmt, original, options) if checked is None else checked
     planned = Planned(original)
     for n in range(MAX_PASSES):
+        heap.give_back()  # what the check left
         protected = [loop.current.own_start + cut_in(loop.provenance, cut) for cut in cuts]
         fixes = select_compatible(next_phase(fmt, diagnostics, options.unsafe_fixes, protected))
         if not fixes:
             break
+        if n == 0:
+            planned.compact()
         current = loop.current
         the_plan = plan(len(current), [e for f in fixes for e in f.edits])
         starts = [s for s in (the_plan.first_change, the_plan.renumber_from) if s is not None]
@@ -96,13 +103,14 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
         out_path = workdir / f"{tag}-pass{n}.jsonl"
         pieces = the_plan.pieces.tail(current.own_start)
         following = _next_version(fmt, planned, current, pieces, out_path)
-        loop.provenance, loop.notes = follow(pieces, current.own_start, loop.provenance, loop.notes)
+        _follow(loop, pieces, current.own_start)
         # Memory stays flat: only the original (for the diff, or to write the planned passes from) and
         # the newest pass are kept; on a 1 GB rollout a model is 60 MB.
         del the_plan, fixes, pieces
         if current is not original or not want_diff:
             _let_go(loop, current, planned)
         loop.current = following if following is not None else read(out_path)
+        heap.give_back()  # what laying out and indexing the pass left
         loop.current.named = original.name_path
         loop.written = True
         loop.passes = n + 1
@@ -113,9 +121,34 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
                                "may make; nothing written")
     else:
         raise FixLoopError(f"{original.name_path}: fixes did not settle after {MAX_PASSES} passes; nothing written")
-    loop.digest = planned.write(loop.current)
     loop.remaining = diagnostics
+    if loop.written:
+        loop.has_header = loop.current.has_header()
+        if not want_diff and not cuts:
+            # Nothing reads the last version's index again (no diff, no child's cut to follow): it goes
+            # before that version is written, which is then no peak of a huge fix's memory.
+            current = loop.current
+            current.kinds, current.records, current.ordinals = bytearray(), {}, array("q")
+            heap.give_back()
+    loop.digest = planned.write(loop.current)
     return loop
+
+
+def _start(original: Model, followed: bool) -> Loop:
+    """The loop before its first pass. Each line's provenance (an array a line, made again each pass) is
+    for the diff and for a child's cut (``followed``); without them only the unreadable lines' are
+    followed (2 to 3 MB and 0.2 s of a 1 GB fix)."""
+    lines = len(original) - original.own_start
+    shape = Shape.of(original)
+    return Loop(original, original, line_numbers(lines, range(lines) if followed else ()), Notes(), shape,
+                tracked=None if followed else {line: line for line in shape.invalid})
+
+
+def _follow(loop: Loop, pieces: Pieces, shift: int) -> None:
+    if loop.tracked is None:
+        loop.provenance, loop.notes = follow(pieces, shift, loop.provenance, loop.notes)
+    else:
+        loop.tracked = follow_lines(pieces, shift, loop.tracked)
 
 
 def _next_version(fmt: Format, planned: Planned, current: Model, pieces: Pieces, out_path: Path) -> Model | None:
@@ -156,94 +189,6 @@ def made_worse(fmt: Format, before: list[Diagnostic], after: list[Diagnostic]) -
         if rule.invariant and sum(d.rule == rule.name for d in after) > sum(d.rule == rule.name for d in before):
             return rule.name
     return None
-
-
-class Notes:
-    """Result line -> the note of a line a fix inserted or changed. A line whose ordinal alone was
-    renumbered takes one byte, not a dict entry: a gigabyte renumbered from its start has 300 000."""
-
-    RENUMBERED = "ordinal renumbered"
-
-    def __init__(self) -> None:
-        self.text: dict[int, str] = {}
-        self.renumbered = bytearray()
-
-    def __setitem__(self, line: int, note: str) -> None:
-        if note == self.RENUMBERED:
-            if len(self.renumbered) <= line:
-                self.renumbered.extend(bytes(line + 1 - len(self.renumbered)))
-            self.renumbered[line] = 1
-            self.text.pop(line, None)
-        else:
-            self.text[line] = note
-
-    def get(self, line: int, default: str = "") -> str:
-        note = self.text.get(line)
-        if note is not None:
-            return note
-        return self.RENUMBERED if line < len(self.renumbered) and self.renumbered[line] else default
-
-    def __contains__(self, line: object) -> bool:
-        return isinstance(line, int) and self.get(line, "") != ""
-
-
-def follow(pieces: Pieces, shift: int, provenance: array, notes: Notes) -> tuple[array, Notes]:
-    """Provenance and notes through one more pass (``pieces``: the file's own, ``shift``: the model line
-    of the file's first line in the pass's model)."""
-    origins, ordinals, extra = pieces.origins, pieces.ordinals, pieces.extra
-    if any(b"\n" in content for content, _note in extra.values()):
-        return _follow_split(pieces, shift, provenance, notes)
-    new_provenance = array("q", (provenance[o - shift] if o != NEW else -1 for o in origins))
-    new_notes = Notes()
-    text, renumbered, known = notes.text, notes.renumbered, len(notes.renumbered)
-    new_text, new_renumbered = new_notes.text, bytearray(len(origins))
-    for k, origin in enumerate(origins):  # a line each: numbers and two lookups
-        if origin == NEW:
-            new_text[k] = extra.get(k, (b"", ""))[1]
-            continue
-        if k in extra:  # changed content: its note, the line's, or "changed" (diff() relies on one)
-            note = extra[k][1] or notes.get(origin - shift, "")
-            if not note:
-                note = Notes.RENUMBERED if ordinals[k] != NO_ORDINAL else "changed"
-            if note == Notes.RENUMBERED:
-                new_renumbered[k] = 1
-            else:
-                new_text[k] = note
-            continue
-        source = origin - shift
-        note = text.get(source)
-        if note:
-            new_text[k] = note
-        elif (source < known and renumbered[source]) or ordinals[k] != NO_ORDINAL:
-            new_renumbered[k] = 1
-    new_notes.renumbered = new_renumbered
-    return new_provenance, new_notes
-
-
-def _follow_split(pieces: Pieces, shift: int, provenance: array, notes: Notes) -> tuple[array, Notes]:
-    """``follow`` where new content holds several records (a damaged line split into the records glued
-    in it): each is a line of the result, and the ones after the first are new."""
-    new_provenance = array("q")
-    new_notes = Notes()
-    for piece in pieces:
-        at = len(new_provenance)  # the result line this piece starts
-        if piece.origin is None:
-            new_provenance.append(-1)
-            new_notes[at] = piece.note
-        else:
-            origin = piece.origin - shift
-            new_provenance.append(provenance[origin])
-            note = piece.note or notes.get(origin, "")
-            if piece.ordinal is not None and not note:
-                note = Notes.RENUMBERED
-            if piece.content is not None and not note:
-                note = "changed"  # every changed line carries a note: diff() relies on it
-            if note:
-                new_notes[at] = note
-        for _extra in range(piece.content.count(b"\n") if piece.content is not None else 0):
-            new_notes[len(new_provenance)] = piece.note or "split from a damaged line"
-            new_provenance.append(-1)
-    return new_provenance, new_notes
 
 
 def next_phase(fmt: Format, diagnostics: list[Diagnostic], unsafe: bool, protected: list[int]) -> list[Fix]:
@@ -295,11 +240,12 @@ def held(loop: Loop, options: Options) -> str | None:
     shape = loop.before
     if options.unsafe_fixes or shape is None:
         return None
-    if shape.had_header and not loop.current.has_header():
+    has_header = loop.has_header if loop.has_header is not None else loop.current.has_header()
+    if shape.had_header and not has_header:
         return (f"the safe fixes would remove the {loop.current.header_name} line; nothing written "
                 "(`fix --unsafe-fixes` writes them)")
     # Only the unreadable lines are looked up: a set of every line kept was 28 MB of a 1 GB fix's peak.
-    kept = set(shape.invalid).intersection(loop.provenance)
+    kept = set(shape.invalid).intersection(loop.provenance if loop.tracked is None else loop.tracked.values())
     total = shape.total
     lost = sum(size for line, size in shape.invalid.items() if line not in kept)
     if total and lost > HOLD_FRACTION * total:

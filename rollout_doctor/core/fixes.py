@@ -10,8 +10,10 @@ them out.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from enum import Enum
+from itertools import repeat
+from typing import overload
 
 from rollout_doctor.core.plain import Frozen, Plain
 
@@ -131,6 +133,46 @@ NEW = -1  # the origin of a line a fix writes anew
 NO_ORDINAL = -(1 << 63)  # no ordinal to set
 
 
+class NoOrdinals(Sequence[int]):
+    """The ordinals of pieces that set none (``NO_ORDINAL`` each), held in no memory: a pass that only
+    deletes or moves lines keeps its composed pieces until the next pass or the write (planned.py),
+    and an array of them was 3 MB of a 1 GB fix's peak. Read only, as the loops over pieces read."""
+
+    __slots__ = ("length",)
+
+    def __init__(self, length: int) -> None:
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+    @overload
+    def __getitem__(self, k: int) -> int: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> NoOrdinals: ...
+
+    def __getitem__(self, k: int | slice) -> int | NoOrdinals:
+        if isinstance(k, slice):
+            return NoOrdinals(len(range(*k.indices(self.length))))
+        if not -self.length <= k < self.length:
+            raise IndexError(k)
+        return NO_ORDINAL
+
+    def __iter__(self) -> Iterator[int]:
+        return repeat(NO_ORDINAL, self.length)
+
+    def count(self, value: object) -> int:
+        return self.length if value == NO_ORDINAL else 0
+
+
+def line_numbers(most: int, numbers: Iterable[int] = ()) -> array:
+    """An array of line numbers below ``most`` (or ``NEW``): 4 bytes each where they fit, as they do in
+    any rollout there is (a gigabyte holds 400 000 lines; each array of 8 bytes a line was 3 MB of a
+    1 GB fix's peak), 8 past 2**31 lines."""
+    return array("i" if most < 1 << 31 else "q", numbers)
+
+
 class Pieces:
     """The lines of a planned version, as arrays: the original line each copies (``NEW`` for a new
     one) and the ordinal to set (``NO_ORDINAL``: none); new content and its note, for the few lines
@@ -183,7 +225,7 @@ class Pieces:
         """Original lines ``start`` to ``stop``, untouched."""
         if stop > start:
             self.origins.extend(range(start, stop))
-            self.ordinals.extend(array("q", [NO_ORDINAL]) * (stop - start))
+            self.ordinals.extend(repeat(NO_ORDINAL, stop - start))  # no array of them beside (3 MB a gigabyte)
 
     def content(self, k: int) -> bytes | None:
         found = self.extra.get(k)
@@ -218,6 +260,7 @@ class Plan(Plain):
 
 
 def plan(line_count: int, edits: Iterable[Edit]) -> Plan:
+    edits = list(edits)
     deleted: set[int] = set()
     replaced: dict[int, Edit] = {}
     after: dict[int, list[tuple[tuple[int, int], Piece]]] = {}
@@ -238,7 +281,7 @@ def plan(line_count: int, edits: Iterable[Edit]) -> Plan:
         elif edit.op is Op.RENUMBER:
             renumber_lines.append(edit.line)
 
-    pieces = Pieces()
+    pieces = Pieces(line_numbers(line_count + len(edits)))
 
     def emit_after(anchor: int) -> None:
         for _key, piece in sorted(after.get(anchor, []), key=lambda pair: pair[0]):

@@ -23,6 +23,10 @@ class Spans:
     ``start`` is -1 for a line not looked at, -2 for one whose ordinal is set the long way."""
 
     UNKNOWN, NONE = -1, -2
+    # Where an ordinal ends in its line, at most: 2 bytes a line for each of ``start`` and ``end`` (3 MB
+    # of a 1 GB fix's peak at 4). Codex writes the ordinal as the second member, some 50 bytes in; one
+    # found further is set the long way, as the format would set one it cannot place.
+    REACH = 1 << 15
 
     def __init__(self, model: Model) -> None:
         self.model = model
@@ -30,8 +34,8 @@ class Spans:
         # none, and on a gigabyte they are 3 MB of its peak. Counted now: the fix loop empties the
         # model's kinds once a pass is derived from it (fix_loop._let_go), and keeps its offsets.
         self.lines = len(model)
-        self.start = array("i")
-        self.end = array("i")
+        self.start = array("h")
+        self.end = array("h")
 
     def ensure(self, lines: Iterable[int]) -> None:
         """Find the spans of ``lines`` not looked at yet, reading each run of consecutive lines a
@@ -41,8 +45,8 @@ class Spans:
         if first is None:
             return
         if len(self.start) != self.lines:
-            self.start = array("i", [self.UNKNOWN]) * self.lines  # a line is shorter than 2 GiB (LINE_LIMIT)
-            self.end = array("i", [self.UNKNOWN]) * self.lines
+            self.start = array("h", [self.UNKNOWN]) * self.lines
+            self.end = array("h", [self.UNKNOWN]) * self.lines
         start, offsets = self.start, self.model.offsets
         run: list[int] = []
         for line in chain((first,), wanted):
@@ -65,7 +69,8 @@ class Spans:
         data = self.model.source.read(base, bounds[-1] - base)
         starts = [at - base for at in bounds]
         spans = self.model.ordinal_spans(data, list(zip(starts, [end - 1 for end in starts[1:]])))
-        self.start[first:last] = array("i", [self.NONE if span is None else span[0] - begin
-                                             for span, begin in zip(spans, starts)])
-        self.end[first:last] = array("i", [self.NONE if span is None else span[1] - begin
-                                           for span, begin in zip(spans, starts)])
+        reach = self.REACH
+        placed = [None if span is None or span[1] - begin >= reach else (span[0] - begin, span[1] - begin)
+                  for span, begin in zip(spans, starts)]
+        self.start[first:last] = array("h", [self.NONE if span is None else span[0] for span in placed])
+        self.end[first:last] = array("h", [self.NONE if span is None else span[1] for span in placed])

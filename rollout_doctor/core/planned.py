@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import bisect
 from array import array
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rollout_doctor.core.fixes import NEW, NO_ORDINAL, Piece, Pieces
+from rollout_doctor.core.fixes import NEW, NO_ORDINAL, NoOrdinals, Piece, Pieces
 from rollout_doctor.core.lines import Source
 from rollout_doctor.core.model import Model
 from rollout_doctor.core.ordinal_spans import Spans
@@ -43,6 +44,19 @@ class Planned:
         self.model: Model | None = None  # the newest pass's model, whose source is a PlannedSource
         self.spans: Spans | None = None
 
+    def compact(self) -> None:
+        """Hold the original's offsets and ordinals in 4 bytes each where they fit (a file under 4 GiB,
+        ordinals of 32 bits, as Codex's are), once the original is judged and before the passes: they
+        are read from then on, by every pass and the final write, and never grown (6 MB for 3 on a
+        gigabyte, at a 1 GB fix's peak)."""
+        original = self.original
+        offsets, ordinals = original.offsets, original.ordinals
+        if offsets.typecode == "q" and offsets and offsets[-1] < 1 << 32:
+            original.offsets = array("I", offsets)
+        if ordinals.typecode == "q" and ordinals and -(1 << 31) <= min(ordinals) and max(ordinals) < 1 << 31:
+            original.ordinals = array("i", ordinals)
+        del offsets, ordinals
+
     @property
     def active(self) -> bool:
         return self.model is not None
@@ -56,19 +70,26 @@ class Planned:
             return None
         if not plannable(self.original, current, pieces):
             return None
+        if _default_terminator(current) != _default_terminator(self.original):
+            # A new line ends as the first line of the version it is written into does (rewrite.py):
+            # written from the original it would end as the original's first line does.
+            return None
         if self.spans is None:
             self.spans = Spans(self.original)
         composed = compose(self.composed, pieces)
-        layout = lay_out(self.original, current, pieces, composed, self.spans)
-        if layout is None:
-            return None
+        if isinstance(composed.ordinals, array) and composed.ordinals.count(NO_ORDINAL) == len(composed.ordinals):
+            composed.ordinals = NoOrdinals(len(composed.ordinals))  # kept until the next pass or the write
         # The pass before is not written from now on (its pieces are composed into these), and nothing
-        # reads its bytes again: its pieces and layout go before the new index is derived, not after
-        # (10 MB of a 1 GB fix's peak).
+        # reads its bytes again (the layout reads the original, the new index only the current version's
+        # numbers): its pieces and layout go before this pass is laid out and its index derived, not
+        # after (16 MB of a 1 GB fix's peak).
         if current is self.model and isinstance(current.source, PlannedSource):
             current.source.release()
+            current.offsets = array("q")  # the new index is derived from its kinds, ordinals and records
         self.composed = self.model = None
-        model = derive(fmt, current, pieces, layout.written, path, PlannedSource(self.original, layout, self.spans))
+        layout = lay_out(self.original, current, pieces, composed, self.spans)
+        model = derive(fmt, current, pieces, layout.written, path, PlannedSource(self.original, layout, self.spans),
+                       consume=current is not self.original)
         self.composed, self.model = composed, model
         return model
 
@@ -111,9 +132,14 @@ def compose(previous: Pieces | None, pieces: Pieces) -> Pieces:
     if previous is None:
         return pieces
     before_origins, before_ordinals, before_extra = previous.origins, previous.ordinals, previous.extra
-    origins = array("q", (before_origins[o] if o != NEW else NEW for o in pieces.origins))
-    ordinals = array("q", (x if x != NO_ORDINAL or o == NEW else before_ordinals[o]
-                           for o, x in zip(pieces.origins, pieces.ordinals)))
+    origins = array(before_origins.typecode, (before_origins[o] if o != NEW else NEW for o in pieces.origins))
+    if before_ordinals.count(NO_ORDINAL) == len(before_ordinals):
+        # No pass before set an ordinal (the benchmark's first pass deletes a line): this pass's are
+        # the composed ones, and the array is shared, not copied (3 MB of a 1 GB fix's peak).
+        ordinals = pieces.ordinals
+    else:
+        ordinals = array("q", (x if x != NO_ORDINAL or o == NEW else before_ordinals[o]
+                               for o, x in zip(pieces.origins, pieces.ordinals)))
     extra: dict[int, tuple[bytes, str]] = {}
     if before_extra:  # content a pass before wrote stays, unless this one replaces it
         extra.update((k, before_extra[o]) for k, o in enumerate(pieces.origins) if o in before_extra)
@@ -129,20 +155,22 @@ class Layout:
     written: Rewritten  # where each line starts, its size, and which lines must be read again
 
 
-def lay_out(original: Model, current: Model, pieces: Pieces, composed: Pieces, spans: Spans) -> Layout | None:
-    """Where each line of the pass lies, without writing it; None when the pass must be written to be
-    exact: a new line ends as the first line of the version it is written into does (rewrite.py),
-    and written from the original it would end as the original's first line does."""
+def lay_out(original: Model, current: Model, pieces: Pieces, composed: Pieces, spans: Spans) -> Layout:
+    """Where each line of the pass lies, without writing it (the caller has made sure that a new line
+    ends here as it would in the written pass: ``Planned.lay_out``). Reads the original and the
+    numbers of ``current``'s index, never ``current``'s bytes (the pass before is released by now)."""
     default = _default_terminator(original)
-    if _default_terminator(current) != default:
-        return None
     origins, set_ordinals, extra = composed.origins, composed.ordinals, composed.extra
     spans.ensure(o for o, x in zip(origins, set_ordinals) if x != NO_ORDINAL and o != NEW)
-    lengths, long_way = _lengths(original, composed, spans)
-    for k in (*extra, *long_way):
-        lengths[k] = len(line_bytes(original, composed[k], default))
+    long_way: list[int] = []
     written = Rewritten()
-    written.starts = array("q", accumulate(lengths, initial=0))
+    # Straight to where each line starts, with no array of lengths beside it (3 MB of a 1 GB fix), in
+    # 4 bytes each while they fit (a version under 4 GiB: the new index's offsets, 2 MB more).
+    def starts() -> Iterator[int]:
+        long_way.clear()
+        return accumulate(_lengths(original, composed, spans, default, long_way), initial=0)
+
+    written.starts = offsets_array(starts)
     written.size = written.starts.pop()
     # Lines whose facts must be read again: new or changed content, a line come to stand first, an
     # ordinal set the long way or where the version before had none to splice.
@@ -158,21 +186,36 @@ def lay_out(original: Model, current: Model, pieces: Pieces, composed: Pieces, s
     return Layout(composed, written)
 
 
+def offsets_array(numbers: Callable[[], Iterable[int]]) -> array:
+    """The byte offsets ``numbers()`` gives, 4 bytes each while they fit (under 4 GiB), else 8: made
+    again from the start when one does not."""
+    try:
+        return array("I", numbers())
+    except OverflowError:
+        return array("q", numbers())
+
+
 def _default_terminator(model: Model) -> bytes:
     return model.terminator(0) if len(model) and model.terminator(0) else b"\n"
 
 
-def _lengths(original: Model, composed: Pieces, spans: Spans) -> tuple[array, list[int]]:
-    """Each line's length where the original's bytes give it (0 for the others), and the lines whose
-    ordinal is set the long way."""
+def _lengths(original: Model, composed: Pieces, spans: Spans, default: bytes, long_way: list[int]) -> Iterator[int]:
+    """Each line's length, in order; the lines whose ordinal is set the long way are added to
+    ``long_way`` as they are met."""
     offsets, ordinals, span_start, span_end = original.offsets, original.ordinals, spans.start, spans.end
-    # An array, not a list: 400 000 lengths as Python ints would stay in the process's high-water mark.
-    lengths = array("q", (0 if o == NEW else offsets[o + 1] - offsets[o] if x == NO_ORDINAL
-                          else offsets[o + 1] - offsets[o] - (span_end[o] - span_start[o]) + len(str(x))
-                          if span_start[o] >= 0 and ordinals[o] >= 0 else -1
-                          for o, x in zip(composed.origins, composed.ordinals)))
-    long_way = [k for k, length in enumerate(lengths) if length < 0 and k not in composed.extra]
-    return lengths, long_way
+    extra = composed.extra
+    for k, (o, x) in enumerate(zip(composed.origins, composed.ordinals)):  # a line each: numbers only
+        if k in extra:
+            yield len(line_bytes(original, composed[k], default))
+        elif o == NEW:
+            yield 0
+        elif x == NO_ORDINAL:
+            yield offsets[o + 1] - offsets[o]
+        elif span_start[o] >= 0 and ordinals[o] >= 0:
+            yield offsets[o + 1] - offsets[o] - (span_end[o] - span_start[o]) + len(str(x))
+        else:
+            long_way.append(k)
+            yield len(line_bytes(original, composed[k], default))
 
 
 def line_bytes(original: Model, piece: Piece, default: bytes) -> bytes:

@@ -27,6 +27,7 @@ WINDOW = 1 << 20  # lines being renumbered are read this many bytes at a time
 BATCH = 4096  # renumbered lines looked at together (their ordinals found, their bytes joined)
 PATCH_FROM = 8  # consecutive renumbered lines copied by the kernel and patched, rather than joined
 MAP_FROM = 64  # numbers written through a mapping of the output rather than a pwrite each
+MAP_SPAN = 1 << 20  # bytes of the output mapped at a time to write them
 
 
 @dataclass
@@ -107,18 +108,26 @@ class _Copier:
         if len(changes) >= MAP_FROM:
             import mmap
 
-            first = (at + changes[0][0]) // mmap.ALLOCATIONGRANULARITY * mmap.ALLOCATIONGRANULARITY
-            end = at + changes[-1][0] + len(changes[-1][1])
-            try:
-                mapped = mmap.mmap(fd, end - first, offset=first)
-            except (OSError, ValueError):
-                pass  # an output open for writing only, or a system that cannot map it
-            else:
+            # A window of the output at a time: every page written through a mapping counts in the
+            # process's resident memory until it is unmapped, and a batch of renumbered lines spans
+            # some 10 MB (a 1 GB fix's peak, issue 14).
+            start = 0
+            while start < len(changes):
+                first = (at + changes[start][0]) // mmap.ALLOCATIONGRANULARITY * mmap.ALLOCATIONGRANULARITY
+                stop = start + 1
+                while stop < len(changes) and at + changes[stop][0] + len(changes[stop][1]) - first <= MAP_SPAN:
+                    stop += 1
+                end = at + changes[stop - 1][0] + len(changes[stop - 1][1])
+                try:
+                    mapped = mmap.mmap(fd, end - first, offset=first)
+                except (OSError, ValueError):
+                    break  # an output open for writing only, or a system that cannot map it
                 with mapped:
                     base = at - first
-                    for position, data in changes:
+                    for position, data in changes[start:stop]:
                         mapped[base + position : base + position + len(data)] = data
-                return
+                start = stop
+            changes = changes[start:]
         for position, data in changes:
             if os.pwrite(fd, data, at + position) != len(data):
                 raise OSError(f"a short write of {len(data)} bytes")

@@ -12,9 +12,11 @@ CHUNK = 1 << 20
 
 
 # A hash reads this much at a time into one buffer. It runs on a thread beside Python work (a fix
-# hashes the original while it indexes it): each read and each update lets go of the interpreter and
-# must take it back, which can wait a switch interval (5 ms) every time, so the steps are few.
-HASH_CHUNK = 8 << 20
+# hashes the original while it indexes it, and its backup while it works out the passes): each read
+# and each update lets go of the interpreter and must take it back, which waits up to a switch
+# interval every time. The fix shortens that interval while it runs (fixer.py: 0.5 ms for 5), so the
+# steps may be many and the buffer small: at 8 MB, the backup's buffer was 8 MiB of a 1 GB fix's peak.
+HASH_CHUNK = 1 << 20
 
 
 def sha256_fd(fd: int) -> str:

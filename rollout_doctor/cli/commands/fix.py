@@ -23,16 +23,16 @@ def fix(paths: list[Path] | None, dry_run: bool, diff: bool, unsafe_fixes: bool,
         force: bool, no_cache: bool = False) -> int:
     """Repair sessions in place (after a backup that `undo` restores); --dry-run shows the diff only."""
     cache_choice(no_cache)
-    from rollout_doctor.cli import render
     from rollout_doctor.core.exitcodes import ERROR, exit_code
     from rollout_doctor.store import signals
     from rollout_doctor.store.runs import start_run
 
     start_run("fix")  # `undo --last-run` undoes every transaction of this invocation
     options = rule_options(target, select, ignore, unsafe_fixes)
-    err = render.console(stderr=True)
+    err: Console = LaterConsole(stderr=True)  # type: ignore[assignment]
     view = View(statistics, quiet)
-    shown = Shown(render.console() if format == "text" else None, err, diff or dry_run, unsafe_fixes, dry_run, view)
+    shown = Shown(LaterConsole() if format == "text" else None, err, diff or dry_run, unsafe_fixes, dry_run,  # type: ignore[arg-type]
+                  view)
     found_all = find_rollouts(paths)
     if not found_all:
         return ERROR
@@ -63,6 +63,29 @@ def print_end(shown: Shown, json: bool, interrupted: bool) -> None:
         report_modes.print_statistics(shown.out, shown.reports, shown.unsafe)
     if not shown.view.quiet:
         render.print_summary(shown.out, shown.reports, unsafe=shown.unsafe, fixing=True, dry_run=shown.dry_run)
+
+
+class LaterConsole:
+    """A rich Console made when something is first printed through it. rich and its Console are 6 MiB,
+    and a fix of a huge file prints nothing until the file is fixed and its index let go: imported at
+    the start, they would add to the fix's peak memory (issue 14: 100 MiB for a 1 GB rollout)."""
+
+    def __init__(self, stderr: bool = False) -> None:
+        object.__setattr__(self, "_stderr", stderr)
+        object.__setattr__(self, "_console", None)
+
+    def _made(self) -> Console:
+        if self._console is None:
+            from rollout_doctor.cli import render
+
+            object.__setattr__(self, "_console", render.console(stderr=self._stderr))
+        return self._console  # type: ignore[return-value]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._made(), name)
+
+    def __setattr__(self, name: str, value: object) -> None:  # render sets soft_wrap for a summary
+        setattr(self._made(), name, value)
 
 
 class Shown:
@@ -134,13 +157,14 @@ def fix_all(found_all: list[Found], options: Options, show: Shown, dry_run: bool
 
 
 def complete_interrupted(err: Console, everything: bool = False) -> None:
-    """Finish what a killed fix or undo left half-done (store/__init__.py), and say so."""
-    from rich.markup import escape
-
+    """Finish what a killed fix or undo left half-done (store/__init__.py), and say so (rich only then:
+    a fix's memory, LaterConsole)."""
     from rollout_doctor.core.fixer import complete_interrupted as complete
     from rollout_doctor.formats import known
 
     for done in complete(known(), everything):
+        from rich.markup import escape
+
         files = ", ".join(str(p) for p in done.changed) or "no file changed"
         err.print(f"rollout-doctor: an interrupted run's transaction {escape(done.journal.folder.name)}: "
                   f"{escape(done.outcome)} ({escape(files)})")
