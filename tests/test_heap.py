@@ -22,6 +22,33 @@ class FakeLibc:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def every_call_kind() -> tuple[object, object]:
+    """orphan-call's every-call-kind case (paginated) and its options: a fix of several passes."""
+    from rollout_doctor.formats.codex.rules import REGISTRY
+    from tests.support.case_files import load_all
+    from tests.support.case_run import options_of
+
+    case = next(c for c in load_all([r.name for r in REGISTRY.rules])
+                if c.rule == "orphan-call" and c.name == "every-call-kind")
+    return case, options_of(case)
+
+
+def case_options() -> object:
+    return every_call_kind()[1]
+
+
+def fixed_case(tmp_path: Path) -> Path:
+    """The case written under ``tmp_path`` and fixed (asserted written); its path."""
+    from rollout_doctor.formats.codex import fix_file
+    from tests.support.rollouts import rollout_name
+
+    case, options = every_call_kind()
+    path = tmp_path / rollout_name(case, "paginated")  # type: ignore[arg-type]
+    path.write_bytes(case.input("paginated"))  # type: ignore[attr-defined]
+    assert fix_file(path, options).written  # type: ignore[arg-type]
+    return path
+
+
 def test_the_threshold_is_fixed_once_and_only_for_a_huge_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     libc = FakeLibc()
     monkeypatch.setattr(ctypes, "CDLL", lambda _name: libc)
@@ -52,11 +79,7 @@ def test_a_huge_fix_fixes_the_threshold_once_its_original_is_indexed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Not before: the index's block buffers would each pay page faults (half a second of a 1 GB fix)."""
     from rollout_doctor.core import fixer
-    from rollout_doctor.formats.codex import check_file, fix_file
-    from rollout_doctor.formats.codex.rules import REGISTRY
-    from tests.support.case_files import load_all
-    from tests.support.case_run import options_of
-    from tests.support.rollouts import rollout_name
+    from rollout_doctor.formats.codex import check_file
 
     events: list[str] = []
 
@@ -77,14 +100,10 @@ def test_a_huge_fix_fixes_the_threshold_once_its_original_is_indexed(
 
     monkeypatch.setattr(fixer, "read_model", read_model)
     monkeypatch.setenv("ROLLOUT_DOCTOR_HOME", str(tmp_path / "state"))
-    case = next(c for c in load_all([r.name for r in REGISTRY.rules])
-                if c.rule == "orphan-call" and c.name == "every-call-kind")
-    path = tmp_path / rollout_name(case, "paginated")
-    path.write_bytes(case.input("paginated"))
-    assert fix_file(path, options_of(case)).written
+    path = fixed_case(tmp_path)
     assert events.count("mallopt") == 1 and events.index("mallopt") > 0 and events[-1] == "mallopt", events
     assert libc.calls == [(-3, 128 << 10)]
-    assert check_file(path, options_of(case)).diagnostics == []
+    assert check_file(path, case_options()).diagnostics == []
 
 
 class TrimmingLibc(FakeLibc):
@@ -131,11 +150,7 @@ def test_no_trimming_without_malloc_trim(tmp_path: Path, monkeypatch: pytest.Mon
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
 def test_a_huge_fix_gives_the_heap_back_while_it_indexes_and_between_passes(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from rollout_doctor.formats.codex import check_file, fix_file
-    from rollout_doctor.formats.codex.rules import REGISTRY
-    from tests.support.case_files import load_all
-    from tests.support.case_run import options_of
-    from tests.support.rollouts import rollout_name
+    from rollout_doctor.formats.codex import check_file
 
     libc = TrimmingLibc()
     monkeypatch.setattr(ctypes, "CDLL", lambda _name: libc)
@@ -143,17 +158,12 @@ def test_a_huge_fix_gives_the_heap_back_while_it_indexes_and_between_passes(
     monkeypatch.setattr(heap, "HUGE", 1)
     monkeypatch.setattr(heap, "TRIM_EVERY", 1)  # a trim after every block
     monkeypatch.setenv("ROLLOUT_DOCTOR_HOME", str(tmp_path / "state"))
-    case = next(c for c in load_all([r.name for r in REGISTRY.rules])
-                if c.rule == "orphan-call" and c.name == "every-call-kind")
-    path = tmp_path / rollout_name(case, "paginated")
-    path.write_bytes(case.input("paginated"))
-    assert fix_file(path, options_of(case)).written
+    path = fixed_case(tmp_path)
     # one while indexing (the case is one block), one at its end, and before and after each pass
     assert libc.trims >= 4, libc.trims
-    assert check_file(path, options_of(case)).diagnostics == []
+    assert check_file(path, case_options()).diagnostics == []
     monkeypatch.setattr(heap, "HUGE", 1 << 40)
     before = libc.trims
-    path.write_bytes(case.input("paginated"))
     monkeypatch.setattr(heap, "_fixed", False)
-    assert fix_file(path, options_of(case)).written
+    fixed_case(tmp_path)
     assert libc.trims == before  # an ordinary file is never trimmed
