@@ -464,3 +464,40 @@ def test_a_continued_report_is_the_full_report_of_any_generated_history(
     report = continued(path, first, whole[len(first):], options)
     if report is not None:
         assert as_json(report) == as_json(full(path, options))
+
+
+def test_a_file_without_a_header_is_checked_whole_when_it_grows(cache: Path, tmp_path: Path) -> None:
+    """A file of blank lines is reported as holding no records; a turn appended to it makes a file whose
+    first record is no session_meta, reported otherwise (found by tests/test_index_cache.py's property:
+    a session truncated, replaced by a blank line, then appended to)."""
+    rollout = next(p for p in REAL if "0.171.0-responses-single-call" in p.parts)
+    turn = b"".join(rollout.read_bytes().splitlines(keepends=True)[1:])  # every line but the session_meta
+    path = tmp_path / rollout.name
+    assert continued(path, b"\n", turn, Options(target=None)) is None
+    assert [d.message for d in full(path, Options(target=None)).diagnostics if d.rule == "session-meta"] == [
+        "no session_meta line; Codex cannot tell which session this is"]
+
+
+def test_an_output_appended_after_an_orphan_is_checked_whole(cache: Path, tmp_path: Path) -> None:
+    """orphan-call rebuilds a lost output from the event that kept it, in the format of the first output
+    of the same tool in the file (recover.py): an output of that tool appended changes the fix it offers,
+    though not a word of the report."""
+    data = ORPHANED.read_bytes()
+    call_id = orjson.loads(data.splitlines()[-1])["payload"]["call_id"]
+    event = orjson.dumps({"timestamp": "2026-11-21T15:03:09.000Z", "type": "event_msg", "payload": {
+        "type": "exec_command_end", "call_id": call_id, "stdout": "hi\n", "stderr": "", "aggregated_output": "hi\n",
+        "exit_code": 0, "duration": {"secs": 0, "nanos": 1000}, "formatted_output": "hi\n"}}) + b"\n"
+
+    def line(payload: dict[str, object]) -> bytes:
+        return orjson.dumps({"timestamp": "2026-11-21T15:04:00.000Z", "type": "response_item", "payload": payload}) + b"\n"
+
+    turn = (line({"type": "function_call", "name": "shell", "arguments": '{"command":["ls"]}', "call_id": "call_new"})
+            + line({"type": "function_call_output", "call_id": "call_new",
+                    "output": "Exit code: 0\nWall time: 0.1 seconds\nOutput:\na\n"}))  # freeform, not structured
+    path = tmp_path / ORPHANED.name
+    path.write_bytes(data + event)
+    before = full(path, Options(target=None, unsafe_fixes=True))
+    assert continued(path, data + event, turn, Options(target=None, unsafe_fixes=True)) is None
+    after = full(path, Options(target=None, unsafe_fixes=True))
+    fixes = [next(d.fix for d in r.diagnostics if d.rule == "orphan-call") for r in (before, after)]
+    assert fixes[0] is not None and fixes[1] is not None and fixes[0].edits != fixes[1].edits

@@ -556,6 +556,9 @@ def apply(path: Path, cache: Path, action: str, a: object, b: object) -> None:
 @given(steps=st.lists(step, min_size=1, max_size=8), start=st.integers(1, 6))
 # A report reused whole never reads the index entry, so an entry emptied stays empty for the next step.
 @example(steps=[("corrupt", "empty", "index"), ("corrupt", "payload byte", "index")], start=1)
+# A file emptied and replaced by a blank line, then a turn appended: the report of a file with no header
+# must not be continued (formats/codex/continuation.py; its first record is what was appended).
+@example(steps=[("truncate", 0.0, False), ("replace", 0.0, 0), ("append", 0, 1)], start=1)
 def test_the_report_with_the_cache_is_the_report_without_it(cache: Path, tmp_path: Path,
                                                             steps: list[tuple[str, object, object]], start: int) -> None:
     folder = Path(tempfile.mkdtemp(dir=tmp_path))

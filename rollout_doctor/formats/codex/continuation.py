@@ -18,6 +18,10 @@ line can reach back into, whatever was found in it:
   inside a turn by whether that turn later completes);
 * every line whole and readable (the next line starts where the file ends; invalid-line and the
   ordinals see no damaged line), the file its own (no parent: a fork's report is never cached);
+* a session_meta (or legacy header) among its lines: session-meta judges a file by its first record and
+  its header, and a record appended to a file of blank lines would be its first;
+* whether a call never got its output: then an output appended sends the file to a full check, since
+  orphan-call rebuilds a lost output in the format of the first output of the same tool in the file;
 * a paginated file's last record with an ordinal, for the ordinals appended to continue (a last record
   without one is refused by Codex, and judged so only while it is the last).
 
@@ -95,6 +99,9 @@ class Clean(NamedTuple):
     # 7 ms to unpickle and 5 ms to pickle, these bytes 0.1 ms, and a look-up 0.07 ms.
     call_ids: bytes
     last_ordinal: int | None  # of its last record, for a paginated file (None for the others)
+    # A call that never got its output: orphan-call rebuilds its output, when an event kept it, in the
+    # format of the first output of the same tool in the file (recover.py), which an appended one can be.
+    orphaned: bool = False
 
 
 class Appended(NamedTuple):
@@ -118,6 +125,8 @@ def after_check(ctx: Context) -> Clean | None:
         return None
     if LineKind.INVALID in model.kinds or model.terminator(count - 1) == b"":
         return None
+    if model.meta is None:
+        return None  # session-meta judges the first record: one appended to a file without a header may be it
     played = ctx.replay
     if ctx.lines_read.rollbacks or any(len(group.calls) > 1 for group in played.groups):
         return None
@@ -131,7 +140,8 @@ def after_check(ctx: Context) -> Clean | None:
     history = played.history
     ids = [history[call].call_id for call, _output in played.pairs]
     ids += [group.call_id for group in played.groups]
-    return Clean(count, _joined(ids, b"\0"), last_ordinal)
+    orphaned = any(call not in group.answers for group in played.groups for call in group.calls)
+    return Clean(count, _joined(ids, b"\0"), last_ordinal, orphaned)
 
 
 def _run_open_at_end(history: list[Item]) -> bool:
@@ -197,6 +207,8 @@ def after_append(clean: Clean, paginated: bool, chat: bool, tail: Part, source: 
                 return None
             if item.kind is ItemKind.CALL:  # its output carries the same id (each id one call and its output)
                 new_ids.append(item.call_id)
+    if clean.orphaned and any(item.kind is ItemKind.OUTPUT for item in items):
+        return None
     if not _pairs_hold(items, chat):
         return None
     cwd = None
@@ -206,7 +218,7 @@ def after_append(clean: Clean, paginated: bool, chat: bool, tail: Part, source: 
         if cwd is None:
             return None  # the folder then falls back to session_meta's (session_info.py): a full check says it
     last = clean.last_ordinal + count if paginated and clean.last_ordinal is not None else clean.last_ordinal
-    return Appended(Clean(clean.lines + count, _joined(new_ids, clean.call_ids), last), cwd)
+    return Appended(Clean(clean.lines + count, _joined(new_ids, clean.call_ids), last, clean.orphaned), cwd)
 
 
 def _has_problem(item: Item) -> bool:
