@@ -501,3 +501,17 @@ def test_an_output_appended_after_an_orphan_is_checked_whole(cache: Path, tmp_pa
     after = full(path, Options(target=None, unsafe_fixes=True))
     fixes = [next(d.fix for d in r.diagnostics if d.rule == "orphan-call") for r in (before, after)]
     assert fixes[0] is not None and fixes[1] is not None and fixes[0].edits != fixes[1].edits
+
+
+def test_an_output_appended_after_an_orphan_no_event_kept_is_continued(cache: Path, tmp_path: Path) -> None:
+    """An interrupted call whose tool left no event (the usual one) has nothing to recover: a turn with
+    calls and outputs appended after it is judged alone."""
+    def line(payload: dict[str, object]) -> bytes:
+        return orjson.dumps({"timestamp": "2026-11-21T15:04:00.000Z", "type": "response_item", "payload": payload}) + b"\n"
+
+    turn = (line({"type": "function_call", "name": "shell", "arguments": '{"command":["ls"]}', "call_id": "call_new"})
+            + line({"type": "function_call_output", "call_id": "call_new", "output": "Exit code: 0\nOutput:\na\n"}))
+    path = tmp_path / ORPHANED.name
+    report = continued(path, ORPHANED.read_bytes(), turn, Options(target=None))
+    assert report is not None and [d.rule for d in report.diagnostics] == ["orphan-call"]
+    assert as_json(report) == as_json(full(path, Options(target=None)))

@@ -20,8 +20,9 @@ line can reach back into, whatever was found in it:
   ordinals see no damaged line), the file its own (no parent: a fork's report is never cached);
 * a session_meta (or legacy header) among its lines: session-meta judges a file by its first record and
   its header, and a record appended to a file of blank lines would be its first;
-* whether a call never got its output: then an output appended sends the file to a full check, since
-  orphan-call rebuilds a lost output in the format of the first output of the same tool in the file;
+* whether a call that never got its output has an event that kept what its tool printed: then an output
+  appended sends the file to a full check, since orphan-call rebuilds the lost output in the format of the
+  first output of the same tool in the file;
 * a paginated file's last record with an ordinal, for the ordinals appended to continue (a last record
   without one is refused by Codex, and judged so only while it is the last).
 
@@ -54,7 +55,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import orjson
 
 from rollout_doctor.core.lines import split_terminator
-from rollout_doctor.formats.codex.history import ITEM_LINES, PAIRED, is_input_message, replay
+from rollout_doctor.formats.codex.history import ITEM_LINES, PAIRED, Replay, is_input_message, replay
 from rollout_doctor.formats.codex.item_order import (
     held_messages,
     is_input,
@@ -99,9 +100,10 @@ class Clean(NamedTuple):
     # 7 ms to unpickle and 5 ms to pickle, these bytes 0.1 ms, and a look-up 0.07 ms.
     call_ids: bytes
     last_ordinal: int | None  # of its last record, for a paginated file (None for the others)
-    # A call that never got its output: orphan-call rebuilds its output, when an event kept it, in the
-    # format of the first output of the same tool in the file (recover.py), which an appended one can be.
-    orphaned: bool = False
+    # A call never got its output but an event kept what its tool printed: orphan-call rebuilds the output
+    # in the format of the first output of the same tool in the file (recover.py), which an appended one
+    # can be.
+    recoverable: bool = False
 
 
 class Appended(NamedTuple):
@@ -140,8 +142,16 @@ def after_check(ctx: Context) -> Clean | None:
     history = played.history
     ids = [history[call].call_id for call, _output in played.pairs]
     ids += [group.call_id for group in played.groups]
-    orphaned = any(call not in group.answers for group in played.groups for call in group.calls)
-    return Clean(count, _joined(ids, b"\0"), last_ordinal, orphaned)
+    return Clean(count, _joined(ids, b"\0"), last_ordinal, _recoverable(model, played))
+
+
+def _recoverable(model: Rollout, played: Replay) -> bool:
+    """Whether a call that never got its output has an event carrying its id (what orphan-call may recover
+    an output from). The records are walked only for a file with such a call."""
+    history = played.history
+    orphans = {history[call].call_id for group in played.groups for call in group.calls if call not in group.answers}
+    return bool(orphans) and any(isinstance(record, Event) and record.call_id in orphans
+                                 for record in model.records.values())
 
 
 def _run_open_at_end(history: list[Item]) -> bool:
@@ -207,7 +217,7 @@ def after_append(clean: Clean, paginated: bool, chat: bool, tail: Part, source: 
                 return None
             if item.kind is ItemKind.CALL:  # its output carries the same id (each id one call and its output)
                 new_ids.append(item.call_id)
-    if clean.orphaned and any(item.kind is ItemKind.OUTPUT for item in items):
+    if clean.recoverable and any(item.kind is ItemKind.OUTPUT for item in items):
         return None
     if not _pairs_hold(items, chat):
         return None
@@ -218,7 +228,7 @@ def after_append(clean: Clean, paginated: bool, chat: bool, tail: Part, source: 
         if cwd is None:
             return None  # the folder then falls back to session_meta's (session_info.py): a full check says it
     last = clean.last_ordinal + count if paginated and clean.last_ordinal is not None else clean.last_ordinal
-    return Appended(Clean(clean.lines + count, _joined(new_ids, clean.call_ids), last, clean.orphaned), cwd)
+    return Appended(Clean(clean.lines + count, _joined(new_ids, clean.call_ids), last, clean.recoverable), cwd)
 
 
 def _has_problem(item: Item) -> bool:
