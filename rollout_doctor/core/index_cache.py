@@ -79,11 +79,7 @@ def indexed(fmt: Format, source: Source, path: Path, progress: Callable[[int], N
     tail = index_range(fmt.lines, source, prefix.end, size, size, progress)
     added = None
     if not unchanged and len(entry[1]) < MAX_CHUNKS:
-        count = _complete(source, tail)
-        end = tail.offsets[count] if count < len(tail.kinds) else tail.end
-        # Packed now: joining renumbers the tail's records in place.
-        with CollectorPaused():
-            added = end, count, cache_files.pickled(packed(_head(tail, count, end)))
+        added = _chunk(source, tail)  # packed now: joining renumbers the tail's records in place
     part = joined(fmt, prefix, tail)
     if not unchanged and identity(source.stat()) == identity(before):
         if added is None:
@@ -117,9 +113,7 @@ def _trusted(fmt: Format, source: Source, real: str, st: os.stat_result,
                 return None
             part = joined(fmt, part, tail)
         end, size = header["indexed_end"], header["size"]
-        same_file = (header["path"], header["format"], header["dev"], header["ino"]) == (
-            real, fmt.name, st.st_dev, st.st_ino)
-        if not same_file or part.end != end or st.st_size < end:
+        if not _same_file(header, fmt, real, st) or part.end != end or st.st_size < end:
             return None
         if st.st_size == size and (header["racy"] or (header["mtime_ns"], header["ctime_ns"]) !=
                                    (st.st_mtime_ns, st.st_ctime_ns)):
@@ -239,16 +233,26 @@ def extend(fmt: Format, source: Source, path: Path, st: os.stat_result, started:
         return
     header, length = found
     chunks = [tuple(chunk) for chunk in header["chunks"]]
-    same_file = (header.get("path"), header.get("format"), header.get("dev"), header.get("ino")) == (
-        real, fmt.name, st.st_dev, st.st_ino)
-    if not same_file or header.get("indexed_end") != tail.start or len(chunks) >= MAX_CHUNKS:
+    if not _same_file(header, fmt, real, st) or header.get("indexed_end") != tail.start or len(chunks) >= MAX_CHUNKS:
         return  # the next full read indexes from where the entry stops, and writes it again
+    end, count, blob = _chunk(source, tail)
+    cache_files.append(KIND, name, length, chunks, _header(fmt, source, real, st, started, end, header["lines"] + count),
+                       blob)
+
+
+def _same_file(header: dict[str, Any], fmt: Format, real: str, st: os.stat_result) -> bool:
+    """Whether an entry's header describes this file: its real path, format, device and inode."""
+    return (header.get("path"), header.get("format"), header.get("dev"), header.get("ino")) == (
+        real, fmt.name, st.st_dev, st.st_ino)
+
+
+def _chunk(source: Source, tail: Part) -> tuple[int, int, bytes]:
+    """What an entry appends for the lines a file gained: where their complete lines end, how many they
+    are, and their index packed and pickled."""
     count = _complete(source, tail)
     end = tail.offsets[count] if count < len(tail.kinds) else tail.end
     with CollectorPaused():
-        blob = cache_files.pickled(packed(_head(tail, count, end)))
-    cache_files.append(KIND, name, length, chunks, _header(fmt, source, real, st, started, end, header["lines"] + count),
-                       blob)
+        return end, count, cache_files.pickled(packed(_head(tail, count, end)))
 
 
 def upto(part: Part, end: int, fmt: Format, source: Source) -> Part:
