@@ -70,6 +70,25 @@ def test_finds_the_home_of_a_session_and_of_an_archived_one(tmp_path: Path) -> N
     assert history_database(home) == home / "thread_history_1.sqlite"
 
 
+def test_the_home_of_a_rollout_is_found_through_links_and_from_the_innermost_session_folder(tmp_path: Path) -> None:
+    from rollout_doctor.formats.codex.home import home_of
+
+    home = tmp_path / "real-home"
+    inner = home / "sessions" / "2026" / "sessions" / "11"  # a folder named sessions inside one: the inner one counts
+    inner.mkdir(parents=True)
+    rollout = inner / f"rollout-2026-11-21T10-00-00-{THREAD}.jsonl"
+    rollout.write_bytes(b"{}\n")
+    assert home_of(rollout) == home / "sessions" / "2026"
+    (tmp_path / "linked").symlink_to(home / "sessions" / "2026" / "sessions")
+    assert home_of(tmp_path / "linked" / "11" / rollout.name) == home / "sessions" / "2026"
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / rollout.name).symlink_to(rollout)  # a link to a rollout: where the file is
+    assert home_of(tmp_path / "elsewhere" / rollout.name) == home / "sessions" / "2026"
+    assert home_of(Path("/sessions") / rollout.name) == Path("/")
+    assert home_of(home / "sessions") is None  # the folder itself is no rollout in it
+    assert home_of(tmp_path / rollout.name) is None
+
+
 def test_history_database_takes_the_newest_schema_and_ignores_an_empty_file(tmp_path: Path) -> None:
     home, _ = make_home(tmp_path)
     (home / "thread_history_2.sqlite").write_bytes(b"")  # what 0.169.0 leaves when it never projected

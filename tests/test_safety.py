@@ -457,6 +457,44 @@ def test_scratch_folders_of_killed_runs_are_swept(tmp_path: Path) -> None:
     assert fresh.exists() and mine.exists() and other.exists()
 
 
+def test_a_check_sweeps_the_temp_folder_at_most_once_a_minute_and_a_fix_every_time(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    scratch, other_scratch = tmp_path / "tmp", tmp_path / "tmp2"
+    for folder in (scratch, other_scratch):
+        folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setenv("ROLLOUT_DOCTOR_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir(mode=0o700)
+    path = broken_copy(tmp_path)
+
+    def left(folder: Path) -> Path:
+        made = folder / f"rollout-doctor-fix-{dead_pid()}-x"
+        made.mkdir()
+        aged(made, 11 * 60)
+        return made
+
+    first = left(scratch)
+    assert run(capsys, "check", str(path))[0] == 1
+    assert not first.exists()
+    second = left(scratch)
+    assert run(capsys, "check", str(path))[0] == 1
+    assert second.exists(), "swept again within the minute"
+    monkeypatch.setattr(tempfile, "tempdir", str(other_scratch))  # another temp folder has a stamp of its own
+    third = left(other_scratch)
+    assert run(capsys, "check", str(path))[0] == 1
+    assert not third.exists()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    stamps = [p for p in (tmp_path / "cache").iterdir() if p.name.startswith("swept")]
+    assert len(stamps) == 2
+    for stamp in stamps:
+        aged(stamp, 61)
+    assert run(capsys, "check", str(path))[0] == 1
+    assert not second.exists(), "a minute later the check sweeps again"
+    fourth = left(scratch)
+    assert run(capsys, "fix", "--dry-run", str(path))[0] == 1
+    assert not fourth.exists(), "a fix sweeps whenever it runs"
+
+
 def test_a_run_leaves_no_scratch_behind(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     scratch = tmp_path / "tmp"

@@ -82,8 +82,8 @@ def guard_file(fmt: Format, path: Path, label: str, options: Options, force: boo
 def ready(fmt: Format, options: Options) -> str:
     """"ready to resume", said only when every default rule ran: with --select/--ignore leaving some out,
     what was checked is named instead."""
-    if options.select is None and not options.ignore:
-        return "ready to resume"  # every default rule ran (Registry.left_out), known without loading the rules
+    if options.every_default_rule:
+        return "ready to resume"
     skipped = [rule.code for rule in fmt.rules.left_out(options)]
     if not skipped:
         return "ready to resume"

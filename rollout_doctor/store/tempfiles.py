@@ -29,6 +29,7 @@ SESSION_TMP_SUFFIX = ".tmp"
 SCRATCH_PREFIX = "rollout-doctor-"
 STALE_AFTER = 10 * 60  # seconds
 ABANDONED_AFTER = 24 * 60 * 60
+SWEEP_EVERY = 60  # seconds: how often a check looks in the temp folder (sweep_scratch_lately)
 
 _SESSION_TMP = re.compile(r"^\.rollout-doctor-(?P<pid>\d+)-[^/]*\.tmp$")
 _SCRATCH = re.compile(r"^rollout-doctor-[a-z]+-(?P<pid>\d+)-[^/]*$")
@@ -130,6 +131,36 @@ def sweep_folder(folder: Path, now: float | None = None) -> list[Path]:
                 removed.append(Path(entry.path))
         except OSError:
             continue  # gone already, or not ours to remove
+    return removed
+
+
+def sweep_scratch_lately(stamps: str, now: float | None = None) -> list[Path]:
+    """``sweep_scratch``, unless it ran less than ``SWEEP_EVERY`` seconds ago for the same temp folder: a
+    stamp file in the folder ``stamps`` (the caller's, private to this user) keeps when.
+
+    The temp folder is every program's (362 entries here), and listing it was 2.5 to 4 ms of a
+    re-check's 90 after Codex appended a turn (2026-11-29). A scratch folder a killed run left is only
+    removed once it is ``STALE_AFTER`` old, so checks made within a minute of each other have little to
+    find: what one leaves goes at most ``SWEEP_EVERY`` later. ``fix`` sweeps every time."""
+    now = time.time() if now is None else now
+    root = temp_root()
+    if root is None:
+        return []
+    # Named after the temp folder, its separators made plain (two folders could share a name, which would
+    # only put a sweep off by a minute).
+    stamp = os.path.join(stamps, f"swept{str(root).replace(os.sep, '%')}"[:200])
+    try:
+        if 0 <= now - os.stat(stamp).st_mtime < SWEEP_EVERY:
+            return []
+    except OSError:
+        pass  # never swept from here, or the stamp is gone: sweep
+    removed = sweep_scratch(now, root)
+    try:
+        with open(stamp, "ab"):
+            pass
+        os.utime(stamp, (now, now))
+    except OSError:
+        pass  # the next check sweeps again
     return removed
 
 

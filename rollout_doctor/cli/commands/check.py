@@ -31,16 +31,17 @@ def check(paths: list[Path] | None, quiet: bool, format: str, target: str | None
     return exit_status(code, exit_zero)
 
 
-def find_rollouts(paths: list[Path] | None) -> list[Found]:
+def find_rollouts(paths: list[Path] | None, sweep_always: bool = False) -> list[Found]:
     """The files to look at; empty (after a one-line message naming what was searched) when there are
-    none: no rollouts is not a healthy home, it is a wrong path or CODEX_HOME (exit 2)."""
+    none: no rollouts is not a healthy home, it is a wrong path or CODEX_HOME (exit 2). First the private
+    scratch folders a killed run left in the temp folder are swept: by a check or a list at most once a
+    minute (``tempfiles.sweep_scratch_lately``), by a fix (``sweep_always``) every time."""
     from rollout_doctor.core.discovery import discover
     from rollout_doctor.formats.claude.home import configured_home as claude_home
     from rollout_doctor.formats.claude.home import default_roots as claude_roots
     from rollout_doctor.formats.codex.home import configured_home, default_roots
-    from rollout_doctor.store.tempfiles import sweep_scratch
 
-    sweep_scratch()  # private scratch folders a killed run left in the temp folder
+    _sweep(sweep_always)
     # With no path: both homes, Codex's sessions and Claude Code's projects.
     homes = [*default_roots(), *claude_roots()]
     roots = paths or [p for p in homes if p.exists()]
@@ -58,6 +59,17 @@ def find_rollouts(paths: list[Path] | None) -> list[Found]:
         print(f"rollout-doctor: no rollouts (rollout-*.jsonl or .jsonl.zst) under {', '.join(map(str, roots))}",
               file=sys.stderr)
     return found
+
+
+def _sweep(always: bool) -> None:
+    from rollout_doctor.core import cache_place
+    from rollout_doctor.store.tempfiles import sweep_scratch, sweep_scratch_lately
+
+    stamps = None if always else cache_place.folder()
+    if stamps is not None and cache_place.private(stamps, create=False):
+        sweep_scratch_lately(stamps)
+    else:
+        sweep_scratch()
 
 
 def session_path(arg: Path) -> Path | Found:
@@ -89,6 +101,8 @@ def session_path(arg: Path) -> Path | Found:
 
 def left_out(reports: list[FileReport], options: Options) -> list[str]:
     """The codes of the default rules ``--select``/``--ignore`` kept from running on these files."""
+    if options.every_default_rule:
+        return []
     from rollout_doctor.formats import known
 
     formats = {r.format for r in reports}

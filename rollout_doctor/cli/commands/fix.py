@@ -33,7 +33,7 @@ def fix(paths: list[Path] | None, dry_run: bool, diff: bool, unsafe_fixes: bool,
     view = View(statistics, quiet)
     shown = Shown(LaterConsole() if format == "text" else None, err, diff or dry_run, unsafe_fixes, dry_run,  # type: ignore[arg-type]
                   view)
-    found_all = find_rollouts(paths)
+    found_all = find_rollouts(paths, sweep_always=True)
     if not found_all:
         return ERROR
     if not dry_run:
