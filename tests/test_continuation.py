@@ -194,6 +194,38 @@ def test_a_turn_with_fresh_call_ids_is_continued(cache: Path, tmp_path: Path) ->
     assert not report.diagnostics
 
 
+def test_a_scan_continues_grown_sessions_in_this_process(cache: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder scan continues the reports of sessions that grew before it counts what is left for
+    workers: a pool is started only for files that need a full check (core/parallel.py)."""
+    from rollout_doctor.core import parallel
+
+    options = Options(target=None)
+    paths = []
+    for n, rollout in enumerate(p for p in REAL if "0.171.0-responses-parallel-calls" in p.parts or
+                                "0.169.0" in p.parent.name and b'"call_id"' in p.read_bytes()):
+        path = tmp_path / "s" / str(n) / rollout.name
+        path.parent.mkdir(parents=True)
+        path.write_bytes(rollout.read_bytes())
+        paths.append(path)
+    assert len(paths) >= 2
+    monkeypatch.setattr(parallel, "MIN_POOL_BYTES", {"fork": 0, "spawn": 0})  # any work at all would pool
+    monkeypatch.setattr(parallel, "available_cpus", lambda: 2)
+    files = [(path, CODEX) for path in paths]
+    list(parallel.check_files(files, options))
+    for n, path in enumerate(paths):
+        data = path.read_bytes()
+        with open(path, "ab") as f:
+            f.write(re.sub(rb'"call_(?!id")', f'"call_grown{n}_'.encode(), turn_replayed(data.splitlines(True))))
+
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a pool was started for reports that could be continued")
+
+    monkeypatch.setattr(parallel, "_pooled", no_pool)
+    reports = list(parallel.check_files(files, options))
+    assert [as_json(r) for r in reports] == [as_json(full(path, options)) for path in paths]
+
+
 def test_the_index_entry_grows_with_the_continued_report(cache: Path, tmp_path: Path) -> None:
     """What a continued check indexed is appended to the file's index entry, so that the next full read
     (a fix, a defect later) starts where the continuation stopped."""

@@ -110,18 +110,22 @@ def _work(file: tuple[Path, Format], size: int) -> int:
 
 def _cached_reports(files: Sequence[tuple[Path, Format]], options: Options,
                     live: dict[Path, str]) -> dict[int, FileReport]:
-    """The reports the report cache holds for files unchanged since (core/report_cache.py), by position:
-    looked up here, so that only the others go to workers."""
+    """The reports the report cache holds for files unchanged since, or continued over the lines appended
+    since (core/report_cache.py: what ``check_file`` tries first), by position: made here, so that only
+    the others go to workers. A continued report costs what was appended: three sessions of 30 to 60 MB
+    that had grown by a turn each were sent to a pool of two workers (the work they were counted as, an
+    eighth of their bytes, being more than a pool's worth), whose start-up took longer than the three
+    continuations here (2026-11-29)."""
     from rollout_doctor.core import cache_files
 
     if cache_files.folder() is None:
         return {}
-    from rollout_doctor.core.report_cache import lookup
+    from rollout_doctor.core.report_cache import recall
 
     found = {}
     for n, (path, fmt) in enumerate(files):
         if path not in live:
-            report = lookup(fmt, path, options)
+            report = recall(fmt, path, options)
             if report is not None:
                 found[n] = report
     return found
