@@ -412,7 +412,9 @@ def append_turn(path: Path, seed: int) -> int:
     rng = random.Random(seed)
     texts: Texts = _TURNS["texts"]  # type: ignore[assignment]
     texts.rng = rng
-    scratch = path.with_name(f".turn-{seed}.tmp")
+    # Made aside, then appended, as Codex appends to a rollout with nothing made beside it: a file made and
+    # removed in the session's folder would change the folder, which the run cache reads as a file added.
+    scratch = Path(tempfile.gettempdir()) / f".rollout-doctor-bench-turn-{os.getpid()}-{seed}.tmp"
     out = RolloutFile(scratch, generation)
     last = orjson.loads(tail).get("ordinal") if generation == PAGINATED else None
     out.ordinal = last + 1 if isinstance(last, int) else 0

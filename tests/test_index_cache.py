@@ -598,7 +598,8 @@ def check_process(*args: str) -> tuple[int, bytes, bytes]:
 
 
 def runs(home_run: Path) -> list[Path]:
-    return entries(home_run.parent / "cache", "runs")
+    """The run entries (without the reports kept beside them)."""
+    return [p for p in entries(home_run.parent / "cache", "runs") if not p.name.endswith(".reports")]
 
 
 @pytest.mark.parametrize("change", ["nothing", "appended", "touched", "new file", "removed", "config", "environment",
@@ -708,6 +709,109 @@ def test_a_re_check_samples_each_file_once(home_run: Path, capfd: pytest.Capture
         sampling.sample_of(f.fileno(), os.fstat(f.fileno()), 10)
         sampling.sample_of(f.fileno(), os.fstat(f.fileno()), 10)
     assert taken[(*sampling.identity(files[0].stat()), 10)] == 2
+
+
+@pytest.mark.parametrize("form", [["--format", "json"], [], ["--statistics"], ["--format", "full"]])
+def test_a_run_whose_sessions_grew_is_continued_from_the_reports_it_kept(
+        home_run: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, form: list[str]) -> None:
+    """Everything as the last run saw it but for sessions that grew: the reports of the others are the
+    run's, the grown ones are checked (one continued over a clean turn, one whose new turn repeats call
+    ids and is checked whole), and what is printed is what a run without any cache prints."""
+    from rollout_doctor.cli.commands import check as check_command
+    from rollout_doctor.cli.main import main
+
+    sessions = str(home_run / "sessions")
+
+    def check() -> tuple[int, str]:
+        code = main(["check", *form, sessions])
+        return code, capfd.readouterr().out
+
+    looked_for: list[object] = []
+    real_find = check_command.find_rollouts
+    monkeypatch.setattr(check_command, "find_rollouts", lambda *a, **k: looked_for.append(a) or real_find(*a, **k))
+    first = check()
+    assert len(runs(home_run)) == 1 and looked_for
+    files = sorted((home_run / "sessions").rglob("*.jsonl"))
+    for n, path in enumerate(files[:2]):
+        turn = TURNS[2] if n == 0 else TURNS[0]  # file 0 holds turns 0 (and 1): turn 2 is new, turn 0 a repeat
+        with open(path, "ab") as f:
+            f.write(turn.replace(b"call_", b"call_grown_") if n == 0 else turn)
+    for round in range(2):  # the racy run after an append is not recorded: the next continues the same entry
+        looked_for.clear()
+        again = check()
+        assert looked_for == [], "the files were looked for again: the run was not continued"
+        with no_cache():
+            plain = check()
+        assert again == plain, (form, round)
+        with open(files[0], "ab") as f:
+            f.write(TURNS[1].replace(b"call_", b"call_more_"))
+    if form == ["--format", "json"]:
+        def problems(out: str) -> dict[str, list[tuple[str, int]]]:
+            return {Path(f["path"]).name: [(d["rule"], d["line"]) for d in f["diagnostics"]]
+                    for f in orjson.loads(out)["files"]}
+
+        before, after = problems(first[1]), problems(again[1])
+        assert after[files[1].name] != before[files[1].name]  # the repeated turn was judged
+        assert after[files[2].name] == before[files[2].name]
+
+
+@pytest.mark.parametrize("change", ["new file", "kept reports torn", "kept reports gone", "config"])
+def test_a_grown_run_is_done_in_full_when_anything_else_changed(home_run: Path, capfd: pytest.CaptureFixture[str],
+                                                                 monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    from rollout_doctor.cli.commands import check as check_command
+    from rollout_doctor.cli.main import main
+
+    sessions = str(home_run / "sessions")
+
+    def check() -> tuple[int, str]:
+        code = main(["check", "--format", "json", sessions])
+        return code, capfd.readouterr().out
+
+    check()
+    files = sorted((home_run / "sessions").rglob("*.jsonl"))
+    with open(files[0], "ab") as f:
+        f.write(TURNS[2].replace(b"call_", b"call_grown_"))
+    kept = [p for p in entries(home_run.parent / "cache", "runs") if p.name.endswith(".reports")]
+    assert len(kept) == 1
+    if change == "new file":
+        (files[0].parent / files[0].name.replace("01a22600", "01a22609")).write_bytes(HEADER)
+    elif change == "kept reports torn":
+        kept[0].write_bytes(kept[0].read_bytes()[:-9])
+    elif change == "kept reports gone":
+        kept[0].unlink()
+    elif change == "config":
+        (home_run / "config.toml").write_text('model_provider = "local"\n[model_providers.local]\nwire_api = "chat"\n')
+    looked_for: list[object] = []
+    real_find = check_command.find_rollouts
+    monkeypatch.setattr(check_command, "find_rollouts", lambda *a, **k: looked_for.append(a) or real_find(*a, **k))
+    again = check()
+    assert looked_for, "continued from a run whose files, inputs or reports are not all there"
+    with no_cache():
+        assert again == check()
+
+
+def test_a_grown_session_a_client_took_since_the_run_is_in_progress(home_run: Path) -> None:
+    """A Codex that took the thread's writer lock after the run (0.169.0 flock-s
+    <home>/thread-writer-locks/<thread>.lock) and appended: the continued run says the session is in
+    progress, as a full run does, though the lock was not among those the run saw."""
+    from tests.support.safety import holding
+
+    sessions = str(home_run / "sessions")
+    first = check_process("--format", "json", sessions)
+    assert first[0] in (0, 1) and len(runs(home_run)) == 1
+    files = sorted((home_run / "sessions").rglob("*.jsonl"))
+    lock = home_run / "thread-writer-locks" / f"{files[0].name.removesuffix('.jsonl')[-36:]}.lock"
+    lock.parent.mkdir()
+    lock.touch()
+    with holding(lock, "read", lock=True) as holder:
+        with open(files[0], "ab") as f:
+            f.write(TURNS[2].replace(b"call_", b"call_grown_"))
+        again = check_process("--format", "json", sessions)
+        with no_cache():
+            plain = check_process("--format", "json", sessions)
+        holder.finish()
+    assert again == plain
+    assert orjson.loads(again[1])["summary"]["in_progress"] == 1
 
 
 def imported_after(importtime: bytes, first: str) -> set[str]:

@@ -30,8 +30,11 @@ def main(argv: list[str] | None = None) -> int:
 
         # A file is sampled once per run: by the replay, its report's look-up, or the run's record.
         with sampling.remembered():
-            replayed = run_cache.replay("check", args[1:])
-            return replayed if replayed is not None else _run(args)
+            try:
+                replayed = run_cache.replay("check", args[1:])
+                return replayed if replayed is not None else _run(args)
+            finally:
+                run_cache.forget()  # what the replay found is for this run only
     return _run(args)
 
 

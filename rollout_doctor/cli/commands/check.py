@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING, Any
 from rollout_doctor.cli.options import View, cache_choice, exit_status, rule_options
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
     from rollout_doctor.core.discovery import Found
+    from rollout_doctor.core.parallel import Progress
     from rollout_doctor.core.reports import FileReport
     from rollout_doctor.core.rules import Options
 
@@ -142,22 +145,32 @@ def shown(bar: Any) -> AbstractContextManager[Any]:
 def run_check(paths: list[Path] | None, options: Options, json: bool, view: View, full: bool = False) -> int:
     """Check the files, print the report (text, ``full`` text or JSON), return the exit code. The text
     report leads with the sessions that will not resume, so it is printed once every file is checked."""
+    from rollout_doctor.cli import run_cache
     from rollout_doctor.core.exitcodes import ERROR, exit_code
     from rollout_doctor.core.parallel import check_files
-    from rollout_doctor.store.liveness import describe, writers_of
 
     reports = []
     out = None
-    found_all = find_rollouts(paths)
-    if not found_all:
-        return ERROR
+    continued = run_cache.continuing()
+    if continued is not None:
+        found_all, checked_of = _continued_run(*continued, options)
+    else:
+        found_all = find_rollouts(paths)
+        if not found_all:
+            return ERROR
+        checked_of = None
     readable = [f.path for f in found_all if not f.error]
-    files = [(f.path, f.format) for f in found_all if not f.error]
-    # A session a running Codex is writing is in progress, not a patient: its turn is not judged.
-    live = {path: describe(holders) for path, holders in writers_of(readable).items()}
     with scan_progress(readable, not json and not view.quiet) as bar:
-        # Every core, biggest files first; reports still come back in order (rollout_doctor.core.parallel).
-        checked = check_files(files, options, progress=bar.advance if bar else None, live=live)
+        if checked_of is None:
+            from rollout_doctor.store.liveness import describe, writers_of
+
+            # A session a running Codex is writing is in progress, not a patient: its turn is not judged.
+            live = {path: describe(holders) for path, holders in writers_of(readable).items()}
+            # Every core, biggest files first; reports still come back in order (rollout_doctor.core.parallel).
+            checked = check_files([(f.path, f.format) for f in found_all if not f.error], options,
+                                  progress=bar.advance if bar else None, live=live)
+        else:
+            checked = checked_of(bar.advance if bar else None)
         for found in found_all:
             report = unreadable_report(found) if found.error else next(checked)
             reports.append(report)
@@ -173,7 +186,42 @@ def run_check(paths: list[Path] | None, options: Options, json: bool, view: View
     if not json and view.standard:
         out = print_sessions(reports, paths, options.target, full)
     print_end(reports, out, json, view, paths, options.target, left_out(reports, options))
+    run_cache.keep_reports(reports)
     return exit_code(reports)
+
+
+def _continued_run(reports: list[FileReport], grown: frozenset[str],
+                   options: Options) -> tuple[list[Found], Callable[[Progress | None], Iterator[FileReport]]]:
+    """The files of the last run and how to have their reports: the kept report of each file unchanged
+    since, each grown one checked (its report continued over what was appended, or made again), as a full
+    run would (cli/run_cache.py's ``continuing`` says when this is so: the same files, inputs, options and
+    code, no process holding any of them)."""
+    from rollout_doctor.core.discovery import Found
+    from rollout_doctor.core.parallel import check_files
+    from rollout_doctor.formats import known
+
+    from rollout_doctor.store.liveness import describe, writers_of
+
+    formats = {fmt.name: fmt for fmt in known()}
+    found_all = [Found(report.path, report.error) if report.error else Found(report.path, format=formats[report.format])
+                 for report in reports]
+    again = [n for n, report in enumerate(reports) if os.path.abspath(report.path) in grown]
+    # A grown session may be one a client is writing now: asked as a full run asks (the replay found no
+    # process holding the files or the locks the run saw, but a lock made since is not among those).
+    live = {path: describe(holders) for path, holders in writers_of([found_all[n].path for n in again]).items()}
+
+    def checked(progress: Progress | None) -> Iterator[FileReport]:
+        redone = check_files([(found_all[n].path, found_all[n].format) for n in again], options, progress=progress,
+                             live=live)
+        for n, report in enumerate(reports):
+            if n in again:
+                yield next(redone)
+            else:
+                if progress:
+                    progress(size_of(report.path))
+                yield report
+
+    return found_all, checked
 
 
 def print_sessions(reports: list[FileReport], paths: list[Path] | None, target: str | None, full: bool) -> Any:
