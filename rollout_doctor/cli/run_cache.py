@@ -75,11 +75,12 @@ def _entry_path(name: str) -> str | None:
 def replay(command: str, args: list[str]) -> int | None:
     """Print what the same run printed and return its exit code, if nothing it read changed; else None
     (having noted, if only sessions grew, what ``continuing`` gives the run done instead)."""
-    global _continuing
+    global _continuing, _replayed
     if "--no-cache" in args or "-h" in args or "--help" in args:
         return None
     try:
         name = _key(command, args)
+        _replayed = (command, list(args), name)
         path = _entry_path(name) if name is not None else None
         if path is None:
             return None
@@ -151,14 +152,19 @@ _continuing: tuple[str, str, dict[str, Any], frozenset[str]] | None = None
 
 
 def forget() -> None:
-    global _continuing
-    _continuing = None
+    global _continuing, _replayed
+    _continuing = _replayed = None
 
 
-def continuing() -> tuple[list[Any], frozenset[str]] | None:
-    """The reports the last run of this command kept, in the order it printed them, and the files among
-    them that grew since (absolute paths), when ``replay`` found nothing else changed, for the run being
-    recorded now (the same key: arguments, folder, environment, code); None otherwise. Taken once."""
+# The key ``replay`` worked out, for the Recorder of the same run (its code stamps read the code's folder).
+_replayed: tuple[str, list[str], str | None] | None = None
+
+
+def continuing() -> tuple[list[Any], frozenset[str], frozenset[str]] | None:
+    """The reports the last run of this command kept, in the order it printed them, the files among them
+    that grew since, and the files and locks no process held when ``replay`` looked (absolute paths), when
+    the replay found nothing else changed, for the run being recorded now (the same key: arguments,
+    folder, environment, code); None otherwise. Taken once."""
     global _continuing
     found, _continuing = _continuing, None
     if found is None or _recording is None or _recording.name != found[0]:
@@ -175,7 +181,8 @@ def continuing() -> tuple[list[Any], frozenset[str]] | None:
         kept = {os.path.abspath(report.path) for report in reports}
     except Exception:  # noqa: BLE001 - a missing, torn or foreign file: the run is done in full
         return None
-    return (reports, grown) if grown <= kept else None
+    free = frozenset([*(file for file, _ident, _sample in entry["files"]), *entry["locks"]])
+    return (reports, grown, free) if grown <= kept else None
 
 
 def _held(entry: dict[str, Any]) -> bool:
@@ -234,7 +241,12 @@ class Recorder:
 
     def __init__(self, command: str, args: list[str], paths: list[Path] | None) -> None:
         self.command, self.args, self.paths = command, args, paths
-        self.name = _key(command, args) if "--no-cache" not in args else None
+        if "--no-cache" in args:
+            self.name = None
+        elif _replayed is not None and _replayed[:2] == (command, args):
+            self.name = _replayed[2]  # moments ago, in this process, by the replay (forgotten with the command)
+        else:
+            self.name = _key(command, args)
         self.started = time.time()
         self.tee: _Tee | None = None
         self.saved: Any = None

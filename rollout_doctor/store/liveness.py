@@ -66,10 +66,15 @@ def writers(path: Path) -> list[Holder]:
     return writers_of([path]).get(path, [])
 
 
-def writers_of(paths: list[Path]) -> dict[Path, list[Holder]]:
+def writers_of(paths: list[Path], open_by_none: frozenset[str] = frozenset()) -> dict[Path, list[Holder]]:
     """``writers`` for many files at once: one pass over /proc (or one lsof), whatever their number.
-    Only the files some process holds are in the answer."""
+    Only the files some process holds are in the answer. ``open_by_none``: files and locks (absolute paths)
+    the caller has just found no process holding open (cli/run_cache.py's replay): when they are all there
+    is to look at, the processes are not listed again, only the writers sessions declare are asked."""
     locks = {path: places.writer_locks(path) for path in paths}
+    if open_by_none and all(os.path.abspath(p) in open_by_none for path, path_locks in locks.items()
+                            for p in (path, *path_locks)):
+        return _declared(paths, {})
     how = method()
     found: dict[Path, list[Holder]] = {}
     if how == "proc":
@@ -79,6 +84,12 @@ def writers_of(paths: list[Path]) -> dict[Path, list[Holder]]:
             how = "lsof" if _has_lsof() else "none"
     if how == "lsof":
         found = {path: held for path, path_locks in locks.items() if (held := _scan_lsof(path, path_locks))}
+    return _declared(paths, found)
+
+
+def _declared(paths: list[Path], found: dict[Path, list[Holder]]) -> dict[Path, list[Holder]]:
+    """``found`` with the processes that declare they run one of the sessions (a running Claude Code
+    holds no descriptor on its transcript: store/places.py)."""
     for path in paths:
         declared = [Holder(pid, _command(pid), "is running this session") for pid in places.declared_writers(path)]
         if declared:
