@@ -814,6 +814,55 @@ def test_a_grown_session_a_client_took_since_the_run_is_in_progress(home_run: Pa
     assert orjson.loads(again[1])["summary"]["in_progress"] == 1
 
 
+grow = st.tuples(st.just("append"), st.integers(0, len(TURNS) - 1), st.integers(1, 2))
+run_step = st.one_of(
+    st.tuples(step, st.integers(0, 2)),  # to one of the three sessions
+    st.tuples(grow, st.integers(0, 2)),  # sessions growing, the case a run is continued in, more often
+    st.tuples(grow, st.integers(0, 2)),
+    st.tuples(st.tuples(st.just("corrupt"), st.sampled_from(CORRUPTIONS), st.just("runs")), st.just(0)),
+    st.tuples(st.tuples(st.just("new session"), st.just(0), st.just(0)), st.just(0)),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(run_step, min_size=1, max_size=6))
+def test_a_run_with_the_cache_prints_what_a_run_without_it_prints(cache: Path, tmp_path: Path,
+                                                                  capfd: pytest.CaptureFixture[str],
+                                                                  steps: list[tuple[tuple[str, object, object], int]]) -> None:
+    """The property at the level of a whole run (cli/run_cache.py: replayed, continued from the reports it
+    kept, or done again), after random changes to a home's sessions and to the cache, each change older
+    than the racy window when the next run starts so that runs are recorded."""
+    from rollout_doctor.cli.main import main
+
+    folder = Path(tempfile.mkdtemp(dir=tmp_path)) / "sessions"
+    folder.mkdir()
+    shutil.rmtree(cache, ignore_errors=True)
+    cache_files._checked.clear()
+    paths = []
+    for n in range(3):
+        paths.append(folder / REAL.name.replace("01a22604", f"01a2260{n}"))
+        paths[-1].write_bytes(HEADER + b"".join(TURNS[: n + 1]))
+
+    def check() -> tuple[int, str]:
+        time.sleep(RACY + 0.02)
+        code = main(["check", "--format", "json", str(folder)])
+        return code, capfd.readouterr().out
+
+    def plain() -> tuple[int, str]:
+        with no_cache():
+            return check()
+
+    assert check() == plain()
+    for (action, a, b), n in steps:
+        if action == "new session":
+            (folder / REAL.name.replace("01a22604", f"01a226{len(paths)}9")).write_bytes(HEADER + TURNS[0])
+            continue
+        apply(paths[n], cache, action, a, b)
+        first = check()
+        assert first == plain(), (action, a, b, n)
+        assert check() == first  # and once more: replayed, or continued from what the last run kept
+
+
 def imported_after(importtime: bytes, first: str) -> set[str]:
     """The modules ``python -X importtime`` shows imported from ``first`` on (site's own imports, the
     editable install's finder among them, come before)."""

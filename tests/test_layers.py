@@ -39,7 +39,7 @@ def test_the_package_keeps_its_contracts(capsys: pytest.CaptureFixture[str]) -> 
 # The modules of cli, as its layers contract names them (it is exhaustive: each must exist).
 CLI_MODULES = ("main", "app", "fastpath", "commands/__init__", "render", "json_report", "options", "process",
                "session_text", "layout", "progress", "report_modes", "rule_docs", "completion", "run_cache",
-               "run_inputs")
+               "run_inputs", "run_files")
 
 
 def test_the_same_contracts_catch_an_import_against_the_direction(

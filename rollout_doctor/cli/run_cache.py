@@ -21,12 +21,13 @@ Only runs that ended with 0 or 1, whose paths were all folders or files (not ses
 symbolic link was met, are kept. The entry is marshal data (no code runs when it is read) behind a digest.
 
 A run that checked and printed reports keeps them too, beside the entry (``.reports``: the pickled list, its
-digest in the entry). When everything is as the entry says but for some sessions that grew (same device
-and inode, longer, the same sample of the bytes the run saw), the run is not replayed but *continued*
-(``continuing``): the check takes the kept reports of every other file and checks only the grown ones
-(each report continued over what was appended, or made again), then prints as a full run does. A re-check
-of a home after Codex appended a turn to a few of its sessions then costs what those sessions cost,
-not a look-up of every file's report, its home and its locks (0.3 ms a file, 2026-11-29).
+digest in the entry). When everything is as the entry says but some sessions changed in place (grew, as
+Codex makes them grow, or anything else: a file replaced, added or removed changes its folder), the run
+is not replayed but *continued* (``continuing``): the check takes the kept reports of every other file and
+checks only the changed ones as a full run would (a grown one's report continued over what was
+appended, when it can be), then prints as a full run does. A re-check of a home after Codex appended a
+turn to a few of its sessions then costs what those sessions cost, not a look-up of every file's report,
+its home and its locks (0.3 ms a file, 2026-11-29).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import os
 import sys
 import time
 
+from rollout_doctor.cli.run_files import changed_files, held
 from rollout_doctor.core.blake import blake2b
 
 TYPE_CHECKING = False  # not typing's: importing typing costs 2 ms of a replay
@@ -74,7 +76,7 @@ def _entry_path(name: str) -> str | None:
 
 def replay(command: str, args: list[str]) -> int | None:
     """Print what the same run printed and return its exit code, if nothing it read changed; else None
-    (having noted, if only sessions grew, what ``continuing`` gives the run done instead)."""
+    (having noted, if only sessions changed, what ``continuing`` gives the run done instead)."""
     global _continuing, _replayed
     if "--no-cache" in args or "-h" in args or "--help" in args:
         return None
@@ -94,11 +96,11 @@ def replay(command: str, args: list[str]) -> int | None:
                 data[len(MAGIC) : len(MAGIC) + 16]:
             return None
         entry = marshal.loads(data[len(MAGIC) + 16 :])
-        grown = _grown(entry)
-        if grown is None or _held(entry):
+        changed = changed_files(entry)
+        if changed is None or held(entry):
             return None
-        if grown:
-            _continuing = (name, path, entry, frozenset(grown)) if "reports" in entry else None
+        if changed:
+            _continuing = (name, path, entry, frozenset(changed)) if "reports" in entry else None
             return None
         out, code = entry["stdout"], entry["code"]
     except Exception:  # noqa: BLE001 - whatever is wrong with an entry, the run is simply done again
@@ -109,45 +111,9 @@ def replay(command: str, args: list[str]) -> int | None:
     return code
 
 
-def _grown(entry: dict[str, Any]) -> list[str] | None:
-    """The files of the entry that grew since (none: the run may be replayed), when nothing else it read
-    changed; None when something else did."""
-    from rollout_doctor.core.sampling import identity, sample_of
-
-    if any(os.path.lexists(path) for path in entry["absent"]):
-        return None
-    for folder, ident in entry["dirs"]:
-        st = os.stat(folder)
-        if (st.st_ino, st.st_mtime_ns, st.st_ctime_ns) != ident:
-            return None
-    for other, ident in entry["inputs"]:
-        try:
-            now = identity(os.stat(other))
-        except OSError:
-            now = None
-        if now != ident:
-            return None
-    grown = []
-    for file, ident, sample in entry["files"]:
-        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK)
-        try:
-            st = os.fstat(fd)
-            if identity(st) == tuple(ident):
-                if sample_of(fd, st, st.st_size) != sample:
-                    return None
-            elif (st.st_dev, st.st_ino) == tuple(ident[:2]) and st.st_size > ident[2] \
-                    and sample_of(fd, st, ident[2]) == sample:
-                grown.append(file)  # what the run read is still there, as it was, with more after it
-            else:
-                return None
-        finally:
-            os.close(fd)
-    return grown
-
-
-# What ``replay`` found for the run it could not replay, when only sessions grew: the run's name (its key),
-# the entry's path, the entry, and the grown files (absolute paths); taken by ``continuing``, and forgotten
-# when the command ends (``forget``).
+# What ``replay`` found for the run it could not replay, when only sessions changed: the run's name (its
+# key), the entry's path, the entry, and the changed files (absolute paths); taken by ``continuing``, and
+# forgotten when the command ends (``forget``).
 _continuing: tuple[str, str, dict[str, Any], frozenset[str]] | None = None
 
 
@@ -162,14 +128,14 @@ _replayed: tuple[str, list[str], str | None] | None = None
 
 def continuing() -> tuple[list[Any], frozenset[str], frozenset[str]] | None:
     """The reports the last run of this command kept, in the order it printed them, the files among them
-    that grew since, and the files and locks no process held when ``replay`` looked (absolute paths), when
-    the replay found nothing else changed, for the run being recorded now (the same key: arguments,
+    that changed since, and the files and locks no process held when ``replay`` looked (absolute paths),
+    when the replay found nothing else changed, for the run being recorded now (the same key: arguments,
     folder, environment, code); None otherwise. Taken once."""
     global _continuing
     found, _continuing = _continuing, None
     if found is None or _recording is None or _recording.name != found[0]:
         return None
-    _name, path, entry, grown = found
+    _name, path, entry, changed = found
     try:
         with open(path + REPORTS, "rb") as f:
             data = f.read()
@@ -182,34 +148,7 @@ def continuing() -> tuple[list[Any], frozenset[str], frozenset[str]] | None:
     except Exception:  # noqa: BLE001 - a missing, torn or foreign file: the run is done in full
         return None
     free = frozenset([*(file for file, _ident, _sample in entry["files"]), *entry["locks"]])
-    return (reports, grown, free) if grown <= kept else None
-
-
-def _held(entry: dict[str, Any]) -> bool:
-    """Whether any process has one of the files or their writer locks open (/proc, Linux)."""
-    wanted = {tuple(ident[:2]) for _file, ident, _sample in entry["files"]}
-    for lock in entry["locks"]:
-        try:
-            st = os.stat(lock)
-            wanted.add((st.st_dev, st.st_ino))
-        except OSError:
-            pass
-    me = str(os.getpid())
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit() or pid == me:
-            continue
-        try:
-            fds = os.listdir(f"/proc/{pid}/fd")
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                st = os.stat(f"/proc/{pid}/fd/{fd}")
-            except OSError:
-                continue
-            if (st.st_dev, st.st_ino) in wanted:
-                return True
-    return False
+    return (reports, changed, free) if changed <= kept else None
 
 
 class _Tee(io.RawIOBase):
@@ -345,7 +284,7 @@ class Recorder:
             return None
         entry = {"stdout": bytes(self.tee.kept), "code": code, "dirs": dirs, "files": files,  # type: ignore[union-attr]
                  "inputs": sorted(inputs.items()), "locks": sorted(locks), "absent": absent}
-        return None if _held(entry) else entry
+        return None if held(entry) else entry
 
 
 _recording: Recorder | None = None  # the run being recorded in this process (keep_reports)

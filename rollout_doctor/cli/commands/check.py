@@ -190,12 +190,12 @@ def run_check(paths: list[Path] | None, options: Options, json: bool, view: View
     return exit_code(reports)
 
 
-def _continued_run(reports: list[FileReport], grown: frozenset[str], free: frozenset[str],
+def _continued_run(reports: list[FileReport], changed: frozenset[str], free: frozenset[str],
                    options: Options) -> tuple[list[Found], Callable[[Progress | None], Iterator[FileReport]]]:
     """The files of the last run and how to have their reports: the kept report of each file unchanged
-    since, each grown one checked (its report continued over what was appended, or made again), as a full
-    run would (cli/run_cache.py's ``continuing`` says when this is so: the same files, inputs, options and
-    code, no process holding any of them)."""
+    since, each changed one checked as a full run checks it (a grown one's report continued over what was
+    appended, when it can be); cli/run_cache.py's ``continuing`` says when this is so: the
+    same files, inputs, options and code, no process holding any of them."""
     from rollout_doctor.core.discovery import Found
     from rollout_doctor.core.parallel import check_files
     from rollout_doctor.formats import known
@@ -205,11 +205,10 @@ def _continued_run(reports: list[FileReport], grown: frozenset[str], free: froze
     formats = {fmt.name: fmt for fmt in known()}
     found_all = [Found(report.path, report.error) if report.error else Found(report.path, format=formats[report.format])
                  for report in reports]
-    again = [n for n, report in enumerate(reports) if os.path.abspath(report.path) in grown]
-    # A grown session may be one a client is writing now: asked as a full run asks, but the processes are
+    again = [n for n, report in enumerate(reports) if os.path.abspath(report.path) in changed]
+    # A changed session may be one a client is writing now: asked as a full run asks, but the processes are
     # listed again only for a writer lock made since the run (the replay found none holding the others).
-    grown_paths = [found_all[n].path for n in again]
-    live = {path: describe(holders) for path, holders in writers_of(grown_paths, free).items()}
+    live = {path: describe(holders) for path, holders in writers_of([found_all[n].path for n in again], free).items()}
 
     def checked(progress: Progress | None) -> Iterator[FileReport]:
         redone = check_files([(found_all[n].path, found_all[n].format) for n in again], options, progress=progress,
