@@ -199,20 +199,20 @@ def _continued_run(reports: list[FileReport], changed: frozenset[str], free: fro
     from rollout_doctor.core.discovery import Found
     from rollout_doctor.core.parallel import check_files
     from rollout_doctor.formats import known
-
     from rollout_doctor.store.liveness import describe, writers_of
 
     formats = {fmt.name: fmt for fmt in known()}
     found_all = [Found(report.path, report.error) if report.error else Found(report.path, format=formats[report.format])
                  for report in reports]
-    again = [n for n, report in enumerate(reports) if os.path.abspath(report.path) in changed]
+    again = {n for n, report in enumerate(reports) if os.path.abspath(report.path) in changed}
     # A changed session may be one a client is writing now: asked as a full run asks, but the processes are
     # listed again only for a writer lock made since the run (the replay found none holding the others).
-    live = {path: describe(holders) for path, holders in writers_of([found_all[n].path for n in again], free).items()}
+    live = {path: describe(holders) for path, holders in writers_of([found_all[n].path for n in sorted(again)],
+                                                                   free).items()}
 
     def checked(progress: Progress | None) -> Iterator[FileReport]:
-        redone = check_files([(found_all[n].path, found_all[n].format) for n in again], options, progress=progress,
-                             live=live)
+        redone = check_files([(found_all[n].path, found_all[n].format) for n in sorted(again)], options,
+                             progress=progress, live=live)
         for n, report in enumerate(reports):
             if n in again:
                 yield next(redone)
