@@ -12,7 +12,11 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from enum import Enum
-from itertools import repeat
+from bisect import bisect_right
+from itertools import chain, compress, count, islice, repeat
+from operator import add as _add
+from operator import ne as _ne
+from operator import sub as _sub
 from typing import overload
 
 from rollout_doctor.core.plain import Frozen, Plain
@@ -164,6 +168,87 @@ class NoOrdinals(Sequence[int]):
 
     def count(self, value: object) -> int:
         return self.length if value == NO_ORDINAL else 0
+
+
+class OrdinalRuns(Sequence[int]):
+    """The ordinals of pieces held as runs: each is ``NO_ORDINAL`` throughout, or counts up by one from
+    its first, as a renumbering pass sets them (items.renumber). A planned pass keeps its composed
+    pieces until the next pass or the write (planned.py); on a 1 GB rollout renumbered from a third
+    of the way in, their array was 3 MB of the fix's peak, where these runs are a few numbers. Read
+    only, as the loops over pieces read; ``of`` makes them from an array when they are few."""
+
+    __slots__ = ("firsts", "length", "starts")
+
+    def __init__(self, starts: array, firsts: array, length: int) -> None:
+        self.starts = starts  # the piece each run begins at, increasing from 0
+        self.firsts = firsts  # each run's first ordinal (``NO_ORDINAL`` for a run that sets none)
+        self.length = length
+
+    @classmethod
+    def of(cls, ordinals: array, most: int) -> OrdinalRuns | None:
+        """``ordinals`` as runs, or None when there would be more than ``most`` of them."""
+        if not ordinals:
+            return None
+        # Where a run breaks: an ordinal that is not the one before plus one, nor NO_ORDINAL after
+        # NO_ORDINAL. Found by C loops over the array (a Python loop a line was 30 ms on a gigabyte).
+        view = memoryview(ordinals)
+        following = map(_FOLLOWS_NONE.get, view, map(_add, view, repeat(1)))
+        breaks = list(islice(compress(count(1), map(_ne, view[1:], following)), most))
+        if len(breaks) >= most:
+            return None
+        starts = array("q", [0])
+        starts.extend(breaks)
+        return cls(starts, array("q", map(ordinals.__getitem__, starts)), len(ordinals))
+
+    def __len__(self) -> int:
+        return self.length
+
+    @overload
+    def __getitem__(self, k: int) -> int: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> OrdinalRuns: ...
+
+    def __getitem__(self, k: int | slice) -> int | OrdinalRuns:
+        if isinstance(k, slice):
+            begin, end, step = k.indices(self.length)
+            if step != 1:
+                raise ValueError("runs of ordinals are sliced in order")
+            end = max(begin, end)
+            if begin == end:
+                return OrdinalRuns(array("q"), array("q"), 0)
+            first, last = self._run(begin), self._run(end - 1)
+            starts = array("q", (max(at - begin, 0) for at in self.starts[first : last + 1]))
+            firsts = array("q", self.firsts[first : last + 1])
+            if firsts[0] != NO_ORDINAL:
+                firsts[0] += begin - self.starts[first]
+            return OrdinalRuns(starts, firsts, end - begin)
+        if not -self.length <= k < self.length:
+            raise IndexError(k)
+        if k < 0:
+            k += self.length
+        run = self._run(k)
+        first = self.firsts[run]
+        return first if first == NO_ORDINAL else first + k - self.starts[run]
+
+    def _run(self, k: int) -> int:
+        return bisect_right(self.starts, k) - 1
+
+    def _lengths(self) -> Iterator[int]:
+        return map(_sub, chain(islice(self.starts, 1, None), (self.length,)), self.starts)
+
+    def __iter__(self) -> Iterator[int]:
+        return chain.from_iterable(repeat(NO_ORDINAL, n) if first == NO_ORDINAL else range(first, first + n)
+                                   for first, n in zip(self.firsts, self._lengths()))
+
+    def count(self, value: object) -> int:
+        if value == NO_ORDINAL:
+            return sum(n for first, n in zip(self.firsts, self._lengths()) if first == NO_ORDINAL)
+        return sum(1 for first, n in zip(self.firsts, self._lengths())
+                   if first != NO_ORDINAL and isinstance(value, int) and first <= value < first + n)
+
+
+_FOLLOWS_NONE = {NO_ORDINAL: NO_ORDINAL}  # what continues a run of NO_ORDINAL (any other x: x + 1)
 
 
 def line_numbers(most: int, numbers: Iterable[int] = ()) -> array:

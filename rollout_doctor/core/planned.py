@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import bisect
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rollout_doctor.core.fixes import NEW, NO_ORDINAL, NoOrdinals, Piece, Pieces
+from rollout_doctor.core.fixes import NEW, NO_ORDINAL, NoOrdinals, OrdinalRuns, Piece, Pieces
 from rollout_doctor.core.lines import Source
 from rollout_doctor.core.model import Model
 from rollout_doctor.core.ordinal_spans import Spans
@@ -77,8 +77,13 @@ class Planned:
         if self.spans is None:
             self.spans = Spans(self.original)
         composed = compose(self.composed, pieces)
-        if isinstance(composed.ordinals, array) and composed.ordinals.count(NO_ORDINAL) == len(composed.ordinals):
-            composed.ordinals = NoOrdinals(len(composed.ordinals))  # kept until the next pass or the write
+        if isinstance(composed.ordinals, array):
+            # Kept until the next pass or the write: as runs when they are (none set, or a renumbering),
+            # for the pass's own pieces too where they share the array.
+            held = as_runs(composed.ordinals)
+            if pieces.ordinals is composed.ordinals:
+                pieces.ordinals = held
+            composed.ordinals = held
         # The pass before is not written from now on (its pieces are composed into these), and nothing
         # reads its bytes again (the layout reads the original, the new index only the current version's
         # numbers): its pieces and layout go before this pass is laid out and its index derived, not
@@ -138,6 +143,8 @@ def compose(previous: Pieces | None, pieces: Pieces) -> Pieces:
         # the composed ones, and the array is shared, not copied (3 MB of a 1 GB fix's peak).
         ordinals = pieces.ordinals
     else:
+        if not isinstance(before_ordinals, array):
+            before_ordinals = array("q", before_ordinals)  # runs: looked up a line each below
         ordinals = array("q", (x if x != NO_ORDINAL or o == NEW else before_ordinals[o]
                                for o, x in zip(pieces.origins, pieces.ordinals)))
     extra: dict[int, tuple[bytes, str]] = {}
@@ -147,6 +154,21 @@ def compose(previous: Pieces | None, pieces: Pieces) -> Pieces:
         extra[k] = found
         ordinals[k] = pieces.ordinals[k]
     return Pieces(origins, ordinals, extra)
+
+
+# Runs kept at most, as a share of the lines: past it the array is kept (it takes no more memory).
+RUNS_SHARE = 16
+
+
+def as_runs(ordinals: array) -> Sequence[int]:
+    """A pass's ordinals to keep: ``NoOrdinals`` when it sets none, ``OrdinalRuns`` when they fall in
+    few runs (a pass that renumbers), else the array itself."""
+    runs = OrdinalRuns.of(ordinals, len(ordinals) // RUNS_SHARE + 2)
+    if runs is None:
+        return ordinals
+    if len(runs.starts) == 1 and runs.firsts[0] == NO_ORDINAL:
+        return NoOrdinals(len(ordinals))
+    return runs
 
 
 @dataclass

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from rollout_doctor.core.fixes import NEW, NO_ORDINAL, Piece, Pieces
+from rollout_doctor.core.fixes import NEW, NO_ORDINAL, OrdinalRuns, Piece, Pieces
 from rollout_doctor.core.index import BOM
 from rollout_doctor.core.lines import Source, Spliced, split_terminator
 from rollout_doctor.core.model import Model
@@ -161,6 +161,10 @@ def write_pieces(model: Model, pieces: Pieces | list[Piece], out: BinaryIO, span
     output holds for good, as that grows."""
     if not isinstance(pieces, Pieces):
         pieces = Pieces.of(pieces)
+    elif isinstance(pieces.ordinals, OrdinalRuns):
+        # Looked up a line at a time below: an array again, made as the write begins, when a fix holds
+        # the least (planned.py keeps runs through the passes, where they are at a fix's peak).
+        pieces = Pieces(pieces.origins, array("q", pieces.ordinals), pieces.extra)
     writer = _PieceWriter(model, pieces, out, spans if spans is not None else Spans(model))
     untouched = pieces.untouched
     n = 0
