@@ -84,7 +84,7 @@ def _fill(fmt: Format, model: Model, pieces: Pieces, written: Rewritten, source:
     new.offsets, new.kinds, new.ordinals = offsets, built.kinds, built.ordinals.array
     if consume:
         model.kinds, model.ordinals = bytearray(), array("q")
-        pieces.origins = array(pieces.origins.typecode)
+        pieces.origins = array("q")
     _hand_over(model, new, built.records, built.keys)
     new.bom_lines = frozenset(built.boms)
 

@@ -23,7 +23,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rollout_doctor.core.fixes import NEW, NO_ORDINAL, NoOrdinals, OrdinalRuns, Piece, Pieces
+from rollout_doctor.core.fixes import NEW, NO_ORDINAL, NoOrdinals, Piece, Pieces, Runs, line_numbers
 from rollout_doctor.core.lines import Source
 from rollout_doctor.core.model import Model
 from rollout_doctor.core.ordinal_spans import Spans
@@ -77,10 +77,15 @@ class Planned:
         if self.spans is None:
             self.spans = Spans(self.original)
         composed = compose(self.composed, pieces)
+        # Kept until the next pass or the write: as runs where they are, for the pass's own pieces too
+        # where they share the arrays (a first pass's are its composed ones).
+        if isinstance(composed.origins, array):
+            held = as_runs(composed.origins, NEW)
+            if pieces.origins is composed.origins:
+                pieces.origins = held
+            composed.origins = held
         if isinstance(composed.ordinals, array):
-            # Kept until the next pass or the write: as runs when they are (none set, or a renumbering),
-            # for the pass's own pieces too where they share the array.
-            held = as_runs(composed.ordinals)
+            held = as_runs(composed.ordinals, NO_ORDINAL)
             if pieces.ordinals is composed.ordinals:
                 pieces.ordinals = held
             composed.ordinals = held
@@ -137,6 +142,8 @@ def compose(previous: Pieces | None, pieces: Pieces) -> Pieces:
     if previous is None:
         return pieces
     before_origins, before_ordinals, before_extra = previous.origins, previous.ordinals, previous.extra
+    if not isinstance(before_origins, array):
+        before_origins = line_numbers(len(before_origins), before_origins)  # runs: looked up a line each below
     origins = array(before_origins.typecode, (before_origins[o] if o != NEW else NEW for o in pieces.origins))
     if before_ordinals.count(NO_ORDINAL) == len(before_ordinals):
         # No pass before set an ordinal (the benchmark's first pass deletes a line): this pass's are
@@ -160,14 +167,14 @@ def compose(previous: Pieces | None, pieces: Pieces) -> Pieces:
 RUNS_SHARE = 16
 
 
-def as_runs(ordinals: array) -> Sequence[int]:
-    """A pass's ordinals to keep: ``NoOrdinals`` when it sets none, ``OrdinalRuns`` when they fall in
-    few runs (a pass that renumbers), else the array itself."""
-    runs = OrdinalRuns.of(ordinals, len(ordinals) // RUNS_SHARE + 2)
+def as_runs(numbers: array, constant: int) -> Sequence[int]:
+    """A pass's origins or ordinals to keep: ``Runs`` when they fall in few (``NoOrdinals`` for
+    ordinals that set none), else the array itself."""
+    runs = Runs.of(numbers, constant, len(numbers) // RUNS_SHARE + 2)
     if runs is None:
-        return ordinals
-    if len(runs.starts) == 1 and runs.firsts[0] == NO_ORDINAL:
-        return NoOrdinals(len(ordinals))
+        return numbers
+    if constant == NO_ORDINAL and len(runs.starts) == 1 and runs.firsts[0] == NO_ORDINAL:
+        return NoOrdinals(len(numbers))
     return runs
 
 
