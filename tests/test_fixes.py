@@ -126,3 +126,62 @@ def test_the_lines_followed_alone_land_where_the_whole_provenance_says(tmp_path:
             tracked = follow_lines(pieces, 0, tracked)
             assert tracked == {k: o for k, o in enumerate(provenance) if o in followed}
             count = len(provenance)
+
+
+# Numbers as a pass holds them: runs of one constant, runs counting up by one, and loose numbers
+# (the constant's neighbours and the ends of 64 bits among them).
+def _runs_numbers(constant: int) -> st.SearchStrategy[list[int]]:
+    run = st.one_of(
+        st.integers(1, 6).map(lambda n: [constant] * n),
+        st.tuples(st.integers(-3, 60), st.integers(1, 6)).map(lambda r: list(range(r[0], r[0] + r[1]))),
+        st.sampled_from([constant, constant + 1, constant - 1 if constant > -(1 << 63) else 0, 0, -1,
+                         (1 << 63) - 1, -(1 << 63), 1 << 40]).map(lambda x: [x]),
+    )
+    return st.lists(run, min_size=1, max_size=12).map(lambda runs: [x for r in runs for x in r])
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_runs_read_as_the_array_they_were_made_from(data: st.DataObject) -> None:
+    from array import array
+
+    from rollout_doctor.core.fixes import NEW, NO_ORDINAL, Runs
+
+    constant = data.draw(st.sampled_from([NO_ORDINAL, NEW]))
+    values = data.draw(_runs_numbers(constant))
+    held = array("q", values)
+    runs = Runs.of(held, constant, len(values) + 1)
+    assert runs is not None
+    assert len(runs) == len(values) and list(runs) == values
+    assert [runs[k] for k in range(-len(values), len(values))] == values + values
+    for value in {*values, 12345, constant}:
+        assert runs.count(value) == values.count(value)
+    begin = data.draw(st.integers(-len(values) - 2, len(values) + 2))
+    end = data.draw(st.integers(-len(values) - 2, len(values) + 2))
+    cut = runs[begin:end]
+    assert list(cut) == values[begin:end] and len(cut) == len(values[begin:end])
+    assert [cut[k] for k in range(len(cut))] == values[begin:end]
+    if cut:
+        inner = data.draw(st.integers(0, len(cut)))
+        assert list(cut[inner:]) == values[begin:end][inner:]  # a slice of a slice
+    with pytest.raises(IndexError):
+        runs[len(values)]
+    # A run more than there are breaks, and None when that is more than ``most``.
+    breaks = sum(1 for k in range(1, len(values))
+                 if values[k] != (constant if values[k - 1] == constant else values[k - 1] + 1)
+                 or (values[k] == constant) != (values[k - 1] == constant))
+    assert len(runs.starts) == breaks + 1
+    assert Runs.of(held, constant, breaks) is None and Runs.of(held, constant, breaks + 1) is not None
+
+
+def test_a_renumbered_gigabytes_ordinals_are_two_runs() -> None:
+    """The benchmark's second pass, in small: nothing set up to the repeated ordinal, then every line
+    one more than the line before. Two runs, where the array took 8 bytes a line."""
+    from array import array
+
+    from rollout_doctor.core.fixes import NO_ORDINAL, Runs
+
+    ordinals = array("q", [NO_ORDINAL] * 1000 + list(range(7, 2007)))
+    runs = Runs.of(ordinals, NO_ORDINAL, 10)
+    assert runs is not None and list(runs.starts) == [0, 1000] and list(runs.firsts) == [NO_ORDINAL, 7]
+    assert runs[999] == NO_ORDINAL and runs[1000] == 7 and runs[2999] == 2006

@@ -193,9 +193,10 @@ class Runs(Sequence[int]):
         if not numbers:
             return None
         # Where a run breaks: a number that is not the one before plus one, nor ``constant`` after
-        # ``constant``. Found by C loops over the array (a Python loop a line was 30 ms on a gigabyte).
+        # ``constant``; and ``constant`` after any other number (it is no count, None equals nothing).
+        # Found by C loops over the array (a Python loop a line was 30 ms on a gigabyte).
         view = memoryview(numbers)
-        following = map({constant: constant}.get, view, map(_add, view, repeat(1)))
+        following = map({constant: constant, constant - 1: None}.get, view, map(_add, view, repeat(1)))
         breaks = list(islice(compress(count(1), map(_ne, view[1:], following)), most))
         if len(breaks) >= most:
             return None
