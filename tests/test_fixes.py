@@ -145,7 +145,8 @@ def _runs_numbers(constant: int) -> st.SearchStrategy[list[int]]:
 def test_runs_read_as_the_array_they_were_made_from(data: st.DataObject) -> None:
     from array import array
 
-    from rollout_doctor.core.fixes import NEW, NO_ORDINAL, Runs
+    from rollout_doctor.core.fixes import NEW, NO_ORDINAL
+    from rollout_doctor.core.runs import Runs
 
     constant = data.draw(st.sampled_from([NO_ORDINAL, NEW]))
     values = data.draw(_runs_numbers(constant))
@@ -179,7 +180,8 @@ def test_a_renumbered_gigabytes_ordinals_are_two_runs() -> None:
     one more than the line before. Two runs, where the array took 8 bytes a line."""
     from array import array
 
-    from rollout_doctor.core.fixes import NO_ORDINAL, Runs
+    from rollout_doctor.core.fixes import NO_ORDINAL
+    from rollout_doctor.core.runs import Runs
 
     ordinals = array("q", [NO_ORDINAL] * 1000 + list(range(7, 2007)))
     runs = Runs.of(ordinals, NO_ORDINAL, 10)

@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rollout_doctor.core.fixes import NO_ORDINAL, Edit, NoOrdinals, Plan, Runs, plan
+from rollout_doctor.core.fixes import NO_ORDINAL, Edit, NoOrdinals, Plan, plan
+from rollout_doctor.core.runs import Runs
 from rollout_doctor.core.model import Model, read_model
 from rollout_doctor.core.planned import Planned
 from rollout_doctor.core.rewrite import write_pieces

@@ -23,10 +23,11 @@ from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rollout_doctor.core.fixes import NEW, NO_ORDINAL, NoOrdinals, Piece, Pieces, Runs, line_numbers
+from rollout_doctor.core.fixes import NEW, NO_ORDINAL, NoOrdinals, Piece, Pieces, line_numbers
 from rollout_doctor.core.lines import Source
 from rollout_doctor.core.model import Model
 from rollout_doctor.core.ordinal_spans import Spans
+from rollout_doctor.core.runs import Runs
 from rollout_doctor.core.rewrite import Rewritten, write_pieces
 
 if TYPE_CHECKING:
