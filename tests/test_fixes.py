@@ -167,12 +167,29 @@ def test_runs_read_as_the_array_they_were_made_from(data: st.DataObject) -> None
         assert list(cut[inner:]) == values[begin:end][inner:]  # a slice of a slice
     with pytest.raises(IndexError):
         runs[len(values)]
-    # A run more than there are breaks, and None when that is more than ``most``.
-    breaks = sum(1 for k in range(1, len(values))
-                 if values[k] != (constant if values[k - 1] == constant else values[k - 1] + 1)
-                 or (values[k] == constant) != (values[k - 1] == constant))
+    # A run more than there are breaks (a number other than its run's next: ``constant`` again in a
+    # run that began with it, else one more), and None when that is more than ``most``.
+    breaks, first, at = 0, values[0], 0
+    for k in range(1, len(values)):
+        if values[k] != (constant if first == constant else first + k - at):
+            breaks, first, at = breaks + 1, values[k], k
     assert len(runs.starts) == breaks + 1
     assert Runs.of(held, constant, breaks) is None and Runs.of(held, constant, breaks + 1) is not None
+
+
+def test_runs_end_where_a_count_leaves_the_arrays_numbers() -> None:
+    from array import array
+
+    from rollout_doctor.core.fixes import NO_ORDINAL
+    from rollout_doctor.core.runs import Runs
+
+    top = (1 << 63) - 1
+    values = [top - 2, top - 1, top, 5, 6]
+    runs = Runs.of(array("q", values), NO_ORDINAL, 10)
+    assert runs is not None and list(runs) == values and list(runs.starts) == [0, 3]
+    long = list(range(70_000)) + [3] + list(range(10, 200_000))  # past the chunks' growth, both sides
+    runs = Runs.of(array("i", long), -1, 10)
+    assert runs is not None and list(runs.starts) == [0, 70_000, 70_001] and list(runs) == long
 
 
 def test_a_renumbered_gigabytes_ordinals_are_two_runs() -> None:
