@@ -154,25 +154,3 @@ def test_a_copy_that_is_not_the_file_read_is_not_taken(tmp_path: Path, monkeypat
     assert (folder / entry["copy"]).read_bytes() == original
     assert staged(tmp_path) == []
 
-
-@pytest.mark.parametrize("size", [0, 1, (1 << 18) - 1, 1 << 18, (1 << 18) + 1, 3 * (1 << 18) + 17])
-def test_a_backups_copy_hashed_a_quarter_mib_at_a_time_has_the_files_hash(tmp_path: Path, size: int) -> None:
-    """The backup's copy is hashed in smaller steps than other files (copies.BACKUP_HASH_CHUNK: it is
-    hashed at a huge fix's peak): every size about a step's gives the file's sha256, in its own steps."""
-    from rollout_doctor.store import copies
-
-    source, copy = tmp_path / "source.jsonl", tmp_path / "copy.jsonl"
-    data = os.urandom(size)
-    source.write_bytes(data)
-    reads: list[int] = []
-    real = os.preadv
-
-    def counted(fd: int, buffers: list[bytearray], offset: int) -> int:
-        reads.append(len(buffers[0]))
-        return real(fd, buffers, offset)
-
-    with pytest.MonkeyPatch.context() as m:
-        m.setattr(os, "preadv", counted)
-        digest = copies.copy_private(source, copy)
-    assert digest == hashlib.sha256(data).hexdigest() and copy.read_bytes() == data
-    assert reads and set(reads) == {copies.BACKUP_HASH_CHUNK} and len(reads) == -(-size // copies.BACKUP_HASH_CHUNK) + 1

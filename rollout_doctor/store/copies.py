@@ -19,15 +19,9 @@ CHUNK = 1 << 20
 HASH_CHUNK = 1 << 20
 
 
-# A backup's copy is hashed while the fix works out its passes, at the moment of its peak: its buffer
-# is smaller (1 MiB was that much of a 1 GB fix's peak), its steps more (1024 a gigabyte, which the
-# passes leave the thread time for: the copy is hashed before the first pass is checked).
-BACKUP_HASH_CHUNK = 1 << 18
-
-
-def sha256_fd(fd: int, chunk: int = HASH_CHUNK) -> str:
+def sha256_fd(fd: int) -> str:
     digest = hashlib.sha256()
-    buffer = bytearray(chunk)
+    buffer = bytearray(HASH_CHUNK)
     view = memoryview(buffer)
     offset = 0
     while True:
@@ -80,7 +74,7 @@ def copy_private(src: Path, dst: Path) -> str:
             # than Python (the disk, OpenSSL), and both are done before this returns.
             with ThreadPoolExecutor(1) as pool:
                 synced = pool.submit(os.fsync, fd)
-                digest = sha256_fd(fd, BACKUP_HASH_CHUNK)
+                digest = sha256_fd(fd)
                 synced.result()
             return digest
         finally:
