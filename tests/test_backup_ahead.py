@@ -153,4 +153,3 @@ def test_a_copy_that_is_not_the_file_read_is_not_taken(tmp_path: Path, monkeypat
     [entry] = orjson.loads((folder / "journal.json").read_bytes())["files"]
     assert (folder / entry["copy"]).read_bytes() == original
     assert staged(tmp_path) == []
-
