@@ -168,10 +168,10 @@ def test_runs_read_as_the_array_they_were_made_from(data: st.DataObject) -> None
     with pytest.raises(IndexError):
         runs[len(values)]
     # A run more than there are breaks (a number other than its run's next: ``constant`` again in a
-    # run that began with it, else one more), and None when that is more than ``most``.
+    # run that began with it, else one more, never ``constant``), and None when that is more than ``most``.
     breaks, first, at = 0, values[0], 0
     for k in range(1, len(values)):
-        if values[k] != (constant if first == constant else first + k - at):
+        if values[k] != (constant if first == constant else first + k - at) or (first != constant == values[k]):
             breaks, first, at = breaks + 1, values[k], k
     assert len(runs.starts) == breaks + 1
     assert Runs.of(held, constant, breaks) is None and Runs.of(held, constant, breaks + 1) is not None
@@ -204,3 +204,27 @@ def test_a_renumbered_gigabytes_ordinals_are_two_runs() -> None:
     runs = Runs.of(ordinals, NO_ORDINAL, 10)
     assert runs is not None and list(runs.starts) == [0, 1000] and list(runs.firsts) == [NO_ORDINAL, 7]
     assert runs[999] == NO_ORDINAL and runs[1000] == 7 and runs[2999] == 2006
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_runs_taken_at_runs_of_positions_are_the_numbers_looked_up(data: st.DataObject) -> None:
+    """How a pass's origins are composed with the pass before's (planned.compose), run by run."""
+    from array import array
+
+    from rollout_doctor.core.fixes import NEW
+    from rollout_doctor.core.runs import Runs
+
+    before = data.draw(_runs_numbers(NEW).filter(lambda values: all(v >= NEW for v in values)))
+    position = st.integers(0, len(before) - 1)
+    runs_of_positions = st.one_of(
+        st.integers(1, 4).map(lambda n: [NEW] * n),
+        st.tuples(position, st.integers(1, 5)).map(lambda r: list(range(r[0], min(r[0] + r[1], len(before))))),
+    )
+    positions = [p for run in data.draw(st.lists(runs_of_positions, min_size=1, max_size=8)) for p in run]
+    held_before = Runs.of(array("q", before), NEW, len(before) + 1)
+    held_positions = Runs.of(array("q", positions), NEW, len(positions) + 1)
+    assert held_before is not None and held_positions is not None
+    taken = held_before.taken_at(held_positions)
+    assert list(taken) == [NEW if p == NEW else before[p] for p in positions]
+    assert [taken[k] for k in range(len(taken))] == list(taken) and len(taken) == len(positions)

@@ -9,6 +9,8 @@ from itertools import chain, islice, repeat
 from operator import sub as _sub
 from typing import overload
 
+from rollout_doctor.core.fixes import NO_ORDINAL, NoOrdinals
+
 
 class Runs(Sequence[int]):
     """Numbers of pieces held as runs: each run is ``constant`` throughout, or counts up by one from its
@@ -76,6 +78,20 @@ class Runs(Sequence[int]):
         first = self.firsts[run]
         return first if first == self.constant else first + k - self.starts[run]
 
+    def taken_at(self, positions: Runs) -> Runs:
+        """``self[p]`` for each ``p`` of ``positions`` (this sequence's constant where they hold theirs), as
+        runs: a run of positions counting up takes a slice of these runs, with no number looked up."""
+        starts, firsts = array("q"), array("q")
+        for at, first, n in zip(positions.starts, positions.firsts, positions._lengths()):
+            if first == positions.constant:
+                starts.append(at)
+                firsts.append(self.constant)
+                continue
+            part = self[first : first + n]
+            starts.extend(at + start for start in part.starts)
+            firsts.extend(part.firsts)
+        return Runs(starts, firsts, positions.length, self.constant)
+
     def _run(self, k: int) -> int:
         return bisect_right(self.starts, k) - 1
 
@@ -95,6 +111,21 @@ class Runs(Sequence[int]):
                    for first, n in zip(self.firsts, self._lengths()))
 
 
+# Runs kept at most, as a share of the lines: past it the array is kept (it takes no more memory).
+RUNS_SHARE = 16
+
+
+def as_runs(numbers: array, constant: int) -> Sequence[int]:
+    """A pass's origins or ordinals to keep: ``Runs`` when they fall in few (``NoOrdinals`` for
+    ordinals that set none), else the array itself."""
+    runs = Runs.of(numbers, constant, len(numbers) // RUNS_SHARE + 2)
+    if runs is None:
+        return numbers
+    if constant == NO_ORDINAL and len(runs.starts) == 1 and runs.firsts[0] == NO_ORDINAL:
+        return NoOrdinals(len(numbers))
+    return runs
+
+
 def _run_end(view: memoryview, typecode: str, at: int, first: int, constant: int) -> int:
     """Where the run that begins at ``at`` with ``first`` ends: its numbers are compared with the ones
     it would hold a chunk at a time, growing, and the first that differs is found by halving; both
@@ -105,8 +136,13 @@ def _run_end(view: memoryview, typecode: str, at: int, first: int, constant: int
         if first == constant:
             expected = array(typecode, [constant]) * size
         else:
+            following = first + end - at
+            if following <= constant < following + size:  # a count ends before the constant: a run of its own
+                if following == constant:
+                    return end
+                size = constant - following
             try:
-                expected = array(typecode, range(first + end - at, first + end - at + size))
+                expected = array(typecode, range(following, following + size))
             except OverflowError:  # the count leaves the numbers the array holds: it ends there
                 if size == 1:
                     return end
