@@ -126,3 +126,105 @@ def test_the_lines_followed_alone_land_where_the_whole_provenance_says(tmp_path:
             tracked = follow_lines(pieces, 0, tracked)
             assert tracked == {k: o for k, o in enumerate(provenance) if o in followed}
             count = len(provenance)
+
+
+# Numbers as a pass holds them: runs of one constant, runs counting up by one, and loose numbers
+# (the constant's neighbours and the ends of 64 bits among them).
+def _runs_numbers(constant: int) -> st.SearchStrategy[list[int]]:
+    run = st.one_of(
+        st.integers(1, 6).map(lambda n: [constant] * n),
+        st.tuples(st.integers(-3, 60), st.integers(1, 6)).map(lambda r: list(range(r[0], r[0] + r[1]))),
+        st.sampled_from([constant, constant + 1, constant - 1 if constant > -(1 << 63) else 0, 0, -1,
+                         (1 << 63) - 1, -(1 << 63), 1 << 40]).map(lambda x: [x]),
+    )
+    return st.lists(run, min_size=1, max_size=12).map(lambda runs: [x for r in runs for x in r])
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_runs_read_as_the_array_they_were_made_from(data: st.DataObject) -> None:
+    from array import array
+
+    from rollout_doctor.core.fixes import NEW, NO_ORDINAL
+    from rollout_doctor.core.runs import Runs
+
+    constant = data.draw(st.sampled_from([NO_ORDINAL, NEW]))
+    values = data.draw(_runs_numbers(constant))
+    held = array("q", values)
+    runs = Runs.of(held, constant, len(values) + 1)
+    assert runs is not None
+    assert len(runs) == len(values) and list(runs) == values
+    assert [runs[k] for k in range(-len(values), len(values))] == values + values
+    for value in {*values, 12345, constant}:
+        assert runs.count(value) == values.count(value)
+    begin = data.draw(st.integers(-len(values) - 2, len(values) + 2))
+    end = data.draw(st.integers(-len(values) - 2, len(values) + 2))
+    cut = runs[begin:end]
+    assert list(cut) == values[begin:end] and len(cut) == len(values[begin:end])
+    assert [cut[k] for k in range(len(cut))] == values[begin:end]
+    if cut:
+        inner = data.draw(st.integers(0, len(cut)))
+        assert list(cut[inner:]) == values[begin:end][inner:]  # a slice of a slice
+    with pytest.raises(IndexError):
+        runs[len(values)]
+    # A run more than there are breaks (a number other than its run's next: ``constant`` again in a
+    # run that began with it, else one more, never ``constant``), and None when that is more than ``most``.
+    breaks, first, at = 0, values[0], 0
+    for k in range(1, len(values)):
+        if values[k] != (constant if first == constant else first + k - at) or (first != constant == values[k]):
+            breaks, first, at = breaks + 1, values[k], k
+    assert len(runs.starts) == breaks + 1
+    assert Runs.of(held, constant, breaks) is None and Runs.of(held, constant, breaks + 1) is not None
+
+
+def test_runs_end_where_a_count_leaves_the_arrays_numbers() -> None:
+    from array import array
+
+    from rollout_doctor.core.fixes import NO_ORDINAL
+    from rollout_doctor.core.runs import Runs
+
+    top = (1 << 63) - 1
+    values = [top - 2, top - 1, top, 5, 6]
+    runs = Runs.of(array("q", values), NO_ORDINAL, 10)
+    assert runs is not None and list(runs) == values and list(runs.starts) == [0, 3]
+    long = list(range(70_000)) + [3] + list(range(10, 200_000))  # past the chunks' growth, both sides
+    runs = Runs.of(array("i", long), -1, 10)
+    assert runs is not None and list(runs.starts) == [0, 70_000, 70_001] and list(runs) == long
+
+
+def test_a_renumbered_gigabytes_ordinals_are_two_runs() -> None:
+    """The benchmark's second pass, in small: nothing set up to the repeated ordinal, then every line
+    one more than the line before. Two runs, where the array took 8 bytes a line."""
+    from array import array
+
+    from rollout_doctor.core.fixes import NO_ORDINAL
+    from rollout_doctor.core.runs import Runs
+
+    ordinals = array("q", [NO_ORDINAL] * 1000 + list(range(7, 2007)))
+    runs = Runs.of(ordinals, NO_ORDINAL, 10)
+    assert runs is not None and list(runs.starts) == [0, 1000] and list(runs.firsts) == [NO_ORDINAL, 7]
+    assert runs[999] == NO_ORDINAL and runs[1000] == 7 and runs[2999] == 2006
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_runs_taken_at_runs_of_positions_are_the_numbers_looked_up(data: st.DataObject) -> None:
+    """How a pass's origins are composed with the pass before's (planned.compose), run by run."""
+    from array import array
+
+    from rollout_doctor.core.fixes import NEW
+    from rollout_doctor.core.runs import Runs
+
+    before = data.draw(_runs_numbers(NEW).filter(lambda values: all(v >= NEW for v in values)))
+    position = st.integers(0, len(before) - 1)
+    runs_of_positions = st.one_of(
+        st.integers(1, 4).map(lambda n: [NEW] * n),
+        st.tuples(position, st.integers(1, 5)).map(lambda r: list(range(r[0], min(r[0] + r[1], len(before))))),
+    )
+    positions = [p for run in data.draw(st.lists(runs_of_positions, min_size=1, max_size=8)) for p in run]
+    held_before = Runs.of(array("q", before), NEW, len(before) + 1)
+    held_positions = Runs.of(array("q", positions), NEW, len(positions) + 1)
+    assert held_before is not None and held_positions is not None
+    taken = held_before.taken_at(held_positions)
+    assert list(taken) == [NEW if p == NEW else before[p] for p in positions]
+    assert [taken[k] for k in range(len(taken))] == list(taken) and len(taken) == len(positions)

@@ -21,6 +21,7 @@ from rollout_doctor.core.fixes import NO_ORDINAL, Edit, NoOrdinals, Plan, plan
 from rollout_doctor.core.model import Model, read_model
 from rollout_doctor.core.planned import Planned
 from rollout_doctor.core.rewrite import write_pieces
+from rollout_doctor.core.runs import Runs
 from rollout_doctor.formats.codex.format import CODEX
 from rollout_doctor.formats.codex.items import sole_ordinal, sole_ordinals
 from tests.test_derived import ODD, PAGINATED, edits, reference_bytes, rollouts, same_index
@@ -43,9 +44,16 @@ def _plan(model: Model, chosen: list[Edit]) -> Plan:
     return the_plan
 
 
+# The share of a pass's lines its runs may number (runs.RUNS_SHARE): 1 holds every pass's origins and
+# ordinals as runs (fixes.Runs), the default only those that fall in few, as a real fix does.
+@pytest.mark.parametrize("share", [1, 16])
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_planned_passes_give_the_index_and_the_bytes_of_written_ones(tmp_path: Path, data: st.DataObject) -> None:
+def test_planned_passes_give_the_index_and_the_bytes_of_written_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     share: int, data: st.DataObject) -> None:
+    from rollout_doctor.core import runs as runs_module
+
+    monkeypatch.setattr(runs_module, "RUNS_SHARE", share)
     original_path = tmp_path / "rollout.jsonl"
     original_path.write_bytes(data.draw(plannable() | rollouts()))
     passes = data.draw(st.integers(1, 3))
@@ -285,6 +293,7 @@ def test_the_benchmarks_passes_share_what_they_can_and_let_go_of_the_rest(tmp_pa
     the pass before gives up its offsets, kinds and ordinals once the new one is derived from them.
     Each index is still the one a fresh read of the written bytes gives."""
     from rollout_doctor.core import derived
+    from rollout_doctor.core import runs as runs_module
 
     derived_from: list[tuple[Model, Model, bool]] = []
     real_derive = derived.derive
@@ -296,6 +305,7 @@ def test_the_benchmarks_passes_share_what_they_can_and_let_go_of_the_rest(tmp_pa
 
     monkeypatch.setattr(derived, "derive", recorded)
     path = tmp_path / "rollout.jsonl"
+    monkeypatch.setattr(runs_module, "RUNS_SHARE", 1)  # runs however few the lines
     body = list(PAGINATED[:6])  # ordinals 0 to 5: deleting the damaged line renumbers nothing
     assert [line.count(b'"ordinal":%d,' % n) for n, line in enumerate(body)] == [1] * 6
     body.insert(3, b"this line is no record")
@@ -309,6 +319,10 @@ def test_the_benchmarks_passes_share_what_they_can_and_let_go_of_the_rest(tmp_pa
         second = planned.lay_out(CODEX, first, second_plan.pieces, tmp_path / "pass1.jsonl")
         assert second is not None and planned.composed is not None
         assert planned.composed.ordinals is second_plan.pieces.ordinals
+        # Held as runs (an inserted line, then a renumbering), and the pass's own origins let go once
+        # its index is derived (the loop has followed its provenance before).
+        assert isinstance(planned.composed.origins, Runs) and isinstance(planned.composed.ordinals, Runs)
+        assert len(second_plan.pieces.origins) == 0
         (model0, new0, shared0), (model1, new1, shared1) = derived_from
         assert model0 is original and len(original.ordinals) == len(original)  # the original keeps its index
         assert new0 is first and model1 is first and new1 is second

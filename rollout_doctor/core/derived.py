@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rollout_doctor.core import heap
 from rollout_doctor.core.fixes import NO_ORDINAL, Pieces
 from rollout_doctor.core.index import Part, index_range
 from rollout_doctor.core.lines import Source
@@ -83,6 +84,7 @@ def _fill(fmt: Format, model: Model, pieces: Pieces, written: Rewritten, source:
     new.offsets, new.kinds, new.ordinals = offsets, built.kinds, built.ordinals.array
     if consume:
         model.kinds, model.ordinals = bytearray(), array("q")
+        pieces.origins = array("q")
     _hand_over(model, new, built.records, built.keys)
     new.bom_lines = frozenset(built.boms)
 
@@ -185,6 +187,7 @@ def _hand_over(model: Model, new: Model, records: list[object], keys: dict[int, 
     old = model.records
     model.records = dict(old)
     old.clear()
+    heap.give_back()
     if keys:
         new.records = {keys.get(n, getattr(record, "line", None)): record for n, record in enumerate(records)}
         records.clear()

@@ -102,8 +102,8 @@ def run_loop(fmt: Format, original: Model, read: Callable[[Path], Model], option
         loop.applied.extend(fixes)
         out_path = workdir / f"{tag}-pass{n}.jsonl"
         pieces = the_plan.pieces.tail(current.own_start)
-        following = _next_version(fmt, planned, current, pieces, out_path)
         _follow(loop, pieces, current.own_start)
+        following = _next_version(fmt, planned, current, pieces, out_path)
         # Memory stays flat: only the original (for the diff, or to write the planned passes from) and
         # the newest pass are kept; on a 1 GB rollout a model is 60 MB.
         del the_plan, fixes, pieces

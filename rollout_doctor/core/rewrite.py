@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import os
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -21,6 +21,7 @@ from rollout_doctor.core.index import BOM
 from rollout_doctor.core.lines import Source, Spliced, split_terminator
 from rollout_doctor.core.model import Model
 from rollout_doctor.core.ordinal_spans import Spans
+from rollout_doctor.core.runs import Runs
 from rollout_doctor.store.ranges import RangeWriter
 
 WINDOW = 1 << 20  # lines being renumbered are read this many bytes at a time
@@ -161,6 +162,10 @@ def write_pieces(model: Model, pieces: Pieces | list[Piece], out: BinaryIO, span
     output holds for good, as that grows."""
     if not isinstance(pieces, Pieces):
         pieces = Pieces.of(pieces)
+    elif isinstance(pieces.origins, Runs) or isinstance(pieces.ordinals, Runs):
+        # Looked up a line at a time below: arrays again, made as the write begins, when a fix holds
+        # the least (planned.py keeps runs through the passes, where they are at a fix's peak).
+        pieces = Pieces(_array(pieces.origins), _array(pieces.ordinals), pieces.extra)
     writer = _PieceWriter(model, pieces, out, spans if spans is not None else Spans(model))
     untouched = pieces.untouched
     n = 0
@@ -173,6 +178,10 @@ def write_pieces(model: Model, pieces: Pieces | list[Piece], out: BinaryIO, span
         if progress is not None:
             progress(writer.copier.settled)
     return writer.close()
+
+
+def _array(numbers: Sequence[int]) -> Sequence[int]:
+    return array("q", numbers) if isinstance(numbers, Runs) else numbers
 
 
 class _PieceWriter:
