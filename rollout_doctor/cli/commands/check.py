@@ -17,10 +17,7 @@ from typing import TYPE_CHECKING, Any
 from rollout_doctor.cli.options import View, cache_choice, exit_status, rule_options
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
-
     from rollout_doctor.core.discovery import Found
-    from rollout_doctor.core.parallel import Progress
     from rollout_doctor.core.reports import FileReport
     from rollout_doctor.core.rules import Options
 
@@ -148,31 +145,35 @@ def run_check(paths: list[Path] | None, options: Options, json: bool, view: View
     from rollout_doctor.cli import run_cache
     from rollout_doctor.core.exitcodes import ERROR, exit_code
     from rollout_doctor.core.parallel import check_files
+    from rollout_doctor.store.liveness import describe, writers_of
 
     reports = []
     out = None
     continued = run_cache.continuing()
     if continued is not None:
-        found_all, checked_of = _continued_run(*continued, options)
+        reports_kept, changed, free = continued
+        found_all, kept = _continued_run(reports_kept, changed)
     else:
-        found_all = find_rollouts(paths)
+        found_all, kept, free = find_rollouts(paths), {}, frozenset()
         if not found_all:
             return ERROR
-        checked_of = None
     readable = [f.path for f in found_all if not f.error]
+    todo = [(f.path, f.format) for n, f in enumerate(found_all) if not f.error and n not in kept]
+    # A session a running Codex is writing is in progress, not a patient: its turn is not judged. (A run
+    # continued lists the processes again only for a writer lock made since: ``free``, liveness.writers_of.)
+    live = {path: describe(holders) for path, holders in writers_of([path for path, _fmt in todo], free).items()}
     with scan_progress(readable, not json and not view.quiet) as bar:
-        if checked_of is None:
-            from rollout_doctor.store.liveness import describe, writers_of
-
-            # A session a running Codex is writing is in progress, not a patient: its turn is not judged.
-            live = {path: describe(holders) for path, holders in writers_of(readable).items()}
-            # Every core, biggest files first; reports still come back in order (rollout_doctor.core.parallel).
-            checked = check_files([(f.path, f.format) for f in found_all if not f.error], options,
-                                  progress=bar.advance if bar else None, live=live)
-        else:
-            checked = checked_of(bar.advance if bar else None)
-        for found in found_all:
-            report = unreadable_report(found) if found.error else next(checked)
+        # Every core, biggest files first; reports still come back in order (rollout_doctor.core.parallel).
+        checked = check_files(todo, options, progress=bar.advance if bar else None, live=live)
+        for n, found in enumerate(found_all):
+            if found.error:
+                report = unreadable_report(found)
+            elif n in kept:
+                report = kept[n]
+                if bar:
+                    bar.advance(size_of(found.path))
+            else:
+                report = next(checked)
             reports.append(report)
             if bar:
                 bar.file_done()
@@ -190,38 +191,20 @@ def run_check(paths: list[Path] | None, options: Options, json: bool, view: View
     return exit_code(reports)
 
 
-def _continued_run(reports: list[FileReport], changed: frozenset[str], free: frozenset[str],
-                   options: Options) -> tuple[list[Found], Callable[[Progress | None], Iterator[FileReport]]]:
-    """The files of the last run and how to have their reports: the kept report of each file unchanged
-    since, each changed one checked as a full run checks it (a grown one's report continued over what was
-    appended, when it can be); cli/run_cache.py's ``continuing`` says when this is so: the
-    same files, inputs, options and code, no process holding any of them."""
+def _continued_run(reports: list[FileReport], changed: frozenset[str]) -> tuple[list[Found], dict[int, FileReport]]:
+    """The files of the last run, and the kept report of each one unchanged since (by position): the
+    changed ones are checked as a full run checks them (a grown one's report continued over what was
+    appended, when it can be). cli/run_cache.py's
+    ``continuing`` says when this is so: the same files, inputs, options and code, no process holding any
+    of them."""
     from rollout_doctor.core.discovery import Found
-    from rollout_doctor.core.parallel import check_files
     from rollout_doctor.formats import known
-    from rollout_doctor.store.liveness import describe, writers_of
 
     formats = {fmt.name: fmt for fmt in known()}
     found_all = [Found(report.path, report.error) if report.error else Found(report.path, format=formats[report.format])
                  for report in reports]
-    again = {n for n, report in enumerate(reports) if os.path.abspath(report.path) in changed}
-    # A changed session may be one a client is writing now: asked as a full run asks, but the processes are
-    # listed again only for a writer lock made since the run (the replay found none holding the others).
-    live = {path: describe(holders) for path, holders in writers_of([found_all[n].path for n in sorted(again)],
-                                                                   free).items()}
-
-    def checked(progress: Progress | None) -> Iterator[FileReport]:
-        redone = check_files([(found_all[n].path, found_all[n].format) for n in sorted(again)], options,
-                             progress=progress, live=live)
-        for n, report in enumerate(reports):
-            if n in again:
-                yield next(redone)
-            else:
-                if progress:
-                    progress(size_of(report.path))
-                yield report
-
-    return found_all, checked
+    kept = {n: report for n, report in enumerate(reports) if os.path.abspath(report.path) not in changed}
+    return found_all, kept
 
 
 def print_sessions(reports: list[FileReport], paths: list[Path] | None, target: str | None, full: bool) -> Any:
