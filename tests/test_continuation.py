@@ -226,6 +226,38 @@ def test_a_scan_continues_grown_sessions_in_this_process(cache: Path, tmp_path: 
     assert [as_json(r) for r in reports] == [as_json(full(path, options)) for path in paths]
 
 
+def test_a_grown_session_is_judged_without_loading_the_rules(cache: Path, tmp_path: Path) -> None:
+    """A check of a folder, and a guard of the session, after a clean turn was appended: neither loads the
+    format's rules (the report is continued; that no ``--select``/``--ignore`` left a rule out is known
+    without them, formats.left_out), and neither finds a problem."""
+    import subprocess
+    import sys
+
+    rollout = next(p for p in REAL if "0.171.0-responses-parallel-calls" in p.parts)
+    path = tmp_path / "codex-home" / "sessions" / "2026" / "11" / "29" / rollout.name
+    path.parent.mkdir(parents=True)
+    path.write_bytes(rollout.read_bytes())
+    probe = ("import sys; from rollout_doctor.cli.main import main; code = main(sys.argv[1:]); sys.stdout.flush(); "
+             "print('RULES', 'rollout_doctor.formats.codex.rules' in sys.modules); sys.exit(code)")
+
+    def run(*args: str) -> tuple[int, str]:
+        done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=False,
+                              env={**os.environ, "NO_COLOR": "1"})
+        return done.returncode, done.stdout
+
+    runs = (["check", "--format", "json", str(path.parent.parent.parent.parent)], ["guard", rollout.name[-42:-6]])
+    for args in runs:  # each keeps a report for its own options, made by the rules
+        assert run(*args)[1].rstrip().endswith("RULES True")
+    for n, args in enumerate(runs):
+        # A turn appended before each (a report continued just after a change is kept racy: only continued
+        # again, never reused as it stands, sampling.racy).
+        with open(path, "ab") as f:
+            turn = turn_replayed(path.read_bytes().splitlines(keepends=True))
+            f.write(re.sub(rb'"call_(?!id")', f'"call_grown{n}_'.encode(), turn))
+        code, out = run(*args)
+        assert code == 0 and out.rstrip().endswith("RULES False"), (args, out[-400:])
+
+
 def test_the_index_entry_grows_with_the_continued_report(cache: Path, tmp_path: Path) -> None:
     """What a continued check indexed is appended to the file's index entry, so that the next full read
     (a fix, a defect later) starts where the continuation stopped."""

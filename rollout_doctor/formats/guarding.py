@@ -17,6 +17,7 @@ from rollout_doctor.core.fixes import applicable
 from rollout_doctor.core.plain import Frozen
 from rollout_doctor.core.rules import Options
 from rollout_doctor.core.verdict import RESUMES
+from rollout_doctor.formats import left_out
 from rollout_doctor.formats.receipt import PREFIX, left
 from rollout_doctor.store.places import client_of
 
@@ -82,9 +83,7 @@ def guard_file(fmt: Format, path: Path, label: str, options: Options, force: boo
 def ready(fmt: Format, options: Options) -> str:
     """"ready to resume", said only when every default rule ran: with --select/--ignore leaving some out,
     what was checked is named instead."""
-    if options.every_default_rule:
-        return "ready to resume"
-    skipped = [rule.code for rule in fmt.rules.left_out(options)]
+    skipped = left_out(fmt, options)
     if not skipped:
         return "ready to resume"
     shown = ", ".join(skipped[:4]) + (f" and {len(skipped) - 4} more" if len(skipped) > 4 else "")

@@ -101,12 +101,11 @@ def session_path(arg: Path) -> Path | Found:
 
 def left_out(reports: list[FileReport], options: Options) -> list[str]:
     """The codes of the default rules ``--select``/``--ignore`` kept from running on these files."""
-    if options.every_default_rule:
-        return []
     from rollout_doctor.formats import known
+    from rollout_doctor.formats import left_out as left_out_of
 
     formats = {r.format for r in reports}
-    return [rule.code for fmt in known() if fmt.name in formats for rule in fmt.rules.left_out(options)]
+    return [code for fmt in known() if fmt.name in formats for code in left_out_of(fmt, options)]
 
 
 def unreadable_report(found: Found) -> FileReport:
