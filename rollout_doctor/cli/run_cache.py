@@ -242,9 +242,6 @@ class Recorder:
         data = marshal.dumps(entry)
         _write(folder, name, MAGIC + blake2b(data, digest_size=16).digest() + data)
 
-    def keep_reports(self, reports: list[Any]) -> None:
-        self.reports = reports
-
     def _entry(self, code: int) -> dict[str, Any] | None:
         from pathlib import Path
 
@@ -294,7 +291,7 @@ def keep_reports(reports: list[Any]) -> None:
     """Hand the reports a check printed, in order, to the run being recorded, if one is: kept with it,
     they let the next run continue it (``continuing``)."""
     if _recording is not None:
-        _recording.keep_reports(reports)
+        _recording.reports = reports
 
 
 def _write(folder: str, name: str, data: bytes) -> bool:
